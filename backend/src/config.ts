@@ -1,0 +1,42 @@
+import path from "node:path";
+
+/** Runtime settings, read from the environment once at start. */
+export interface Config {
+  /** TCP port of the HTTPS (or HTTP) server. `PORT`, default 3000. */
+  port: number;
+  /** Host to bind. `QATOM_HOST`, default `localhost`. */
+  host: string;
+  /** Serve plain HTTP instead of HTTPS. `QATOM_HTTP=1`. */
+  http: boolean;
+  /** Directory of the embedded PGlite database. `QATOM_DATA_DIR`, default `./.quantatom`. */
+  dataDir: string;
+  /** PostgreSQL server to use instead of PGlite. `DATABASE_URL`, unset by default. */
+  databaseUrl?: string;
+  /** Directory of the development certificates. `QATOM_CERTS_DIR`, default `./certs`. */
+  certsDir: string;
+  /** Model file loaded on first start when the store holds no cube. `QATOM_MODEL`. */
+  model: string;
+}
+
+/** The project root (the folder holding package.json). */
+export const projectRoot = path.resolve(__dirname, "..", "..");
+
+/**
+ * Reads the configuration from `env`.
+ * @throws Error naming the variable when a value is malformed (e.g. `PORT=abc`).
+ */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = env.PORT === undefined || env.PORT === "" ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(env.PORT)}`);
+  }
+  return {
+    port,
+    host: env.QATOM_HOST || "localhost",
+    http: env.QATOM_HTTP === "1" || env.QATOM_HTTP === "true",
+    dataDir: path.resolve(env.QATOM_DATA_DIR || path.join(process.cwd(), ".quantatom")),
+    databaseUrl: env.DATABASE_URL || undefined,
+    certsDir: path.resolve(env.QATOM_CERTS_DIR || path.join(projectRoot, "certs")),
+    model: path.resolve(env.QATOM_MODEL || path.join(projectRoot, "data", "foodmart", "model.yaml")),
+  };
+}

@@ -1,0 +1,105 @@
+import type { CellWriter, CubeDef, LeafCells } from "../lattice/model";
+
+/** A stored cube, as the backend rebuilds its lattice from it at start. */
+export interface StoredCube {
+  id: number;
+  def: CubeDef;
+  /** Leaf cells with their versions (`versions` always set here). */
+  cells: LeafCells;
+  /** Last writer of each cell written after the load, by row index into `cells`. */
+  writers: Map<number, CellWriter>;
+  /** When the cube was loaded, ms since the epoch. */
+  loadedAt: number;
+}
+
+/** One leaf write to commit. `coords` are member indexes, one per dimension. */
+export interface PendingWrite {
+  coords: number[];
+  /** Unique names of the cell's members, for the audit log. */
+  members: string[];
+  /** The value the writer saw as current (null when empty). */
+  oldValue: number | null;
+  /** The new value (null clears the cell). */
+  newValue: number | null;
+  /** The version the writer based the write on; the commit fails the write if the stored version differs. */
+  baseVersion: number;
+}
+
+/** The outcome of one PendingWrite inside a commit. */
+export type CommitResult =
+  | { ok: true; version: number }
+  | {
+      ok: false;
+      /** The stored state that made it a conflict. */
+      currentValue: number | null;
+      currentVersion: number;
+      updatedBy: string | null;
+      updatedAt: number | null;
+    };
+
+/** A stored comment. `coords` hold member indexes of any member (leaf or consolidated). */
+export interface StoredComment {
+  id: number;
+  coords: number[];
+  members: string[];
+  text: string;
+  author: string;
+  /** ms since the epoch. */
+  createdAt: number;
+}
+
+/** One audit record of a leaf cell change. */
+export interface StoredAuditRecord {
+  txId: string;
+  user: string;
+  at: number;
+  oldValue: number | null;
+  newValue: number | null;
+  version: number;
+  members: string[];
+}
+
+/** Progress callback for long operations: `done` of `total` units (rows). */
+export type ProgressFn = (done: number, total: number) => void;
+
+/**
+ * Durable storage of cubes, cell writes, audit records and comments. One implementation serves
+ * both embedded PGlite and a PostgreSQL server with the same SQL schema.
+ *
+ * Errors: methods reject with the database's error; `commitWrites` never half-applies.
+ */
+export interface Store {
+  /** Names and ids of stored cubes. */
+  listCubes(): Promise<{ id: number; name: string; loadedAt: number }[]>;
+  /**
+   * Stores a cube's definition and leaf cells, replacing a cube of the same name (its writes,
+   * audit records and comments are removed with it), in one transaction: on failure nothing changes.
+   */
+  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn): Promise<number>;
+  /** Reads a cube back, with every committed write applied. Rejects if the cube does not exist. */
+  loadCube(name: string, onProgress?: ProgressFn): Promise<StoredCube>;
+  /**
+   * Commits leaf writes in one transaction with one audit record each. A write whose stored version
+   * is not `baseVersion` is not applied (result ok: false); the others are, each with a new version
+   * from one monotonically increasing sequence. Resolves only after the commit is durable.
+   */
+  commitWrites(
+    cubeId: number,
+    txId: string,
+    user: string,
+    writes: PendingWrite[],
+  ): Promise<{ results: CommitResult[]; at: number }>;
+  /** Audit records of one leaf cell, newest first. */
+  cellHistory(cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]>;
+  /** Adds a comment; returns it as stored. */
+  addComment(
+    cubeId: number,
+    coords: number[],
+    members: string[],
+    text: string,
+    author: string,
+  ): Promise<StoredComment>;
+  /** All comments of a cube, newest first. */
+  listComments(cubeId: number): Promise<StoredComment[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,18 @@
+/** Jest in plain CommonJS mode with swc; type-checking is a separate `tsc --noEmit` step. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/backend", "<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  transform: {
+    "^.+\\.(t|j)sx?$": [
+      "@swc/jest",
+      {
+        jsc: { parser: { syntax: "typescript", tsx: true }, target: "es2022" },
+        module: { type: "commonjs" },
+      },
+    ],
+  },
+  transformIgnorePatterns: ["/node_modules/(?!(.+/node_modules/)?(strip-bom|uuid)/)"],
+  testTimeout: 60000,
+};
