@@ -1,0 +1,223 @@
+import { Dimension } from "./dimension";
+import { type BatchResult, type EvalStats, evaluateBatch } from "./evaluate";
+import { LeafStore } from "./leaf-store";
+import type { CellWriter, CubeDef, LeafCells } from "./model";
+import { type AddressError, Resolver } from "./resolver";
+import { keyOf, type Subscription, WatchRegistry } from "./watch";
+
+/** A cell's state as the lattice reports it. */
+export interface CellState {
+  /** The value, or null when the cell is empty. */
+  value: number | null;
+  /** Leaf: version of its last write (0 if never written). Consolidated: highest leaf version below. */
+  version: number;
+}
+
+/** The stored state of one leaf cell, with who wrote it last. */
+export interface LeafState extends CellState {
+  /** Last writer, or null for a loaded fact never written since. */
+  writer: CellWriter | null;
+}
+
+/** One leaf change to apply after it was committed. */
+export interface LeafChange {
+  coords: ArrayLike<number>;
+  /** New value; null clears the cell. */
+  value: number | null;
+  version: number;
+  writer: CellWriter;
+}
+
+/** A live watch on cells: call `close` to stop it. */
+export interface CellWatch {
+  /** Current states, by request index. */
+  states(indexes?: number[]): CellState[];
+  close(): void;
+}
+
+const MAX_CACHE_CELLS = 500_000;
+
+/**
+ * A cube of the lattice: its dimensions, its leaf store, an address resolver, a cache of computed
+ * cells, and the change feed for watched cells. Pure: no I/O. All methods are synchronous, so a
+ * read, a watch registration and a write never interleave.
+ */
+export class Cube {
+  readonly name: string;
+  readonly description: string;
+  readonly dims: Dimension[];
+  readonly store: LeafStore;
+  readonly resolver: Resolver;
+  /** Last writer of each row written after the load. */
+  readonly writers: Map<number, CellWriter>;
+  /** Incremented by every applied change; keys the cell cache. */
+  dataVersion = 0;
+  /** Statistics of evaluations, for benchmarks. */
+  readonly stats: EvalStats = { scans: 0, rowsScanned: 0, leafLookups: 0 };
+  private readonly watches: WatchRegistry;
+  private readonly cache = new Map<string, CellState>();
+  private cacheVersion = 0;
+
+  /**
+   * @throws Error when the definition or the cells are inconsistent (see Dimension, LeafStore), or a
+   *   leaf coordinate is not a leaf member.
+   */
+  constructor(def: CubeDef, cells: LeafCells, writers: Map<number, CellWriter> = new Map()) {
+    this.name = def.name;
+    this.description = def.description ?? "";
+    this.dims = def.dimensions.map((d) => new Dimension(d));
+    if (cells.coords.length !== this.dims.length) {
+      throw new Error(`cube ${def.name}: cells have ${cells.coords.length} coordinate columns for ${this.dims.length} dimensions`);
+    }
+    this.dims.forEach((dim, d) => {
+      const col = cells.coords[d];
+      for (let r = 0; r < cells.count; r++) {
+        const m = col[r];
+        if (m < 0 || m >= dim.size || !dim.isLeaf(m)) {
+          throw new Error(`cube ${def.name}: cell row ${r} has member ${m} in dimension ${dim.name}, which is not a leaf`);
+        }
+      }
+    });
+    this.store = LeafStore.from(cells);
+    this.resolver = new Resolver(this.dims);
+    this.writers = writers;
+    this.watches = new WatchRegistry(this.dims);
+  }
+
+  /** Resolves an address (see Resolver) to member ids, or a per-cell error. */
+  resolve(members: readonly string[]): Int32Array | AddressError {
+    return this.resolver.address(members);
+  }
+
+  /** True when some member of the address has children. */
+  isConsolidated(coords: ArrayLike<number>): boolean {
+    for (let d = 0; d < this.dims.length; d++) if (!this.dims[d].isLeaf(coords[d])) return true;
+    return false;
+  }
+
+  /** Unique names of an address's members, in dimension order. */
+  uniqueNames(coords: ArrayLike<number>): string[] {
+    return this.dims.map((dim, d) => dim.uniqueName(coords[d]));
+  }
+
+  /** Number of stored leaf rows holding a value. */
+  leafCellCount(): number {
+    let n = 0;
+    const v = this.store.values;
+    for (let r = 0; r < this.store.count; r++) if (v[r] === v[r]) n++;
+    return n;
+  }
+
+  /**
+   * Reads cells (leaf or consolidated) in one batch; repeated reads of unchanged data come from a
+   * cache keyed by the cube's data version.
+   */
+  getCells(coords: readonly Int32Array[]): CellState[] {
+    if (this.cacheVersion !== this.dataVersion) {
+      this.cache.clear();
+      this.cacheVersion = this.dataVersion;
+    }
+    const out: CellState[] = new Array(coords.length);
+    const keys: string[] = new Array(coords.length);
+    const missing: number[] = [];
+    const missingCoords: Int32Array[] = [];
+    const seen = new Map<string, number>();
+    for (let i = 0; i < coords.length; i++) {
+      const key = keyOf(coords[i]);
+      keys[i] = key;
+      const hit = this.cache.get(key);
+      if (hit) {
+        out[i] = hit;
+        continue;
+      }
+      if (!seen.has(key)) {
+        seen.set(key, missingCoords.length);
+        missingCoords.push(coords[i]);
+      }
+      missing.push(i);
+    }
+    if (missingCoords.length > 0) {
+      const res = evaluateBatch(this.dims, this.store, missingCoords, this.stats);
+      if (this.cache.size + missingCoords.length > MAX_CACHE_CELLS) this.cache.clear();
+      for (const i of missing) {
+        const j = seen.get(keys[i])!;
+        const state = toState(res, j);
+        out[i] = state;
+        this.cache.set(keys[i], state);
+      }
+    }
+    return out;
+  }
+
+  /** The stored state of a leaf cell (empty, version 0, no writer when never stored). */
+  leafState(coords: ArrayLike<number>): LeafState {
+    const r = this.store.find(coords);
+    if (r < 0) return { value: null, version: 0, writer: null };
+    const v = this.store.values[r];
+    return { value: v === v ? v : null, version: this.store.versions[r], writer: this.writers.get(r) ?? null };
+  }
+
+  /**
+   * Applies committed leaf changes: updates the leaf store, moves every watched cell above each
+   * changed leaf, and then tells each affected watch once which of its cells changed.
+   * @throws Error if a change addresses a consolidated cell (a caller bug: spreading happens before).
+   */
+  applyChanges(changes: readonly LeafChange[]): void {
+    const touched = new Set<Subscription>();
+    for (const ch of changes) {
+      if (this.isConsolidated(ch.coords)) throw new Error(`cube ${this.name}: a change addresses a consolidated cell`);
+      const r = this.store.findOrAdd(ch.coords);
+      const old = this.store.values[r];
+      const next = ch.value === null ? Number.NaN : ch.value;
+      this.store.values[r] = next;
+      this.store.versions[r] = ch.version;
+      if (ch.version > this.store.maxVersion) this.store.maxVersion = ch.version;
+      this.writers.set(r, ch.writer);
+      this.watches.leafChanged(ch.coords, old, next, ch.version, touched);
+    }
+    if (changes.length > 0) this.dataVersion++;
+    for (const sub of touched) {
+      if (sub.closed || sub.pending.size === 0) continue;
+      const indexes = Array.from(sub.pending).sort((a, b) => a - b);
+      sub.pending.clear();
+      sub.onChange(indexes);
+    }
+  }
+
+  /**
+   * Watches cells: `onChange` is called, synchronously after each applied batch of changes, with the
+   * request indexes whose value or version changed.
+   */
+  watch(coords: readonly Int32Array[], onChange: (indexes: number[]) => void): CellWatch {
+    const missing: number[] = [];
+    for (let i = 0; i < coords.length; i++) if (!this.watches.get(coords[i])) missing.push(i);
+    const initial = new Map<number, { value: number; count: number; version: number }>();
+    if (missing.length > 0) {
+      const res = evaluateBatch(
+        this.dims,
+        this.store,
+        missing.map((i) => coords[i]),
+        this.stats,
+      );
+      missing.forEach((i, j) => initial.set(i, { value: res.values[j], count: res.counts[j], version: res.versions[j] }));
+    }
+    const sub = this.watches.subscribe(coords, (i) => initial.get(i)!, onChange);
+    return {
+      states: (indexes?: number[]) =>
+        (indexes ?? sub.cells.map((_, i) => i)).map((i) => {
+          const c = sub.cells[i];
+          return { value: c.count > 0 ? c.value : null, version: c.version };
+        }),
+      close: () => this.watches.unsubscribe(sub),
+    };
+  }
+
+  /** Number of distinct watched cells (for diagnostics). */
+  watchedCellCount(): number {
+    return this.watches.size;
+  }
+}
+
+function toState(res: BatchResult, j: number): CellState {
+  return { value: res.counts[j] > 0 ? res.values[j] : null, version: res.versions[j] };
+}

@@ -1,0 +1,8 @@
+/**
+ * The lattice engine: dimensions, leaf store, consolidation and change feed. Pure: it imports no
+ * transport, storage or framework code, so it runs the same in the request thread, a worker or a test.
+ */
+export { Cube, type CellState, type CellWatch, type LeafChange, type LeafState } from "./cube";
+export { Dimension, escapeName, parseMemberName } from "./dimension";
+export type { CellWriter, CubeDef, DimensionDef, LeafCells, MemberDef } from "./model";
+export type { AddressError, AddressErrorCode } from "./resolver";

@@ -1,0 +1,269 @@
+import { Cube } from "./cube";
+import { parseMemberName } from "./dimension";
+import type { CubeDef, DimensionDef, LeafCells } from "./model";
+
+/** Region: All > {North > {N1, N2}, South (a ragged leaf at depth 1), East > Metro > {E1}}. */
+const region: DimensionDef = {
+  name: "Region",
+  levels: ["(All)", "Area", "District", "City"],
+  hasAll: true,
+  members: [
+    { name: "All Regions", parent: -1, level: 0 }, // 0
+    { name: "North", parent: 0, level: 1 }, // 1
+    { name: "N1", parent: 1, level: 2 }, // 2
+    { name: "N2", parent: 1, level: 2 }, // 3
+    { name: "South", parent: 0, level: 1 }, // 4 (leaf at depth 1)
+    { name: "East", parent: 0, level: 1 }, // 5
+    { name: "Metro", parent: 5, level: 2 }, // 6
+    { name: "E1", parent: 6, level: 3 }, // 7
+  ],
+};
+
+/** Account: Net = Revenue - Cost, Cost = Material + Labour (weights -1). */
+const account: DimensionDef = {
+  name: "Account",
+  levels: ["Total", "Group", "Line"],
+  hasAll: false,
+  members: [
+    { name: "Net", parent: -1, level: 0 }, // 0
+    { name: "Revenue", parent: 0, level: 1 }, // 1
+    { name: "Cost", parent: 0, level: 1, weight: -1 }, // 2
+    { name: "Material", parent: 2, level: 2 }, // 3
+    { name: "Labour", parent: 2, level: 2 }, // 4
+    { name: "Headcount", parent: -1, level: 0 }, // 5 (second root, leaf)
+  ],
+};
+
+const scenario: DimensionDef = {
+  name: "Scenario",
+  levels: ["Scenario"],
+  hasAll: false,
+  defaultMember: "[Scenario].[Actual]",
+  members: [
+    { name: "Actual", parent: -1, level: 0 },
+    { name: "Plan", parent: -1, level: 0 },
+  ],
+};
+
+const def: CubeDef = { name: "Test", dimensions: [region, account, scenario] };
+
+function cellsOf(rows: [number, number, number, number][]): LeafCells {
+  return {
+    count: rows.length,
+    coords: [0, 1, 2].map((d) => Int32Array.from(rows.map((r) => r[d]))),
+    values: Float64Array.from(rows.map((r) => r[3])),
+  };
+}
+
+const rows: [number, number, number, number][] = [
+  [2, 1, 0, 100], // N1 Revenue Actual
+  [2, 3, 0, 30], // N1 Material Actual
+  [3, 1, 0, 50], // N2 Revenue
+  [3, 4, 0, 20], // N2 Labour
+  [4, 1, 0, 70], // South Revenue
+  [7, 1, 0, 10], // E1 Revenue
+  [7, 3, 1, 5], // E1 Material Plan
+];
+
+function value(cube: Cube, members: string[]): number | null {
+  const c = cube.resolve(members);
+  if (!(c instanceof Int32Array)) throw new Error(c.message);
+  return cube.getCells([c])[0].value;
+}
+
+describe("parseMemberName", () => {
+  it("splits bracketed paths and unescapes ]]", () => {
+    expect(parseMemberName("[Store].[USA].[CA]")).toEqual(["Store", "USA", "CA"]);
+    expect(parseMemberName("CA")).toEqual(["CA"]);
+    expect(parseMemberName("[a]]b]")).toEqual(["a]b"]);
+  });
+  it("reports malformed names", () => {
+    expect(parseMemberName("[Store].[USA")).toMatch(/unbalanced/);
+    expect(parseMemberName("")).toMatch(/empty/);
+    expect(parseMemberName("[Store].")).toMatch(/ends with/);
+    expect(parseMemberName("[Store]x")).toMatch(/expected "\."/);
+  });
+});
+
+describe("Cube", () => {
+  const cube = new Cube(def, cellsOf(rows));
+
+  it("reads leaf cells and empty cells", () => {
+    expect(value(cube, ["[Region].[North].[N1]", "[Account].[Net].[Revenue]"])).toBe(100);
+    expect(value(cube, ["N1", "Labour"])).toBeNull();
+  });
+
+  it("consolidates with weights, ragged leaves and defaults", () => {
+    // Net for N1 = 100 - 30
+    expect(value(cube, ["N1", "Net"])).toBe(70);
+    // All regions, Net, Actual: revenue 230 - cost 50
+    expect(value(cube, ["[Account].[Net]"])).toBe(180);
+    expect(value(cube, ["Cost"])).toBe(50);
+    expect(value(cube, ["South", "Net"])).toBe(70);
+    expect(value(cube, ["East", "Net", "Plan"])).toBe(-5);
+    expect(value(cube, ["[Region].[All Regions].[North]", "Revenue"])).toBe(150);
+    expect(value(cube, ["Headcount"])).toBeNull();
+  });
+
+  it("gives per-cell errors for unknown, ambiguous and duplicate members", () => {
+    const unknown = cube.resolve(["[Region].[North].[N3]"]);
+    expect(unknown).toMatchObject({ code: "UNKNOWN_MEMBER" });
+    expect((unknown as { message: string }).message).toMatch(/Region.*N3.*\[Region\]\.\[North\]\.\[N1\]/);
+    const dup = cube.resolve(["N1", "N2"]);
+    expect(dup).toMatchObject({ code: "DUPLICATE_DIMENSION" });
+    const bad = cube.resolve(["[Region].[North"]);
+    expect(bad).toMatchObject({ code: "INVALID_ADDRESS" });
+  });
+
+  it("reports an ambiguous bare name with its candidates", () => {
+    const amb: DimensionDef = {
+      name: "Other",
+      levels: ["(All)", "X"],
+      hasAll: true,
+      members: [
+        { name: "All Other", parent: -1, level: 0 },
+        { name: "North", parent: 0, level: 1 },
+      ],
+    };
+    const c2 = new Cube({ name: "T2", dimensions: [region, amb] }, { count: 0, coords: [new Int32Array(0), new Int32Array(0)], values: new Float64Array(0) });
+    const r = c2.resolve(["North"]);
+    expect(r).toMatchObject({ code: "AMBIGUOUS_MEMBER", candidates: ["[Region].[North]", "[Other].[North]"] });
+    expect(c2.resolve(["[Other].[North]"])).toBeInstanceOf(Int32Array);
+  });
+
+  it("streams changes to watched leaf and consolidated cells, and versions totals", () => {
+    const c = new Cube(def, cellsOf(rows));
+    const addrs = [["N1", "Revenue"], ["Net"], ["North", "Net", "Plan"], ["South", "Revenue"]].map((m) => c.resolve(m) as Int32Array);
+    const seen: number[][] = [];
+    const w = c.watch(addrs, (idx) => seen.push(idx));
+    expect(w.states().map((s) => s.value)).toEqual([100, 180, null, 70]);
+    c.applyChanges([{ coords: [2, 3, 0], value: 40, version: 7, writer: { user: "ann", at: 1 } }]);
+    expect(seen).toEqual([[1]]);
+    expect(w.states([1])[0]).toEqual({ value: 170, version: 7 });
+    c.applyChanges([{ coords: [2, 1, 1], value: 9, version: 8, writer: { user: "bob", at: 2 } }]);
+    expect(seen[1]).toEqual([2]);
+    expect(w.states([2])[0]).toEqual({ value: 9, version: 8 });
+    // the consolidated read agrees with the watched state, version included
+    const read = c.getCells([addrs[1], addrs[2]]);
+    expect(read).toEqual([
+      { value: 170, version: 7 },
+      { value: 9, version: 8 },
+    ]);
+    // clearing makes the total empty again but keeps the newer version
+    c.applyChanges([{ coords: [2, 1, 1], value: null, version: 9, writer: { user: "bob", at: 3 } }]);
+    expect(w.states([2])[0]).toEqual({ value: null, version: 9 });
+    expect(c.getCells([addrs[2]])[0]).toEqual({ value: null, version: 9 });
+    expect(c.leafState([2, 1, 1])).toEqual({ value: null, version: 9, writer: { user: "bob", at: 3 } });
+    w.close();
+    expect(c.watchedCellCount()).toBe(0);
+  });
+});
+
+/** A deterministic pseudo-random generator (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A random ragged, weighted hierarchy. */
+function randomDim(name: string, rand: () => number, size: number): DimensionDef {
+  const members: DimensionDef["members"] = [{ name: `All ${name}`, parent: -1, level: 0 }];
+  for (let i = 1; i < size; i++) {
+    const parent = Math.floor(rand() * i);
+    const depth = depthOf(members, parent) + 1;
+    members.push({ name: `${name}${i}`, parent, level: Math.min(depth, 4), weight: rand() < 0.15 ? -1 : rand() < 0.05 ? 0.5 : 1 });
+  }
+  return { name, levels: ["(All)", "L1", "L2", "L3", "L4"], hasAll: true, members };
+}
+
+function depthOf(members: DimensionDef["members"], m: number): number {
+  let d = 0;
+  for (let p = members[m].parent; p >= 0; p = members[p].parent) d++;
+  return d;
+}
+
+describe("consolidation against brute force", () => {
+  it("matches a direct weighted sum for random batches, before and after writes", () => {
+    const rand = rng(42);
+    const dims = [randomDim("A", rand, 40), randomDim("B", rand, 25), randomDim("C", rand, 12)];
+    const cubeDef: CubeDef = { name: "R", dimensions: dims };
+    const leaves = dims.map((d) => d.members.map((_, i) => i).filter((i) => !d.members.some((m) => m.parent === i)));
+    const seen = new Set<string>();
+    const rowsR: number[][] = [];
+    for (let k = 0; k < 600; k++) {
+      const c = leaves.map((l) => l[Math.floor(rand() * l.length)]);
+      const key = c.join(",");
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rowsR.push([...c, Math.round(rand() * 10000) / 100]);
+    }
+    const cells: LeafCells = {
+      count: rowsR.length,
+      coords: [0, 1, 2].map((d) => Int32Array.from(rowsR.map((r) => r[d]))),
+      values: Float64Array.from(rowsR.map((r) => r[3])),
+    };
+    const cube = new Cube(cubeDef, cells);
+    const weightTo = (def: DimensionDef, leaf: number, anc: number): number | null => {
+      let w = 1;
+      for (let m = leaf; m >= 0; m = def.members[m].parent) {
+        if (m === anc) return w;
+        w *= def.members[m].weight ?? 1;
+      }
+      return null;
+    };
+    const brute = (addr: number[]): number | null => {
+      let sum = 0;
+      let any = false;
+      for (const r of rowsR) {
+        let w = 1;
+        for (let d = 0; d < 3; d++) {
+          const x = weightTo(dims[d], r[d], addr[d]);
+          if (x === null) {
+            w = Number.NaN;
+            break;
+          }
+          w *= x;
+        }
+        if (Number.isNaN(w)) continue;
+        any = true;
+        sum += w * r[3];
+      }
+      return any ? sum : null;
+    };
+    const batch = Array.from({ length: 400 }, () => Int32Array.from(dims.map((d) => Math.floor(rand() * d.members.length))));
+    const check = () => {
+      const got = cube.getCells(batch);
+      batch.forEach((addr, i) => {
+        const want = brute(Array.from(addr));
+        if (want === null) expect(got[i].value).toBeNull();
+        else expect(got[i].value).toBeCloseTo(want, 6);
+      });
+    };
+    check();
+    const watch = cube.watch(batch, () => {});
+    for (let k = 0; k < 50; k++) {
+      const c = leaves.map((l) => l[Math.floor(rand() * l.length)]);
+      const v = rand() < 0.2 ? null : Math.round(rand() * 5000) / 100;
+      const existing = rowsR.find((r) => r[0] === c[0] && r[1] === c[1] && r[2] === c[2]);
+      if (existing) {
+        if (v === null) rowsR.splice(rowsR.indexOf(existing), 1);
+        else existing[3] = v;
+      } else if (v !== null) rowsR.push([...c, v]);
+      cube.applyChanges([{ coords: c, value: v, version: 100 + k, writer: { user: "t", at: 0 } }]);
+    }
+    check();
+    // the incrementally maintained watch states agree with a fresh computation
+    const fresh = cube.getCells(batch);
+    watch.states().forEach((s, i) => {
+      if (fresh[i].value === null) expect(s.value).toBeNull();
+      else expect(s.value).toBeCloseTo(fresh[i].value!, 6);
+      expect(s.version).toBe(fresh[i].version);
+    });
+  });
+});

@@ -1,0 +1,156 @@
+import type { LeafCells } from "./model";
+
+const EMPTY_SLOT = -1;
+
+/**
+ * The sparse store of a cube's leaf cells: one typed-array column per dimension (member ids), a
+ * value column (NaN = cleared), a version column, and an open-addressing hash index from
+ * coordinates to row. Only non-empty or once-written cells have rows; rows are never removed
+ * (a cleared cell keeps its version), so row numbers are stable.
+ *
+ * Memory: 4 bytes per dimension + 16 bytes + about 8 bytes of index per row.
+ */
+export class LeafStore {
+  readonly dims: number;
+  /** Number of rows in use. */
+  count = 0;
+  cols: Int32Array[];
+  values: Float64Array;
+  versions: Float64Array;
+  /** Highest version of any row (0 when only loaded facts). */
+  maxVersion = 0;
+  private table: Int32Array;
+  private mask: number;
+
+  constructor(dims: number, capacity = 1024) {
+    this.dims = dims;
+    const cap = Math.max(16, capacity);
+    this.cols = Array.from({ length: dims }, () => new Int32Array(cap));
+    this.values = new Float64Array(cap);
+    this.versions = new Float64Array(cap);
+    const size = tableSizeFor(cap);
+    this.table = new Int32Array(size).fill(EMPTY_SLOT);
+    this.mask = size - 1;
+  }
+
+  /**
+   * Builds a store from loaded cells; rows keep their order, so row r is `cells` row r.
+   * @throws Error when two rows share coordinates or a column has the wrong length.
+   */
+  static from(cells: LeafCells): LeafStore {
+    const dims = cells.coords.length;
+    const s = new LeafStore(dims, cells.count);
+    for (let d = 0; d < dims; d++) {
+      if (cells.coords[d].length < cells.count) throw new Error(`leaf cells: column ${d} is shorter than ${cells.count}`);
+      s.cols[d].set(cells.coords[d].subarray(0, cells.count));
+    }
+    s.values.set(cells.values.subarray(0, cells.count));
+    if (cells.versions) {
+      s.versions.set(cells.versions.subarray(0, cells.count));
+      for (let r = 0; r < cells.count; r++) if (cells.versions[r] > s.maxVersion) s.maxVersion = cells.versions[r];
+    }
+    s.count = cells.count;
+    for (let r = 0; r < cells.count; r++) {
+      const slot = s.findSlot(s.cols, r);
+      if (s.table[slot] !== EMPTY_SLOT) {
+        throw new Error(`leaf cells: rows ${s.table[slot]} and ${r} have the same coordinates`);
+      }
+      s.table[slot] = r;
+    }
+    return s;
+  }
+
+  /** The row holding `coords`, or -1. */
+  find(coords: ArrayLike<number>): number {
+    let slot = hashCoords(coords, this.dims) & this.mask;
+    for (;;) {
+      const r = this.table[slot];
+      if (r === EMPTY_SLOT) return -1;
+      if (this.rowEquals(r, coords)) return r;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** The row holding `coords`, created empty (NaN, version 0) when missing. */
+  findOrAdd(coords: ArrayLike<number>): number {
+    const found = this.find(coords);
+    if (found >= 0) return found;
+    if (this.count >= this.values.length) this.grow();
+    const r = this.count++;
+    for (let d = 0; d < this.dims; d++) this.cols[d][r] = coords[d];
+    this.values[r] = Number.NaN;
+    this.versions[r] = 0;
+    if ((this.count * 10) / 7 > this.table.length) this.rehash(this.table.length * 2);
+    else this.table[this.findSlot(this.cols, r)] = r;
+    return r;
+  }
+
+  /** Bytes held by the typed arrays. */
+  byteSize(): number {
+    return this.cols.reduce((n, c) => n + c.byteLength, 0) + this.values.byteLength + this.versions.byteLength + this.table.byteLength;
+  }
+
+  private rowEquals(r: number, coords: ArrayLike<number>): boolean {
+    for (let d = 0; d < this.dims; d++) if (this.cols[d][r] !== coords[d]) return false;
+    return true;
+  }
+
+  /** The empty slot or the slot of an equal row, for row `r` of `cols`. */
+  private findSlot(cols: Int32Array[], r: number): number {
+    let h = 0x811c9dc5;
+    for (let d = 0; d < this.dims; d++) h = mix(h, cols[d][r]);
+    let slot = h & this.mask;
+    for (;;) {
+      const o = this.table[slot];
+      if (o === EMPTY_SLOT) return slot;
+      let eq = true;
+      for (let d = 0; d < this.dims; d++) {
+        if (this.cols[d][o] !== cols[d][r]) {
+          eq = false;
+          break;
+        }
+      }
+      if (eq) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const cap = this.values.length * 2;
+    this.cols = this.cols.map((c) => {
+      const n = new Int32Array(cap);
+      n.set(c);
+      return n;
+    });
+    const v = new Float64Array(cap);
+    v.set(this.values);
+    this.values = v;
+    const ver = new Float64Array(cap);
+    ver.set(this.versions);
+    this.versions = ver;
+  }
+
+  private rehash(size: number): void {
+    this.table = new Int32Array(size).fill(EMPTY_SLOT);
+    this.mask = size - 1;
+    for (let r = 0; r < this.count; r++) this.table[this.findSlot(this.cols, r)] = r;
+  }
+}
+
+function tableSizeFor(rows: number): number {
+  let size = 16;
+  while (size < (rows * 10) / 7) size *= 2;
+  return size;
+}
+
+function mix(h: number, v: number): number {
+  let x = Math.imul(h ^ v, 0x01000193);
+  x ^= x >>> 15;
+  return Math.imul(x, 0x2c1b3c6d);
+}
+
+function hashCoords(coords: ArrayLike<number>, dims: number): number {
+  let h = 0x811c9dc5;
+  for (let d = 0; d < dims; d++) h = mix(h, coords[d]);
+  return h;
+}
