@@ -1,0 +1,85 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { createFetchHandler } from "@connectrpc/connect/protocol";
+import { serveStatic } from "@hono/node-server/serve-static";
+import { Hono } from "hono";
+import type { Logger } from "pino";
+import { projectRoot } from "../config";
+import type { Backend } from "../services/backend";
+import { registerCommentaryService } from "../services/commentary-service";
+import { registerLatticeService } from "../services/lattice-service";
+
+/** What the HTTP app needs to know about the backend's state. */
+export interface AppState {
+  backend: Backend;
+  /** True once every cube is loaded; /healthz answers 503 until then. */
+  ready(): boolean;
+  /** Why start-up failed, if it did. */
+  failure(): string | null;
+  log: Logger;
+}
+
+/** Folders of static files, first match wins: the built add-in, then the placeholder pages. */
+export const staticDirs = [path.join(projectRoot, "dist", "addin"), path.join(projectRoot, "addin", "public")];
+
+/**
+ * Keeps errors by tier: ConnectErrors pass through; anything else is logged and answered as
+ * `internal` without its details, so a bug never leaks internals or crashes the server.
+ */
+function errorBoundary(log: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (err instanceof ConnectError) throw err;
+      log.error({ err, rpc: req.url }, "unhandled error in RPC");
+      throw new ConnectError("internal error; the server log has the details", Code.Internal);
+    }
+  };
+}
+
+/**
+ * The HTTP application: `GET /healthz`, the Connect services at `POST /quantatom.v1.<Service>/<Method>`,
+ * `GET /manifest.xml`, and the add-in's static files.
+ */
+export function createApp(state: AppState): Hono {
+  const app = new Hono();
+  const router = createConnectRouter({ interceptors: [errorBoundary(state.log)] });
+  registerLatticeService(state.backend)(router);
+  registerCommentaryService(state.backend)(router);
+
+  app.get("/healthz", (c) => {
+    const failed = state.failure();
+    if (failed) return c.json({ status: "failed", error: failed }, 503);
+    if (!state.ready()) return c.json({ status: "starting" }, 503);
+    return c.json({ status: "ok", cubes: state.backend.listCubes().map((s) => s.cube.name) });
+  });
+
+  for (const h of router.handlers) {
+    const handle = createFetchHandler(h);
+    app.post(h.requestPath, (c) => {
+      if (!state.ready()) {
+        return c.json({ code: "unavailable", message: "the backend is starting (loading its cubes); try again shortly" }, 503);
+      }
+      return handle(c.req.raw);
+    });
+  }
+
+  app.get("/manifest.xml", (c) => {
+    const built = path.join(projectRoot, "dist", "addin", "manifest.xml");
+    const file = fs.existsSync(built) ? built : path.join(projectRoot, "manifest.xml");
+    return c.body(fs.readFileSync(file, "utf8"), 200, { "content-type": "application/xml; charset=utf-8" });
+  });
+
+  for (const dir of staticDirs) {
+    app.use("/*", serveStatic({ root: path.relative(process.cwd(), dir) || "." }));
+  }
+
+  app.notFound((c) => c.json({ code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    state.log.error({ err, path: c.req.path }, "unhandled error");
+    return c.json({ code: "internal", message: "internal error; the server log has the details" }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,135 @@
+import fs from "node:fs";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { type ServerType, serve } from "@hono/node-server";
+import pino, { type Logger } from "pino";
+import type { Config } from "../config";
+import { Cube } from "../lattice";
+import { loadModelIntoStore } from "../loader";
+import { Backend } from "../services/backend";
+import { openStore } from "../store";
+import type { Store } from "../store/types";
+import { createApp } from "./app";
+import { ensureDevCerts } from "./certs";
+
+/** A running backend server. */
+export interface RunningServer {
+  /** Base URL, e.g. `https://localhost:3000`. */
+  url: string;
+  port: number;
+  backend: Backend;
+  /** Resolves when every cube is loaded and served; rejects if start-up failed. */
+  ready: Promise<void>;
+  /** Stops accepting requests, ends open streams and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Options beyond the configuration, mostly for tests. */
+export interface StartOptions {
+  log?: Logger;
+  /** Print the banner (URL and example formulas) once ready. Default true. */
+  banner?: boolean;
+  /** Show load progress on stderr when the model is loaded on first start. Default true. */
+  progress?: boolean;
+}
+
+/**
+ * Starts the backend: opens the store (PGlite in `config.dataDir`, or `config.databaseUrl`), starts
+ * serving at once (`/healthz` answers 503 "starting"), loads `config.model` into the store on first
+ * start, rebuilds every stored cube's lattice, and then answers 200 on `/healthz`.
+ */
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const backend = new Backend(store);
+  let ready = false;
+  let failure: string | null = null;
+  const app = createApp({ backend, ready: () => ready, failure: () => failure, log });
+
+  let server: ServerType;
+  const protocol = config.http ? "http" : "https";
+  if (config.http) {
+    server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  } else {
+    const certs = await ensureDevCerts(config.certsDir);
+    server = serve({
+      fetch: app.fetch,
+      port: config.port,
+      hostname: config.host,
+      createServer: https.createServer,
+      serverOptions: { key: fs.readFileSync(certs.key), cert: fs.readFileSync(certs.cert) },
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `${protocol}://${config.host}:${port}`;
+  log.info({ url }, "listening; loading cubes");
+
+  const readyPromise = loadCubes(store, backend, config, log, opts.progress ?? true).then(
+    () => {
+      ready = true;
+      if (opts.banner ?? true) printBanner(url, backend);
+    },
+    (err: unknown) => {
+      failure = err instanceof Error ? err.message : String(err);
+      log.error({ err }, "start-up failed");
+      throw err;
+    },
+  );
+  readyPromise.catch(() => undefined);
+
+  return {
+    url,
+    port,
+    backend,
+    ready: readyPromise,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        const s = server as unknown as { closeAllConnections?: () => void };
+        s.closeAllConnections?.();
+      });
+      await readyPromise.catch(() => undefined);
+      await store.close();
+    },
+  };
+}
+
+async function loadCubes(store: Store, backend: Backend, config: Config, log: Logger, progress: boolean): Promise<void> {
+  let cubes = await store.listCubes();
+  if (cubes.length === 0) {
+    log.info({ model: config.model }, "first start: loading the model into the store");
+    const t0 = Date.now();
+    await loadModelIntoStore(store, config.model, progress ? undefined : () => {});
+    log.info({ seconds: (Date.now() - t0) / 1000 }, "model loaded");
+    cubes = await store.listCubes();
+  }
+  for (const c of cubes) {
+    const t0 = Date.now();
+    const stored = await store.loadCube(c.name);
+    const cube = new Cube(stored.def, stored.cells, stored.writers);
+    backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt });
+    log.info({ cube: c.name, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000 }, "cube ready");
+  }
+}
+
+function printBanner(url: string, backend: Backend): void {
+  const cube = backend.listCubes()[0]?.cube.name ?? "Sales";
+  const lines = [
+    "",
+    `QuantatomAI is serving at ${url}`,
+    `  health:   ${url}/healthz`,
+    `  API:      POST ${url}/quantatom.v1.LatticeService/GetCells`,
+    `  manifest: ${url}/manifest.xml`,
+    "",
+    "Example formulas (Excel, with the add-in loaded):",
+    `  =QATOM.CELL("${cube}", "[Measures].[Unit Sales]", "[Store].[USA].[CA]")`,
+    `  =QATOM.CELL("${cube}", "[Measures].[Store Sales]", "[Product].[Drink].[Beverages]", "[Time].[1997].[Q1]")`,
+    `  =QATOM.CELL("${cube}", "[Measures].[Unit Sales]", "[Customers].[USA].[WA].[Seattle]", "[Scenario].[Plan]")`,
+    "",
+  ];
+  console.log(lines.join("\n"));
+}

@@ -1,0 +1,80 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { CommentaryService } from "../../../proto/gen/quantatom/v1/commentary_pb";
+import type { Cube } from "../lattice";
+import type { StoredComment } from "../store/types";
+import { type Backend, checkMembers, clampLimit } from "./backend";
+import { userOf } from "./lattice-service";
+
+/** Longest comment text, in characters. */
+export const MAX_COMMENT_LENGTH = 4000;
+
+/**
+ * Resolves a comment's cell address.
+ * @throws ConnectError not_found for an unknown member, invalid_argument for any other bad address.
+ */
+function resolveCell(cube: Cube, members: readonly string[]): Int32Array {
+  checkMembers(members, "members");
+  const coords = cube.resolve(members);
+  if (coords instanceof Int32Array) return coords;
+  throw new ConnectError(coords.message, coords.code === "UNKNOWN_MEMBER" ? Code.NotFound : Code.InvalidArgument);
+}
+
+/** True when every member of `cell` is `target`'s member or below it, and the two differ. */
+function strictlyBelow(cube: Cube, cell: readonly number[], target: Int32Array): boolean {
+  let same = true;
+  for (let d = 0; d < cube.dims.length; d++) {
+    const dim = cube.dims[d];
+    let m = cell[d];
+    if (m !== target[d]) same = false;
+    while (m >= 0 && m !== target[d] && dim.depth[m] > dim.depth[target[d]]) m = dim.parent[m];
+    if (m !== target[d]) return false;
+  }
+  return !same;
+}
+
+function toComment(cubeName: string, c: StoredComment) {
+  return { id: BigInt(c.id), cube: cubeName, members: c.members, text: c.text, author: c.author, createdAt: timestampFromMs(c.createdAt) };
+}
+
+/**
+ * Registers quantatom.v1.CommentaryService on a Connect router.
+ * @see ../../../proto/quantatom/v1/commentary.proto for the contract of each RPC.
+ */
+export function registerCommentaryService(backend: Backend) {
+  return (router: ConnectRouter) =>
+    router.service(CommentaryService, {
+      async addComment(req, ctx) {
+        const served = backend.cube(req.cube);
+        const coords = resolveCell(served.cube, req.members);
+        const text = req.text.trim();
+        if (!text) throw new ConnectError("text is required: the comment is empty", Code.InvalidArgument);
+        if (text.length > MAX_COMMENT_LENGTH) {
+          throw new ConnectError(`the comment has ${text.length} characters; the limit is ${MAX_COMMENT_LENGTH}`, Code.InvalidArgument);
+        }
+        const stored = await backend.store.addComment(served.id, Array.from(coords), served.cube.uniqueNames(coords), text, userOf(ctx));
+        return { comment: toComment(served.cube.name, stored) };
+      },
+
+      async listComments(req) {
+        const served = backend.cube(req.cube);
+        const { cube } = served;
+        const coords = resolveCell(cube, req.members);
+        const limit = clampLimit(req.limit, 100, 1000, "limit");
+        const all = await backend.store.listComments(served.id);
+        const own: StoredComment[] = [];
+        const below: StoredComment[] = [];
+        const consolidated = cube.isConsolidated(coords);
+        for (const c of all) {
+          if (c.coords.length !== coords.length) continue;
+          if (c.coords.every((m, d) => m === coords[d])) own.push(c);
+          else if (consolidated && strictlyBelow(cube, c.coords, coords)) below.push(c);
+        }
+        return {
+          comments: own.slice(0, limit).map((c) => toComment(cube.name, c)),
+          descendantCommentCount: below.length,
+          descendantComments: req.includeDescendants ? below.slice(0, limit).map((c) => toComment(cube.name, c)) : [],
+        };
+      },
+    });
+}

@@ -1,0 +1,236 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import {
+  type CellAddress,
+  type CellSchema,
+  CellErrorCode,
+  type CubeInfoSchema,
+  LatticeService,
+  WriteStatus,
+  type WriteResultSchema,
+} from "../../../proto/gen/quantatom/v1/lattice_pb";
+import type { CellState, Cube } from "../lattice";
+import type { AddressError } from "../lattice/resolver";
+import { type Backend, checkCellBatch, checkMembers, clampLimit, toSafeNumber, USER_HEADER } from "./backend";
+import { getMembers } from "./members";
+
+type CellInit = MessageInitShape<typeof CellSchema>;
+
+/** Maps an engine address error onto the protocol's per-cell error. */
+export function cellError(e: AddressError): { code: CellErrorCode; message: string; candidates: string[] } {
+  const code = {
+    UNKNOWN_MEMBER: CellErrorCode.UNKNOWN_MEMBER,
+    AMBIGUOUS_MEMBER: CellErrorCode.AMBIGUOUS_MEMBER,
+    DUPLICATE_DIMENSION: CellErrorCode.DUPLICATE_DIMENSION,
+    INVALID_ADDRESS: CellErrorCode.INVALID_ADDRESS,
+  }[e.code];
+  return { code, message: e.message, candidates: e.candidates };
+}
+
+/** The user named by the request (the `X-Quantatom-User` header), or `anonymous`. */
+export function userOf(ctx: HandlerContext): string {
+  const u = ctx.requestHeader.get(USER_HEADER)?.trim();
+  if (!u) return "anonymous";
+  if (u.length > 200) throw new ConnectError(`the ${USER_HEADER} header is over 200 characters`, Code.InvalidArgument);
+  return u;
+}
+
+function toCell(state: CellState, consolidated: boolean): CellInit {
+  const version = BigInt(state.version);
+  return state.value === null ? { version, consolidated } : { value: state.value, version, consolidated };
+}
+
+/** Resolves a batch of addresses: coordinates for the good ones, per-cell errors for the others. */
+function resolveBatch(cube: Cube, cells: readonly CellAddress[]): { coords: (Int32Array | null)[]; errors: (AddressError | null)[] } {
+  checkCellBatch(cells.length);
+  const coords: (Int32Array | null)[] = new Array(cells.length);
+  const errors: (AddressError | null)[] = new Array(cells.length);
+  cells.forEach((c, i) => {
+    checkMembers(c.members, `cells[${i}].members`);
+    const r = cube.resolve(c.members);
+    if (r instanceof Int32Array) {
+      coords[i] = r;
+      errors[i] = null;
+    } else {
+      coords[i] = null;
+      errors[i] = r;
+    }
+  });
+  return { coords, errors };
+}
+
+/** A queue that wakes one waiting consumer; used to turn change callbacks into a stream. */
+class ChangeQueue {
+  private pending = new Set<number>();
+  private wake: (() => void) | null = null;
+  push(indexes: number[]): void {
+    for (const i of indexes) this.pending.add(i);
+    this.wake?.();
+  }
+  /** Resolves with all indexes changed since the last call, or null when `signal` aborts. */
+  async next(signal: AbortSignal): Promise<number[] | null> {
+    while (this.pending.size === 0) {
+      if (signal.aborted) return null;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener("abort", done);
+          this.wake = null;
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener("abort", done);
+      });
+    }
+    const out = Array.from(this.pending).sort((a, b) => a - b);
+    this.pending.clear();
+    return out;
+  }
+}
+
+/**
+ * Registers quantatom.v1.LatticeService on a Connect router.
+ * @see ../../../proto/quantatom/v1/lattice.proto for the contract of each RPC.
+ */
+export function registerLatticeService(backend: Backend) {
+  return (router: ConnectRouter) =>
+    router.service(LatticeService, {
+      listCubes() {
+        return {
+          cubes: backend.listCubes().map(({ cube }): MessageInitShape<typeof CubeInfoSchema> => ({
+            name: cube.name,
+            description: cube.description,
+            leafCellCount: BigInt(cube.leafCellCount()),
+            dataVersion: BigInt(cube.store.maxVersion),
+            dimensions: cube.dims.map((dim) => ({
+              name: dim.name,
+              defaultMember: dim.uniqueName(dim.defaultMember),
+              levels: [...dim.levels],
+              memberCount: dim.size,
+              leafCount: dim.leafCount,
+              roots: Array.from(dim.roots, (r) => dim.uniqueName(r)),
+            })),
+          })),
+        };
+      },
+
+      getMembers(req) {
+        const { cube } = backend.cube(req.cube);
+        return getMembers(cube, req);
+      },
+
+      getCells(req) {
+        const { cube } = backend.cube(req.cube);
+        const { coords, errors } = resolveBatch(cube, req.cells);
+        const good = coords.filter((c): c is Int32Array => c !== null);
+        const states = cube.getCells(good);
+        let k = 0;
+        return {
+          cells: coords.map((c, i): CellInit => (c === null ? { error: cellError(errors[i]!) } : toCell(states[k++], cube.isConsolidated(c)))),
+        };
+      },
+
+      async *watchCells(req, ctx) {
+        const { cube } = backend.cube(req.cube);
+        const { coords, errors } = resolveBatch(cube, req.cells);
+        const goodIndex: number[] = [];
+        const good: Int32Array[] = [];
+        coords.forEach((c, i) => {
+          if (c !== null) {
+            goodIndex.push(i);
+            good.push(c);
+          }
+        });
+        const consolidated = good.map((c) => cube.isConsolidated(c));
+        const queue = new ChangeQueue();
+        const watch = cube.watch(good, (idx) => queue.push(idx));
+        try {
+          const initial = watch.states();
+          const byIndex = new Map<number, CellInit>();
+          goodIndex.forEach((i, k) => byIndex.set(i, toCell(initial[k], consolidated[k])));
+          yield {
+            initial: true,
+            updates: coords.map((_, i) => ({ index: i, cell: byIndex.get(i) ?? { error: cellError(errors[i]!) } })),
+          };
+          for (;;) {
+            const changed = await queue.next(ctx.signal);
+            if (changed === null) return;
+            const states = watch.states(changed);
+            yield {
+              initial: false,
+              updates: changed.map((k, j) => ({ index: goodIndex[k], cell: toCell(states[j], consolidated[k]) })),
+            };
+          }
+        } finally {
+          watch.close();
+        }
+      },
+
+      async writeCells(req, ctx) {
+        const user = userOf(ctx);
+        const { outcomes, txId } = await backend.writeCells(
+          req.cube,
+          req.writes.map((w) => ({ members: w.members, value: w.value ?? null, baseVersion: toSafeNumber(w.baseVersion, "baseVersion") })),
+          user,
+        );
+        return {
+          transactionId: txId,
+          results: outcomes.map((o): MessageInitShape<typeof WriteResultSchema> => {
+            switch (o.status) {
+              case "APPLIED":
+                return {
+                  status: WriteStatus.APPLIED,
+                  version: BigInt(o.version),
+                  currentValue: o.value ?? undefined,
+                  updatedBy: o.updatedBy,
+                  updatedAt: timestampFromMs(o.updatedAt),
+                };
+              case "CONFLICT":
+                return {
+                  status: WriteStatus.CONFLICT,
+                  version: BigInt(o.version),
+                  currentValue: o.value ?? undefined,
+                  updatedBy: o.updatedBy,
+                  updatedAt: timestampFromMs(o.updatedAt),
+                  message: o.message,
+                };
+              default:
+                return {
+                  status: WriteStatus.REJECTED,
+                  message: o.message,
+                  error: o.error ? cellError(o.error) : undefined,
+                  version: o.version === undefined ? undefined : BigInt(o.version),
+                  currentValue: o.value ?? undefined,
+                };
+            }
+          }),
+        };
+      },
+
+      async getCellHistory(req) {
+        const served = backend.cube(req.cube);
+        const { cube } = served;
+        checkMembers(req.members, "members");
+        const coords = cube.resolve(req.members);
+        if (!(coords instanceof Int32Array)) {
+          throw new ConnectError(coords.message, coords.code === "UNKNOWN_MEMBER" ? Code.NotFound : Code.InvalidArgument);
+        }
+        if (cube.isConsolidated(coords)) {
+          throw new ConnectError("history is kept for leaf cells; this cell is consolidated", Code.InvalidArgument);
+        }
+        const limit = clampLimit(req.limit, 100, 10_000, "limit");
+        const records = await backend.store.cellHistory(served.id, Array.from(coords), limit);
+        return {
+          records: records.map((r) => ({
+            transactionId: r.txId,
+            user: r.user,
+            at: timestampFromMs(r.at),
+            oldValue: r.oldValue ?? undefined,
+            newValue: r.newValue ?? undefined,
+            version: BigInt(r.version),
+            members: r.members,
+          })),
+        };
+      },
+    });
+}

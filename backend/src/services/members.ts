@@ -1,0 +1,107 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type GetMembersRequest, type GetMembersResponseSchema, MemberRelation } from "../../../proto/gen/quantatom/v1/lattice_pb";
+import type { Cube, Dimension } from "../lattice";
+import { clampLimit } from "./backend";
+
+type MembersResponse = MessageInitShape<typeof GetMembersResponseSchema>;
+
+/** A member as GetMembers reports it. */
+function info(dim: Dimension, id: number) {
+  const p = dim.parent[id];
+  return {
+    uniqueName: dim.uniqueName(id),
+    name: dim.names[id],
+    caption: dim.captions[id],
+    level: dim.levels[dim.level[id]] ?? "",
+    depth: dim.depth[id],
+    isLeaf: dim.isLeaf(id),
+    parentUniqueName: p < 0 ? "" : dim.uniqueName(p),
+    weight: dim.weight[id],
+    childCount: dim.children[id].length,
+    aliases: [...dim.aliases[id]],
+  };
+}
+
+/**
+ * Implements GetMembers: children, descendants to a depth, or a name search in one dimension.
+ * @throws ConnectError not_found for an unknown dimension or parent; invalid_argument for a bad
+ *   parent name, depth or limit, or a search without a query.
+ */
+export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse {
+  const d = cube.resolver.dimensionIndex(req.dimension);
+  if (!req.dimension.trim()) throw new ConnectError("dimension is required, e.g. \"Store\"", Code.InvalidArgument);
+  if (d < 0) {
+    throw new ConnectError(
+      `cube ${cube.name} has no dimension "${req.dimension}"; dimensions: ${cube.dims.map((x) => x.name).join(", ")}`,
+      Code.NotFound,
+    );
+  }
+  const dim = cube.dims[d];
+  const limit = clampLimit(req.limit, 1000, 100_000, "limit");
+  if (req.depth < 0) throw new ConnectError(`depth must be 0 or more, got ${req.depth}`, Code.InvalidArgument);
+
+  let parent = -1;
+  if (req.parent.trim()) {
+    const ref = cube.resolver.member(req.parent.includes("[") ? req.parent : `[${dim.name}].[${req.parent}]`);
+    const fallback = "code" in ref && !req.parent.includes("[") ? cube.resolver.member(req.parent) : ref;
+    if ("code" in fallback) {
+      throw new ConnectError(fallback.message, fallback.code === "UNKNOWN_MEMBER" ? Code.NotFound : Code.InvalidArgument);
+    }
+    if (fallback.dim !== d) {
+      throw new ConnectError(`parent ${req.parent} is a member of dimension ${cube.dims[fallback.dim].name}, not ${dim.name}`, Code.InvalidArgument);
+    }
+    parent = fallback.id;
+  }
+
+  const out: number[] = [];
+  let truncated = false;
+  const push = (id: number): boolean => {
+    if (out.length >= limit) {
+      truncated = true;
+      return false;
+    }
+    out.push(id);
+    return true;
+  };
+
+  switch (req.relation) {
+    case MemberRelation.SEARCH: {
+      const q = req.query.trim().toLowerCase();
+      if (!q) throw new ConnectError("query is required for a SEARCH", Code.InvalidArgument);
+      const scored: { id: number; score: number }[] = [];
+      for (let id = 0; id < dim.size; id++) {
+        if (parent >= 0 && !(dim.leafLo[id] >= dim.leafLo[parent] && dim.leafHi[id] <= dim.leafHi[parent] && dim.depth[id] > dim.depth[parent])) continue;
+        const name = dim.names[id].toLowerCase();
+        const texts = [name, dim.captions[id].toLowerCase(), ...dim.aliases[id].map((a) => a.toLowerCase())];
+        let score = -1;
+        if (texts.includes(q)) score = 0;
+        else if (texts.some((t) => t.startsWith(q))) score = 1;
+        else if (texts.some((t) => t.includes(q)) || dim.uniqueName(id).toLowerCase().includes(q)) score = 2;
+        if (score >= 0) scored.push({ id, score });
+      }
+      scored.sort((a, b) => a.score - b.score || dim.depth[a.id] - dim.depth[b.id] || a.id - b.id);
+      for (const s of scored) if (!push(s.id)) break;
+      break;
+    }
+    case MemberRelation.DESCENDANTS: {
+      const top = parent >= 0 ? Array.from(dim.children[parent]) : Array.from(dim.roots);
+      const base = parent >= 0 ? dim.depth[parent] : -1;
+      const stack = top.reverse();
+      while (stack.length > 0) {
+        const id = stack.pop()!;
+        if (!push(id)) break;
+        if (req.depth === 0 || dim.depth[id] - base < req.depth) {
+          const kids = dim.children[id];
+          for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k]);
+        }
+      }
+      break;
+    }
+    default: {
+      const kids = parent >= 0 ? dim.children[parent] : dim.roots;
+      for (const id of kids) if (!push(id)) break;
+    }
+  }
+  return { members: out.map((id) => info(dim, id)), truncated };
+}
