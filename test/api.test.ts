@@ -97,6 +97,8 @@ describe("GetCells", () => {
     const { status, json } = await postJson("GetCells", JSON.stringify({ cube: "Demo", cells: [{ members: [units, "[Region].[South]"] }] }));
     expect(status).toBe(200);
     expect(json).toEqual({ cells: [{ value: 5, version: "0", consolidated: true }] });
+    const bad = await postJson("GetCells", JSON.stringify({ cube: "Demo", cells: [{ members: ["Atlantis"] }] }));
+    expect(bad.json).toMatchObject({ cells: [{ error: { code: "CELL_ERROR_CODE_UNKNOWN_MEMBER" }, version: "0", consolidated: false }] });
   });
 });
 
@@ -274,7 +276,8 @@ describe("GetMembers and ListCubes", () => {
     const depth1 = await lattice.getMembers({ cube: "Demo", dimension: "Region", parent: "All Regions", relation: MemberRelation.DESCENDANTS, depth: 1 });
     expect(depth1.members.map((m) => m.name)).toEqual(["North", "South"]);
     const found = await lattice.getMembers({ cube: "Demo", dimension: "Region", relation: MemberRelation.SEARCH, query: "o" });
-    expect(found.members.map((m) => m.name)).toEqual(["Oslo", "North", "South", "Rome"]);
+    // a prefix match first, then the others by depth
+    expect(found.members.map((m) => m.name)).toEqual(["Oslo", "All Regions", "North", "South", "Rome"]);
     const limited = await lattice.getMembers({ cube: "Demo", dimension: "Region", relation: MemberRelation.DESCENDANTS, limit: 2 });
     expect(limited).toMatchObject({ truncated: true });
     expect(limited.members).toHaveLength(2);

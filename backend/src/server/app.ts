@@ -45,7 +45,8 @@ function errorBoundary(log: Logger): Interceptor {
  */
 export function createApp(state: AppState): Hono {
   const app = new Hono();
-  const router = createConnectRouter({ interceptors: [errorBoundary(state.log)] });
+  // JSON clients always see every field (e.g. `"version": "0"`), not only non-default ones.
+  const router = createConnectRouter({ interceptors: [errorBoundary(state.log)], jsonOptions: { alwaysEmitImplicit: true } });
   registerLatticeService(state.backend)(router);
   registerCommentaryService(state.backend)(router);
 

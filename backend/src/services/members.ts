@@ -72,12 +72,11 @@ export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse 
       const scored: { id: number; score: number }[] = [];
       for (let id = 0; id < dim.size; id++) {
         if (parent >= 0 && !(dim.leafLo[id] >= dim.leafLo[parent] && dim.leafHi[id] <= dim.leafHi[parent] && dim.depth[id] > dim.depth[parent])) continue;
-        const name = dim.names[id].toLowerCase();
-        const texts = [name, dim.captions[id].toLowerCase(), ...dim.aliases[id].map((a) => a.toLowerCase())];
+                const texts = [dim.names[id].toLowerCase(), dim.captions[id].toLowerCase(), ...dim.aliases[id].map((a) => a.toLowerCase())];
         let score = -1;
         if (texts.includes(q)) score = 0;
         else if (texts.some((t) => t.startsWith(q))) score = 1;
-        else if (texts.some((t) => t.includes(q)) || dim.uniqueName(id).toLowerCase().includes(q)) score = 2;
+        else if (texts.some((t) => t.includes(q))) score = 2;
         if (score >= 0) scored.push({ id, score });
       }
       scored.sort((a, b) => a.score - b.score || dim.depth[a.id] - dim.depth[b.id] || a.id - b.id);
