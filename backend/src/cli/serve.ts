@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { readConfig } from "../config";
+import { startServer } from "../server/main";
 
 /**
  * Adds `quantatom serve`: starts the backend with the configuration from the environment
@@ -19,7 +20,6 @@ export function registerServeCommand(program: Command): void {
       if (opts.port !== undefined) env.PORT = opts.port;
       if (opts.http) env.QATOM_HTTP = "1";
       const config = readConfig(env);
-      const { startServer } = await import("../server/main");
       const server = await startServer(config);
       const stop = async () => {
         await server.close();

@@ -73,7 +73,7 @@ export function createApp(state: AppState): Hono {
     return c.body(fs.readFileSync(file, "utf8"), 200, { "content-type": "application/xml; charset=utf-8" });
   });
 
-  for (const dir of staticDirs) {
+  for (const dir of staticDirs.filter((d) => fs.existsSync(d))) {
     app.use("/*", serveStatic({ root: path.relative(process.cwd(), dir) || "." }));
   }
 
