@@ -78,7 +78,10 @@ export class Cube {
         }
       }
     });
-    this.store = LeafStore.from(cells);
+    this.store = LeafStore.from(
+      cells,
+      this.dims.map((dim) => dim.size),
+    );
     this.resolver = new Resolver(this.dims);
     this.writers = writers;
     this.watches = new WatchRegistry(this.dims);
@@ -170,8 +173,7 @@ export class Cube {
       const old = this.store.values[r];
       const next = ch.value === null ? Number.NaN : ch.value;
       this.store.values[r] = next;
-      this.store.versions[r] = ch.version;
-      if (ch.version > this.store.maxVersion) this.store.maxVersion = ch.version;
+      this.store.setVersion(r, ch.version);
       this.writers.set(r, ch.writer);
       this.watches.leafChanged(ch.coords, old, next, ch.version, touched);
     }
@@ -199,7 +201,9 @@ export class Cube {
         missing.map((i) => coords[i]),
         this.stats,
       );
-      missing.forEach((i, j) => initial.set(i, { value: res.values[j], count: res.counts[j], version: res.versions[j] }));
+      missing.forEach((i, j) => {
+        initial.set(i, { value: res.values[j], count: res.counts[j], version: res.versions[j] });
+      });
     }
     const sub = this.watches.subscribe(coords, (i) => initial.get(i)!, onChange);
     return {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Cube, type LeafChange } from "../lattice";
+import type { Cube, LeafChange } from "../lattice";
 import type { AddressError } from "../lattice/resolver";
 import type { PendingWrite, Store } from "../store/types";
 

@@ -147,7 +147,9 @@ export function registerLatticeService(backend: Backend) {
         try {
           const initial = watch.states();
           const byIndex = new Map<number, CellInit>();
-          goodIndex.forEach((i, k) => byIndex.set(i, toCell(initial[k], consolidated[k])));
+          goodIndex.forEach((i, k) => {
+            byIndex.set(i, toCell(initial[k], consolidated[k]));
+          });
           yield {
             initial: true,
             updates: coords.map((_, i) => ({ index: i, cell: byIndex.get(i) ?? { error: cellError(errors[i]!) } })),
