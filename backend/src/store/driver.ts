@@ -1,0 +1,134 @@
+/**
+ * A thin SQL driver over either embedded PGlite or a PostgreSQL server (node-postgres Pool), so
+ * that the store runs the very same SQL on both. Only the few operations the store needs: a query
+ * with `$1..` parameters, a multi-statement exec, and a transaction.
+ *
+ * Result values are whatever the underlying client parses them into, and the two differ (node-postgres
+ * returns int8 and numeric as strings, PGlite as numbers), so callers cast in SQL or convert with
+ * `Number()` where it matters.
+ */
+import fs from "node:fs";
+import nodeModule from "node:module";
+import type { PGlite as PGliteClass } from "@electric-sql/pglite";
+import pg from "pg";
+
+/**
+ * Loads PGlite with Node's own CommonJS loader (`Module._load`) instead of the importing module's
+ * `require`. PGlite fetches its WebAssembly and file-system bundle with dynamic `import()`, which
+ * fails inside jest's module sandbox (jest runs without `--experimental-vm-modules` here, and it
+ * replaces `createRequire` too) with "A dynamic import callback was invoked without
+ * --experimental-vm-modules". Under plain Node or tsx this yields the very module a normal
+ * `require` would. Falls back to `require` if `Module._load` is ever missing.
+ */
+function loadPGlite(): typeof PGliteClass {
+  const file = require.resolve("@electric-sql/pglite");
+  const loader = nodeModule as unknown as { _load?: (request: string, parent: null, isMain: boolean) => unknown };
+  const mod = (typeof loader._load === "function" ? loader._load(file, null, false) : require(file)) as {
+    PGlite: typeof PGliteClass;
+  };
+  return mod.PGlite;
+}
+
+/** Something that runs SQL: the driver itself (autocommit) or an open transaction. */
+export interface SqlRunner {
+  /**
+   * Runs one statement with `$1..` parameters (extended protocol) and resolves to its rows, one
+   * object per row keyed by column name. Parameters are strings, numbers, null, or arrays of them.
+   */
+  query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Runs one or more `;`-separated statements without parameters (simple protocol). */
+  exec(sql: string): Promise<void>;
+}
+
+/** A database connection (PGlite) or pool of connections (PostgreSQL server). */
+export interface SqlDriver extends SqlRunner {
+  /** Which backend this is, for messages and tests. */
+  readonly kind: "pglite" | "postgres";
+  /**
+   * Runs `fn` inside BEGIN ... COMMIT on one connection and resolves to its result after COMMIT.
+   * If `fn` rejects (or COMMIT fails) the transaction is rolled back and the error is rethrown.
+   * `fn` must run all its SQL through the `tx` it is given. To change the isolation level, make
+   * `SET TRANSACTION ...` its first statement.
+   */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /** Closes the database (PGlite) or ends the pool; the driver cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating when missing) an embedded PGlite database in the directory `dataDir`.
+ * @throws the PGlite error when the directory holds no usable database (e.g. a different major version).
+ */
+export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const db = await loadPGlite().create(dataDir);
+  const runner = (q: Pick<PGliteClass, "query" | "exec">): SqlRunner => ({
+    async query<R extends object>(sql: string, params: unknown[] = []) {
+      const res = await q.query<R>(sql, params);
+      return res.rows;
+    },
+    async exec(sql: string) {
+      await q.exec(sql);
+    },
+  });
+  return {
+    kind: "pglite",
+    ...runner(db),
+    transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
+    close: () => db.close(),
+  };
+}
+
+/**
+ * Opens a pool of connections to the PostgreSQL server at `databaseUrl`
+ * (e.g. `postgres://user@host:5432/db`) and checks that it answers.
+ * @throws the connection error when the server cannot be reached or refuses the login.
+ */
+export async function openPostgresDriver(databaseUrl: string): Promise<SqlDriver> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
+  // An idle connection that dies (server restart) emits an error on the pool; without a listener it
+  // would crash the process. The next query on a fresh connection reports any lasting problem.
+  pool.on("error", () => {});
+  const runner = (q: pg.Pool | pg.PoolClient): SqlRunner => ({
+    async query<R extends object>(sql: string, params: unknown[] = []) {
+      const res = await q.query(sql, params);
+      return res.rows as R[];
+    },
+    async exec(sql: string) {
+      await q.query(sql);
+    },
+  });
+  try {
+    await pool.query("SELECT 1");
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return {
+    kind: "postgres",
+    ...runner(pool),
+    async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN");
+        try {
+          const result = await fn(runner(client));
+          await client.query("COMMIT");
+          return result;
+        } catch (err) {
+          try {
+            await client.query("ROLLBACK");
+          } catch (rollbackErr) {
+            // The connection is unusable; destroy it rather than return it to the pool.
+            broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+          }
+          throw err;
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
