@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import nodeModule from "node:module";
 import type { PGlite as PGliteClass } from "@electric-sql/pglite";
+import { lockDataDir } from "./dir-lock";
 import pg from "pg";
 
 /**
@@ -57,11 +58,20 @@ export interface SqlDriver extends SqlRunner {
 
 /**
  * Opens (creating when missing) an embedded PGlite database in the directory `dataDir`.
- * @throws the PGlite error when the directory holds no usable database (e.g. a different major version).
+ * The directory is locked for this process while open (see lockDataDir).
+ * @throws the PGlite error when the directory holds no usable database (e.g. a different major
+ *   version), or Error when another running process has the directory open.
  */
 export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const db = await loadPGlite().create(dataDir);
+  const unlock = lockDataDir(dataDir);
+  let db: PGliteClass;
+  try {
+    db = await loadPGlite().create(dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const runner = (q: Pick<PGliteClass, "query" | "exec">): SqlRunner => ({
     async query<R extends object>(sql: string, params: unknown[] = []) {
       const res = await q.query<R>(sql, params);
@@ -75,7 +85,13 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
     kind: "pglite",
     ...runner(db),
     transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 
