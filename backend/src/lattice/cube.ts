@@ -1,5 +1,5 @@
 import { Dimension } from "./dimension";
-import { type BatchResult, type EvalStats, evaluateBatch } from "./evaluate";
+import { type BatchResult, type EvalStats, evaluateBatch, type RowSource, Tile, warmScanHelpers } from "./evaluate";
 import { LeafStore } from "./leaf-store";
 import type { CellWriter, CubeDef, LeafCells } from "./model";
 import { type AddressError, Resolver } from "./resolver";
@@ -38,6 +38,20 @@ export interface CellWatch {
 const MAX_CACHE_CELLS = 500_000;
 
 /**
+ * When a cube keeps tiles (pre-aggregated rows, see Tile): only over `minRows` leaf rows, at most
+ * `maxTiles` of them (least recently used dropped first), each with at most `maxRowsFraction` of
+ * the leaf rows' count in slots; a tile is built the second time cells of its depths are read
+ * (the first read scans the leaf rows), at most `buildsPerRead` per read, and used while its rows
+ * are at most 4x those of an exact one.
+ */
+export interface TilePolicy {
+  minRows: number;
+  maxTiles: number;
+  maxRowsFraction: number;
+  buildsPerRead: number;
+}
+
+/**
  * A cube of the lattice: its dimensions, its leaf store, an address resolver, a cache of computed
  * cells, and the change feed for watched cells. Pure: no I/O. All methods are synchronous, so a
  * read, a watch registration and a write never interleave.
@@ -53,7 +67,16 @@ export class Cube {
   /** Incremented by every applied change; keys the cell cache. */
   dataVersion = 0;
   /** Statistics of evaluations, for benchmarks. */
-  readonly stats: EvalStats = { scans: 0, rowsScanned: 0, leafLookups: 0 };
+  readonly stats: EvalStats = { scans: 0, rowsScanned: 0, leafLookups: 0, tileBuilds: 0 };
+  /** When tiles are kept (see TilePolicy); changing it affects later reads. */
+  readonly tilePolicy: TilePolicy = { minRows: 1 << 16, maxTiles: 8, maxRowsFraction: 1 / 16, buildsPerRead: 1 };
+  /** Tiles kept current by applyChanges. */
+  readonly tiles: Tile[] = [];
+  private tileClock = 0;
+  /** Tiles built during the current read. */
+  private tileBuildsThisRead = 0;
+  /** Reads per depth vector not served by a tile yet. */
+  private readonly tileDemand = new Map<string, number>();
   private readonly watches: WatchRegistry;
   private readonly cache = new Map<string, CellState>();
   private cacheVersion = 0;
@@ -82,6 +105,7 @@ export class Cube {
       cells,
       this.dims.map((dim) => dim.size),
     );
+    warmScanHelpers(this.store.count);
     this.resolver = new Resolver(this.dims);
     this.writers = writers;
     this.watches = new WatchRegistry(this.dims);
@@ -140,7 +164,8 @@ export class Cube {
       missing.push(i);
     }
     if (missingCoords.length > 0) {
-      const res = evaluateBatch(this.dims, this.store, missingCoords, this.stats);
+      this.tileBuildsThisRead = 0;
+      const res = evaluateBatch(this.dims, this.store, missingCoords, this.stats, (g) => this.tileFor(g));
       if (this.cache.size + missingCoords.length > MAX_CACHE_CELLS) this.cache.clear();
       for (const i of missing) {
         const j = seen.get(keys[i])!;
@@ -174,6 +199,7 @@ export class Cube {
       const next = ch.value === null ? Number.NaN : ch.value;
       this.store.values[r] = next;
       this.store.setVersion(r, ch.version);
+      for (const t of this.tiles) t.apply(ch.coords, old, next, ch.version);
       this.writers.set(r, ch.writer);
       this.watches.leafChanged(ch.coords, old, next, ch.version, touched);
     }
@@ -195,11 +221,13 @@ export class Cube {
     for (let i = 0; i < coords.length; i++) if (!this.watches.get(coords[i])) missing.push(i);
     const initial = new Map<number, { value: number; count: number; version: number }>();
     if (missing.length > 0) {
+      this.tileBuildsThisRead = 0;
       const res = evaluateBatch(
         this.dims,
         this.store,
         missing.map((i) => coords[i]),
         this.stats,
+        (g) => this.tileFor(g),
       );
       missing.forEach((i, j) => {
         initial.set(i, { value: res.values[j], count: res.counts[j], version: res.versions[j] });
@@ -214,6 +242,47 @@ export class Cube {
         }),
       close: () => this.watches.unsubscribe(sub),
     };
+  }
+
+  /**
+   * The rows to compute a group of consolidated cells from: a tile whose depths cover the group's
+   * members, built on the second read at those depths when small enough (see TilePolicy), or null
+   * for the leaf rows.
+   */
+  private tileFor(group: readonly Int32Array[]): RowSource | null {
+    const policy = this.tilePolicy;
+    if (this.store.count < policy.minRows || policy.maxTiles <= 0) return null;
+    const nd = this.dims.length;
+    const need = new Int32Array(nd);
+    for (const c of group) {
+      for (let d = 0; d < nd; d++) {
+        const depth = this.dims[d].depth[c[d]];
+        if (depth > need[d]) need[d] = depth;
+      }
+    }
+    let best: Tile | null = null;
+    for (const t of this.tiles) if (t.covers(need) && (best === null || t.count < best.count)) best = t;
+    const slots = Tile.slotCount(this.dims, need);
+    if (best !== null && best.count <= 4 * Math.min(slots, this.store.count)) {
+      best.lastUsed = ++this.tileClock;
+      return best;
+    }
+    if (slots > Math.min(policy.maxRowsFraction * this.store.count, Tile.MAX_SLOTS)) return best;
+    const key = need.join(",");
+    const seen = (this.tileDemand.get(key) ?? 0) + 1;
+    this.tileDemand.set(key, seen);
+    if (seen < 2 || this.tileBuildsThisRead >= policy.buildsPerRead) return best;
+    this.tileBuildsThisRead++;
+    this.tileDemand.delete(key);
+    const tile = Tile.build(this.dims, this.store, need, this.stats);
+    tile.lastUsed = ++this.tileClock;
+    this.tiles.push(tile);
+    if (this.tiles.length > policy.maxTiles) {
+      let lru = 0;
+      for (let i = 1; i < this.tiles.length; i++) if (this.tiles[i].lastUsed < this.tiles[lru].lastUsed) lru = i;
+      this.tiles.splice(lru, 1);
+    }
+    return tile;
   }
 
   /** Number of distinct watched cells (for diagnostics). */

@@ -2,31 +2,69 @@ import type { LeafCells } from "./model";
 
 const EMPTY_SLOT = -1;
 
+/** A column of member ids: as narrow as the dimension's member count allows. */
+export type MemberColumn = Uint8Array | Uint16Array | Int32Array;
+
+/**
+ * Rows from which a store keeps its columns and values in shared memory, so that scans can be
+ * split over helper threads without copying them.
+ */
+export const SHARED_MIN_ROWS = 1 << 18;
+
+/**
+ * A new column of `length` zeros able to hold member ids below `members` (Int32 when unknown), in
+ * shared memory when `shared`.
+ */
+export function newMemberColumn(members: number | undefined, length: number, shared = false): MemberColumn {
+  const bytes = members !== undefined && members <= 0x100 ? 1 : members !== undefined && members <= 0x10000 ? 2 : 4;
+  const buffer = shared ? new SharedArrayBuffer(length * bytes) : new ArrayBuffer(length * bytes);
+  if (bytes === 1) return new Uint8Array(buffer);
+  if (bytes === 2) return new Uint16Array(buffer);
+  return new Int32Array(buffer);
+}
+
+/** A new Float64Array of `length` zeros, in shared memory when `shared`. */
+function newValues(length: number, shared: boolean): Float64Array {
+  return new Float64Array(shared ? new SharedArrayBuffer(length * 8) : new ArrayBuffer(length * 8));
+}
+
 /**
  * The sparse store of a cube's leaf cells: one typed-array column per dimension (member ids), a
  * value column (NaN = cleared), a version column, and an open-addressing hash index from
  * coordinates to row. Only non-empty or once-written cells have rows; rows are never removed
  * (a cleared cell keeps its version), so row numbers are stable.
  *
- * Memory: 4 bytes per dimension + 16 bytes + about 8 bytes of index per row.
+ * Memory: 1, 2 or 4 bytes per dimension (by its member count) + 16 bytes + about 8 bytes of
+ * index per row.
  */
 export class LeafStore {
   readonly dims: number;
   /** Number of rows in use. */
   count = 0;
-  cols: Int32Array[];
+  cols: MemberColumn[];
   values: Float64Array;
+  /** Version of each row; set through `setVersion` so that `writtenRows` stays complete. */
   versions: Float64Array;
   /** Highest version of any row (0 when only loaded facts). */
   maxVersion = 0;
+  /** Rows whose version is above 0, in `writtenRows[0..writtenCount)` (scans read versions only there). */
+  writtenRows: Int32Array = new Int32Array(16);
+  writtenCount = 0;
   private table: Int32Array;
   private mask: number;
+  private readonly memberCounts: readonly number[] | undefined;
 
-  constructor(dims: number, capacity = 1024) {
+  /**
+   * @param memberCounts member count of each dimension, to store ids in 1 or 2 bytes where they
+   *   fit; without it every column is Int32.
+   */
+  constructor(dims: number, capacity = 1024, memberCounts?: ArrayLike<number>) {
     this.dims = dims;
+    this.memberCounts = memberCounts ? Array.from(memberCounts) : undefined;
     const cap = Math.max(16, capacity);
-    this.cols = Array.from({ length: dims }, () => new Int32Array(cap));
-    this.values = new Float64Array(cap);
+    const shared = cap >= SHARED_MIN_ROWS;
+    this.cols = Array.from({ length: dims }, (_, d) => newMemberColumn(this.memberCounts?.[d], cap, shared));
+    this.values = newValues(cap, shared);
     this.versions = new Float64Array(cap);
     const size = tableSizeFor(cap);
     this.table = new Int32Array(size).fill(EMPTY_SLOT);
@@ -35,19 +73,20 @@ export class LeafStore {
 
   /**
    * Builds a store from loaded cells; rows keep their order, so row r is `cells` row r.
+   * @param memberCounts see the constructor; every coordinate must be below its dimension's count.
    * @throws Error when two rows share coordinates or a column has the wrong length.
    */
-  static from(cells: LeafCells): LeafStore {
+  static from(cells: LeafCells, memberCounts?: ArrayLike<number>): LeafStore {
     const dims = cells.coords.length;
-    const s = new LeafStore(dims, cells.count);
+    const s = new LeafStore(dims, cells.count, memberCounts);
     for (let d = 0; d < dims; d++) {
       if (cells.coords[d].length < cells.count) throw new Error(`leaf cells: column ${d} is shorter than ${cells.count}`);
       s.cols[d].set(cells.coords[d].subarray(0, cells.count));
     }
     s.values.set(cells.values.subarray(0, cells.count));
     if (cells.versions) {
-      s.versions.set(cells.versions.subarray(0, cells.count));
-      for (let r = 0; r < cells.count; r++) if (cells.versions[r] > s.maxVersion) s.maxVersion = cells.versions[r];
+      const versions = cells.versions;
+      for (let r = 0; r < cells.count; r++) if (versions[r] !== 0) s.setVersion(r, versions[r]);
     }
     s.count = cells.count;
     for (let r = 0; r < cells.count; r++) {
@@ -85,9 +124,29 @@ export class LeafStore {
     return r;
   }
 
+  /** Sets a row's version, keeping `maxVersion` and `writtenRows` current. */
+  setVersion(r: number, version: number): void {
+    if (this.versions[r] === 0 && version !== 0) {
+      if (this.writtenCount === this.writtenRows.length) {
+        const grown = new Int32Array(this.writtenRows.length * 2);
+        grown.set(this.writtenRows);
+        this.writtenRows = grown;
+      }
+      this.writtenRows[this.writtenCount++] = r;
+    }
+    this.versions[r] = version;
+    if (version > this.maxVersion) this.maxVersion = version;
+  }
+
   /** Bytes held by the typed arrays. */
   byteSize(): number {
-    return this.cols.reduce((n, c) => n + c.byteLength, 0) + this.values.byteLength + this.versions.byteLength + this.table.byteLength;
+    return (
+      this.cols.reduce((n, c) => n + c.byteLength, 0) +
+      this.values.byteLength +
+      this.versions.byteLength +
+      this.table.byteLength +
+      this.writtenRows.byteLength
+    );
   }
 
   private rowEquals(r: number, coords: ArrayLike<number>): boolean {
@@ -96,7 +155,7 @@ export class LeafStore {
   }
 
   /** The empty slot or the slot of an equal row, for row `r` of `cols`. */
-  private findSlot(cols: Int32Array[], r: number): number {
+  private findSlot(cols: MemberColumn[], r: number): number {
     let h = 0x811c9dc5;
     for (let d = 0; d < this.dims; d++) h = mix(h, cols[d][r]);
     let slot = h & this.mask;
@@ -117,12 +176,13 @@ export class LeafStore {
 
   private grow(): void {
     const cap = this.values.length * 2;
-    this.cols = this.cols.map((c) => {
-      const n = new Int32Array(cap);
+    const shared = cap >= SHARED_MIN_ROWS;
+    this.cols = this.cols.map((c, d) => {
+      const n = newMemberColumn(this.memberCounts?.[d], cap, shared);
       n.set(c);
       return n;
     });
-    const v = new Float64Array(cap);
+    const v = newValues(cap, shared);
     v.set(this.values);
     this.values = v;
     const ver = new Float64Array(cap);

@@ -1,0 +1,100 @@
+/**
+ * The benchmark (`npm run bench`): FoodMart and a generated cube of 10 million leaf cells; GetCells
+ * of 1,000 consolidated cells (engine and HTTP, first / cold / repeated), write -> WatchCells
+ * delivery, the same cells in DuckDB (checked, then timed), memory per million leaf cells and load
+ * times. Prints the figures beside the issue's targets and writes them to bench-results/latest.json.
+ *
+ *   node --expose-gc --max-old-space-size=12000 bin/run-ts.cjs bench/run.ts [--leaves N] [--only foodmart|generated]
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { projectRoot } from "../backend/src/config";
+import { runFoodMart } from "./foodmart";
+import { runGenerated } from "./generated-run";
+import { canCollect } from "./measure";
+import { type BenchResults, formatResults, TARGETS } from "./report";
+import type { Repeats } from "./scenario";
+
+function positiveInt(value: string): number {
+  const n = Number(value.replace(/_/g, ""));
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number of at least 0");
+  return n;
+}
+
+/** Parses the command line and runs the benchmark. */
+export async function main(argv: string[]): Promise<BenchResults> {
+  const program = new Command()
+    .name("bench")
+    .description("QuantatomAI benchmark: FoodMart and a generated cube, lattice vs. the targets and vs. DuckDB")
+    .option("--leaves <n>", "leaf cells of the generated cube", positiveInt, 10_000_000)
+    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated"]))
+    .option("--seed <n>", "seed of the generated cells and the scattered batches", nonNegativeInt, 20240607)
+    .option("--shuffle", "shuffle the generated rows instead of keeping them in key (time-major) order", false)
+    .option("--cold <n>", "cold reads (each after a write) per batch", positiveInt, 10)
+    .option("--repeats <n>", "repeated reads per batch", positiveInt, 20)
+    .option("--duckdb-repeats <n>", "timed DuckDB runs per formulation after the checked first run", nonNegativeInt, 5)
+    .option("--writes <n>", "writes of the write -> stream measurement", positiveInt, 50)
+    .option("--no-duckdb", "skip the DuckDB peer")
+    .option("--json <file>", "where to write the figures", path.join(projectRoot, "bench-results", "latest.json"))
+    .showHelpAfterError()
+    .parse(argv);
+  const opts = program.opts<{
+    leaves: number;
+    only?: "foodmart" | "generated";
+    seed: number;
+    shuffle: boolean;
+    cold: number;
+    repeats: number;
+    duckdbRepeats: number;
+    writes: number;
+    duckdb: boolean;
+    json: string;
+  }>();
+  const repeats: Repeats = { cold: opts.cold, repeated: opts.repeats, duckdb: opts.duckdbRepeats, writes: opts.writes };
+  const log = (line: string) => console.log(line);
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      memoryGiB: os.totalmem() / 2 ** 30,
+      node: process.version,
+      loadAverageAtStart: os.loadavg(),
+      exposeGc: canCollect(),
+    },
+    options: { ...opts },
+    targets: TARGETS,
+  };
+  if (opts.only !== "generated") {
+    results.foodmart = await runFoodMart({ repeats, seed: opts.seed, skipDuckdb: !opts.duckdb, log });
+  }
+  if (opts.only !== "foodmart") {
+    results.generated = await runGenerated({ leaves: opts.leaves, seed: opts.seed, shuffle: opts.shuffle, repeats, skipDuckdb: !opts.duckdb, log });
+  }
+  results.finishedAt = new Date().toISOString();
+  results.machine.loadAverageAtEnd = os.loadavg();
+  const lines = formatResults(results);
+  results.lines = lines;
+  console.log("");
+  console.log(lines.join("\n"));
+  fs.mkdirSync(path.dirname(opts.json), { recursive: true });
+  fs.writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nFigures written to ${path.relative(process.cwd(), opts.json)}`);
+  return results;
+}
+
+main(process.argv).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
