@@ -188,66 +188,65 @@ function depthOf(members: DimensionDef["members"], m: number): number {
   return d;
 }
 
-describe("consolidation against brute force", () => {
-  it("matches a direct weighted sum for random batches, before and after writes", () => {
-    const rand = rng(42);
-    const dims = [randomDim("A", rand, 40), randomDim("B", rand, 25), randomDim("C", rand, 12)];
-    const cubeDef: CubeDef = { name: "R", dimensions: dims };
-    const leaves = dims.map((d) => d.members.map((_, i) => i).filter((i) => !d.members.some((m) => m.parent === i)));
-    const seen = new Set<string>();
-    const rowsR: number[][] = [];
-    for (let k = 0; k < 600; k++) {
-      const c = leaves.map((l) => l[Math.floor(rand() * l.length)]);
-      const key = c.join(",");
-      if (seen.has(key)) continue;
-      seen.add(key);
-      rowsR.push([...c, Math.round(rand() * 10000) / 100]);
+/** A random cube of three ragged, weighted dimensions, its rows, and a brute-force evaluator. */
+function randomCube(seed: number) {
+  const rand = rng(seed);
+  const dims = [randomDim("A", rand, 40), randomDim("B", rand, 25), randomDim("C", rand, 12)];
+  const leaves = dims.map((d) => d.members.map((_, i) => i).filter((i) => !d.members.some((m) => m.parent === i)));
+  const seen = new Set<string>();
+  const rowsR: number[][] = [];
+  for (let k = 0; k < 600; k++) {
+    const c = leaves.map((l) => l[Math.floor(rand() * l.length)]);
+    const key = c.join(",");
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rowsR.push([...c, Math.round(rand() * 10000) / 100]);
+  }
+  const cells: LeafCells = {
+    count: rowsR.length,
+    coords: [0, 1, 2].map((d) => Int32Array.from(rowsR.map((r) => r[d]))),
+    values: Float64Array.from(rowsR.map((r) => r[3])),
+  };
+  const cube = new Cube({ name: "R", dimensions: dims }, cells);
+  const weightTo = (def: DimensionDef, leaf: number, anc: number): number | null => {
+    let w = 1;
+    for (let m = leaf; m >= 0; m = def.members[m].parent) {
+      if (m === anc) return w;
+      w *= def.members[m].weight ?? 1;
     }
-    const cells: LeafCells = {
-      count: rowsR.length,
-      coords: [0, 1, 2].map((d) => Int32Array.from(rowsR.map((r) => r[d]))),
-      values: Float64Array.from(rowsR.map((r) => r[3])),
-    };
-    const cube = new Cube(cubeDef, cells);
-    const weightTo = (def: DimensionDef, leaf: number, anc: number): number | null => {
+    return null;
+  };
+  /** The weighted sum over the current rows, or null when no row lies below the address. */
+  const brute = (addr: number[]): number | null => {
+    let sum = 0;
+    let any = false;
+    for (const r of rowsR) {
       let w = 1;
-      for (let m = leaf; m >= 0; m = def.members[m].parent) {
-        if (m === anc) return w;
-        w *= def.members[m].weight ?? 1;
-      }
-      return null;
-    };
-    const brute = (addr: number[]): number | null => {
-      let sum = 0;
-      let any = false;
-      for (const r of rowsR) {
-        let w = 1;
-        for (let d = 0; d < 3; d++) {
-          const x = weightTo(dims[d], r[d], addr[d]);
-          if (x === null) {
-            w = Number.NaN;
-            break;
-          }
-          w *= x;
+      for (let d = 0; d < 3; d++) {
+        const x = weightTo(dims[d], r[d], addr[d]);
+        if (x === null) {
+          w = Number.NaN;
+          break;
         }
-        if (Number.isNaN(w)) continue;
-        any = true;
-        sum += w * r[3];
+        w *= x;
       }
-      return any ? sum : null;
-    };
-    const batch = Array.from({ length: 400 }, () => Int32Array.from(dims.map((d) => Math.floor(rand() * d.members.length))));
-    const check = () => {
-      const got = cube.getCells(batch);
-      batch.forEach((addr, i) => {
-        const want = brute(Array.from(addr));
-        if (want === null) expect(got[i].value).toBeNull();
-        else expect(got[i].value).toBeCloseTo(want, 6);
-      });
-    };
-    check();
-    const watch = cube.watch(batch, () => {});
-    for (let k = 0; k < 50; k++) {
+      if (Number.isNaN(w)) continue;
+      any = true;
+      sum += w * r[3];
+    }
+    return any ? sum : null;
+  };
+  const check = (batch: Int32Array[]) => {
+    const got = cube.getCells(batch);
+    batch.forEach((addr, i) => {
+      const want = brute(Array.from(addr));
+      if (want === null) expect(got[i].value).toBeNull();
+      else expect(got[i].value).toBeCloseTo(want, 6);
+    });
+  };
+  /** Applies `n` random writes (some clearing cells) to the cube and to the brute-force rows. */
+  const writeRandom = (n: number, firstVersion: number) => {
+    for (let k = 0; k < n; k++) {
       const c = leaves.map((l) => l[Math.floor(rand() * l.length)]);
       const v = rand() < 0.2 ? null : Math.round(rand() * 5000) / 100;
       const existing = rowsR.find((r) => r[0] === c[0] && r[1] === c[1] && r[2] === c[2]);
@@ -255,9 +254,20 @@ describe("consolidation against brute force", () => {
         if (v === null) rowsR.splice(rowsR.indexOf(existing), 1);
         else existing[3] = v;
       } else if (v !== null) rowsR.push([...c, v]);
-      cube.applyChanges([{ coords: c, value: v, version: 100 + k, writer: { user: "t", at: 0 } }]);
+      cube.applyChanges([{ coords: c, value: v, version: firstVersion + k, writer: { user: "t", at: 0 } }]);
     }
-    check();
+  };
+  return { rand, dims, cube, check, writeRandom };
+}
+
+describe("consolidation against brute force", () => {
+  it("matches a direct weighted sum for random batches, before and after writes", () => {
+    const { rand, dims, cube, check, writeRandom } = randomCube(42);
+    const batch = Array.from({ length: 400 }, () => Int32Array.from(dims.map((d) => Math.floor(rand() * d.members.length))));
+    check(batch);
+    const watch = cube.watch(batch, () => {});
+    writeRandom(50, 100);
+    check(batch);
     // the incrementally maintained watch states agree with a fresh computation
     const fresh = cube.getCells(batch);
     watch.states().forEach((s, i) => {
@@ -265,5 +275,33 @@ describe("consolidation against brute force", () => {
       else expect(s.value).toBeCloseTo(fresh[i].value!, 6);
       expect(s.version).toBe(fresh[i].version);
     });
+  });
+
+  it("serves from pre-aggregated tiles kept current by writes", () => {
+    const { rand, dims, cube, check, writeRandom } = randomCube(7);
+    Object.assign(cube.tilePolicy, { minRows: 0, maxTiles: 4, maxRowsFraction: 1 });
+    // batches whose members stop at a given depth, so that each asks for a tile at those depths
+    const atMostDepth = (depth: number) =>
+      Array.from({ length: 150 }, () =>
+        Int32Array.from(
+          dims.map((d) => {
+            const ok = d.members.map((_, i) => i).filter((i) => depthOf(d.members, i) <= depth);
+            return ok[Math.floor(rand() * ok.length)];
+          }),
+        ),
+      );
+    const batches = [atMostDepth(1), atMostDepth(2)];
+    let version = 1000;
+    for (let round = 0; round < 3; round++) {
+      for (const b of batches) {
+        check(b);
+        check(b);
+      }
+      writeRandom(30, version);
+      version += 30;
+    }
+    expect(cube.stats.tileBuilds).toBeGreaterThan(0);
+    expect(cube.tiles.length).toBeGreaterThan(0);
+    for (const b of batches) check(b);
   });
 });
