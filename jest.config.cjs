@@ -15,4 +15,5 @@ module.exports = {
   },
   transformIgnorePatterns: ["/node_modules/(?!(.+/node_modules/)?(strip-bom|uuid)/)"],
   testTimeout: 60000,
+  reporters: ["default", "<rootDir>/test/helpers/summary-reporter.cjs"],
 };

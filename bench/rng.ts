@@ -1,4 +1,4 @@
-/** Deterministic pseudo-random numbers for the benchmark (no Math.random anywhere in bench/). */
+/** Deterministic pseudo-random numbers for the benchmark and the randomized tests (no Math.random in either). */
 
 /** A seeded generator of uniform numbers in [0, 1) with 32 bits of resolution (mulberry32). */
 export function mulberry32(seed: number): () => number {

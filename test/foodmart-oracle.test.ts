@@ -7,6 +7,7 @@
 import path from "node:path";
 import { Cube, type CubeDef } from "../backend/src/lattice";
 import { loadModel } from "../backend/src/loader";
+import { mulberry32 as prng } from "../bench/rng";
 import {
   type DimSpec,
   type FactAggregate,
@@ -34,18 +35,6 @@ const MEASURES: { name: MeasureName; of: (a: FactAggregate) => string; money: bo
   { name: "Store Sales", of: (a) => a.storeSales, money: true },
   { name: "Sales Count", of: (a) => String(a.rows), money: false },
 ];
-
-/** mulberry32: a small seeded PRNG, so that the sample is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A cell to compare: its coordinates, the address a client would send, and the oracle's filters. */
 interface TestCell extends OracleCell {

@@ -1,6 +1,7 @@
 import { Cube } from "./cube";
 import { parseMemberName } from "./dimension";
 import type { CubeDef, DimensionDef, LeafCells } from "./model";
+import { mulberry32 as rng } from "../../../bench/rng";
 
 /** Region: All > {North > {N1, N2}, South (a ragged leaf at depth 1), East > Metro > {E1}}. */
 const region: DimensionDef = {
@@ -158,18 +159,6 @@ describe("Cube", () => {
     expect(c.watchedCellCount()).toBe(0);
   });
 });
-
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random ragged, weighted hierarchy. */
 function randomDim(name: string, rand: () => number, size: number): DimensionDef {
