@@ -16,6 +16,11 @@ export interface Config {
   certsDir: string;
   /** Model file loaded on first start when the store holds no cube. `QATOM_MODEL`. */
   model: string;
+  /**
+   * Folder of the built Excel add-in (`npm run build` writes it): served as static files, and its
+   * `manifest.xml` at `/manifest.xml`. `QATOM_ADDIN_DIR`, default `./dist/addin`.
+   */
+  addinDir: string;
 }
 
 /** The project root (the folder holding package.json). */
@@ -38,5 +43,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     certsDir: path.resolve(env.QATOM_CERTS_DIR || path.join(projectRoot, "certs")),
     model: path.resolve(env.QATOM_MODEL || path.join(projectRoot, "data", "foodmart", "model.yaml")),
+    addinDir: path.resolve(env.QATOM_ADDIN_DIR || path.join(projectRoot, "dist", "addin")),
   };
 }

@@ -18,10 +18,17 @@ export interface AppState {
   /** Why start-up failed, if it did. */
   failure(): string | null;
   log: Logger;
+  /** Folder of the built add-in (`Config.addinDir`); default `<project>/dist/addin`. */
+  addinDir?: string;
 }
 
-/** Folders of static files, first match wins: the built add-in, then the placeholder pages. */
-export const staticDirs = [path.join(projectRoot, "dist", "addin"), path.join(projectRoot, "addin", "public")];
+/** The built add-in's folder when none is configured. */
+export const defaultAddinDir = path.join(projectRoot, "dist", "addin");
+
+/** Folders of static files, first match wins: the built add-in, then the source pages and icons. */
+export function staticDirs(addinDir: string = defaultAddinDir): string[] {
+  return [addinDir, path.join(projectRoot, "addin", "public")];
+}
 
 /**
  * Keeps errors by tier: ConnectErrors pass through; anything else is logged and answered as
@@ -67,13 +74,21 @@ export function createApp(state: AppState): Hono {
     });
   }
 
+  const addinDir = state.addinDir ?? defaultAddinDir;
   app.get("/manifest.xml", (c) => {
-    const built = path.join(projectRoot, "dist", "addin", "manifest.xml");
+    const built = path.join(addinDir, "manifest.xml");
     const file = fs.existsSync(built) ? built : path.join(projectRoot, "manifest.xml");
     return c.body(fs.readFileSync(file, "utf8"), 200, { "content-type": "application/xml; charset=utf-8" });
   });
 
-  for (const dir of staticDirs.filter((d) => fs.existsSync(d))) {
+  // Excel on the web fetches the add-in's files (functions.json, icons) from its own origin, so
+  // static files carry `Access-Control-Allow-Origin: *` (as Office's own dev server does). The
+  // Connect API (POST) is not affected: the add-in calls it from its own origin.
+  app.use("/*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") c.header("Access-Control-Allow-Origin", "*");
+    await next();
+  });
+  for (const dir of staticDirs(addinDir).filter((d) => fs.existsSync(d))) {
     app.use("/*", serveStatic({ root: path.relative(process.cwd(), dir) || "." }));
   }
 

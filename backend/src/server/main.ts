@@ -44,7 +44,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const backend = new Backend(store);
   let ready = false;
   let failure: string | null = null;
-  const app = createApp({ backend, ready: () => ready, failure: () => failure, log });
+  const app = createApp({ backend, ready: () => ready, failure: () => failure, log, addinDir: config.addinDir });
 
   let server: ServerType;
   const protocol = config.http ? "http" : "https";
