@@ -1,0 +1,211 @@
+/**
+ * The shared runtime's one AddinContext. The functions bundle and the task pane bundle are loaded
+ * into the same page (SharedRuntime 1.1), each with its own copy of this module, so the instance
+ * lives on `globalThis` under a registered symbol: whichever bundle asks first creates it, and both
+ * get the same one.
+ *
+ * @see https://learn.microsoft.com/office/dev/add-ins/develop/configure-your-add-in-to-use-a-shared-runtime
+ */
+import { WaveBatcher } from "./batcher";
+import { CellFeed, type ConnectionReporter } from "./cells";
+import { CommentFeed, type CommentOptions, DEFAULT_COMMENT_OPTIONS } from "./comments";
+import type { AddinContext, ConnectionSettings, ConnectionState, QatomApi } from "./contracts";
+import { AddinError, isNetworkFailure, toQatomError } from "./errors";
+import { DEFAULT_FORMULA_CELL_OPTIONS, FormulaCellRegistry, type FormulaCellOptions } from "./formula-cells";
+import { type Host, officeHost } from "./host";
+import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
+import { ObservableValue } from "./observable";
+import { PendingWritesStore } from "./pending-writes";
+import { loadSettings, normalizeSettings, storeSettings } from "./settings";
+import { DEFAULT_STREAM_OPTIONS, type StreamOptions, StreamRegistry } from "./streams";
+import { createApi } from "./transport";
+import { createWritebackHandler } from "./writeback";
+
+/** The key of the shared instance on `globalThis`. */
+export const CONTEXT_KEY = Symbol.for("quantatom.addin.context");
+
+/**
+ * The key of optional `AddinOptions` on `globalThis`, read when the shared instance is created
+ * (tests and diagnostics set it before loading a bundle; Excel never does).
+ */
+export const OPTIONS_KEY = Symbol.for("quantatom.addin.options");
+
+/** Most members QATOM.MEMBERS lists (the server's GetMembers limit). */
+export const MAX_MEMBERS = 100_000;
+
+/** Everything tunable; the defaults suit Excel. */
+export interface AddinOptions {
+  /** The Office surface (default: the real Office globals). */
+  host?: Host;
+  /** The fetch to send requests with (default: `globalThis.fetch` at each call). */
+  fetch?: typeof fetch;
+  /** How long the wave batcher collects QATOM.CELL reads after the first one (default 16 ms). */
+  batchWindowMs?: number;
+  streams?: Partial<StreamOptions>;
+  comments?: Partial<CommentOptions>;
+  formulaCells?: Partial<FormulaCellOptions>;
+  /** True once the backend spreads writes to consolidated cells (default false). */
+  spreading?: boolean;
+}
+
+/** An AddinContext with the internals tests and diagnostics may look at. */
+export interface AddinRuntime extends AddinContext {
+  /** Cells of a cube that running WatchCells streams watch (their first message has arrived). */
+  streamedCellCount(cube: string): number;
+}
+
+/** Makes a context (normally once per runtime: use `getAddinContext`). */
+export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
+  const host = options.host ?? officeHost();
+  let settings: Promise<ConnectionSettings> | null = null;
+  let api: Promise<QatomApi> | null = null;
+  let serverUrl = "";
+  const getSettings = () => {
+    settings ??= loadSettings(host);
+    return settings;
+  };
+  const getApi = () => {
+    api ??= getSettings().then((s) => {
+      const a = createApi(s, options.fetch);
+      serverUrl = a.serverUrl;
+      return a;
+    });
+    return api;
+  };
+
+  const connection = new ObservableValue<ConnectionState>({ status: "unknown", serverUrl: "" });
+  const reporter: ConnectionReporter = {
+    succeeded() {
+      const c = connection.get();
+      if (c.status !== "connected" || c.serverUrl !== serverUrl) connection.set({ status: "connected", serverUrl });
+    },
+    failed(err, url) {
+      if (isNetworkFailure(err)) connection.set({ status: "disconnected", serverUrl: url, message: toQatomError(err, url).message });
+    },
+  };
+
+  const batcher = new WaveBatcher(async (cube, cells) => {
+    const a = await getApi();
+    const res = await a.lattice.getCells({ cube, cells: cells.map((members) => ({ members })) });
+    return res.cells;
+  }, options.batchWindowMs ?? 16);
+  const feed = new CellFeed(batcher, async () => (await getApi()).serverUrl, reporter);
+  const streams = new StreamRegistry(getApi, feed, { ...DEFAULT_STREAM_OPTIONS, ...options.streams });
+  feed.attach(streams);
+  const comments = new CommentFeed(getApi, reporter, { ...DEFAULT_COMMENT_OPTIONS, ...options.comments });
+  const formulaCells = new FormulaCellRegistry(
+    async (addresses) => {
+      if (!(await host.ready())) return new Map();
+      const cells = await host.readCells(addresses);
+      return new Map(cells.map((c) => [c.address, c.formula]));
+    },
+    { ...DEFAULT_FORMULA_CELL_OPTIONS, ...options.formulaCells },
+  );
+  const pendingWrites = new PendingWritesStore(getApi, { spreading: options.spreading ?? false });
+
+  let started: Promise<void> | null = null;
+  let stopListening: (() => Promise<void>) | null = null;
+  let disposed = false;
+
+  return {
+    getSettings,
+    async saveSettings(patch) {
+      const next = normalizeSettings({ ...(await getSettings()), ...patch });
+      await storeSettings(host, next);
+      settings = Promise.resolve(next);
+      api = null;
+      connection.set({ status: "unknown", serverUrl: next.serverUrl });
+      streams.restartAll();
+      comments.refreshAll();
+      return next;
+    },
+    api: getApi,
+    connection,
+    pendingWrites,
+    formulaCells,
+
+    start() {
+      started ??= (async () => {
+        if (!(await host.ready()) || disposed) return;
+        const handler = createWritebackHandler(host, formulaCells, pendingWrites);
+        stopListening = await host.onSheetChanged((change) => {
+          handler(change).catch((err: unknown) => console.error("quantatom: writeback failed", err));
+        });
+      })();
+      return started;
+    },
+
+    openCell(ref, address, onResult) {
+      const token = address ? formulaCells.register(address, ref) : null;
+      const unsubscribe = feed.subscribe(ref, (o) => {
+        if (token) formulaCells.update(token, o.ok ? o.snapshot : null);
+        onResult(o);
+      });
+      let open = true;
+      return {
+        close() {
+          if (!open) return;
+          open = false;
+          unsubscribe();
+          if (token) formulaCells.release(token);
+        },
+      };
+    },
+
+    openComment(ref, onResult) {
+      const unsubscribe = comments.subscribe(ref, onResult);
+      return { close: unsubscribe };
+    },
+
+    async listMembers(cube, dimension, parent, depth) {
+      let a: QatomApi | null = null;
+      try {
+        a = await getApi();
+        const res = await a.lattice.getMembers({ cube, dimension, parent, relation: MemberRelation.DESCENDANTS, depth, limit: MAX_MEMBERS });
+        reporter.succeeded();
+        if (res.truncated) {
+          throw new AddinError("notAvailable", `more than ${MAX_MEMBERS} members; ask for fewer levels (depth) or a lower parent`);
+        }
+        if (res.members.length === 0) {
+          throw new AddinError("notAvailable", `${parent || dimension} has no members below it`);
+        }
+        return res.members.map((m) => m.uniqueName);
+      } catch (err) {
+        if (err instanceof AddinError) throw err;
+        reporter.failed(err, a?.serverUrl ?? serverUrl);
+        const e = toQatomError(err, a?.serverUrl ?? serverUrl);
+        throw new AddinError(e.code, e.message);
+      }
+    },
+
+    async addComment(ref, text) {
+      const a = await getApi();
+      await a.commentary.addComment({ cube: ref.cube, members: ref.members, text });
+      comments.refreshCube(ref.cube);
+    },
+
+    dispose() {
+      disposed = true;
+      batcher.dispose();
+      streams.dispose();
+      comments.dispose();
+      formulaCells.dispose();
+      void stopListening?.();
+    },
+
+    streamedCellCount(cube) {
+      return streams.liveCount(cube.trim().toLowerCase());
+    },
+  };
+}
+
+/** The runtime's shared context, created on first use (see the module comment). */
+export function getAddinContext(): AddinRuntime {
+  const g = globalThis as unknown as Record<symbol, AddinRuntime | AddinOptions | undefined>;
+  let ctx = g[CONTEXT_KEY] as AddinRuntime | undefined;
+  if (!ctx) {
+    ctx = createAddinContext((g[OPTIONS_KEY] as AddinOptions | undefined) ?? {});
+    g[CONTEXT_KEY] = ctx;
+  }
+  return ctx;
+}

@@ -1,0 +1,189 @@
+/**
+ * The contract between the parts of the add-in that share one runtime (Office's SharedRuntime 1.1):
+ * the QATOM custom functions, the worksheet writeback handler and the task pane. One `AddinContext`
+ * lives in the shared runtime (see `getAddinContext` in ./context.ts) and every part uses it.
+ *
+ * Shapes only; implementations live beside this file.
+ */
+
+import type { Client } from "@connectrpc/connect";
+import type { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
+import type { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
+
+/** Where the backend is and who the user is; kept in the runtime's storage between sessions. */
+export interface ConnectionSettings {
+  /** Base URL of the backend, e.g. `https://localhost:3000` (the origin that served the add-in by default). */
+  serverUrl: string;
+  /** User name sent as the `X-Quantatom-User` header until sign-in exists. */
+  userName: string;
+}
+
+/** A cell of a cube as the add-in knows it: the formula's arguments, resolved by the server. */
+export interface CellRef {
+  cube: string;
+  /** Member names as the formula gave them (unique or bare names). */
+  members: string[];
+}
+
+/** The last value the server sent for a cell. */
+export interface CellSnapshot {
+  /** null when the cell is empty (Excel shows 0, as TM1's DBRW does). */
+  value: number | null;
+  /** The version to send back as `baseVersion` when writing. */
+  version: bigint;
+  consolidated: boolean;
+}
+
+/** A QATOM.CELL formula on a worksheet, known by its address (from the streaming invocation). */
+export interface FormulaCell extends CellRef {
+  /** Address with sheet, as Excel gives it, e.g. `Sheet1!B3`. */
+  address: string;
+  /** The formula text, read from the sheet, used to put it back after the user types over it. */
+  formula: string | null;
+  /** What the user saw last. */
+  snapshot: CellSnapshot | null;
+}
+
+/** Outcome of a pending write after Submit. */
+export type PendingStatus = "pending" | "submitting" | "applied" | "conflict" | "rejected" | "error";
+
+/** A value typed over a QATOM.CELL cell, waiting for Submit. */
+export interface PendingWrite extends CellRef {
+  /**
+   * Stable id: the sheet address normalized (`cellKey` in ./address.ts: sheet lower-cased, no `$`,
+   * e.g. `sheet1!B3`); typing again over the same cell replaces the pending value.
+   */
+  id: string;
+  address: string;
+  /** The typed value; null clears the cell. */
+  value: number | null;
+  /** The value and version the user saw when typing. */
+  seenValue: number | null;
+  baseVersion: bigint;
+  status: PendingStatus;
+  /** Server message for conflict / rejected / error. */
+  message?: string;
+  /** For a conflict: the other writer's value, version, name and time (ms since the epoch). */
+  conflict?: { theirValue: number | null; theirVersion: bigint; by: string; at: number };
+}
+
+/** An observable list of pending writes with Submit, Discard and conflict resolution. */
+export interface PendingWrites {
+  list(): PendingWrite[];
+  /** Calls `fn` after every change; returns an unsubscribe function. */
+  subscribe(fn: () => void): () => void;
+  /** Records (or replaces) a pending write for a formula cell. */
+  add(cell: FormulaCell, value: number | null): PendingWrite;
+  /** Drops pending writes (all when `ids` is omitted). */
+  discard(ids?: string[]): void;
+  /**
+   * Sends every `pending` write (and every `error` one: it was never applied) in one WriteCells per
+   * cube, with the base versions the user saw; each gets its own result. `rejected` writes (e.g. a
+   * consolidated cell before spreading exists) stay in the list, unsent, until discarded.
+   */
+  submit(): Promise<void>;
+  /** Conflict: write mine again, based on their version. */
+  keepMine(id: string): Promise<void>;
+  /** Conflict: drop mine and keep theirs (the cell already shows theirs through its stream). */
+  takeTheirs(id: string): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Added with the runtime implementation (./context.ts): the shared context itself and the shapes
+// the custom functions and the task pane use through it.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Why a QATOM function cannot show a value. `notAvailable` becomes Excel's `#N/A` (unknown or
+ * ambiguous member, unknown cube, server unreachable: anything the server or the network says),
+ * `invalidValue` becomes `#VALUE!` (an argument of the wrong type, found before any request).
+ * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-errors
+ */
+export interface QatomError {
+  code: "notAvailable" | "invalidValue";
+  /** Shown in the cell's error tooltip: the server's message, or `Not connected to <url>`. */
+  message: string;
+}
+
+/** What a streaming QATOM.CELL shows: a snapshot of the cell, or an error (never a silent 0). */
+export type CellOutcome = { ok: true; snapshot: CellSnapshot } | { ok: false; error: QatomError };
+
+/** What a streaming QATOM.COMMENT shows: the newest comment's text ("" when none), or an error. */
+export type CommentOutcome = { ok: true; text: string } | { ok: false; error: QatomError };
+
+/** An observable value (shaped for React's `useSyncExternalStore`: `get` is stable between changes). */
+export interface Observable<T> {
+  get(): T;
+  /** Calls `fn` after every change; returns an unsubscribe function. */
+  subscribe(fn: () => void): () => void;
+}
+
+/** Connect clients for the backend named by the settings (binary protobuf, `X-Quantatom-User` set). */
+export interface QatomApi {
+  /** Base URL without a trailing slash. */
+  serverUrl: string;
+  lattice: Client<typeof LatticeService>;
+  commentary: Client<typeof CommentaryService>;
+}
+
+/** Whether the add-in reaches the backend, for the task pane's status line. */
+export interface ConnectionState {
+  /** `unknown` until the first answer; `disconnected` after a network failure, until the next answer. */
+  status: "unknown" | "connected" | "disconnected";
+  serverUrl: string;
+  /** The last failure, while disconnected. */
+  message?: string;
+}
+
+/** The QATOM.CELL formulas the runtime knows, by sheet address (see FormulaCell). */
+export interface FormulaCells extends Observable<readonly FormulaCell[]> {
+  /** The formula cell at an address (`Sheet1!B3`, `'My Sheet'!$B$3`; case and `$` do not matter). */
+  find(address: string): FormulaCell | undefined;
+}
+
+/** A live QATOM.CELL or QATOM.COMMENT formula; `close` is its `onCanceled`. */
+export interface FormulaHandle {
+  close(): void;
+}
+
+/**
+ * The one object the custom functions, the writeback handler and the task pane share in the
+ * runtime. Get it with `getAddinContext()` (./context.ts).
+ */
+export interface AddinContext {
+  /** Where the backend is and who the user is (read from the runtime's storage on first use). */
+  getSettings(): Promise<ConnectionSettings>;
+  /** Saves settings to the runtime's storage and reconnects every stream to the new server. */
+  saveSettings(patch: Partial<ConnectionSettings>): Promise<ConnectionSettings>;
+  /** Clients for the current settings (replaced when the settings change). */
+  api(): Promise<QatomApi>;
+  /** Reachability of the backend. */
+  readonly connection: Observable<ConnectionState>;
+  /** Values typed over QATOM.CELL cells, waiting for Submit. */
+  readonly pendingWrites: PendingWrites;
+  /** QATOM.CELL formulas on the sheets, by address. */
+  readonly formulaCells: FormulaCells;
+  /**
+   * Starts what needs Office: the worksheet onChanged handler that turns a number typed over a
+   * QATOM.CELL cell into a pending write. Idempotent; both bundles may call it.
+   */
+  start(): Promise<void>;
+  /**
+   * QATOM.CELL: `onResult` gets the cell's value now and again whenever it changes. Calls of one
+   * wave share one GetCells, and all open cells of a cube share one WatchCells stream.
+   * @param address the formula's sheet address (`invocation.address`), registered for writeback.
+   */
+  openCell(ref: CellRef, address: string | undefined, onResult: (outcome: CellOutcome) => void): FormulaHandle;
+  /** QATOM.COMMENT: `onResult` gets the newest comment now and again when it changes. */
+  openComment(ref: CellRef, onResult: (outcome: CommentOutcome) => void): FormulaHandle;
+  /**
+   * QATOM.MEMBERS: unique names of the descendants of `parent` (top of the dimension when empty)
+   * down to `depth` levels (0: all), in hierarchy order.
+   * @throws QatomError-shaped `AddinError` (see ./errors.ts).
+   */
+  listMembers(cube: string, dimension: string, parent: string, depth: number): Promise<string[]>;
+  /** Adds a comment as the current user and refreshes the QATOM.COMMENT formulas of that cube. */
+  addComment(ref: CellRef, text: string): Promise<void>;
+  /** Stops streams, polls and timers (tests, or the runtime shutting down). */
+  dispose(): void;
+}

@@ -1,0 +1,88 @@
+/// <reference types="custom-functions-runtime" />
+/**
+ * The QATOM custom functions. Their metadata (functions.json) is generated from the JSDoc below by
+ * custom-functions-metadata, so the tags are the contract with Excel: `@customfunction ID`,
+ * `@streaming`, `@requiresAddress`, `@param` (a `unknown[][][]` parameter is a repeating matrix:
+ * one or more arguments, each a value or a range).
+ *
+ * Everything else lives in the shared runtime (addin/src, reached through `getAddinContext`).
+ *
+ * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-json-autogeneration
+ */
+import { getAddinContext } from "../../addin/src/context";
+import { cubeArg, depthArg, dimensionArg, membersArg, nameArg } from "./args";
+import { excelErrorOf, toExcelError } from "./excel";
+
+/**
+ * The value of one cell of a cube. It updates by itself whenever anyone's write changes it. An empty cell shows 0 (as TM1's DBRW does); a bad member shows #N/A with the reason.
+ * @customfunction CELL
+ * @streaming
+ * @requiresAddress
+ * @param cube The cube's name, e.g. "Sales".
+ * @param members Members of the cell, one per argument or a range of member names, e.g. "[Store].[USA].[CA]" or "Beverages". Dimensions left out take their default member.
+ * @param invocation Streaming invocation (supplied by Excel).
+ */
+export function cell(cube: string, members: unknown[][][], invocation: CustomFunctions.StreamingInvocation<number>): void {
+  let ref: { cube: string; members: string[] };
+  try {
+    ref = { cube: cubeArg(cube), members: membersArg(members) };
+  } catch (err) {
+    invocation.setResult(excelErrorOf(err));
+    return;
+  }
+  const handle = getAddinContext().openCell(ref, invocation.address, (o) => {
+    invocation.setResult(o.ok ? (o.snapshot.value ?? 0) : toExcelError(o.error));
+  });
+  invocation.onCanceled = () => handle.close();
+}
+
+/**
+ * The newest comment on one cell of a cube, or "" when it has none. It updates by itself when comments are added.
+ * @customfunction COMMENT
+ * @streaming
+ * @param cube The cube's name, e.g. "Sales".
+ * @param members Members of the cell, one per argument or a range of member names.
+ * @param invocation Streaming invocation (supplied by Excel).
+ */
+export function comment(cube: string, members: unknown[][][], invocation: CustomFunctions.StreamingInvocation<string>): void {
+  let ref: { cube: string; members: string[] };
+  try {
+    ref = { cube: cubeArg(cube), members: membersArg(members) };
+  } catch (err) {
+    invocation.setResult(excelErrorOf(err));
+    return;
+  }
+  const handle = getAddinContext().openComment(ref, (o) => {
+    invocation.setResult(o.ok ? o.text : toExcelError(o.error));
+  });
+  invocation.onCanceled = () => handle.close();
+}
+
+/**
+ * A column of member unique names of one dimension, for building reports: the members below parent (the top of the dimension when omitted), depth levels down (1 when omitted: the children; 0: every level), in hierarchy order.
+ * @customfunction MEMBERS
+ * @param cube The cube's name, e.g. "Sales".
+ * @param dimension The dimension's name, e.g. "Store".
+ * @param [parent] The member to start below, e.g. "[Store].[USA]".
+ * @param [depth] How many levels below parent (1 when omitted, 0 for all).
+ * @returns Member unique names, one per row.
+ */
+export async function members(cube: string, dimension: string, parent?: string, depth?: number): Promise<string[][]> {
+  try {
+    const names = await getAddinContext().listMembers(cubeArg(cube), dimensionArg(dimension), nameArg(parent, "parent"), depthArg(depth));
+    return names.map((n) => [n]);
+  } catch (err) {
+    throw excelErrorOf(err);
+  }
+}
+
+// Excel finds the functions by the ids in functions.json; a bundle without the metadata's webpack
+// plugin must associate them itself.
+CustomFunctions.associate("CELL", cell);
+CustomFunctions.associate("COMMENT", comment);
+CustomFunctions.associate("MEMBERS", members);
+
+// The shared runtime starts with this bundle: register the writeback handler once Office is ready.
+getAddinContext()
+  .start()
+  .catch((err: unknown) => console.error("quantatom: the add-in runtime did not start", err));

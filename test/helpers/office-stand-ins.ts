@@ -1,0 +1,326 @@
+/**
+ * Stand-ins for the globals Excel gives a shared-runtime add-in, just enough for the functions
+ * bundle and addin/src/host.ts: `CustomFunctions` (associate, Error, ErrorCode, streaming
+ * invocations), `OfficeRuntime.storage`, `Office.onReady`, and `Excel.run` over a small in-memory
+ * workbook that behaves like Excel where writeback depends on it: entering a QATOM formula invokes
+ * the associated function (streaming results land in the cell), overwriting it cancels the
+ * invocation (`onCanceled`) *before* the worksheet's onChanged event fires, and writes through
+ * `Range.formulas` fire onChanged too.
+ */
+
+/** CustomFunctions.ErrorCode's values. */
+export const ErrorCode = {
+  invalidValue: "#VALUE!",
+  notAvailable: "#N/A",
+  divisionByZero: "#DIV/0!",
+  invalidNumber: "#NUM!",
+  nullReference: "#NULL!",
+  invalidName: "#NAME?",
+  invalidReference: "#REF!",
+} as const;
+
+/** CustomFunctions.Error. */
+export class StandInError {
+  constructor(
+    readonly code: string,
+    readonly message?: string,
+  ) {}
+}
+
+/** A CustomFunctions.StreamingInvocation that records every result. */
+export class StreamingInvocationStub<T = unknown> {
+  readonly results: (T | StandInError)[] = [];
+  onCanceled?: () => void;
+  canceled = false;
+  /** Results set after `cancel` (there should be none). */
+  resultsAfterCancel = 0;
+  constructor(readonly address?: string) {}
+
+  setResult = (value: T | StandInError): void => {
+    if (this.canceled) this.resultsAfterCancel++;
+    this.results.push(value);
+  };
+
+  get last(): T | StandInError | undefined {
+    return this.results[this.results.length - 1];
+  }
+
+  /** What Excel does when the formula is deleted, overwritten or recalculated away. */
+  cancel(): void {
+    this.canceled = true;
+    this.onCanceled?.();
+  }
+}
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/** The CustomFunctions global: `associate` records the functions by id. */
+export function customFunctionsStandIn() {
+  const functions = new Map<string, AnyFunction>();
+  return {
+    functions,
+    global: {
+      Error: StandInError,
+      ErrorCode,
+      associate(idOrMap: string | Record<string, AnyFunction>, fn?: AnyFunction) {
+        if (typeof idOrMap === "string") functions.set(idOrMap.toUpperCase(), fn!);
+        else for (const [id, f] of Object.entries(idOrMap)) functions.set(id.toUpperCase(), f);
+      },
+    },
+  };
+}
+
+/** OfficeRuntime.storage over a Map. */
+export function storageStandIn(initial: Record<string, string> = {}) {
+  const items = new Map(Object.entries(initial));
+  return {
+    items,
+    async getItem(key: string) {
+      return items.get(key) ?? null;
+    },
+    async setItem(key: string, value: string) {
+      items.set(key, value);
+    },
+    async removeItem(key: string) {
+      items.delete(key);
+    },
+  };
+}
+
+/** One cell of the fake workbook. */
+export interface FakeCell {
+  /** `=...` for a formula, otherwise the constant (number, text, boolean) or "" when empty. */
+  formula: unknown;
+  /** The computed value (a formula's last result). */
+  value: unknown;
+  invocation?: StreamingInvocationStub;
+}
+
+interface FakeSheet {
+  id: string;
+  name: string;
+  cells: Map<string, FakeCell>;
+}
+
+/** Excel's WorksheetChangedEventArgs, the fields host.ts reads. */
+interface ChangedArgs {
+  worksheetId: string;
+  address: string;
+  changeType: string;
+  source: string;
+}
+
+function splitAddress(address: string): { sheet: string; local: string } {
+  const bang = address.lastIndexOf("!");
+  let sheet = address.slice(0, bang);
+  if (sheet.startsWith("'") && sheet.endsWith("'")) sheet = sheet.slice(1, -1).replace(/''/g, "'");
+  return { sheet, local: address.slice(bang + 1).replace(/\$/g, "").toUpperCase() };
+}
+
+/** `Sheet1!B3`, or `'Plan 2025'!B3` when the sheet's name needs quotes (as Excel writes addresses). */
+function excelAddress(sheet: string, local: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(sheet) ? `${sheet}!${local}` : `'${sheet.replace(/'/g, "''")}'!${local}`;
+}
+
+/** Splits a formula's argument list: string literals ("a""b") and numbers, comma-separated. */
+function parseArgs(text: string): unknown[] {
+  const out: unknown[] = [];
+  let i = 0;
+  while (i < text.length) {
+    while (text[i] === " ") i++;
+    if (text[i] === '"') {
+      let s = "";
+      i++;
+      for (;;) {
+        if (text[i] === '"' && text[i + 1] === '"') {
+          s += '"';
+          i += 2;
+        } else if (text[i] === '"') {
+          i++;
+          break;
+        } else {
+          s += text[i++];
+        }
+      }
+      out.push(s);
+    } else {
+      let j = i;
+      while (j < text.length && text[j] !== ",") j++;
+      out.push(Number(text.slice(i, j).trim()));
+      i = j;
+    }
+    while (text[i] === " ") i++;
+    if (text[i] === ",") i++;
+  }
+  return out;
+}
+
+/**
+ * A workbook with sheets of cells and a tiny calc engine for `=QATOM.CELL(...)` and
+ * `=QATOM.COMMENT(...)` with literal arguments; `excel` is the `Excel` global over it.
+ */
+export class FakeWorkbook {
+  readonly sheets: FakeSheet[] = [];
+  private readonly handlers = new Set<(ev: ChangedArgs) => unknown>();
+  /** Excel.run calls made (to see that reads are batched). */
+  runs = 0;
+
+  constructor(
+    private readonly functions: Map<string, AnyFunction>,
+    sheetNames: string[] = ["Sheet1", "Plan 2025"],
+  ) {
+    sheetNames.forEach((name, i) => {
+      this.sheets.push({ id: `{sheet-${i + 1}}`, name, cells: new Map() });
+    });
+  }
+
+  /** Number of worksheet onChanged handlers registered. */
+  get handlerCount(): number {
+    return this.handlers.size;
+  }
+
+  sheet(nameOrId: string): FakeSheet | undefined {
+    const k = nameOrId.toLowerCase();
+    return this.sheets.find((s) => s.id === nameOrId || s.name.toLowerCase() === k);
+  }
+
+  /** The cell at `Sheet!A1` (created empty when missing). */
+  cell(address: string): FakeCell {
+    const { sheet, local } = splitAddress(address);
+    const s = this.sheet(sheet);
+    if (!s) throw new Error(`no sheet ${sheet}`);
+    let c = s.cells.get(local);
+    if (!c) {
+      c = { formula: "", value: "" };
+      s.cells.set(local, c);
+    }
+    return c;
+  }
+
+  /** The user enters something in a cell (a formula or a constant): as Excel, then onChanged. */
+  userEnters(address: string, content: unknown): void {
+    this.setContent(address, content);
+  }
+
+  private setContent(address: string, content: unknown): void {
+    const { sheet, local } = splitAddress(address);
+    const s = this.sheet(sheet)!;
+    const c = this.cell(address);
+    c.invocation?.cancel();
+    c.invocation = undefined;
+    c.formula = content;
+    c.value = content;
+    if (typeof content === "string" && content.startsWith("=")) this.evaluate(excelAddress(s.name, local), c);
+    this.fire({ worksheetId: s.id, address: local, changeType: "RangeEdited", source: "Local" });
+  }
+
+  private evaluate(address: string, c: FakeCell): void {
+    const m = /^=\s*QATOM\.(\w+)\((.*)\)\s*$/i.exec(String(c.formula));
+    const fn = m && this.functions.get(m[1].toUpperCase());
+    if (!m || !fn) {
+      c.value = new StandInError(ErrorCode.invalidName);
+      return;
+    }
+    const [first, ...rest] = parseArgs(m[2]);
+    const inv = new StreamingInvocationStub(address);
+    inv.setResult = (v: unknown) => {
+      if (inv.canceled) inv.resultsAfterCancel++;
+      inv.results.push(v);
+      c.value = v;
+    };
+    c.invocation = inv;
+    c.value = "#BUSY!";
+    fn(
+      first,
+      rest.map((v) => [[v]]),
+      inv,
+    );
+  }
+
+  private fire(ev: ChangedArgs): void {
+    for (const h of this.handlers) void h(ev);
+  }
+
+  private valueType(v: unknown): string {
+    if (v === "" || v === null || v === undefined) return "Empty";
+    if (typeof v === "number") return "Double";
+    if (typeof v === "boolean") return "Boolean";
+    if (v instanceof StandInError) return "Error";
+    return "String";
+  }
+
+  /** The `Excel` global: `Excel.run(batch)` and `Excel.run(context, batch)`. */
+  get excel() {
+    return {
+      run: async (a: unknown, b?: unknown) => {
+        this.runs++;
+        const batch = (typeof a === "function" ? a : b) as (ctx: unknown) => Promise<unknown>;
+        return batch(this.requestContext());
+      },
+    };
+  }
+
+  private requestContext() {
+    const wb = this;
+    const queued: (() => void)[] = [];
+    const rangeOf = (sheet: FakeSheet, local: string) => {
+      const address = excelAddress(sheet.name, local.replace(/\$/g, "").toUpperCase());
+      return {
+        load(_props?: string) {},
+        get formulas() {
+          return [[wb.cell(address).formula]];
+        },
+        set formulas(v: unknown[][]) {
+          queued.push(() => wb.setContent(address, v[0][0]));
+        },
+        get values() {
+          return [[wb.cell(address).value]];
+        },
+        get valueTypes() {
+          return [[wb.valueType(wb.cell(address).value)]];
+        },
+      };
+    };
+    const context = {
+      workbook: {
+        worksheets: {
+          items: [] as { name: string }[],
+          load(_props?: string) {
+            this.items = wb.sheets.map((s) => ({ name: s.name }));
+          },
+          getItem(key: string) {
+            const sheet = wb.sheet(key);
+            if (!sheet) throw new Error(`ItemNotFound: ${key}`);
+            return { name: sheet.name, load(_p?: string) {}, getRange: (local: string) => rangeOf(sheet, local) };
+          },
+          onChanged: {
+            add(handler: (ev: ChangedArgs) => unknown) {
+              wb.handlers.add(handler);
+              return {
+                context,
+                remove() {
+                  wb.handlers.delete(handler);
+                },
+              };
+            },
+          },
+        },
+      },
+      async sync() {
+        await Promise.resolve();
+        for (const q of queued.splice(0)) q();
+      },
+    };
+    return context;
+  }
+}
+
+/** Polls `cond` until it holds or `timeoutMs` passes; resolves to the time it took (ms). */
+export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "a condition"): Promise<number> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Date.now() - t0;
+}
