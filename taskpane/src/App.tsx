@@ -1,0 +1,103 @@
+import { Divider, FluentProvider, makeStyles, tokens, webLightTheme } from "@fluentui/react-components";
+import { useCallback, useMemo, useRef, useState } from "react";
+import type { ConnectionSettings, PendingWrites, QatomApi } from "../../addin/src/contracts";
+import { createApi } from "../../addin/src/transport";
+import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
+import { ConflictsPanel, PendingPanel } from "./Changes";
+import { ConnectionPanel } from "./Connection";
+import { useConsolidatedIds, useLiveCell, usePendingList, useSelection } from "./hooks";
+import type { TaskpaneHost } from "./host";
+
+const useStyles = makeStyles({
+  root: {
+    minHeight: "100vh",
+    backgroundColor: tokens.colorNeutralBackground2,
+    "& h2, & h3": { margin: 0 },
+    "& h2:focus-visible": { outline: `2px solid ${tokens.colorStrokeFocus2}` },
+  },
+  main: {
+    display: "flex",
+    flexDirection: "column",
+    gap: tokens.spacingVerticalM,
+    padding: `${tokens.spacingVerticalM} ${tokens.spacingHorizontalM}`,
+    maxWidth: "640px",
+    boxSizing: "border-box",
+  },
+  visuallyHidden: {
+    position: "absolute",
+    width: "1px",
+    height: "1px",
+    margin: "-1px",
+    overflow: "hidden",
+    clip: "rect(0 0 0 0)",
+    whiteSpace: "nowrap",
+    border: 0,
+  },
+});
+
+/** Clients made once per settings object. */
+const defaultClients = (settings: ConnectionSettings) => createApi(settings);
+
+/** Everything the task pane needs from outside; tests pass fakes for `host` (and may for `pending`). */
+export interface TaskpaneProps {
+  /** The Office edge: the selection (see host.ts). */
+  host: TaskpaneHost;
+  /** The shared runtime's pending writes. */
+  pending: PendingWrites;
+  /** The connection in use; the pane re-creates its clients when it changes. */
+  settings: ConnectionSettings;
+  /** Stores new settings (the shared runtime keeps them); the caller then passes them back in `settings`. */
+  onSaveSettings(settings: ConnectionSettings): void | Promise<void>;
+  /** Clients for given settings; by default the shared runtime's (Connect over fetch). */
+  makeClients?: (settings: ConnectionSettings) => QatomApi;
+}
+
+/**
+ * The QuantatomAI task pane: connection, conflicts, pending changes with their results, and the
+ * selected cell's value, comments and history. Laid out for a 320 px wide pane.
+ */
+export function TaskpaneApp({ host, pending, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
+  const styles = useStyles();
+  const clients = useMemo(() => makeClients(settings), [makeClients, settings]);
+  const { selection, error: selectionError } = useSelection(host);
+  const list = usePendingList(pending);
+  const consolidated = useConsolidatedIds(clients, list);
+  const cell = selection?.cell ?? null;
+  const { live, error: liveError } = useLiveCell(clients, cell);
+  const cellKey = cell ? JSON.stringify([cell.address, cell.cube, cell.members]) : "";
+
+  const pendingHeadingRef = useRef<HTMLHeadingElement>(null);
+
+  // One polite live region for results that appear away from the focus (Submit, conflicts, comments).
+  const [announcement, setAnnouncement] = useState("");
+  const flip = useRef(false);
+  const announce = useCallback((message: string) => {
+    // A trailing no-break space makes a repeated message a change, so it is read again.
+    flip.current = !flip.current;
+    setAnnouncement(flip.current ? message : `${message}\u00a0`);
+  }, []);
+
+  const changes = { list, pending, host, consolidated, announce, pendingHeadingRef };
+
+  return (
+    <FluentProvider theme={webLightTheme} className={styles.root}>
+      <main className={styles.main} aria-label="QuantatomAI">
+        <ConnectionPanel settings={settings} clients={clients} onSave={onSaveSettings} />
+        <Divider />
+        <ConflictsPanel {...changes} />
+        <PendingPanel {...changes} />
+        <Divider />
+        <SelectedCellPanel selection={selection} live={live} error={selectionError ?? liveError} />
+        {cell && (
+          <>
+            <CommentsPanel key={`c${cellKey}`} clients={clients} cell={cell} consolidated={live?.consolidated} announce={announce} />
+            <HistoryPanel key={`h${cellKey}`} clients={clients} cell={cell} live={live} />
+          </>
+        )}
+        <div role="status" aria-live="polite" className={styles.visuallyHidden}>
+          {announcement}
+        </div>
+      </main>
+    </FluentProvider>
+  );
+}

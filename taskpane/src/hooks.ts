@@ -1,0 +1,132 @@
+/** React hooks over the pane's data sources: the host's selection, pending writes, the live cell. */
+import { ConnectError } from "@connectrpc/connect";
+import { useEffect, useRef, useState } from "react";
+import type { CellRef, PendingWrite, PendingWrites, QatomApi } from "../../addin/src/contracts";
+import type { SelectedCell, TaskpaneHost } from "./host";
+
+/** A message for a person from anything thrown (Connect errors keep only their message). */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ConnectError) return err.rawMessage;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The selected cell, kept current through the host's selection events. */
+export function useSelection(host: TaskpaneHost): { selection: SelectedCell | null; error: string | null } {
+  const [selection, setSelection] = useState<SelectedCell | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let latest = 0;
+    let alive = true;
+    const refresh = () => {
+      const n = ++latest;
+      host.getSelectedCell().then(
+        (s) => {
+          if (alive && n === latest) {
+            setSelection(s);
+            setError(null);
+          }
+        },
+        (err: unknown) => {
+          if (alive && n === latest) setError(errorMessage(err));
+        },
+      );
+    };
+    refresh();
+    const off = host.onSelectionChanged(refresh);
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [host]);
+  return { selection, error };
+}
+
+/** The pending writes, re-rendered on every change. */
+export function usePendingList(pending: PendingWrites): PendingWrite[] {
+  const [list, setList] = useState<PendingWrite[]>(() => pending.list());
+  useEffect(() => {
+    setList(pending.list());
+    return pending.subscribe(() => setList(pending.list()));
+  }, [pending]);
+  return list;
+}
+
+/** A cell as the server has it now. */
+export interface LiveCell {
+  value: number | null;
+  version: bigint;
+  consolidated: boolean;
+}
+
+/**
+ * Watches one cell (WatchCells): its value, version and whether it is consolidated, updated
+ * whenever anyone writes below it. `key` identifies the cell; a new key restarts the watch.
+ */
+export function useLiveCell(clients: QatomApi, cell: CellRef | null): { live: LiveCell | null; error: string | null } {
+  // State is kept with the key of its cell, so a new cell never shows the previous one's values.
+  const [state, setState] = useState<{ key: string; live: LiveCell | null; error: string | null }>({ key: "", live: null, error: null });
+  const key = cell ? JSON.stringify([cell.cube, cell.members]) : "";
+  const cellRef = useRef(cell);
+  cellRef.current = cell;
+  useEffect(() => {
+    const c = cellRef.current;
+    if (!key || !c) return;
+    const abort = new AbortController();
+    (async () => {
+      try {
+        const stream = clients.lattice.watchCells({ cube: c.cube, cells: [{ members: c.members }] }, { signal: abort.signal });
+        for await (const msg of stream) {
+          for (const u of msg.updates) {
+            const m = u.cell;
+            if (!m) continue;
+            if (m.error) setState({ key, live: null, error: m.error.message });
+            else setState({ key, live: { value: m.value ?? null, version: m.version, consolidated: m.consolidated }, error: null });
+          }
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) setState({ key, live: null, error: errorMessage(err) });
+      }
+    })();
+    return () => abort.abort();
+  }, [clients, key]);
+  return state.key === key ? { live: state.live, error: state.error } : { live: null, error: null };
+}
+
+/**
+ * Which pending writes address consolidated cells (asked with one GetCells per cube), so the pane
+ * can say before Submit that they cannot be written yet.
+ */
+export function useConsolidatedIds(clients: QatomApi, list: PendingWrite[]): ReadonlySet<string> {
+  const [ids, setIds] = useState<ReadonlySet<string>>(new Set());
+  // Only writes still waiting need the check: the others have their result.
+  const waiting = list.filter((w) => w.status === "pending");
+  const key = JSON.stringify(waiting.map((w) => [w.id, w.cube, w.members]));
+  const listRef = useRef(waiting);
+  listRef.current = waiting;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the list's cells (statuses do not matter)
+  useEffect(() => {
+    const writes = listRef.current;
+    if (writes.length === 0) {
+      setIds(new Set());
+      return;
+    }
+    let alive = true;
+    const byCube = new Map<string, PendingWrite[]>();
+    for (const w of writes) byCube.set(w.cube, [...(byCube.get(w.cube) ?? []), w]);
+    Promise.all(
+      [...byCube].map(async ([cube, ws]) => {
+        const res = await clients.lattice.getCells({ cube, cells: ws.map((w) => ({ members: w.members })) });
+        return ws.filter((_, i) => res.cells[i]?.consolidated).map((w) => w.id);
+      }),
+    ).then(
+      (found) => {
+        if (alive) setIds(new Set(found.flat()));
+      },
+      () => undefined, // the writes report their own errors on Submit
+    );
+    return () => {
+      alive = false;
+    };
+  }, [clients, key]);
+  return ids;
+}

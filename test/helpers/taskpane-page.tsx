@@ -1,0 +1,85 @@
+/**
+ * The task pane test page: mounts the real pane with the real shared runtime (addin/src's context:
+ * settings, pending writes, the formula registry, Connect clients against the page's origin), and
+ * a fake sheet in place of Office at the two host modules. `window.qatomTest` drives the sheet.
+ * Bundled by esbuild in test/taskpane.test.ts.
+ */
+import { useState } from "react";
+import { createRoot } from "react-dom/client";
+import { createAddinContext } from "../../addin/src/context";
+import type { FormulaHandle } from "../../addin/src/contracts";
+import type { Host, KeyValueStorage } from "../../addin/src/host";
+import { TaskpaneApp } from "../../taskpane/src/App";
+import type { SelectedCell, TaskpaneHost } from "../../taskpane/src/host";
+import "./taskpane-page-api";
+
+/** The runtime's Office surface in a plain page: no Office, storage in memory. */
+const items = new Map<string, string>();
+const storage: KeyValueStorage = {
+  getItem: async (k) => items.get(k) ?? null,
+  setItem: async (k, v) => {
+    items.set(k, v);
+  },
+};
+const runtimeHost: Host = {
+  ready: async () => false,
+  storage,
+  pageOrigin: () => location.origin,
+  readCells: async () => [],
+  writeFormulas: async () => undefined,
+  onSheetChanged: async () => async () => undefined,
+};
+const ctx = createAddinContext({ host: runtimeHost });
+
+/** The fake sheet: formulas opened as Excel's QATOM.CELL invocations would, and one selected cell. */
+const formulas = new Map<string, FormulaHandle>();
+let selected = "Sheet1!A1";
+const listeners = new Set<() => void>();
+const wentTo: string[] = [];
+
+const host: TaskpaneHost = {
+  async getSelectedCell(): Promise<SelectedCell> {
+    return { address: selected, cell: ctx.formulaCells.find(selected) ?? null };
+  },
+  onSelectionChanged(fn) {
+    listeners.add(fn);
+    return () => listeners.delete(fn);
+  },
+  async selectCell(address) {
+    wentTo.push(address);
+    window.qatomTest.select(address);
+  },
+};
+
+window.qatomTest = {
+  placeFormula(address, cube, members) {
+    return new Promise((resolve, reject) => {
+      if (formulas.has(address)) throw new Error(`${address} already holds a formula`);
+      let first = true;
+      const handle = ctx.openCell({ cube, members }, address, (outcome) => {
+        if (!first) return;
+        first = false;
+        if (outcome.ok) resolve();
+        else reject(new Error(outcome.error.message));
+      });
+      formulas.set(address, handle);
+    });
+  },
+  select(address) {
+    selected = address;
+    for (const fn of [...listeners]) fn();
+  },
+  type(address, value) {
+    const cell = ctx.formulaCells.find(address);
+    if (!cell) throw new Error(`no formula at ${address}`);
+    ctx.pendingWrites.add(cell, value);
+  },
+  wentTo,
+};
+
+function Page({ initial }: { initial: Awaited<ReturnType<typeof ctx.getSettings>> }) {
+  const [settings, setSettings] = useState(initial);
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+}
+
+ctx.getSettings().then((initial) => createRoot(document.getElementById("root")!).render(<Page initial={initial} />));
