@@ -7,14 +7,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { Code, ConnectError } from "@connectrpc/connect";
 import pino from "pino";
-import { CommentaryService } from "../proto/gen/quantatom/v1/commentary_pb";
-import { CellErrorCode, LatticeService, MemberRelation, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { CellErrorCode, MemberRelation, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
+import { apiClients } from "./helpers/clients";
 import { createTestDatabase } from "./helpers/pg";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 
@@ -40,17 +39,7 @@ describe.each(["PGlite", "PostgreSQL"])("the Connect API on %s", (kind) => {
   }
 
   function clients(user: string) {
-    const transport = createConnectTransport({
-      baseUrl: server.url,
-      useBinaryFormat: true,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("X-Quantatom-User", user);
-          return next(req);
-        },
-      ],
-    });
-    return { lattice: createClient(LatticeService, transport), commentary: createClient(CommentaryService, transport) };
+    return apiClients(server.url, user);
   }
 
   async function postJson(method: string, body: string): Promise<{ status: number; json: { code?: string; message?: string } }> {

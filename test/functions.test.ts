@@ -8,8 +8,6 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
 import pino from "pino";
 import { cellKey, columnLetters, parseCell, parseRange, rangeContains } from "../addin/src/address";
 import { WaveBatcher } from "../addin/src/batcher";
@@ -19,8 +17,8 @@ import { typedValue } from "../addin/src/writeback";
 import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
-import { CommentaryService } from "../proto/gen/quantatom/v1/commentary_pb";
-import { type Cell, CellSchema, LatticeService, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { type Cell, CellSchema, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { apiClients } from "./helpers/clients";
 import { type LoadedFunctions, loadFunctions } from "./helpers/functions-bundle";
 import { StandInError, StreamingInvocationStub, waitFor } from "./helpers/office-stand-ins";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
@@ -42,19 +40,8 @@ async function newDemoStore(): Promise<string> {
   return dataDir;
 }
 
-/** A separate Connect client: "another user". */
 function otherClient(url: string, user = "bob") {
-  const transport = createConnectTransport({
-    baseUrl: url,
-    useBinaryFormat: true,
-    interceptors: [
-      (next) => (req) => {
-        req.header.set("X-Quantatom-User", user);
-        return next(req);
-      },
-    ],
-  });
-  return { lattice: createClient(LatticeService, transport), commentary: createClient(CommentaryService, transport) };
+  return apiClients(url, user);
 }
 
 describe("the shared runtime's pure parts", () => {

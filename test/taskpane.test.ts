@@ -8,15 +8,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
 import type { Page } from "playwright-core";
 import pino from "pino";
-import { CommentaryService } from "../proto/gen/quantatom/v1/commentary_pb";
-import { LatticeService, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
+import { apiClients } from "./helpers/clients";
 import { bundlePage, launchChromium } from "./helpers/browser";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import "./helpers/taskpane-page-api";
@@ -41,19 +39,8 @@ describe("the task pane in Chromium", () => {
   let page: Page;
   const pageErrors: string[] = [];
 
-  /** Another user's clients, in Node. */
   function clientsOf(user: string) {
-    const transport = createConnectTransport({
-      baseUrl: server.url,
-      useBinaryFormat: true,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("X-Quantatom-User", user);
-          return next(req);
-        },
-      ],
-    });
-    return { lattice: createClient(LatticeService, transport), commentary: createClient(CommentaryService, transport) };
+    return apiClients(server.url, user);
   }
 
   async function serverCell(members: string[]) {
