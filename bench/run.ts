@@ -4,7 +4,10 @@
  * delivery, the same cells in DuckDB (checked, then timed), memory per million leaf cells and load
  * times. Prints the figures beside the issue's targets and writes them to bench-results/latest.json.
  *
- *   node --expose-gc --max-old-space-size=12000 bin/run-ts.cjs bench/run.ts [--leaves N] [--only foodmart|generated]
+ *   node --expose-gc --max-old-space-size=12000 bin/run-ts.cjs bench/run.ts [--leaves N] [--only foodmart|generated|engines]
+ *
+ * `--only engines` runs bench/engines.ts instead: COPY into PostgreSQL, a 10M-row CSV loaded end to
+ * end, and hot tiles (Redis, in-process, none).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -12,6 +15,7 @@ import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { projectRoot } from "../backend/src/config";
 import { runFoodMart } from "./foodmart";
+import { type EngineFigures, formatEngines, runEngines } from "./engines";
 import { runGenerated } from "./generated-run";
 import { canCollect } from "./measure";
 import { type BenchResults, formatResults, TARGETS } from "./report";
@@ -35,7 +39,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .name("bench")
     .description("QuantatomAI benchmark: FoodMart and a generated cube, lattice vs. the targets and vs. DuckDB")
     .option("--leaves <n>", "leaf cells of the generated cube", positiveInt, 10_000_000)
-    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated"]))
+    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated", "engines"]))
     .option("--seed <n>", "seed of the generated cells and the scattered batches", nonNegativeInt, 20240607)
     .option("--shuffle", "shuffle the generated rows instead of keeping them in key (time-major) order", false)
     .option("--cold <n>", "cold reads (each after a write) per batch", positiveInt, 10)
@@ -43,12 +47,20 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .option("--duckdb-repeats <n>", "timed DuckDB runs per formulation after the checked first run", nonNegativeInt, 5)
     .option("--writes <n>", "writes of the write -> stream measurement", positiveInt, 50)
     .option("--no-duckdb", "skip the DuckDB peer")
+    .option("--copy-rows <n>", "(engines) leaf cells saved into PostgreSQL with COPY", positiveInt, 2_000_000)
+    .option("--csv-rows <n>", "(engines) rows of the generated fact CSV loaded end to end; 0 skips it", nonNegativeInt, 10_000_000)
+    .option("--cache-leaves <n>", "(engines) leaf cells of the cube the hot-tile reads run on", positiveInt, 1_000_000)
+    .option("--reads <n>", "(engines) GetCells reads per tile-cache mode", positiveInt, 500)
     .option("--json <file>", "where to write the figures", path.join(projectRoot, "bench-results", "latest.json"))
     .showHelpAfterError()
     .parse(argv);
   const opts = program.opts<{
     leaves: number;
-    only?: "foodmart" | "generated";
+    only?: "foodmart" | "generated" | "engines";
+    copyRows: number;
+    csvRows: number;
+    cacheLeaves: number;
+    reads: number;
     seed: number;
     shuffle: boolean;
     cold: number;
@@ -60,7 +72,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
   }>();
   const repeats: Repeats = { cold: opts.cold, repeated: opts.repeats, duckdb: opts.duckdbRepeats, writes: opts.writes };
   const log = (line: string) => console.log(line);
-  const results: BenchResults = {
+  const results: BenchResults & { engines?: EngineFigures } = {
     startedAt: new Date().toISOString(),
     machine: {
       cpus: os.cpus().length,
@@ -73,15 +85,26 @@ export async function main(argv: string[]): Promise<BenchResults> {
     options: { ...opts },
     targets: TARGETS,
   };
-  if (opts.only !== "generated") {
+  if (opts.only === "engines") {
+    results.engines = await runEngines({
+      copyRows: opts.copyRows,
+      csvRows: opts.csvRows,
+      cacheLeaves: opts.cacheLeaves,
+      reads: opts.reads,
+      seed: opts.seed,
+      log,
+    });
+  }
+  if (opts.only === undefined || opts.only === "foodmart") {
     results.foodmart = await runFoodMart({ repeats, seed: opts.seed, skipDuckdb: !opts.duckdb, log });
   }
-  if (opts.only !== "foodmart") {
+  if (opts.only === undefined || opts.only === "generated") {
     results.generated = await runGenerated({ leaves: opts.leaves, seed: opts.seed, shuffle: opts.shuffle, repeats, skipDuckdb: !opts.duckdb, log });
   }
   results.finishedAt = new Date().toISOString();
   results.machine.loadAverageAtEnd = os.loadavg();
   const lines = formatResults(results);
+  if (results.engines) lines.push("", ...formatEngines(results.engines));
   results.lines = lines;
   console.log("");
   console.log(lines.join("\n"));

@@ -12,6 +12,8 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL server to use instead of PGlite. `DATABASE_URL`, unset by default. */
   databaseUrl?: string;
+  /** Redis for hot tiles (`redis://host:port`). `REDIS_URL`; unset: an in-process tile cache. */
+  redisUrl?: string;
   /** Directory of the development certificates. `QATOM_CERTS_DIR`, default `./certs`. */
   certsDir: string;
   /** Model file loaded on first start when the store holds no cube. `QATOM_MODEL`. */
@@ -21,6 +23,21 @@ export interface Config {
    * `manifest.xml` at `/manifest.xml`. `QATOM_ADDIN_DIR`, default `./dist/addin`.
    */
   addinDir: string;
+  /**
+   * Kafka brokers (`host:port`, comma-separated) shared by the backend instances. `KAFKA_BROKERS`;
+   * unset: an in-process bus serves a single instance.
+   */
+  kafkaBrokers?: string[];
+  /**
+   * This instance's id (outbox rows and the Kafka consumer group carry it). `QATOM_INSTANCE_ID`;
+   * default: a new random id per start.
+   */
+  instanceId?: string;
+  /**
+   * How long the outbox relay's claim on rows lasts before another instance may relay them (an
+   * instance that died while relaying). `QATOM_OUTBOX_LEASE_MS`, default 30000.
+   */
+  outboxLeaseMs: number;
 }
 
 /** The project root (the folder holding package.json). */
@@ -41,8 +58,30 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: env.QATOM_HTTP === "1" || env.QATOM_HTTP === "true",
     dataDir: path.resolve(env.QATOM_DATA_DIR || path.join(process.cwd(), ".quantatom")),
     databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
     certsDir: path.resolve(env.QATOM_CERTS_DIR || path.join(projectRoot, "certs")),
     model: path.resolve(env.QATOM_MODEL || path.join(projectRoot, "data", "foodmart", "model.yaml")),
     addinDir: path.resolve(env.QATOM_ADDIN_DIR || path.join(projectRoot, "dist", "addin")),
+    kafkaBrokers: parseBrokers(env.KAFKA_BROKERS),
+    instanceId: env.QATOM_INSTANCE_ID || undefined,
+    outboxLeaseMs: positiveInt(env.QATOM_OUTBOX_LEASE_MS, 30_000, "QATOM_OUTBOX_LEASE_MS"),
   };
+}
+
+/** `host:port[,host:port...]` as a list; undefined when unset or empty. @throws Error on a malformed entry. */
+function parseBrokers(value: string | undefined): string[] | undefined {
+  if (!value || value.trim() === "") return undefined;
+  const brokers = value.split(",").map((b) => b.trim()).filter((b) => b !== "");
+  for (const b of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new Error(`KAFKA_BROKERS must list host:port entries separated by commas, got ${JSON.stringify(value)}`);
+  }
+  return brokers.length > 0 ? brokers : undefined;
+}
+
+/** A positive integer variable, `fallback` when unset. @throws Error naming it when malformed. */
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
 }

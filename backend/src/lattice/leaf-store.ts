@@ -28,6 +28,24 @@ function newValues(length: number, shared: boolean): Float64Array {
   return new Float64Array(shared ? new SharedArrayBuffer(length * 8) : new ArrayBuffer(length * 8));
 }
 
+const FINGERPRINT_MOD = 2 ** 52;
+
+/** A 52-bit hash of a version (0 for version 0), for LeafStore.versionFingerprint. */
+function mixVersion(v: number): number {
+  if (v === 0) return 0;
+  const lo = v >>> 0;
+  const hi = Math.floor(v / 4294967296) >>> 0;
+  let a = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(hi + 0x7f4a7c15, 0xc2b2ae35);
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x27d4eb2f);
+  a ^= a >>> 15;
+  let b = Math.imul(lo + 0x165667b1, 0xcc9e2d51) ^ Math.imul(hi ^ 0x61c88647, 0x1b873593);
+  b ^= b >>> 13;
+  b = Math.imul(b, 0x85ebca6b);
+  b ^= b >>> 16;
+  return (a >>> 0) * 2 ** 20 + ((b >>> 0) >>> 12);
+}
+
 /**
  * The sparse store of a cube's leaf cells: one typed-array column per dimension (member ids), a
  * value column (NaN = cleared), a version column, and an open-addressing hash index from
@@ -47,6 +65,13 @@ export class LeafStore {
   versions: Float64Array;
   /** Highest version of any row (0 when only loaded facts). */
   maxVersion = 0;
+  /**
+   * An order-independent fingerprint of every row's version (a sum modulo 2^52 of a hash of each
+   * row's version; 0 for loaded facts only). Versions come from one sequence and each carries one
+   * value, so two stores holding the same versions hold the same cells: with `maxVersion` it names
+   * the data state across processes, even when they applied the same writes in different orders.
+   */
+  versionFingerprint = 0;
   /** Rows whose version is above 0, in `writtenRows[0..writtenCount)` (scans read versions only there). */
   writtenRows: Int32Array = new Int32Array(16);
   writtenCount = 0;
@@ -134,6 +159,7 @@ export class LeafStore {
       }
       this.writtenRows[this.writtenCount++] = r;
     }
+    this.versionFingerprint = (this.versionFingerprint + mixVersion(version) - mixVersion(this.versions[r]) + FINGERPRINT_MOD) % FINGERPRINT_MOD;
     this.versions[r] = version;
     if (version > this.maxVersion) this.maxVersion = version;
   }

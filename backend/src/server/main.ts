@@ -3,9 +3,11 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
+import { attachTileCache, openTileCache } from "../cache";
 import type { Config } from "../config";
 import { Cube } from "../lattice";
 import { loadModelIntoStore } from "../loader";
+import { type Events, startEvents } from "../events";
 import { Backend } from "../services/backend";
 import { openStore } from "../store";
 import type { Store } from "../store/types";
@@ -20,7 +22,11 @@ export interface RunningServer {
   backend: Backend;
   /** Resolves when every cube is loaded and served; rejects if start-up failed. */
   ready: Promise<void>;
-  /** Stops accepting requests, ends open streams and closes the store. */
+  /**
+   * Eventing (outbox relay, and the Kafka consumer with KAFKA_BROKERS), set once `ready` resolved.
+   */
+  events?: Events;
+  /** Stops accepting requests, ends open streams, stops eventing and closes the store. */
   close(): Promise<void>;
 }
 
@@ -41,7 +47,10 @@ export interface StartOptions {
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const backend = new Backend(store);
+  const backend = new Backend(store, { instanceId: config.instanceId });
+  // Hot tiles for GetCells: Redis when REDIS_URL is set (an outage is logged once, reads computed), else in process.
+  const tileCache = openTileCache({ redisUrl: config.redisUrl, log });
+  attachTileCache(backend, tileCache);
   let ready = false;
   let failure: string | null = null;
   const app = createApp({ backend, ready: () => ready, failure: () => failure, log, addinDir: config.addinDir });
@@ -68,8 +77,21 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const url = `${protocol}://${config.host}:${port}`;
   log.info({ url }, "listening; loading cubes");
 
+  let closing = false;
+  const running = {} as RunningServer;
   const readyPromise = loadCubes(store, backend, config, log, opts.progress ?? true).then(
-    () => {
+    async () => {
+      // After the lattices are built: the consumer replays what it must, skipping what they hold.
+      if (!closing) {
+        running.events = await startEvents({
+          backend,
+          store,
+          log,
+          kafkaBrokers: config.kafkaBrokers,
+          relay: { leaseMs: config.outboxLeaseMs },
+        });
+        log.info({ bus: running.events.bus.kind, instanceId: backend.instanceId }, "eventing started");
+      }
       ready = true;
       if (opts.banner ?? true) printBanner(url, backend);
     },
@@ -81,21 +103,24 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   );
   readyPromise.catch(() => undefined);
 
-  return {
+  return Object.assign(running, {
     url,
     port,
     backend,
     ready: readyPromise,
     close: async () => {
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         const s = server as unknown as { closeAllConnections?: () => void };
         s.closeAllConnections?.();
       });
       await readyPromise.catch(() => undefined);
+      await running.events?.close();
+      await tileCache.close();
       await store.close();
     },
-  };
+  });
 }
 
 async function loadCubes(store: Store, backend: Backend, config: Config, log: Logger, progress: boolean): Promise<void> {

@@ -4,6 +4,17 @@ import type { Cube, LeafChange } from "../lattice";
 import type { AddressError } from "../lattice/resolver";
 import type { PendingWrite, Store } from "../store/types";
 
+/** The applied changes of one write transaction as another instance reports them (see events/). */
+export interface RemoteWrite {
+  cube: string;
+  cubeId: number;
+  /** The cube's load time (ms): with cubeId, which generation of the cube (and which database). */
+  loadedAt: number;
+  user: string;
+  at: number;
+  changes: readonly { coords: readonly number[]; value: number | null; version: number }[];
+}
+
 /** Most cells in one GetCells or WatchCells request. */
 export const MAX_CELLS_PER_REQUEST = 20_000;
 /** Most writes in one WriteCells request. */
@@ -49,7 +60,67 @@ export class Backend {
   /** Serializes writes per cube, so that a commit and its application are never interleaved. */
   private readonly writeQueues = new Map<string, Promise<unknown>>();
 
-  constructor(readonly store: Store) {}
+  /** This instance's id: its outbox rows carry it, and its consumer group is named after it. */
+  readonly instanceId: string;
+  /** Called after every commit that applied writes (the outbox relay's kick). */
+  onCommitted?: () => void;
+
+  constructor(
+    readonly store: Store,
+    opts: { instanceId?: string } = {},
+  ) {
+    this.instanceId = opts.instanceId ?? randomUUID();
+  }
+
+  /**
+   * Applies leaf changes to a served cube's lattice, each only when its version is newer than the
+   * cell's version there (so that a change is never applied twice, and an older one arriving late
+   * never overwrites a newer one). Returns the number applied.
+   */
+  private applyNewer(served: ServedCube, changes: readonly LeafChange[]): number {
+    const newer = changes.filter((ch) => ch.version > served.cube.leafState(ch.coords).version);
+    if (newer.length > 0) served.cube.applyChanges(newer);
+    return newer.length;
+  }
+
+  /**
+   * Applies another instance's committed write to the lattice (which notifies watches): only the
+   * changes newer than the lattice's, and nothing when this instance does not serve the cube or
+   * serves another generation of it (a different store id or load time). Returns the number of changes applied.
+   */
+  applyWriteEvent(ev: RemoteWrite): number {
+    const served = this.cubes.get(ev.cube.toLowerCase());
+    if (!served || served.id !== ev.cubeId || served.loadedAt !== ev.loadedAt) return 0;
+    const writer = { user: ev.user, at: ev.at };
+    const changes: LeafChange[] = [];
+    for (const c of ev.changes) {
+      const dims = served.cube.dims;
+      const fits = c.coords.length === dims.length && c.coords.every((x, d) => Number.isInteger(x) && x >= 0 && x < dims[d].size);
+      if (!fits || served.cube.isConsolidated(c.coords)) continue;
+      changes.push({ coords: c.coords, value: c.value, version: c.version, writer });
+    }
+    return this.applyNewer(served, changes);
+  }
+
+  /**
+   * Brings leaf cells of the lattice up to their stored state (for writes whose base version is
+   * newer than the lattice's: another instance wrote them and its event has not arrived yet).
+   */
+  private async catchUp(served: ServedCube, coords: Int32Array[]): Promise<void> {
+    if (coords.length === 0) return;
+    const states = await this.store.readCells(served.id, coords.map((c) => Array.from(c)));
+    const changes: LeafChange[] = [];
+    states.forEach((st, i) => {
+      if (st.version === 0) return;
+      changes.push({
+        coords: coords[i],
+        value: st.value,
+        version: st.version,
+        writer: { user: st.updatedBy ?? "", at: st.updatedAt ?? served.loadedAt },
+      });
+    });
+    this.applyNewer(served, changes);
+  }
 
   /** Serves a cube (replacing one of the same name). */
   addCube(served: ServedCube): void {
@@ -101,6 +172,16 @@ export class Backend {
     const pending: PendingWrite[] = [];
     const pendingIndex: number[] = [];
     const seen = new Map<string, number>();
+    // Cells this instance has not caught up on yet (written through another instance): read them
+    // from the store first, so that the version check below sees what the writer saw.
+    const behind: Int32Array[] = [];
+    for (const w of writes) {
+      const coords = cube.resolve(w.members);
+      if (coords instanceof Int32Array && !cube.isConsolidated(coords) && w.baseVersion > cube.leafState(coords).version) {
+        behind.push(coords);
+      }
+    }
+    await this.catchUp(served, behind);
     writes.forEach((w, i) => {
       const coords = cube.resolve(w.members);
       if (!(coords instanceof Int32Array)) {
@@ -152,7 +233,9 @@ export class Backend {
     });
     if (pending.length === 0) return { outcomes, txId: "" };
     const txId = randomUUID();
-    const { results, at } = await this.store.commitWrites(served.id, txId, user, pending);
+    const { results, at } = await this.store.commitWrites(served.id, txId, user, pending, {
+      outbox: { cube: cube.name, instanceId: this.instanceId },
+    });
     const changes: LeafChange[] = [];
     results.forEach((r, k) => {
       const i = pendingIndex[k];
@@ -170,7 +253,11 @@ export class Backend {
         };
       }
     });
-    cube.applyChanges(changes);
+    // Conflicts found by the store mean this lattice is behind on those cells: catch up.
+    const stale = results.flatMap((r, k) => (r.ok ? [] : [Int32Array.from(pending[k].coords)]));
+    this.applyNewer(served, changes);
+    if (changes.length > 0) this.onCommitted?.();
+    if (stale.length > 0) await this.catchUp(served, stale).catch(() => undefined);
     return { outcomes, txId: changes.length > 0 ? txId : "" };
   }
 }

@@ -10,6 +10,7 @@ import {
   WriteStatus,
   type WriteResultSchema,
 } from "../../../proto/gen/quantatom/v1/lattice_pb";
+import { readCells, tileCacheOf } from "../cache";
 import type { CellState, Cube } from "../lattice";
 import type { AddressError } from "../lattice/resolver";
 import { type Backend, checkCellBatch, checkMembers, clampLimit, toSafeNumber, USER_HEADER } from "./backend";
@@ -119,11 +120,13 @@ export function registerLatticeService(backend: Backend) {
         return getMembers(cube, req);
       },
 
-      getCells(req) {
-        const { cube } = backend.cube(req.cube);
+      async getCells(req) {
+        const served = backend.cube(req.cube);
+        const { cube } = served;
         const { coords, errors } = resolveBatch(cube, req.cells);
         const good = coords.filter((c): c is Int32Array => c !== null);
-        const states = cube.getCells(good);
+        // Hot tiles (Redis or in-process) when the server attached a cache; else the engine.
+        const states = await readCells(tileCacheOf(backend), served, good);
         let k = 0;
         return {
           cells: coords.map((c, i): CellInit => (c === null ? { error: cellError(errors[i]!) } : toCell(states[k++], cube.isConsolidated(c)))),

@@ -12,6 +12,7 @@ import nodeModule from "node:module";
 import type { PGlite as PGliteClass } from "@electric-sql/pglite";
 import { lockDataDir } from "./dir-lock";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 
 /**
  * Loads PGlite with Node's own CommonJS loader (`Module._load`) instead of the importing module's
@@ -39,6 +40,14 @@ export interface SqlRunner {
   query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Runs one or more `;`-separated statements without parameters (simple protocol). */
   exec(sql: string): Promise<void>;
+  /**
+   * Present only on a PostgreSQL server connection: runs `sql` (a `COPY ... FROM STDIN` statement)
+   * and streams `chunks` (text in the COPY format) into it, resolving to the rows copied once the
+   * server has acknowledged the end of the data. Inside a transaction the rows are part of it (a
+   * later rollback removes them). An exception thrown while producing chunks aborts the COPY (the
+   * statement fails) and is rethrown.
+   */
+  copyFrom?(sql: string, chunks: Iterable<string>): Promise<number>;
 }
 
 /** A database connection (PGlite) or pool of connections (PostgreSQL server). */
@@ -113,6 +122,8 @@ export async function openPostgresDriver(databaseUrl: string): Promise<SqlDriver
     async exec(sql: string) {
       await q.query(sql);
     },
+    // COPY needs one connection for its whole stream: only a transaction's client offers it.
+    ...("release" in q ? { copyFrom: (sql: string, chunks: Iterable<string>) => copyInto(q, sql, chunks) } : {}),
   });
   try {
     await pool.query("SELECT 1");
@@ -147,4 +158,33 @@ export async function openPostgresDriver(databaseUrl: string): Promise<SqlDriver
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Streams `chunks` into `COPY ... FROM STDIN` on `client`, honouring back-pressure.
+ * @throws the server's error (the COPY fails and, in a transaction, aborts it), or the error the
+ *   chunk iterator threw (the COPY is aborted with it first).
+ */
+async function copyInto(client: pg.PoolClient, sql: string, chunks: Iterable<string>): Promise<number> {
+  const stream = client.query(copyFrom(sql));
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on("finish", () => resolve());
+    stream.on("error", reject);
+  });
+  done.catch(() => undefined);
+  try {
+    for (const chunk of chunks) {
+      if (!stream.write(chunk)) {
+        await Promise.race([new Promise<void>((resolve) => stream.once("drain", () => resolve())), done]);
+      }
+    }
+  } catch (err) {
+    // Tell the server the data is bad so the statement fails, then wait for it to say so.
+    stream.destroy(err instanceof Error ? err : new Error(String(err)));
+    await done.catch(() => undefined);
+    throw err;
+  }
+  stream.end();
+  await done;
+  return Number(stream.rowCount);
 }

@@ -9,14 +9,18 @@
 import type { CellWriter, CubeDef, LeafCells } from "../lattice/model";
 import type { SqlDriver, SqlRunner } from "./driver";
 import type {
+  CommitOptions,
   CommitResult,
+  OutboxRow,
   PendingWrite,
   ProgressFn,
   Store,
   StoredAuditRecord,
+  StoredCellState,
   StoredComment,
   StoredCube,
 } from "./types";
+import { OUTBOX_TOPICS } from "./types";
 
 /** Batch sizes of `SqlStore`; the defaults suit production, tests shrink them to exercise batching. */
 export interface SqlStoreOptions {
@@ -141,6 +145,45 @@ function parseCoordList(text: string, coords: Int32Array[], row: number): void {
   coords[d][r] = neg ? -x : x;
 }
 
+/**
+ * Rows of the `cell` table (cube_id, coords, value) in COPY text format, `batchRows` rows per chunk,
+ * calling `onProgress` after each chunk is produced (an exception from it aborts the COPY). NaN
+ * values become `\N` (NULL).
+ */
+export function* copyChunks(
+  cubeId: number,
+  coords: Int32Array[],
+  values: Float64Array,
+  batchRows: number,
+  onProgress?: ProgressFn,
+): Generator<string> {
+  const total = values.length;
+  const dims = coords.length;
+  const head = `${cubeId}\t{`;
+  // Member ids are small: their decimal texts come from a table (number-to-string dominates otherwise).
+  const texts = coords.map((col) => {
+    let max = 0;
+    for (let i = 0; i < col.length; i++) if (col[i] > max) max = col[i];
+    return max < 1 << 20 ? Array.from({ length: max + 1 }, (_, k) => `,${k}`) : null;
+  });
+  for (let start = 0; start < total; start += batchRows) {
+    const end = Math.min(total, start + batchRows);
+    const lines: string[] = new Array(end - start);
+    for (let i = start; i < end; i++) {
+      let line = head + coords[0][i];
+      for (let d = 1; d < dims; d++) {
+        const x = coords[d][i];
+        const t = texts[d];
+        line += t !== null && x >= 0 ? t[x] : `,${x}`;
+      }
+      const v = values[i];
+      lines[i - start] = `${line}}\t${v === v ? v : "\\N"}\n`;
+    }
+    yield lines.join("");
+    onProgress?.(end, total);
+  }
+}
+
 /** The stored state of one cell during a commit. */
 interface CellState {
   key: string;
@@ -217,7 +260,9 @@ export class SqlStore implements Store {
 
   /**
    * Stores `def` and `cells` as a new cube (new id), deleting a cube of the same name with its cells,
-   * audit records and comments, all in one transaction. Every cell is stored with version 0 and no
+   * audit records and comments, all in one transaction. On a PostgreSQL server the cells go in with
+   * `COPY FROM STDIN` (pg-copy-streams) inside that transaction; on PGlite with batched
+   * `INSERT ... unnest`. Every cell is stored with version 0 and no
    * writer (`cells.versions` is ignored); NaN values are stored as NULL (cleared cells). Cells are
    * inserted sorted by coordinates in batches (10,000 rows by default); `onProgress(done, total)` is called
    * after each batch, and an exception it throws aborts the save like any other error.
@@ -245,17 +290,28 @@ export class SqlStore implements Store {
       FROM unnest($2::float8[], ${cols.map((_, d) => `$${d + 3}::int[]`).join(", ")}) AS u(v, ${cols.join(", ")})`;
 
     return this.driver.transaction(async (tx) => {
+      // Cells have no foreign key to cube (migration 003: it slowed bulk loads), so delete them first.
+      await tx.query("DELETE FROM cell WHERE cube_id IN (SELECT id FROM cube WHERE name = $1)", [def.name]);
       await tx.query("DELETE FROM cube WHERE name = $1", [def.name]);
       const [{ id }] = await tx.query<{ id: number }>(
         "INSERT INTO cube (name, def) VALUES ($1, $2::jsonb) RETURNING id",
         [def.name, JSON.stringify(def)],
       );
-      for (let start = 0; start < total; start += this.#saveBatchRows) {
-        const end = Math.min(total, start + this.#saveBatchRows);
-        const params: unknown[] = [id, `{${values.subarray(start, end).join(",")}}`];
-        for (let d = 0; d < dims; d++) params.push(`{${coords[d].subarray(start, end).join(",")}}`);
-        await tx.query(insertSql, params);
-        onProgress?.(end, total);
+      if (tx.copyFrom) {
+        // PostgreSQL server: COPY FROM STDIN, in this transaction (a failure rolls it all back).
+        const copied = await tx.copyFrom(
+          "COPY cell (cube_id, coords, value) FROM STDIN",
+          copyChunks(Number(id), coords, values, this.#saveBatchRows, onProgress),
+        );
+        if (copied !== total) throw new Error(`COPY stored ${copied} cells of ${total}`);
+      } else {
+        for (let start = 0; start < total; start += this.#saveBatchRows) {
+          const end = Math.min(total, start + this.#saveBatchRows);
+          const params: unknown[] = [id, `{${values.subarray(start, end).join(",")}}`];
+          for (let d = 0; d < dims; d++) params.push(`{${coords[d].subarray(start, end).join(",")}}`);
+          await tx.query(insertSql, params);
+          onProgress?.(end, total);
+        }
       }
       // Fresh statistics keep the planner on the primary key for loadCube and commitWrites
       // (PGlite runs no autovacuum).
@@ -363,11 +419,13 @@ export class SqlStore implements Store {
     txId: string,
     user: string,
     writes: PendingWrite[],
+    options: CommitOptions = {},
   ): Promise<{ results: CommitResult[]; at: number }> {
     const keys = writes.map((w, i) => intArrayLiteral(w.coords, `writes[${i}].coords`));
     return this.driver.transaction(async (tx) => {
-      const head = await tx.query<{ dims: number; at: unknown }>(
-        `SELECT jsonb_array_length(def -> 'dimensions') AS dims, ${epochMs("now()")} AS at
+      const head = await tx.query<{ dims: number; at: unknown; loaded_at: unknown }>(
+        `SELECT jsonb_array_length(def -> 'dimensions') AS dims, ${epochMs("now()")} AS at,
+                ${epochMs("loaded_at")} AS loaded_at
          FROM cube WHERE id = $1 FOR KEY SHARE`,
         [cubeId],
       );
@@ -497,6 +555,47 @@ export class SqlStore implements Store {
           [txId, cubeId, user, JSON.stringify(batch)],
         );
       }
+      if (options.outbox && applied.length > 0) {
+        const { cube, instanceId } = options.outbox;
+        // The cube's generation: its id and load time (a reloaded cube, or another database, differs).
+        const loadedAt = Number(head[0].loaded_at);
+        const changes = applied.map((a) => ({
+          coords: a.cell.coords,
+          members: writes[a.index].members,
+          value: a.value,
+          version: a.version,
+        }));
+        const write = { cube, cubeId, loadedAt, txId, instanceId, user, at, changes };
+        const audit = {
+          cube,
+          cubeId,
+          txId,
+          instanceId,
+          user,
+          at,
+          records: applied.map((a) => ({
+            members: writes[a.index].members,
+            oldValue: a.old,
+            newValue: a.value,
+            version: a.version,
+          })),
+        };
+        const calc = { cube, cubeId, txId, at, coords: changes.map((c) => c.coords) };
+        // JSON has no NaN/Infinity; values here are finite numbers or null (NaN became null above).
+        await tx.query(
+          `INSERT INTO outbox (topic, key, payload)
+           VALUES ($1, $4, $5::text::jsonb), ($2, $4, $6::text::jsonb), ($3, $4, $7::text::jsonb)`,
+          [
+            OUTBOX_TOPICS.write,
+            OUTBOX_TOPICS.calc,
+            OUTBOX_TOPICS.audit,
+            cube,
+            JSON.stringify(write),
+            JSON.stringify(calc),
+            JSON.stringify(audit),
+          ],
+        );
+      }
       const unused = sorted.filter((c) => c.placeholder && c.newVersion === undefined).map((c) => c.key);
       for (let s = 0; s < unused.length; s += this.#commitBatchCells) {
         await tx.query(
@@ -568,6 +667,79 @@ export class SqlStore implements Store {
       [cubeId],
     );
     return rows.map(toComment);
+  }
+
+  /**
+   * Claims up to `limit` outbox rows not yet relayed and not leased by another live relay, for
+   * `leaseMs` (FOR UPDATE SKIP LOCKED: concurrent relays of several instances never claim one row
+   * together), oldest first. An expired lease (a relay that died) makes its rows claimable again.
+   */
+  async claimOutbox(relayId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+    const rows = await this.driver.query<{ id: unknown; topic: string; key: string; payload: string }>(
+      `UPDATE outbox AS o SET claimed_by = $1, claimed_until = now() + make_interval(secs => $3::float8 / 1000)
+       FROM (SELECT id FROM outbox
+             WHERE relayed_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AS c
+       WHERE o.id = c.id
+       RETURNING o.id::text AS id, o.topic, o.key, o.payload::text AS payload`,
+      [relayId, limit, leaseMs],
+    );
+    return rows
+      .map((r) => ({ id: Number(r.id), topic: r.topic, key: r.key, payload: r.payload }))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  /** Marks outbox rows relayed (the bus acknowledged them). */
+  async markOutboxRelayed(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.driver.query("UPDATE outbox SET relayed_at = now(), claimed_until = NULL WHERE id = ANY($1::bigint[])", [
+      `{${ids.join(",")}}`,
+    ]);
+  }
+
+  /** Gives claimed outbox rows back at once (the bus refused them), so that any relay may retry. */
+  async releaseOutbox(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.driver.query(
+      "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::bigint[]) AND relayed_at IS NULL",
+      [`{${ids.join(",")}}`],
+    );
+  }
+
+  /** Deletes outbox rows relayed more than `olderThanMs` ago; resolves to how many. */
+  async pruneOutbox(olderThanMs: number): Promise<number> {
+    const rows = await this.driver.query<{ n: unknown }>(
+      `WITH d AS (DELETE FROM outbox WHERE relayed_at < now() - make_interval(secs => $1::float8 / 1000) RETURNING 1)
+       SELECT count(*)::int AS n FROM d`,
+      [olderThanMs],
+    );
+    return Number(rows[0].n);
+  }
+
+  /** Outbox rows not yet relayed. */
+  async pendingOutboxCount(): Promise<number> {
+    const [{ n }] = await this.driver.query<{ n: unknown }>("SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL");
+    return Number(n);
+  }
+
+  /**
+   * The stored state of leaf cells of cube `cubeId` (value, version, last writer), in the order of
+   * `coords`; an absent cell is empty with version 0. For an instance whose lattice fell behind.
+   */
+  async readCells(cubeId: number, coords: number[][]): Promise<StoredCellState[]> {
+    if (coords.length === 0) return [];
+    const keys = coords.map((c, i) => intArrayLiteral(c, `coords[${i}]`));
+    const rows = await this.driver.query<{ k: string; value: unknown; version: unknown; updated_by: string | null; updated_at: unknown }>(
+      `SELECT c.coords::text AS k, c.value, c.version::text AS version, c.updated_by, ${epochMs("c.updated_at")} AS updated_at
+       FROM cell AS c WHERE c.cube_id = $1 AND c.coords IN (SELECT k::int[] FROM unnest($2::text[]) AS k(k))`,
+      [cubeId, keys],
+    );
+    const byKey = new Map(rows.map((r) => [r.k, r]));
+    return keys.map((k) => {
+      const r = byKey.get(k);
+      if (!r) return { value: null, version: 0, updatedBy: null, updatedAt: null };
+      return { value: toNumber(r.value), version: Number(r.version), updatedBy: r.updated_by, updatedAt: toNumber(r.updated_at) };
+    });
   }
 
   /** Closes the database or pool. Calling it again does nothing. */

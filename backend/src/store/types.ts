@@ -37,6 +37,43 @@ export type CommitResult =
       updatedAt: number | null;
     };
 
+/** Topics of the outbox rows `commitWrites` writes (see backend/src/events). */
+export const OUTBOX_TOPICS = {
+  /** Applied cell writes: one row per transaction with all its changes (`WriteEvent`). */
+  write: "atom.write.raw",
+  /** Recalculation requests for the calc worker: one row per transaction. */
+  calc: "atom.calc.trigger",
+  /** Audit records: one row per transaction with one record per applied write. */
+  audit: "audit.log",
+} as const;
+
+/** Options of `commitWrites`. */
+export interface CommitOptions {
+  /**
+   * Write outbox rows (one per topic of OUTBOX_TOPICS, keyed by the cube's name) in the same
+   * transaction, when at least one write applies. `cube` is the cube's name, `instanceId` the
+   * backend instance that committed.
+   */
+  outbox?: { cube: string; instanceId: string };
+}
+
+/** One outbox row claimed for relaying; `payload` is JSON text. */
+export interface OutboxRow {
+  id: number;
+  topic: string;
+  key: string;
+  payload: string;
+}
+
+/** A leaf cell's stored state. */
+export interface StoredCellState {
+  value: number | null;
+  version: number;
+  updatedBy: string | null;
+  /** ms since the epoch. */
+  updatedAt: number | null;
+}
+
 /** A stored comment. `coords` hold member indexes of any member (leaf or consolidated). */
 export interface StoredComment {
   id: number;
@@ -88,6 +125,7 @@ export interface Store {
     txId: string,
     user: string,
     writes: PendingWrite[],
+    options?: CommitOptions,
   ): Promise<{ results: CommitResult[]; at: number }>;
   /** Audit records of one leaf cell, newest first. */
   cellHistory(cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]>;
@@ -101,5 +139,17 @@ export interface Store {
   ): Promise<StoredComment>;
   /** All comments of a cube, newest first. */
   listComments(cubeId: number): Promise<StoredComment[]>;
+  /** Claims outbox rows for relaying (see SqlStore.claimOutbox). */
+  claimOutbox(relayId: string, limit: number, leaseMs: number): Promise<OutboxRow[]>;
+  /** Marks outbox rows relayed. */
+  markOutboxRelayed(ids: number[]): Promise<void>;
+  /** Gives claimed outbox rows back for another try. */
+  releaseOutbox(ids: number[]): Promise<void>;
+  /** Deletes outbox rows relayed more than `olderThanMs` ago. */
+  pruneOutbox(olderThanMs: number): Promise<number>;
+  /** Outbox rows not yet relayed. */
+  pendingOutboxCount(): Promise<number>;
+  /** Stored states of leaf cells, in the order of `coords`. */
+  readCells(cubeId: number, coords: number[][]): Promise<StoredCellState[]>;
   close(): Promise<void>;
 }
