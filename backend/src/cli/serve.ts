@@ -4,14 +4,14 @@ import { startServer } from "../server/main";
 
 /**
  * Adds `quantatom serve`: starts the backend with the configuration from the environment
- * (PORT, QATOM_HTTP, QATOM_DATA_DIR, DATABASE_URL, QATOM_MODEL, QATOM_CERTS_DIR), loading the model
+ * (see readConfig: PORT, QATOM_HTTP, QATOM_DATA_DIR, DATABASE_URL, REDIS_URL, KAFKA_BROKERS, ...), loading the model
  * into the store on first start. Stops cleanly on SIGINT or SIGTERM.
  */
 export function registerServeCommand(program: Command): void {
   program
     .command("serve", { isDefault: true })
     .description(
-      "serve the cubes over Connect RPC, with /healthz and the add-in's files (env: PORT=3000, QATOM_HTTP=1 for plain HTTP, QATOM_DATA_DIR=./.quantatom, DATABASE_URL, QATOM_MODEL)",
+      "serve the cubes over Connect RPC, with /healthz and the add-in's files (env: PORT=3000, QATOM_HTTP=1 for plain HTTP, QATOM_DATA_DIR=./.quantatom, DATABASE_URL, REDIS_URL, KAFKA_BROKERS, QATOM_INSTANCE_ID, QATOM_MODEL, QATOM_ADDIN_DIR; see the README)",
     )
     .option("-p, --port <port>", "TCP port (overrides PORT)")
     .option("--http", "serve plain HTTP instead of HTTPS (same as QATOM_HTTP=1)")
