@@ -56,9 +56,9 @@ export interface EngineOptions {
   log: (line: string) => void;
 }
 
-const ADMIN_URL = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
+export const ADMIN_URL = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
 
-async function admin(sql: string): Promise<void> {
+export async function admin(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: ADMIN_URL });
   await c.connect();
   try {
@@ -68,7 +68,7 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const name = `qatom_bench_${process.pid}_${Date.now().toString(36)}`;
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(ADMIN_URL);

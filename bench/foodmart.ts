@@ -73,7 +73,7 @@ function foodmartGrid(cube: Cube): CellBatch {
 }
 
 /** A Plan leaf cell under [Store].[USA].[CA] holding Unit Sales: a stored row of the cube. */
-function planLeafUnderCA(cube: Cube): WriteTarget {
+export function planLeafUnderCA(cube: Cube): WriteTarget {
   const S = dimIndex(cube, "Store");
   const SC = dimIndex(cube, "Scenario");
   const M = dimIndex(cube, "Measures");

@@ -7,7 +7,9 @@
  *   node --expose-gc --max-old-space-size=12000 bin/run-ts.cjs bench/run.ts [--leaves N] [--only foodmart|generated|engines]
  *
  * `--only engines` runs bench/engines.ts instead: COPY into PostgreSQL, a 10M-row CSV loaded end to
- * end, and hot tiles (Redis, in-process, none).
+ * end, and hot tiles (Redis, in-process, none). `--only instances` runs bench/instances.ts: cold start
+ * from PostgreSQL (FoodMart and the generated cube) and a write on instance A timed until instance B's
+ * WatchCells stream pushes it (PostgreSQL + Kafka).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -17,6 +19,7 @@ import { projectRoot } from "../backend/src/config";
 import { runFoodMart } from "./foodmart";
 import { type EngineFigures, formatEngines, runEngines } from "./engines";
 import { runGenerated } from "./generated-run";
+import { formatInstances, type InstanceFigures, runInstances } from "./instances";
 import { canCollect } from "./measure";
 import { type BenchResults, formatResults, TARGETS } from "./report";
 import type { Repeats } from "./scenario";
@@ -39,7 +42,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .name("bench")
     .description("QuantatomAI benchmark: FoodMart and a generated cube, lattice vs. the targets and vs. DuckDB")
     .option("--leaves <n>", "leaf cells of the generated cube", positiveInt, 10_000_000)
-    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated", "engines"]))
+    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated", "engines", "instances"]))
     .option("--seed <n>", "seed of the generated cells and the scattered batches", nonNegativeInt, 20240607)
     .option("--shuffle", "shuffle the generated rows instead of keeping them in key (time-major) order", false)
     .option("--cold <n>", "cold reads (each after a write) per batch", positiveInt, 10)
@@ -51,12 +54,18 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .option("--csv-rows <n>", "(engines) rows of the generated fact CSV loaded end to end; 0 skips it", nonNegativeInt, 10_000_000)
     .option("--cache-leaves <n>", "(engines) leaf cells of the cube the hot-tile reads run on", positiveInt, 1_000_000)
     .option("--reads <n>", "(engines) GetCells reads per tile-cache mode", positiveInt, 500)
+    .option("--instance-writes <n>", "(instances) timed writes on A -> pushes on B", positiveInt, 200)
+    .option("--instance-warmup <n>", "(instances) untimed writes first (consumer group join)", nonNegativeInt, 5)
+    .option("--instance-leaves <n>", "(instances) leaf cells of the generated cube cold-started from PostgreSQL; 0 skips it", nonNegativeInt, 10_000_000)
     .option("--json <file>", "where to write the figures", path.join(projectRoot, "bench-results", "latest.json"))
     .showHelpAfterError()
     .parse(argv);
   const opts = program.opts<{
     leaves: number;
-    only?: "foodmart" | "generated" | "engines";
+    only?: "foodmart" | "generated" | "engines" | "instances";
+    instanceWrites: number;
+    instanceWarmup: number;
+    instanceLeaves: number;
     copyRows: number;
     csvRows: number;
     cacheLeaves: number;
@@ -72,7 +81,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
   }>();
   const repeats: Repeats = { cold: opts.cold, repeated: opts.repeats, duckdb: opts.duckdbRepeats, writes: opts.writes };
   const log = (line: string) => console.log(line);
-  const results: BenchResults & { engines?: EngineFigures } = {
+  const results: BenchResults & { engines?: EngineFigures; instances?: InstanceFigures } = {
     startedAt: new Date().toISOString(),
     machine: {
       cpus: os.cpus().length,
@@ -95,6 +104,15 @@ export async function main(argv: string[]): Promise<BenchResults> {
       log,
     });
   }
+  if (opts.only === "instances") {
+    results.instances = await runInstances({
+      leaves: opts.instanceLeaves,
+      writes: opts.instanceWrites,
+      warmup: opts.instanceWarmup,
+      seed: opts.seed,
+      log,
+    });
+  }
   if (opts.only === undefined || opts.only === "foodmart") {
     results.foodmart = await runFoodMart({ repeats, seed: opts.seed, skipDuckdb: !opts.duckdb, log });
   }
@@ -105,6 +123,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
   results.machine.loadAverageAtEnd = os.loadavg();
   const lines = formatResults(results);
   if (results.engines) lines.push("", ...formatEngines(results.engines));
+  if (results.instances) lines.push("", ...formatInstances(results.instances));
   results.lines = lines;
   console.log("");
   console.log(lines.join("\n"));
