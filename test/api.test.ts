@@ -8,11 +8,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import pino from "pino";
 import { CellErrorCode, MemberRelation, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
-import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
+import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
 import { createTestDatabase } from "./helpers/pg";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
@@ -25,15 +24,7 @@ describe.each(["PGlite", "PostgreSQL"])("the Connect API on %s", (kind) => {
   let server: RunningServer;
 
   async function start(): Promise<RunningServer> {
-    const config = readConfig({
-      PORT: "0",
-      QATOM_HTTP: "1",
-      QATOM_HOST: "127.0.0.1",
-      QATOM_DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      QATOM_MODEL: "/nonexistent",
-    });
-    const s = await startServer(config, { banner: false, progress: false, log: pino({ level: "silent" }) });
+    const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, DATABASE_URL: databaseUrl }), quietStart());
     await s.ready;
     return s;
   }

@@ -8,16 +8,15 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { create } from "@bufbuild/protobuf";
-import pino from "pino";
 import { cellKey, columnLetters, parseCell, parseRange, rangeContains } from "../addin/src/address";
 import { WaveBatcher } from "../addin/src/batcher";
 import { buildCellFormula, isSingleCellCall } from "../addin/src/formula-text";
 import { backoffDelay } from "../addin/src/streams";
 import { typedValue } from "../addin/src/writeback";
-import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
 import { type Cell, CellSchema, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
 import { type LoadedFunctions, loadFunctions } from "./helpers/functions-bundle";
 import { StandInError, StreamingInvocationStub, waitFor } from "./helpers/office-stand-ins";
@@ -26,8 +25,7 @@ import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 const units = "[Measures].[Units]";
 
 async function startDemoServer(dataDir: string, port = 0): Promise<RunningServer> {
-  const config = readConfig({ PORT: String(port), QATOM_HTTP: "1", QATOM_HOST: "127.0.0.1", QATOM_DATA_DIR: dataDir, QATOM_MODEL: "/nonexistent" });
-  const s = await startServer(config, { banner: false, progress: false, log: pino({ level: "silent" }) });
+  const s = await startServer(testConfig({ PORT: String(port), QATOM_DATA_DIR: dataDir }), quietStart());
   await s.ready;
   return s;
 }

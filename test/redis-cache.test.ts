@@ -14,9 +14,9 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { RedisTileCache, tileCacheOf } from "../backend/src/cache";
-import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
+import { testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
 import { createTestDatabase } from "./helpers/pg";
 import { requireServices, serviceUrls } from "./helpers/services";
@@ -112,15 +112,7 @@ describeRedis("hot tiles in Redis", () => {
   const servers: RunningServer[] = [];
 
   async function start(redisUrl: string, log = pino({ level: "silent" })): Promise<RunningServer> {
-    const config = readConfig({
-      PORT: "0",
-      QATOM_HTTP: "1",
-      QATOM_HOST: "127.0.0.1",
-      QATOM_DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      QATOM_MODEL: "/nonexistent",
-    });
+    const config = testConfig({ QATOM_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
     const s = await startServer(config, { banner: false, progress: false, log });
     servers.push(s);
     await s.ready;

@@ -9,11 +9,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import pino from "pino";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
-import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
+import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
 import { bundlePage, launchChromium } from "./helpers/browser";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
@@ -78,15 +77,8 @@ describe("the task pane in Chromium", () => {
     // API share one origin, as in Excel: the pane's default server URL is right and no CORS is involved.
     const started = await Promise.allSettled([
       startServer(
-        readConfig({
-          PORT: "0",
-          QATOM_HTTP: "1",
-          QATOM_HOST: "127.0.0.1",
-          QATOM_DATA_DIR: dataDir,
-          QATOM_MODEL: "/nonexistent",
-          QATOM_ADDIN_DIR: pageDir,
-        }),
-        { banner: false, progress: false, log: pino({ level: "silent" }) },
+        testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }),
+        quietStart(),
       ).then((s) => {
         server = s;
         return s.ready;
