@@ -127,16 +127,7 @@ export class Dimension {
     this.leafAt = Int32Array.from(leafAt);
     this.leafCount = leafAt.length;
 
-    // Unique names: [Dimension].[top].[...].[member]; the All member is [Dimension].[All name].
-    this.uniqueNames = new Array(n);
-    const dimPart = `[${escapeName(def.name)}]`;
-    for (let i = 0; i < n; i++) {
-      const p = this.parent[i];
-      const own = `[${escapeName(names[i])}]`;
-      if (p < 0) this.uniqueNames[i] = `${dimPart}.${own}`;
-      else if (this.hasAll && this.parent[p] < 0) this.uniqueNames[i] = `${dimPart}.${own}`;
-      else this.uniqueNames[i] = `${this.uniqueNames[p]}.${own}`;
-    }
+    this.uniqueNames = memberUniqueNames(def);
     const seen = new Map<string, number>();
     for (let i = 0; i < n; i++) {
       const key = this.uniqueNames[i].toLowerCase();
@@ -196,6 +187,25 @@ export class Dimension {
   coversAll(member: number): boolean {
     return this.leafLo[member] === 0 && this.leafHi[member] === this.leafCount;
   }
+}
+
+/**
+ * The MDX-style unique name of every member of a dimension definition, by member index:
+ * `[Dimension].[top].[...].[member]`, the path of names from the top-level member; the All member
+ * is not part of the path (`[Store].[USA].[CA]`), and its own name is `[Dimension].[All name]`.
+ * This is the one definition of the rule; the loader uses it too.
+ */
+export function memberUniqueNames(def: DimensionDef): string[] {
+  const n = def.members.length;
+  const out: string[] = new Array(n);
+  const dimPart = `[${escapeName(def.name)}]`;
+  for (let i = 0; i < n; i++) {
+    const p = def.members[i].parent;
+    const own = `[${escapeName(def.members[i].name)}]`;
+    if (p < 0 || (def.hasAll && def.members[p].parent < 0)) out[i] = `${dimPart}.${own}`;
+    else out[i] = `${out[p]}.${own}`;
+  }
+  return out;
 }
 
 /** Escapes `]` as `]]`, as MDX does inside brackets. */

@@ -4,29 +4,24 @@
  * All member is not part of the path (`[Store].[USA].[CA]`, not `[Store].[All Stores].[USA].[CA]`);
  * its own unique name is `[Dimension].[All member name]`. A `]` inside a name is written `]]`.
  */
+import { escapeName, memberUniqueNames } from "../lattice/dimension";
 import type { DimensionDef } from "../lattice/model";
 
 /** `[name]` with `]` escaped as `]]`. */
 export function bracket(name: string): string {
-  return `[${name.replaceAll("]", "]]")}]`;
+  return `[${escapeName(name)}]`;
 }
 
 /**
- * The unique name of member `index` of `dim`, e.g. `[Customers].[USA].[WA].[Seattle]`.
+ * The unique name of member `index` of `dim`, e.g. `[Customers].[USA].[WA].[Seattle]`, by the
+ * engine's rule (memberUniqueNames).
  * @throws RangeError when `index` is not a member index of `dim`.
  */
 export function memberUniqueName(dim: DimensionDef, index: number): string {
   if (!Number.isInteger(index) || index < 0 || index >= dim.members.length) {
     throw new RangeError(`no member ${index} in dimension ${dim.name}`);
   }
-  const parts: string[] = [];
-  for (let i = index; i !== -1; i = dim.members[i].parent) {
-    const m = dim.members[i];
-    if (dim.hasAll && m.parent === -1 && i !== index) break; // the All member is not in the path
-    parts.push(bracket(m.name));
-  }
-  parts.push(bracket(dim.name));
-  return parts.reverse().join(".");
+  return memberUniqueNames(dim)[index];
 }
 
 /**
@@ -84,22 +79,5 @@ export function findMember(dim: DimensionDef, uniqueName: string): number {
     return -1;
   }
   if (parts[0] !== dim.name || parts.length < 2) return -1;
-  const path = parts.slice(1);
-  const members = dim.members;
-  const allIndex = dim.hasAll ? members.findIndex((m) => m.parent === -1) : -1;
-  if (dim.hasAll && path.length === 1 && members[allIndex]?.name === path[0]) return allIndex;
-  let parent = dim.hasAll ? allIndex : -1;
-  let found = -1;
-  for (const name of path) {
-    found = -1;
-    for (let i = 0; i < members.length; i++) {
-      if (members[i].parent === parent && members[i].name === name) {
-        found = i;
-        break;
-      }
-    }
-    if (found === -1) return -1;
-    parent = found;
-  }
-  return found;
+  return memberUniqueNames(dim).indexOf(parts.map(bracket).join("."));
 }
