@@ -23,13 +23,8 @@ import { excelErrorOf, toExcelError } from "./excel";
  * @param invocation Streaming invocation (supplied by Excel).
  */
 export function cell(cube: string, members: unknown[][][], invocation: CustomFunctions.StreamingInvocation<number>): void {
-  let ref: { cube: string; members: string[] };
-  try {
-    ref = { cube: cubeArg(cube), members: membersArg(members) };
-  } catch (err) {
-    invocation.setResult(excelErrorOf(err));
-    return;
-  }
+  const ref = cellRefArg(cube, members, invocation);
+  if (!ref) return;
   const handle = getAddinContext().openCell(ref, invocation.address, (o) => {
     invocation.setResult(o.ok ? (o.snapshot.value ?? 0) : toExcelError(o.error));
   });
@@ -45,13 +40,8 @@ export function cell(cube: string, members: unknown[][][], invocation: CustomFun
  * @param invocation Streaming invocation (supplied by Excel).
  */
 export function comment(cube: string, members: unknown[][][], invocation: CustomFunctions.StreamingInvocation<string>): void {
-  let ref: { cube: string; members: string[] };
-  try {
-    ref = { cube: cubeArg(cube), members: membersArg(members) };
-  } catch (err) {
-    invocation.setResult(excelErrorOf(err));
-    return;
-  }
+  const ref = cellRefArg(cube, members, invocation);
+  if (!ref) return;
   const handle = getAddinContext().openComment(ref, (o) => {
     invocation.setResult(o.ok ? o.text : toExcelError(o.error));
   });
@@ -73,6 +63,19 @@ export async function members(cube: string, dimension: string, parent?: string, 
     return names.map((n) => [n]);
   } catch (err) {
     throw excelErrorOf(err);
+  }
+}
+
+/**
+ * Checks a cell function's cube and member arguments. On a bad one it sets the formula's result to
+ * the Excel error (#VALUE! for a wrong type) and returns null.
+ */
+function cellRefArg(cube: string, members: unknown[][][], invocation: CustomFunctions.StreamingInvocation<never>): { cube: string; members: string[] } | null {
+  try {
+    return { cube: cubeArg(cube), members: membersArg(members) };
+  } catch (err) {
+    invocation.setResult(excelErrorOf(err));
+    return null;
   }
 }
 

@@ -191,8 +191,8 @@ export class Backend {
       const names = cube.uniqueNames(coords);
       if (cube.isConsolidated(coords)) {
         const where = cube.dims
-          .filter((dim, d) => !dim.isLeaf(coords[d]))
-          .map((dim) => dim.uniqueName(coords[cube.dims.indexOf(dim)]))
+          .map((dim, d) => (dim.isLeaf(coords[d]) ? null : dim.uniqueName(coords[d])))
+          .filter((name) => name !== null)
           .join(", ");
         outcomes[i] = {
           status: "REJECTED",
