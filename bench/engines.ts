@@ -11,7 +11,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import { MemoryTileCache, RedisTileCache, readCells, type TileCache } from "../backend/src/cache";
 import { projectRoot } from "../backend/src/config";
 import { Cube } from "../backend/src/lattice";
@@ -21,6 +20,7 @@ import { dimIndex, gridCells, membersAtDepth, scatteredCells } from "./cells";
 import { generateCells, generatedCubeDef } from "./generate";
 import { now, summarize, type Timings } from "./measure";
 import { Rng } from "./rng";
+import { createTestDatabase } from "../test/helpers/pg";
 
 /** Targets of the issue for this part. */
 export const ENGINE_TARGETS = { copyRowsPerSecond: 200_000, csvLoadSeconds: 60 } as const;
@@ -58,25 +58,13 @@ export interface EngineOptions {
 
 export const ADMIN_URL = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
 
-export async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
+/** Runs `fn` on a scratch database of the PostgreSQL server at ADMIN_URL, dropped afterwards. */
 export async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `qatom_bench_${process.pid}_${Date.now().toString(36)}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const db = await createTestDatabase("qatom_bench", ADMIN_URL);
   try {
-    return await fn(url.toString());
+    return await fn(db.url);
   } finally {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await db.drop();
   }
 }
 
