@@ -9,12 +9,12 @@ import { projectRoot } from "../backend/src/config";
 import { Cube } from "../backend/src/lattice";
 import { loadModel } from "../backend/src/loader";
 import { openStore } from "../backend/src/store";
-import { latticeClient, measureWriteToStream, startStoredServer, type WriteStreamResult } from "./api";
+import { startStoredServer, type WriteStreamResult } from "./api";
 import { type CellBatch, dimIndex, gridCells, memberId, membersAtLevel, scatteredCells } from "./cells";
 import { DuckPeer } from "./duck";
-import { mb, memory, now, sleep } from "./measure";
+import { mb, memory, now } from "./measure";
 import { Rng } from "./rng";
-import { type BatchFigures, engineFirst, measureBatch, measureDuck, type Repeats, type WriteTarget } from "./scenario";
+import { type BatchFigures, type Repeats, runScenario, type WriteTarget } from "./scenario";
 
 /** Figures of the FoodMart run. */
 export interface FoodMartFigures {
@@ -119,58 +119,35 @@ export async function runFoodMart(opts: FoodMartOptions): Promise<FoodMartFigure
     const server = await startStoredServer(dataDir);
     const serverStartMs = now() - t0;
     log(`  server ready in ${serverStartMs.toFixed(0)} ms at ${server.url}`);
-    const batches: BatchFigures[] = [];
-    let writeToStream: FoodMartFigures["writeToStream"];
-    let duckdbLoadMs = Number.NaN;
+    let run: Awaited<ReturnType<typeof runScenario>>;
     try {
-      const served = server.backend.cube(def.name);
-      const cube = served.cube;
-      const client = latticeClient(server.url);
-      const list = [foodmartGrid(cube), scatteredCells(cube, 1000, new Rng(opts.seed), "scattered random")];
-      const target = planLeafUnderCA(cube);
-      // First reads right after the server built the cube, before any write.
-      const firsts = list.map((b) => engineFirst(cube, b));
-      const measured = [];
-      for (let i = 0; i < list.length; i++) {
-        measured.push(await measureBatch(cube, server.backend, client, list[i], target, opts.repeats, firsts[i], log));
-      }
-      const ancestor = ["[Store].[USA].[CA]", "[Scenario].[Plan]", "[Measures].[Unit Sales]"];
-      log(`  write -> stream: watching ${ancestor.join(" ")}, writing ${opts.repeats.writes} times to a Plan leaf below`);
-      await sleep(50);
-      const ws = await measureWriteToStream(client, def.name, ancestor, target.address, opts.repeats.writes);
-      writeToStream = { ...ws, ancestor, leaf: target.address };
-      log(`  write -> stream p50 ${ws.stream.p50.toFixed(1)} ms, p95 ${ws.stream.p95.toFixed(1)} ms (write ack p50 ${ws.ack.p50.toFixed(1)} ms)`);
-
-      let peer: DuckPeer | null = null;
-      if (!opts.skipDuckdb) {
-        t0 = now();
-        peer = await DuckPeer.create(built, cells);
-        duckdbLoadMs = now() - t0;
-        log(`  DuckDB peer loaded in ${duckdbLoadMs.toFixed(0)} ms (${peer.rows.toLocaleString("en-US")} facts)`);
-      }
-      try {
-        for (let i = 0; i < list.length; i++) {
-          const duckdb = peer ? await measureDuck(peer, list[i], firsts[i].values, measured[i], opts.repeats, 5000, log) : null;
-          batches.push({ ...measured[i], duckdb });
-        }
-      } finally {
-        peer?.close();
-      }
+      const cube = server.backend.cube(def.name).cube;
+      run = await runScenario({
+        cube,
+        backend: server.backend,
+        url: server.url,
+        batches: [foodmartGrid(cube), scatteredCells(cube, 1000, new Rng(opts.seed), "scattered random")],
+        target: planLeafUnderCA(cube),
+        ancestor: ["[Store].[USA].[CA]", "[Scenario].[Plan]", "[Measures].[Unit Sales]"],
+        repeats: opts.repeats,
+        makePeer: opts.skipDuckdb ? null : () => DuckPeer.create(built, cells),
+        log,
+      });
     } finally {
       await server.close();
     }
     return {
       leafCells: cells.count,
       dimensions: def.dimensions.length,
-      load: { csvToCellsMs, cubeBuildMs, saveMs, serverStartMs, duckdbLoadMs },
+      load: { csvToCellsMs, cubeBuildMs, saveMs, serverStartMs, duckdbLoadMs: run.duckdbLoadMs },
       memory: {
         leafStoreBytes: built.store.byteSize(),
         leafStoreBytesPerMillion: built.store.byteSize() * perMillion,
         rssDeltaPerMillion: (m1.rss - m0.rss) * perMillion,
         arrayBuffersDeltaPerMillion: (m1.arrayBuffers - m0.arrayBuffers) * perMillion,
       },
-      batches,
-      writeToStream,
+      batches: run.batches,
+      writeToStream: run.writeToStream,
     };
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -10,13 +10,13 @@ import path from "node:path";
 import { Cube, type LeafCells } from "../backend/src/lattice";
 import { Backend } from "../backend/src/services/backend";
 import { openStore } from "../backend/src/store";
-import { latticeClient, measureWriteToStream, serveBackend, type WriteStreamResult } from "./api";
+import { serveBackend, type WriteStreamResult } from "./api";
 import { type CellBatch, dimIndex, gridCells, memberId, membersAtLevel, scatteredCells } from "./cells";
 import { DuckPeer } from "./duck";
 import { generateCells, generatedCubeDef } from "./generate";
-import { mb, memory, now, sleep } from "./measure";
+import { mb, memory, now } from "./measure";
 import { Rng } from "./rng";
-import { type BatchFigures, engineFirst, measureBatch, measureDuck, type Repeats, type WriteTarget } from "./scenario";
+import { type BatchFigures, type Repeats, runScenario, type WriteTarget } from "./scenario";
 
 /** Figures of the generated-cube run. */
 export interface GeneratedFigures {
@@ -127,38 +127,26 @@ export async function runGenerated(opts: GeneratedOptions): Promise<GeneratedFig
     const backend = new Backend(store);
     backend.addCube({ id, cube, loadedAt: Date.now() });
     const server = await serveBackend(backend);
-    const batches: BatchFigures[] = [];
-    let writeToStream: GeneratedFigures["writeToStream"];
-    let duckdbLoadMs = Number.NaN;
+    let run: Awaited<ReturnType<typeof runScenario>>;
     try {
-      const client = latticeClient(server.url);
-      const list = [generatedGrid(cube), scatteredCells(cube, 1000, new Rng(opts.seed ^ 0x5eed), "scattered random")];
       const { ancestor, target } = planTarget(cube);
-      const firsts = list.map((b) => engineFirst(cube, b));
-      const measured = [];
-      for (let i = 0; i < list.length; i++) measured.push(await measureBatch(cube, backend, client, list[i], target, opts.repeats, firsts[i], log));
-      log(`  write -> stream: watching ${ancestor.join(" ")}, writing ${opts.repeats.writes} times to a Plan leaf below`);
-      await sleep(50);
-      const ws = await measureWriteToStream(client, def.name, ancestor, target.address, opts.repeats.writes);
-      writeToStream = { ...ws, ancestor, leaf: target.address };
-      log(`  write -> stream p50 ${ws.stream.p50.toFixed(1)} ms, p95 ${ws.stream.p95.toFixed(1)} ms (write ack p50 ${ws.ack.p50.toFixed(1)} ms)`);
-
-      let peer: DuckPeer | null = null;
-      if (!opts.skipDuckdb) {
-        t0 = now();
-        peer = await DuckPeer.create(cube, cells);
-        duckdbLoadMs = now() - t0;
-        log(`  DuckDB peer loaded in ${duckdbLoadMs.toFixed(0)} ms (${peer.rows.toLocaleString("en-US")} facts)`);
-      }
-      cells = null;
-      try {
-        for (let i = 0; i < list.length; i++) {
-          const duckdb = peer ? await measureDuck(peer, list[i], firsts[i].values, measured[i], opts.repeats, 5000, log) : null;
-          batches.push({ ...measured[i], duckdb });
-        }
-      } finally {
-        peer?.close();
-      }
+      run = await runScenario({
+        cube,
+        backend,
+        url: server.url,
+        batches: [generatedGrid(cube), scatteredCells(cube, 1000, new Rng(opts.seed ^ 0x5eed), "scattered random")],
+        target,
+        ancestor,
+        repeats: opts.repeats,
+        makePeer: opts.skipDuckdb
+          ? null
+          : async () => {
+              const peer = await DuckPeer.create(cube, cells!);
+              cells = null; // the peer has its own copy; free ours before the DuckDB runs
+              return peer;
+            },
+        log,
+      });
     } finally {
       await server.close();
     }
@@ -169,15 +157,15 @@ export async function runGenerated(opts: GeneratedOptions): Promise<GeneratedFig
         for (let m = 0; m < d.size; m++) depth = Math.max(depth, d.depth[m]);
         return { name: d.name, levels: depth + 1, members: d.size, leaves: d.leafCount };
       }),
-      load: { generateMs, cubeBuildMs, saveDefMs, duckdbLoadMs },
+      load: { generateMs, cubeBuildMs, saveDefMs, duckdbLoadMs: run.duckdbLoadMs },
       memory: {
         leafStoreBytes: cube.store.byteSize(),
         leafStoreBytesPerMillion: cube.store.byteSize() * perMillion,
         rssDeltaPerMillion: (m1.rss - m0.rss) * perMillion,
         arrayBuffersDeltaPerMillion: (m1.arrayBuffers - m0.arrayBuffers) * perMillion,
       },
-      batches,
-      writeToStream,
+      batches: run.batches,
+      writeToStream: run.writeToStream,
     };
   } finally {
     await store.close();

@@ -4,9 +4,10 @@
  */
 import type { Cube } from "../backend/src/lattice";
 import type { Backend } from "../backend/src/services/backend";
-import { httpGetCells, httpWrite, type LatticeClient } from "./api";
+import { httpGetCells, httpWrite, type LatticeClient, latticeClient, measureWriteToStream, type WriteStreamResult } from "./api";
 import type { CellBatch } from "./cells";
-import { type DuckPeer, type FormulationResult, runFormulations } from "./duck";
+import type { DuckPeer, FormulationResult } from "./duck";
+import { runFormulations } from "./duck";
 import { now, quantile, sleep, type Timings, summarize } from "./measure";
 
 /** How many times each measurement is taken. */
@@ -148,4 +149,52 @@ export async function measureDuck(
     ratioRepeated: best ? best.repeatedMs / figures.engine.repeated.p50 : null,
     ratioColdAfterWrite: best ? best.coldMs / figures.engine.cold.p50 : null,
   };
+}
+
+/**
+ * What both cube runners measure once their server is up, in this order: each batch's first engine
+ * read, then the batch in the engine and over HTTP, then write -> stream on `ancestor`, then (when
+ * `makePeer` is given) the DuckDB peer on the same batches, checked against the first reads.
+ */
+export async function runScenario(args: {
+  cube: Cube;
+  backend: Backend;
+  url: string;
+  batches: CellBatch[];
+  target: WriteTarget;
+  ancestor: string[];
+  repeats: Repeats;
+  /** Builds the DuckDB peer on the same facts, or null to skip DuckDB. */
+  makePeer: (() => Promise<DuckPeer>) | null;
+  log: (line: string) => void;
+}): Promise<{ batches: BatchFigures[]; writeToStream: WriteStreamResult & { ancestor: string[]; leaf: string[] }; duckdbLoadMs: number }> {
+  const { cube, backend, batches: list, target, ancestor, repeats, log } = args;
+  const client = latticeClient(args.url);
+  // First reads right after the server built the cube, before any write.
+  const firsts = list.map((b) => engineFirst(cube, b));
+  const measured = [];
+  for (let i = 0; i < list.length; i++) measured.push(await measureBatch(cube, backend, client, list[i], target, repeats, firsts[i], log));
+  log(`  write -> stream: watching ${ancestor.join(" ")}, writing ${repeats.writes} times to a Plan leaf below`);
+  await sleep(50);
+  const ws = await measureWriteToStream(client, cube.name, ancestor, target.address, repeats.writes);
+  log(`  write -> stream p50 ${ws.stream.p50.toFixed(1)} ms, p95 ${ws.stream.p95.toFixed(1)} ms (write ack p50 ${ws.ack.p50.toFixed(1)} ms)`);
+
+  let duckdbLoadMs = Number.NaN;
+  let peer: DuckPeer | null = null;
+  if (args.makePeer) {
+    const t0 = now();
+    peer = await args.makePeer();
+    duckdbLoadMs = now() - t0;
+    log(`  DuckDB peer loaded in ${duckdbLoadMs.toFixed(0)} ms (${peer.rows.toLocaleString("en-US")} facts)`);
+  }
+  const batches: BatchFigures[] = [];
+  try {
+    for (let i = 0; i < list.length; i++) {
+      const duckdb = peer ? await measureDuck(peer, list[i], firsts[i].values, measured[i], repeats, 5000, log) : null;
+      batches.push({ ...measured[i], duckdb });
+    }
+  } finally {
+    peer?.close();
+  }
+  return { batches, writeToStream: { ...ws, ancestor, leaf: target.address }, duckdbLoadMs };
 }
