@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file quantatom/v1/lattice.proto.
  */
 export const file_quantatom_v1_lattice: GenFile = /*@__PURE__*/
-  fileDesc("ChpxdWFudGF0b20vdjEvbGF0dGljZS5wcm90bxIMcXVhbnRhdG9tLnYxIh4KC0NlbGxBZGRyZXNzEg8KB21lbWJlcnMYASADKAkiWwoJQ2VsbEVycm9yEikKBGNvZGUYASABKA4yGy5xdWFudGF0b20udjEuQ2VsbEVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhIKCmNhbmRpZGF0ZXMYAyADKAkicwoEQ2VsbBISCgV2YWx1ZRgBIAEoAUgAiAEBEg8KB3ZlcnNpb24YAiABKAMSJgoFZXJyb3IYAyABKAsyFy5xdWFudGF0b20udjEuQ2VsbEVycm9yEhQKDGNvbnNvbGlkYXRlZBgEIAEoCEIICgZfdmFsdWUiEgoQTGlzdEN1YmVzUmVxdWVzdCI6ChFMaXN0Q3ViZXNSZXNwb25zZRIlCgVjdWJlcxgBIAMoCzIWLnF1YW50YXRvbS52MS5DdWJlSW5mbyKNAQoIQ3ViZUluZm8SDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIvCgpkaW1lbnNpb25zGAMgAygLMhsucXVhbnRhdG9tLnYxLkRpbWVuc2lvbkluZm8SFwoPbGVhZl9jZWxsX2NvdW50GAQgASgDEhQKDGRhdGFfdmVyc2lvbhgFIAEoAyJ+Cg1EaW1lbnNpb25JbmZvEgwKBG5hbWUYASABKAkSFgoOZGVmYXVsdF9tZW1iZXIYAiABKAkSDgoGbGV2ZWxzGAMgAygJEhQKDG1lbWJlcl9jb3VudBgEIAEoBRISCgpsZWFmX2NvdW50GAUgASgFEg0KBXJvb3RzGAYgAygJIqEBChFHZXRNZW1iZXJzUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIOCgZwYXJlbnQYAyABKAkSLgoIcmVsYXRpb24YBCABKA4yHC5xdWFudGF0b20udjEuTWVtYmVyUmVsYXRpb24SDQoFZGVwdGgYBSABKAUSDQoFcXVlcnkYBiABKAkSDQoFbGltaXQYByABKAUiUgoSR2V0TWVtYmVyc1Jlc3BvbnNlEikKB21lbWJlcnMYASADKAsyGC5xdWFudGF0b20udjEuTWVtYmVySW5mbxIRCgl0cnVuY2F0ZWQYAiABKAgiwQEKCk1lbWJlckluZm8SEwoLdW5pcXVlX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjYXB0aW9uGAMgASgJEg0KBWxldmVsGAQgASgJEg0KBWRlcHRoGAUgASgFEg8KB2lzX2xlYWYYBiABKAgSGgoScGFyZW50X3VuaXF1ZV9uYW1lGAcgASgJEg4KBndlaWdodBgIIAEoARITCgtjaGlsZF9jb3VudBgJIAEoBRIPCgdhbGlhc2VzGAogAygJIkkKD0dldENlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEigKBWNlbGxzGAIgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzIjUKEEdldENlbGxzUmVzcG9uc2USIQoFY2VsbHMYASADKAsyEi5xdWFudGF0b20udjEuQ2VsbCJLChFXYXRjaENlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEigKBWNlbGxzGAIgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzIj0KCkNlbGxVcGRhdGUSDQoFaW5kZXgYASABKA0SIAoEY2VsbBgCIAEoCzISLnF1YW50YXRvbS52MS5DZWxsIlAKEldhdGNoQ2VsbHNSZXNwb25zZRIpCgd1cGRhdGVzGAEgAygLMhgucXVhbnRhdG9tLnYxLkNlbGxVcGRhdGUSDwoHaW5pdGlhbBgCIAEoCCJQCglDZWxsV3JpdGUSDwoHbWVtYmVycxgBIAMoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEhQKDGJhc2VfdmVyc2lvbhgDIAEoA0IICgZfdmFsdWUiSgoRV3JpdGVDZWxsc1JlcXVlc3QSDAoEY3ViZRgBIAEoCRInCgZ3cml0ZXMYAiADKAsyFy5xdWFudGF0b20udjEuQ2VsbFdyaXRlIvQBCgtXcml0ZVJlc3VsdBIpCgZzdGF0dXMYASABKA4yGS5xdWFudGF0b20udjEuV3JpdGVTdGF0dXMSDwoHdmVyc2lvbhgCIAEoAxIaCg1jdXJyZW50X3ZhbHVlGAMgASgBSACIAQESDwoHbWVzc2FnZRgEIAEoCRISCgp1cGRhdGVkX2J5GAUgASgJEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKBWVycm9yGAcgASgLMhcucXVhbnRhdG9tLnYxLkNlbGxFcnJvckIQCg5fY3VycmVudF92YWx1ZSJYChJXcml0ZUNlbGxzUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLnF1YW50YXRvbS52MS5Xcml0ZVJlc3VsdBIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCSJFChVHZXRDZWxsSGlzdG9yeVJlcXVlc3QSDAoEY3ViZRgBIAEoCRIPCgdtZW1iZXJzGAIgAygJEg0KBWxpbWl0GAMgASgFIskBCgtBdWRpdFJlY29yZBIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRIMCgR1c2VyGAIgASgJEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCglvbGRfdmFsdWUYBCABKAFIAIgBARIWCgluZXdfdmFsdWUYBSABKAFIAYgBARIPCgd2ZXJzaW9uGAYgASgDEg8KB21lbWJlcnMYByADKAlCDAoKX29sZF92YWx1ZUIMCgpfbmV3X3ZhbHVlIkQKFkdldENlbGxIaXN0b3J5UmVzcG9uc2USKgoHcmVjb3JkcxgBIAMoCzIZLnF1YW50YXRvbS52MS5BdWRpdFJlY29yZCrIAQoNQ2VsbEVycm9yQ29kZRIfChtDRUxMX0VSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIiCh5DRUxMX0VSUk9SX0NPREVfVU5LTk9XTl9NRU1CRVIQARIkCiBDRUxMX0VSUk9SX0NPREVfQU1CSUdVT1VTX01FTUJFUhACEicKI0NFTExfRVJST1JfQ09ERV9EVVBMSUNBVEVfRElNRU5TSU9OEAMSIwofQ0VMTF9FUlJPUl9DT0RFX0lOVkFMSURfQUREUkVTUxAEKowBCg5NZW1iZXJSZWxhdGlvbhIfChtNRU1CRVJfUkVMQVRJT05fVU5TUEVDSUZJRUQQABIcChhNRU1CRVJfUkVMQVRJT05fQ0hJTERSRU4QARIfChtNRU1CRVJfUkVMQVRJT05fREVTQ0VOREFOVFMQAhIaChZNRU1CRVJfUkVMQVRJT05fU0VBUkNIEAMqVAoLV3JpdGVTdGF0dXMSHAoYV1JJVEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHQVBQTElFRBABEgwKCENPTkZMSUNUEAISDAoIUkVKRUNURUQQAzL7AwoOTGF0dGljZVNlcnZpY2USTAoJTGlzdEN1YmVzEh4ucXVhbnRhdG9tLnYxLkxpc3RDdWJlc1JlcXVlc3QaHy5xdWFudGF0b20udjEuTGlzdEN1YmVzUmVzcG9uc2USTwoKR2V0TWVtYmVycxIfLnF1YW50YXRvbS52MS5HZXRNZW1iZXJzUmVxdWVzdBogLnF1YW50YXRvbS52MS5HZXRNZW1iZXJzUmVzcG9uc2USSQoIR2V0Q2VsbHMSHS5xdWFudGF0b20udjEuR2V0Q2VsbHNSZXF1ZXN0Gh4ucXVhbnRhdG9tLnYxLkdldENlbGxzUmVzcG9uc2USUQoKV2F0Y2hDZWxscxIfLnF1YW50YXRvbS52MS5XYXRjaENlbGxzUmVxdWVzdBogLnF1YW50YXRvbS52MS5XYXRjaENlbGxzUmVzcG9uc2UwARJPCgpXcml0ZUNlbGxzEh8ucXVhbnRhdG9tLnYxLldyaXRlQ2VsbHNSZXF1ZXN0GiAucXVhbnRhdG9tLnYxLldyaXRlQ2VsbHNSZXNwb25zZRJbCg5HZXRDZWxsSGlzdG9yeRIjLnF1YW50YXRvbS52MS5HZXRDZWxsSGlzdG9yeVJlcXVlc3QaJC5xdWFudGF0b20udjEuR2V0Q2VsbEhpc3RvcnlSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChpxdWFudGF0b20vdjEvbGF0dGljZS5wcm90bxIMcXVhbnRhdG9tLnYxIh4KC0NlbGxBZGRyZXNzEg8KB21lbWJlcnMYASADKAkiWwoJQ2VsbEVycm9yEikKBGNvZGUYASABKA4yGy5xdWFudGF0b20udjEuQ2VsbEVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhIKCmNhbmRpZGF0ZXMYAyADKAkihwEKBENlbGwSEgoFdmFsdWUYASABKAFIAIgBARIPCgd2ZXJzaW9uGAIgASgDEiYKBWVycm9yGAMgASgLMhcucXVhbnRhdG9tLnYxLkNlbGxFcnJvchIUCgxjb25zb2xpZGF0ZWQYBCABKAgSEgoKY2FsY3VsYXRlZBgFIAEoCEIICgZfdmFsdWUiEgoQTGlzdEN1YmVzUmVxdWVzdCI6ChFMaXN0Q3ViZXNSZXNwb25zZRIlCgVjdWJlcxgBIAMoCzIWLnF1YW50YXRvbS52MS5DdWJlSW5mbyKNAQoIQ3ViZUluZm8SDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIvCgpkaW1lbnNpb25zGAMgAygLMhsucXVhbnRhdG9tLnYxLkRpbWVuc2lvbkluZm8SFwoPbGVhZl9jZWxsX2NvdW50GAQgASgDEhQKDGRhdGFfdmVyc2lvbhgFIAEoAyJ+Cg1EaW1lbnNpb25JbmZvEgwKBG5hbWUYASABKAkSFgoOZGVmYXVsdF9tZW1iZXIYAiABKAkSDgoGbGV2ZWxzGAMgAygJEhQKDG1lbWJlcl9jb3VudBgEIAEoBRISCgpsZWFmX2NvdW50GAUgASgFEg0KBXJvb3RzGAYgAygJIqEBChFHZXRNZW1iZXJzUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIOCgZwYXJlbnQYAyABKAkSLgoIcmVsYXRpb24YBCABKA4yHC5xdWFudGF0b20udjEuTWVtYmVyUmVsYXRpb24SDQoFZGVwdGgYBSABKAUSDQoFcXVlcnkYBiABKAkSDQoFbGltaXQYByABKAUiUgoSR2V0TWVtYmVyc1Jlc3BvbnNlEikKB21lbWJlcnMYASADKAsyGC5xdWFudGF0b20udjEuTWVtYmVySW5mbxIRCgl0cnVuY2F0ZWQYAiABKAgi0gEKCk1lbWJlckluZm8SEwoLdW5pcXVlX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjYXB0aW9uGAMgASgJEg0KBWxldmVsGAQgASgJEg0KBWRlcHRoGAUgASgFEg8KB2lzX2xlYWYYBiABKAgSGgoScGFyZW50X3VuaXF1ZV9uYW1lGAcgASgJEg4KBndlaWdodBgIIAEoARITCgtjaGlsZF9jb3VudBgJIAEoBRIPCgdhbGlhc2VzGAogAygJEg8KB2Zvcm11bGEYCyABKAkiSQoPR2V0Q2VsbHNSZXF1ZXN0EgwKBGN1YmUYASABKAkSKAoFY2VsbHMYAiADKAsyGS5xdWFudGF0b20udjEuQ2VsbEFkZHJlc3MiNQoQR2V0Q2VsbHNSZXNwb25zZRIhCgVjZWxscxgBIAMoCzISLnF1YW50YXRvbS52MS5DZWxsIksKEVdhdGNoQ2VsbHNSZXF1ZXN0EgwKBGN1YmUYASABKAkSKAoFY2VsbHMYAiADKAsyGS5xdWFudGF0b20udjEuQ2VsbEFkZHJlc3MiPQoKQ2VsbFVwZGF0ZRINCgVpbmRleBgBIAEoDRIgCgRjZWxsGAIgASgLMhIucXVhbnRhdG9tLnYxLkNlbGwiUAoSV2F0Y2hDZWxsc1Jlc3BvbnNlEikKB3VwZGF0ZXMYASADKAsyGC5xdWFudGF0b20udjEuQ2VsbFVwZGF0ZRIPCgdpbml0aWFsGAIgASgIIpkBCgZTcHJlYWQSKgoGbWV0aG9kGAEgASgOMhoucXVhbnRhdG9tLnYxLlNwcmVhZE1ldGhvZBIoCgZhY3Rpb24YAiABKA4yGC5xdWFudGF0b20udjEuRGF0YUFjdGlvbhIVCg1pbmNsdWRlX2VtcHR5GAMgASgIEg8KB3BlcmNlbnQYBCABKAESEQoJcmVmZXJlbmNlGAUgAygJInYKCUNlbGxXcml0ZRIPCgdtZW1iZXJzGAEgAygJEhIKBXZhbHVlGAIgASgBSACIAQESFAoMYmFzZV92ZXJzaW9uGAMgASgDEiQKBnNwcmVhZBgEIAEoCzIULnF1YW50YXRvbS52MS5TcHJlYWRCCAoGX3ZhbHVlInQKEVdyaXRlQ2VsbHNSZXF1ZXN0EgwKBGN1YmUYASABKAkSJwoGd3JpdGVzGAIgAygLMhcucXVhbnRhdG9tLnYxLkNlbGxXcml0ZRIoCgVob2xkcxgDIAMoCzIZLnF1YW50YXRvbS52MS5DZWxsQWRkcmVzcyKMAgoLV3JpdGVSZXN1bHQSKQoGc3RhdHVzGAEgASgOMhkucXVhbnRhdG9tLnYxLldyaXRlU3RhdHVzEg8KB3ZlcnNpb24YAiABKAMSGgoNY3VycmVudF92YWx1ZRgDIAEoAUgAiAEBEg8KB21lc3NhZ2UYBCABKAkSEgoKdXBkYXRlZF9ieRgFIAEoCRIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVlcnJvchgHIAEoCzIXLnF1YW50YXRvbS52MS5DZWxsRXJyb3ISFgoObGVhdmVzX2NoYW5nZWQYCCABKANCEAoOX2N1cnJlbnRfdmFsdWUiWAoSV3JpdGVDZWxsc1Jlc3BvbnNlEioKB3Jlc3VsdHMYASADKAsyGS5xdWFudGF0b20udjEuV3JpdGVSZXN1bHQSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkilQEKE0NvcHlTY2VuYXJpb1JlcXVlc3QSDAoEY3ViZRgBIAEoCRIRCglkaW1lbnNpb24YAiABKAkSDAoEZnJvbRgDIAEoCRIKCgJ0bxgEIAEoCRITCgZmYWN0b3IYBSABKAFIAIgBARINCgVzbGljZRgGIAMoCRIUCgxiYXNlX3ZlcnNpb24YByABKANCCQoHX2ZhY3RvciKrAQoUQ29weVNjZW5hcmlvUmVzcG9uc2USKQoGc3RhdHVzGAEgASgOMhkucXVhbnRhdG9tLnYxLldyaXRlU3RhdHVzEhYKDmxlYXZlc19jaGFuZ2VkGAIgASgDEhYKDmxlYXZlc19jbGVhcmVkGAMgASgDEhYKDnRyYW5zYWN0aW9uX2lkGAQgASgJEg8KB3ZlcnNpb24YBSABKAMSDwoHbWVzc2FnZRgGIAEoCSJFChVHZXRDZWxsSGlzdG9yeVJlcXVlc3QSDAoEY3ViZRgBIAEoCRIPCgdtZW1iZXJzGAIgAygJEg0KBWxpbWl0GAMgASgFIskBCgtBdWRpdFJlY29yZBIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRIMCgR1c2VyGAIgASgJEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCglvbGRfdmFsdWUYBCABKAFIAIgBARIWCgluZXdfdmFsdWUYBSABKAFIAYgBARIPCgd2ZXJzaW9uGAYgASgDEg8KB21lbWJlcnMYByADKAlCDAoKX29sZF92YWx1ZUIMCgpfbmV3X3ZhbHVlIkQKFkdldENlbGxIaXN0b3J5UmVzcG9uc2USKgoHcmVjb3JkcxgBIAMoCzIZLnF1YW50YXRvbS52MS5BdWRpdFJlY29yZCrIAQoNQ2VsbEVycm9yQ29kZRIfChtDRUxMX0VSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIiCh5DRUxMX0VSUk9SX0NPREVfVU5LTk9XTl9NRU1CRVIQARIkCiBDRUxMX0VSUk9SX0NPREVfQU1CSUdVT1VTX01FTUJFUhACEicKI0NFTExfRVJST1JfQ09ERV9EVVBMSUNBVEVfRElNRU5TSU9OEAMSIwofQ0VMTF9FUlJPUl9DT0RFX0lOVkFMSURfQUREUkVTUxAEKowBCg5NZW1iZXJSZWxhdGlvbhIfChtNRU1CRVJfUkVMQVRJT05fVU5TUEVDSUZJRUQQABIcChhNRU1CRVJfUkVMQVRJT05fQ0hJTERSRU4QARIfChtNRU1CRVJfUkVMQVRJT05fREVTQ0VOREFOVFMQAhIaChZNRU1CRVJfUkVMQVRJT05fU0VBUkNIEAMqVAoLV3JpdGVTdGF0dXMSHAoYV1JJVEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHQVBQTElFRBABEgwKCENPTkZMSUNUEAISDAoIUkVKRUNURUQQAyrJAgoMU3ByZWFkTWV0aG9kEh0KGVNQUkVBRF9NRVRIT0RfVU5TUEVDSUZJRUQQABIeChpTUFJFQURfTUVUSE9EX1BST1BPUlRJT05BTBABEhcKE1NQUkVBRF9NRVRIT0RfRVFVQUwQAhIeChpTUFJFQURfTUVUSE9EX0VRVUFMX0xFQVZFUxADEhgKFFNQUkVBRF9NRVRIT0RfUkVQRUFUEAQSHwobU1BSRUFEX01FVEhPRF9SRVBFQVRfTEVBVkVTEAUSIAocU1BSRUFEX01FVEhPRF9QRVJDRU5UX0NIQU5HRRAGEicKI1NQUkVBRF9NRVRIT0RfUkVMQVRJVkVfUFJPUE9SVElPTkFMEAcSIgoeU1BSRUFEX01FVEhPRF9SRUxBVElWRV9QRVJDRU5UEAgSFwoTU1BSRUFEX01FVEhPRF9DTEVBUhAJKlQKCkRhdGFBY3Rpb24SFwoTREFUQV9BQ1RJT05fUkVQTEFDRRAAEhMKD0RBVEFfQUNUSU9OX0FERBABEhgKFERBVEFfQUNUSU9OX1NVQlRSQUNUEAIy0gQKDkxhdHRpY2VTZXJ2aWNlEkwKCUxpc3RDdWJlcxIeLnF1YW50YXRvbS52MS5MaXN0Q3ViZXNSZXF1ZXN0Gh8ucXVhbnRhdG9tLnYxLkxpc3RDdWJlc1Jlc3BvbnNlEk8KCkdldE1lbWJlcnMSHy5xdWFudGF0b20udjEuR2V0TWVtYmVyc1JlcXVlc3QaIC5xdWFudGF0b20udjEuR2V0TWVtYmVyc1Jlc3BvbnNlEkkKCEdldENlbGxzEh0ucXVhbnRhdG9tLnYxLkdldENlbGxzUmVxdWVzdBoeLnF1YW50YXRvbS52MS5HZXRDZWxsc1Jlc3BvbnNlElEKCldhdGNoQ2VsbHMSHy5xdWFudGF0b20udjEuV2F0Y2hDZWxsc1JlcXVlc3QaIC5xdWFudGF0b20udjEuV2F0Y2hDZWxsc1Jlc3BvbnNlMAESTwoKV3JpdGVDZWxscxIfLnF1YW50YXRvbS52MS5Xcml0ZUNlbGxzUmVxdWVzdBogLnF1YW50YXRvbS52MS5Xcml0ZUNlbGxzUmVzcG9uc2USVQoMQ29weVNjZW5hcmlvEiEucXVhbnRhdG9tLnYxLkNvcHlTY2VuYXJpb1JlcXVlc3QaIi5xdWFudGF0b20udjEuQ29weVNjZW5hcmlvUmVzcG9uc2USWwoOR2V0Q2VsbEhpc3RvcnkSIy5xdWFudGF0b20udjEuR2V0Q2VsbEhpc3RvcnlSZXF1ZXN0GiQucXVhbnRhdG9tLnYxLkdldENlbGxIaXN0b3J5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A cell address: one member per dimension, in any order, each an MDX-style unique name
@@ -118,6 +118,13 @@ export type Cell = Message<"quantatom.v1.Cell"> & {
    * @generated from field: bool consolidated = 4;
    */
   consolidated: boolean;
+
+  /**
+   * True when a member formula calculates the cell (e.g. [Measures].[Profit]): it is read-only.
+   *
+   * @generated from field: bool calculated = 5;
+   */
+  calculated: boolean;
 };
 
 /**
@@ -400,6 +407,14 @@ export type MemberInfo = Message<"quantatom.v1.MemberInfo"> & {
    * @generated from field: repeated string aliases = 10;
    */
   aliases: string[];
+
+  /**
+   * For a calculated member, its formula as declared in the model (e.g.
+   * `[Measures].[Store Sales] - [Measures].[Store Cost]`); empty for a stored member.
+   *
+   * @generated from field: string formula = 11;
+   */
+  formula: string;
 };
 
 /**
@@ -525,6 +540,54 @@ export const WatchCellsResponseSchema: GenMessage<WatchCellsResponse> = /*@__PUR
   messageDesc(file_quantatom_v1_lattice, 14);
 
 /**
+ * How a write to a consolidated cell is spread to its leaf cells.
+ *
+ * @generated from message quantatom.v1.Spread
+ */
+export type Spread = Message<"quantatom.v1.Spread"> & {
+  /**
+   * @generated from field: quantatom.v1.SpreadMethod method = 1;
+   */
+  method: SpreadMethod;
+
+  /**
+   * @generated from field: quantatom.v1.DataAction action = 2;
+   */
+  action: DataAction;
+
+  /**
+   * LS and LR: include the empty leaves (TM1's `*`). Empty leaves are cells never written: at most
+   * the server's limit of new leaf cells per spread (25,000 unless configured) may be created.
+   *
+   * @generated from field: bool include_empty = 3;
+   */
+  includeEmpty: boolean;
+
+  /**
+   * P% and R%: the percentage (10 means 10%).
+   *
+   * @generated from field: double percent = 4;
+   */
+  percent: number;
+
+  /**
+   * RP and R%: the reference cell, as members that replace the target's (e.g.
+   * ["[Scenario].[Actual]"]); on every dimension where the target is consolidated, the reference
+   * member must have as many leaves, matched in hierarchy order.
+   *
+   * @generated from field: repeated string reference = 5;
+   */
+  reference: string[];
+};
+
+/**
+ * Describes the message quantatom.v1.Spread.
+ * Use `create(SpreadSchema)` to create a new message.
+ */
+export const SpreadSchema: GenMessage<Spread> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 15);
+
+/**
  * One cell write.
  *
  * @generated from message quantatom.v1.CellWrite
@@ -538,18 +601,27 @@ export type CellWrite = Message<"quantatom.v1.CellWrite"> & {
   members: string[];
 
   /**
-   * The new value; unset clears the cell (makes it empty).
+   * The new value; unset clears the cell (makes it empty). For a consolidated cell: the value the
+   * spread aims at (P, S, LS, R, LR, RP), with the data action applied.
    *
    * @generated from field: optional double value = 2;
    */
   value?: number | undefined;
 
   /**
-   * The version of the cell the writer last saw (Cell.version); 0 for a cell never written.
+   * The version of the cell the writer last saw (Cell.version); 0 for a cell never written. For a
+   * consolidated cell, its version (the highest below it): a newer leaf below makes it a CONFLICT.
    *
    * @generated from field: int64 base_version = 3;
    */
   baseVersion: bigint;
+
+  /**
+   * How to spread a write to a consolidated cell; unset means proportional. Ignored for leaf cells.
+   *
+   * @generated from field: quantatom.v1.Spread spread = 4;
+   */
+  spread?: Spread | undefined;
 };
 
 /**
@@ -557,7 +629,7 @@ export type CellWrite = Message<"quantatom.v1.CellWrite"> & {
  * Use `create(CellWriteSchema)` to create a new message.
  */
 export const CellWriteSchema: GenMessage<CellWrite> = /*@__PURE__*/
-  messageDesc(file_quantatom_v1_lattice, 15);
+  messageDesc(file_quantatom_v1_lattice, 16);
 
 /**
  * @generated from message quantatom.v1.WriteCellsRequest
@@ -572,6 +644,14 @@ export type WriteCellsRequest = Message<"quantatom.v1.WriteCellsRequest"> & {
    * @generated from field: repeated quantatom.v1.CellWrite writes = 2;
    */
   writes: CellWrite[];
+
+  /**
+   * Cells held during this request's spreads (TM1's holds): a held leaf keeps its value, and so do
+   * the leaves under a held consolidated cell. Holds do not stop direct writes to leaf cells.
+   *
+   * @generated from field: repeated quantatom.v1.CellAddress holds = 3;
+   */
+  holds: CellAddress[];
 };
 
 /**
@@ -579,7 +659,7 @@ export type WriteCellsRequest = Message<"quantatom.v1.WriteCellsRequest"> & {
  * Use `create(WriteCellsRequestSchema)` to create a new message.
  */
 export const WriteCellsRequestSchema: GenMessage<WriteCellsRequest> = /*@__PURE__*/
-  messageDesc(file_quantatom_v1_lattice, 16);
+  messageDesc(file_quantatom_v1_lattice, 17);
 
 /**
  * @generated from message quantatom.v1.WriteResult
@@ -629,6 +709,14 @@ export type WriteResult = Message<"quantatom.v1.WriteResult"> & {
    * @generated from field: quantatom.v1.CellError error = 7;
    */
   error?: CellError | undefined;
+
+  /**
+   * APPLIED: how many leaf cells the write changed (1 for a leaf write; for a spread, every leaf
+   * whose value changed, each with its own audit record under transaction_id).
+   *
+   * @generated from field: int64 leaves_changed = 8;
+   */
+  leavesChanged: bigint;
 };
 
 /**
@@ -636,7 +724,7 @@ export type WriteResult = Message<"quantatom.v1.WriteResult"> & {
  * Use `create(WriteResultSchema)` to create a new message.
  */
 export const WriteResultSchema: GenMessage<WriteResult> = /*@__PURE__*/
-  messageDesc(file_quantatom_v1_lattice, 17);
+  messageDesc(file_quantatom_v1_lattice, 18);
 
 /**
  * @generated from message quantatom.v1.WriteCellsResponse
@@ -662,7 +750,122 @@ export type WriteCellsResponse = Message<"quantatom.v1.WriteCellsResponse"> & {
  * Use `create(WriteCellsResponseSchema)` to create a new message.
  */
 export const WriteCellsResponseSchema: GenMessage<WriteCellsResponse> = /*@__PURE__*/
-  messageDesc(file_quantatom_v1_lattice, 18);
+  messageDesc(file_quantatom_v1_lattice, 19);
+
+/**
+ * @generated from message quantatom.v1.CopyScenarioRequest
+ */
+export type CopyScenarioRequest = Message<"quantatom.v1.CopyScenarioRequest"> & {
+  /**
+   * @generated from field: string cube = 1;
+   */
+  cube: string;
+
+  /**
+   * The dimension holding the scenarios; default `Scenario`.
+   *
+   * @generated from field: string dimension = 2;
+   */
+  dimension: string;
+
+  /**
+   * The source member, e.g. `Actual` or `[Scenario].[Actual]`: a leaf, not calculated.
+   *
+   * @generated from field: string from = 3;
+   */
+  from: string;
+
+  /**
+   * The target member, e.g. `Plan`: a leaf, not calculated, not `from`.
+   *
+   * @generated from field: string to = 4;
+   */
+  to: string;
+
+  /**
+   * The multiplier: 1.05 seeds Plan at Actual plus 5%. Unset means 1. Must be finite.
+   *
+   * @generated from field: optional double factor = 5;
+   */
+  factor?: number | undefined;
+
+  /**
+   * Optional members that narrow the copy to a slice (e.g. ["[Time].[1997].[Q1]", "[Store].[USA]"]);
+   * dimensions left out are copied whole.
+   *
+   * @generated from field: repeated string slice = 6;
+   */
+  slice: string[];
+
+  /**
+   * The target slice's version the caller last saw (GetCells of the target at the slice), or 0 to
+   * skip the check; a newer leaf there makes the copy a CONFLICT that changes nothing.
+   *
+   * @generated from field: int64 base_version = 7;
+   */
+  baseVersion: bigint;
+};
+
+/**
+ * Describes the message quantatom.v1.CopyScenarioRequest.
+ * Use `create(CopyScenarioRequestSchema)` to create a new message.
+ */
+export const CopyScenarioRequestSchema: GenMessage<CopyScenarioRequest> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 20);
+
+/**
+ * @generated from message quantatom.v1.CopyScenarioResponse
+ */
+export type CopyScenarioResponse = Message<"quantatom.v1.CopyScenarioResponse"> & {
+  /**
+   * APPLIED, or CONFLICT when the target changed since base_version.
+   *
+   * @generated from field: quantatom.v1.WriteStatus status = 1;
+   */
+  status: WriteStatus;
+
+  /**
+   * Leaf cells of the target whose value changed (set or cleared).
+   *
+   * @generated from field: int64 leaves_changed = 2;
+   */
+  leavesChanged: bigint;
+
+  /**
+   * Of those, how many were cleared because the source has no value there.
+   *
+   * @generated from field: int64 leaves_cleared = 3;
+   */
+  leavesCleared: bigint;
+
+  /**
+   * Id of the transaction (empty when nothing changed).
+   *
+   * @generated from field: string transaction_id = 4;
+   */
+  transactionId: string;
+
+  /**
+   * APPLIED: the highest version written. CONFLICT: the target's current version.
+   *
+   * @generated from field: int64 version = 5;
+   */
+  version: bigint;
+
+  /**
+   * For CONFLICT, what changed.
+   *
+   * @generated from field: string message = 6;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message quantatom.v1.CopyScenarioResponse.
+ * Use `create(CopyScenarioResponseSchema)` to create a new message.
+ */
+export const CopyScenarioResponseSchema: GenMessage<CopyScenarioResponse> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 21);
 
 /**
  * @generated from message quantatom.v1.GetCellHistoryRequest
@@ -691,7 +894,7 @@ export type GetCellHistoryRequest = Message<"quantatom.v1.GetCellHistoryRequest"
  * Use `create(GetCellHistoryRequestSchema)` to create a new message.
  */
 export const GetCellHistoryRequestSchema: GenMessage<GetCellHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_quantatom_v1_lattice, 19);
+  messageDesc(file_quantatom_v1_lattice, 22);
 
 /**
  * One audit record: a change of one leaf cell.
@@ -742,7 +945,7 @@ export type AuditRecord = Message<"quantatom.v1.AuditRecord"> & {
  * Use `create(AuditRecordSchema)` to create a new message.
  */
 export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
-  messageDesc(file_quantatom_v1_lattice, 20);
+  messageDesc(file_quantatom_v1_lattice, 23);
 
 /**
  * @generated from message quantatom.v1.GetCellHistoryResponse
@@ -759,7 +962,7 @@ export type GetCellHistoryResponse = Message<"quantatom.v1.GetCellHistoryRespons
  * Use `create(GetCellHistoryResponseSchema)` to create a new message.
  */
 export const GetCellHistoryResponseSchema: GenMessage<GetCellHistoryResponse> = /*@__PURE__*/
-  messageDesc(file_quantatom_v1_lattice, 21);
+  messageDesc(file_quantatom_v1_lattice, 24);
 
 /**
  * Why one cell of a batch could not be served.
@@ -891,6 +1094,131 @@ export const WriteStatusSchema: GenEnum<WriteStatus> = /*@__PURE__*/
   enumDesc(file_quantatom_v1_lattice, 2);
 
 /**
+ * TM1's data spreading methods (IBM Planning Analytics, "Data spreading and hold syntax reference
+ * table"), each with its TM1 code. A spread changes the leaf cells below a consolidated cell; the
+ * consolidated cell's immediate children, where a method names them, are those of every
+ * consolidated member of the address. Held leaves (WriteCellsRequest.holds) keep their values and
+ * the other leaves absorb the change. Straight line (SL) and growth (GR) fill a range of cells of a
+ * view rather than the leaves of one cell: the add-in turns them into one write per cell.
+ *
+ * @generated from enum quantatom.v1.SpreadMethod
+ */
+export enum SpreadMethod {
+  /**
+   * Proportional for a consolidated cell (TM1's default when a number is typed into one).
+   *
+   * @generated from enum value: SPREAD_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * P: in proportion to the current leaf values; over leaves that are all zero or empty, equal
+   * leaves including empty ones (TM1's ProportionSpreadToZeroCells).
+   *
+   * @generated from enum value: SPREAD_METHOD_PROPORTIONAL = 1;
+   */
+  PROPORTIONAL = 1,
+
+  /**
+   * S: equally over the immediate children, proportionally inside each.
+   *
+   * @generated from enum value: SPREAD_METHOD_EQUAL = 2;
+   */
+  EQUAL = 2,
+
+  /**
+   * LS: equally over the leaves holding a value (all leaves with include_empty, TM1's `*`).
+   *
+   * @generated from enum value: SPREAD_METHOD_EQUAL_LEAVES = 3;
+   */
+  EQUAL_LEAVES = 3,
+
+  /**
+   * R: the value repeated into each immediate child, proportionally inside each.
+   *
+   * @generated from enum value: SPREAD_METHOD_REPEAT = 4;
+   */
+  REPEAT = 4,
+
+  /**
+   * LR: the value copied into each leaf holding a value (all leaves with include_empty).
+   *
+   * @generated from enum value: SPREAD_METHOD_REPEAT_LEAVES = 5;
+   */
+  REPEAT_LEAVES = 5,
+
+  /**
+   * P%: each leaf changed by `percent` of itself (replace: becomes percent% of itself; add: grows
+   * by percent%; subtract: shrinks by percent%). CellWrite.value is not used.
+   *
+   * @generated from enum value: SPREAD_METHOD_PERCENT_CHANGE = 6;
+   */
+  PERCENT_CHANGE = 6,
+
+  /**
+   * RP: in the proportions of the reference cell's leaves (Spread.reference).
+   *
+   * @generated from enum value: SPREAD_METHOD_RELATIVE_PROPORTIONAL = 7;
+   */
+  RELATIVE_PROPORTIONAL = 7,
+
+  /**
+   * R%: each leaf becomes the reference cell's leaf times (1 + percent / 100). CellWrite.value is
+   * not used.
+   *
+   * @generated from enum value: SPREAD_METHOD_RELATIVE_PERCENT = 8;
+   */
+  RELATIVE_PERCENT = 8,
+
+  /**
+   * C: clears every unheld leaf. CellWrite.value is not used.
+   *
+   * @generated from enum value: SPREAD_METHOD_CLEAR = 9;
+   */
+  CLEAR = 9,
+}
+
+/**
+ * Describes the enum quantatom.v1.SpreadMethod.
+ */
+export const SpreadMethodSchema: GenEnum<SpreadMethod> = /*@__PURE__*/
+  enumDesc(file_quantatom_v1_lattice, 3);
+
+/**
+ * TM1's data actions: how the spread amounts combine with the leaf values.
+ *
+ * @generated from enum quantatom.v1.DataAction
+ */
+export enum DataAction {
+  /**
+   * Replace the leaf values (no symbol in TM1).
+   *
+   * @generated from enum value: DATA_ACTION_REPLACE = 0;
+   */
+  REPLACE = 0,
+
+  /**
+   * `+`: add to them.
+   *
+   * @generated from enum value: DATA_ACTION_ADD = 1;
+   */
+  ADD = 1,
+
+  /**
+   * `~`: subtract from them.
+   *
+   * @generated from enum value: DATA_ACTION_SUBTRACT = 2;
+   */
+  SUBTRACT = 2,
+}
+
+/**
+ * Describes the enum quantatom.v1.DataAction.
+ */
+export const DataActionSchema: GenEnum<DataAction> = /*@__PURE__*/
+  enumDesc(file_quantatom_v1_lattice, 4);
+
+/**
  * LatticeService serves the cells of the cubes a backend holds.
  *
  * @generated from service quantatom.v1.LatticeService
@@ -942,10 +1270,14 @@ export const LatticeService: GenService<{
     output: typeof WatchCellsResponseSchema;
   },
   /**
-   * WriteCells writes leaf cells. Each write is checked on its own (address, version, value) and the
-   * applied ones are committed together in one transaction, with their audit records, before the
-   * call returns. A write whose base_version is older than the cell's version is a CONFLICT and
-   * changes nothing. At most 10,000 writes per call.
+   * WriteCells writes cells. Each write is checked on its own (address, version, value) and the
+   * applied ones are committed together in one transaction, with one audit record per changed leaf
+   * cell, before the call returns. A write whose base_version is older than the cell's version is a
+   * CONFLICT and changes nothing.
+   *
+   * A write to a consolidated cell is spread to the leaf cells below it (TM1's data spreading, see
+   * Spread): proportional by default, holds respected (WriteCellsRequest.holds), all or nothing. A
+   * write to a calculated cell (a member formula) is REJECTED. At most 10,000 writes per call.
    *
    * @generated from rpc quantatom.v1.LatticeService.WriteCells
    */
@@ -953,6 +1285,21 @@ export const LatticeService: GenService<{
     methodKind: "unary";
     input: typeof WriteCellsRequestSchema;
     output: typeof WriteCellsResponseSchema;
+  },
+  /**
+   * CopyScenario copies the leaf cells of one member of a dimension (a scenario, e.g. Actual) onto
+   * another (e.g. Plan), each value multiplied by a factor: the target's leaf cells become exactly
+   * the source's times the factor (target cells with no source are cleared). One transaction, one
+   * audit record per changed leaf cell.
+   * Errors: not_found for an unknown cube, dimension or member; invalid_argument for a bad factor,
+   * a consolidated or calculated member, or the same member twice.
+   *
+   * @generated from rpc quantatom.v1.LatticeService.CopyScenario
+   */
+  copyScenario: {
+    methodKind: "unary";
+    input: typeof CopyScenarioRequestSchema;
+    output: typeof CopyScenarioResponseSchema;
   },
   /**
    * GetCellHistory lists the audit records of one leaf cell, newest first.
