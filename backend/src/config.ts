@@ -38,6 +38,12 @@ export interface Config {
    * instance that died while relaying). `QATOM_OUTBOX_LEASE_MS`, default 30000.
    */
   outboxLeaseMs: number;
+  /**
+   * Most leaf cells one spread may create (cells not stored yet, e.g. `LS*` or proportional into an
+   * empty total); a spread needing more is rejected with the count. `QATOM_SPREAD_MAX_NEW_CELLS`,
+   * default 25000.
+   */
+  spreadMaxNewCells: number;
 }
 
 /** The project root (the folder holding package.json). */
@@ -65,6 +71,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kafkaBrokers: parseBrokers(env.KAFKA_BROKERS),
     instanceId: env.QATOM_INSTANCE_ID || undefined,
     outboxLeaseMs: positiveInt(env.QATOM_OUTBOX_LEASE_MS, 30_000, "QATOM_OUTBOX_LEASE_MS"),
+    spreadMaxNewCells: positiveInt(env.QATOM_SPREAD_MAX_NEW_CELLS, 25_000, "QATOM_SPREAD_MAX_NEW_CELLS"),
   };
 }
 

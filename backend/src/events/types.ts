@@ -54,6 +54,9 @@ export interface WriteEvent {
   user: string;
   /** Commit time, ms since the epoch. */
   at: number;
+  /** Which part of the transaction's changes this is (0-based) and how many parts it has (see OUTBOX_CHUNK). */
+  part?: number;
+  parts?: number;
   changes: WriteEventChange[];
 }
 

@@ -47,7 +47,7 @@ export interface StartOptions {
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const backend = new Backend(store, { instanceId: config.instanceId });
+  const backend = new Backend(store, { instanceId: config.instanceId, spreadMaxNewCells: config.spreadMaxNewCells });
   // Hot tiles for GetCells: Redis when REDIS_URL is set (an outage is logged once, reads computed), else in process.
   const tileCache = openTileCache({ redisUrl: config.redisUrl, log });
   attachTileCache(backend, tileCache);

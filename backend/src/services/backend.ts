@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Cube, LeafChange } from "../lattice";
 import type { AddressError } from "../lattice/resolver";
+import type { DataAction } from "../lattice/spread/methods";
+import { lastWrittenBelow, planSpread, type SpreadMethodCode, type SpreadPlan } from "../lattice/spread/target";
 import type { PendingWrite, Store } from "../store/types";
 
 /** The applied changes of one write transaction as another instance reports them (see events/). */
@@ -31,16 +33,32 @@ export interface ServedCube {
   loadedAt: number;
 }
 
+/** Default most leaf cells one spread may create (QATOM_SPREAD_MAX_NEW_CELLS). */
+export const DEFAULT_SPREAD_MAX_NEW_CELLS = 25_000;
+
+/** How to spread a write to a consolidated cell (see Spread in lattice.proto). */
+export interface SpreadInput {
+  /** TM1 method code; null means proportional. */
+  method: SpreadMethodCode | null;
+  action: DataAction;
+  includeEmpty: boolean;
+  percent: number;
+  /** Members of the reference cell (RP, R%) that replace the target's. */
+  reference: readonly string[];
+}
+
 /** One write as the API receives it. */
 export interface WriteInput {
   members: readonly string[];
   value: number | null;
   baseVersion: number;
+  /** For a consolidated cell: how to spread it (default proportional). */
+  spread?: SpreadInput;
 }
 
 /** The outcome of one write (see WriteResult in lattice.proto). */
 export type WriteOutcome =
-  | { status: "APPLIED"; version: number; value: number | null; updatedBy: string; updatedAt: number }
+  | { status: "APPLIED"; version: number; value: number | null; updatedBy: string; updatedAt: number; leavesChanged: number }
   | {
       status: "CONFLICT";
       version: number;
@@ -65,11 +83,15 @@ export class Backend {
   /** Called after every commit that applied writes (the outbox relay's kick). */
   onCommitted?: () => void;
 
+  /** Most leaf cells one spread may create; a spread needing more is REJECTED with the count. */
+  readonly spreadMaxNewCells: number;
+
   constructor(
     readonly store: Store,
-    opts: { instanceId?: string } = {},
+    opts: { instanceId?: string; spreadMaxNewCells?: number } = {},
   ) {
     this.instanceId = opts.instanceId ?? randomUUID();
+    this.spreadMaxNewCells = opts.spreadMaxNewCells ?? DEFAULT_SPREAD_MAX_NEW_CELLS;
   }
 
   /**
@@ -147,16 +169,34 @@ export class Backend {
   }
 
   /**
-   * Writes leaf cells: each write is checked on its own, the applied ones are committed together
-   * with their audit records, then applied to the lattice (which notifies watches).
-   * @throws ConnectError for API misuse (see checkWrites); per-write problems are outcomes.
+   * Writes cells: each write is checked on its own; a write to a consolidated cell is spread to the
+   * leaf cells below it (TM1's data spreading, see lattice/spread/), all or nothing. The applied
+   * writes' leaf changes are committed together in one transaction, with one audit record per
+   * changed leaf, then applied to the lattice (which notifies watches).
+   * @param holds cells held during this request's spreads (member lists, as addresses).
+   * @throws ConnectError for API misuse (see checkWrites; an unresolvable hold is invalid_argument);
+   *   per-write problems are outcomes.
    */
-  async writeCells(cubeName: string, writes: readonly WriteInput[], user: string): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
+  async writeCells(
+    cubeName: string,
+    writes: readonly WriteInput[],
+    user: string,
+    holds: readonly (readonly string[])[] = [],
+  ): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
     const served = this.cube(cubeName);
     checkWrites(writes);
+    if (holds.length > MAX_WRITES_PER_REQUEST) {
+      throw new ConnectError(`${holds.length} holds in one request; the limit is ${MAX_WRITES_PER_REQUEST}`, Code.ResourceExhausted);
+    }
+    const heldCells = holds.map((members, i) => {
+      checkMembers(members, `holds[${i}].members`);
+      const coords = served.cube.resolve(members);
+      if (!(coords instanceof Int32Array)) throw new ConnectError(`holds[${i}]: ${coords.message}`, Code.InvalidArgument);
+      return coords;
+    });
     const key = served.cube.name.toLowerCase();
     const prev = this.writeQueues.get(key) ?? Promise.resolve();
-    const run = prev.then(() => this.writeNow(served, writes, user));
+    const run = prev.then(() => this.writeNow(served, writes, user, heldCells));
     const tail = run.catch(() => undefined);
     this.writeQueues.set(key, tail);
     try {
@@ -166,12 +206,19 @@ export class Backend {
     }
   }
 
-  private async writeNow(served: ServedCube, writes: readonly WriteInput[], user: string): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
+  private async writeNow(
+    served: ServedCube,
+    writes: readonly WriteInput[],
+    user: string,
+    holds: readonly Int32Array[],
+  ): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
     const { cube } = served;
     const outcomes: WriteOutcome[] = new Array(writes.length);
     const pending: PendingWrite[] = [];
+    /** Per pending write, the request index it belongs to. */
     const pendingIndex: number[] = [];
-    const seen = new Map<string, number>();
+    /** Per spread (by request index): its plan and the range of its pending writes. */
+    const spreads = new Map<number, { plan: SpreadPlan; from: number; to: number }>();
     // Cells this instance has not caught up on yet (written through another instance): read them
     // from the store first, so that the version check below sees what the writer saw.
     const behind: Int32Array[] = [];
@@ -182,31 +229,49 @@ export class Backend {
       }
     }
     await this.catchUp(served, behind);
-    writes.forEach((w, i) => {
+
+    // Resolve every write, and refuse writes that overlap an earlier one of the request (a leaf
+    // written twice, or a leaf below a consolidated cell written in the same request).
+    const targets: (Int32Array | null)[] = writes.map((w, i) => {
       const coords = cube.resolve(w.members);
       if (!(coords instanceof Int32Array)) {
         outcomes[i] = { status: "REJECTED", message: coords.message, error: coords };
-        return;
+        return null;
       }
-      const names = cube.uniqueNames(coords);
-      if (cube.isConsolidated(coords)) {
-        const where = cube.dims
-          .map((dim, d) => (dim.isLeaf(coords[d]) ? null : dim.uniqueName(coords[d])))
-          .filter((name) => name !== null)
-          .join(", ");
+      const formula = formulaOf(cube, coords);
+      if (formula) {
         outcomes[i] = {
           status: "REJECTED",
-          message: `the cell is consolidated (${where} has members below it); writing to a consolidated cell (spreading) is not supported yet: write to leaf cells`,
+          message: `the cell is calculated by a formula (${formula.member} = ${formula.expression}): it is read-only; write to the cells it reads`,
+        };
+        return null;
+      }
+      return coords;
+    });
+    targets.forEach((coords, i) => {
+      if (!coords) return;
+      for (let j = 0; j < i; j++) {
+        const other = targets[j];
+        if (!other || outcomes[j]) continue;
+        if (!cube.dims.every((dim, d) => dim.leafLo[coords[d]] < dim.leafHi[other[d]] && dim.leafLo[other[d]] < dim.leafHi[coords[d]])) continue;
+        outcomes[i] = {
+          status: "REJECTED",
+          message:
+            cube.isConsolidated(coords) || cube.isConsolidated(other)
+              ? `write ${i} overlaps write ${j} of this request (one of them is a consolidated cell over the other's leaves): send them in separate requests`
+              : `the same cell is written twice in this request (writes ${j} and ${i})`,
         };
         return;
       }
-      const key = names.join("|");
-      const first = seen.get(key);
-      if (first !== undefined) {
-        outcomes[i] = { status: "REJECTED", message: `the same cell is written twice in this request (writes ${first} and ${i})` };
+    });
+
+    targets.forEach((coords, i) => {
+      if (!coords || outcomes[i]) return;
+      const w = writes[i];
+      if (cube.isConsolidated(coords)) {
+        this.planConsolidated(served, coords, w, holds, i, outcomes, pending, pendingIndex, spreads);
         return;
       }
-      seen.set(key, i);
       const state = cube.leafState(coords);
       if (w.baseVersion < state.version) {
         outcomes[i] = {
@@ -228,7 +293,7 @@ export class Backend {
         };
         return;
       }
-      pending.push({ coords: Array.from(coords), members: names, oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion });
+      pending.push({ coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion });
       pendingIndex.push(i);
     });
     if (pending.length === 0) return { outcomes, txId: "" };
@@ -237,11 +302,16 @@ export class Backend {
       outbox: { cube: cube.name, instanceId: this.instanceId },
     });
     const changes: LeafChange[] = [];
+    const writer = { user, at };
     results.forEach((r, k) => {
       const i = pendingIndex[k];
+      if (spreads.has(i)) {
+        if (r.ok) changes.push({ coords: pending[k].coords, value: pending[k].newValue, version: r.version, writer });
+        return;
+      }
       if (r.ok) {
-        outcomes[i] = { status: "APPLIED", version: r.version, value: pending[k].newValue, updatedBy: user, updatedAt: at };
-        changes.push({ coords: pending[k].coords, value: pending[k].newValue, version: r.version, writer: { user, at } });
+        outcomes[i] = { status: "APPLIED", version: r.version, value: pending[k].newValue, updatedBy: user, updatedAt: at, leavesChanged: 1 };
+        changes.push({ coords: pending[k].coords, value: pending[k].newValue, version: r.version, writer });
       } else {
         outcomes[i] = {
           status: "CONFLICT",
@@ -254,12 +324,148 @@ export class Backend {
       }
     });
     // Conflicts found by the store mean this lattice is behind on those cells: catch up.
-    const stale = results.flatMap((r, k) => (r.ok ? [] : [Int32Array.from(pending[k].coords)]));
+    const stale = results.flatMap((r, k) => (r.ok || r.groupFailed ? [] : [Int32Array.from(pending[k].coords)]));
     this.applyNewer(served, changes);
+    // Spread outcomes, read back from the lattice now that their leaves are applied.
+    for (const [i, sp] of spreads) {
+      if (sp.to === sp.from) continue;
+      const slice = results.slice(sp.from, sp.to);
+      const bad = slice.findIndex((r) => !r.ok && !r.groupFailed);
+      if (bad >= 0) {
+        const r = slice[bad];
+        if (r.ok) continue;
+        const p = pending[sp.from + bad];
+        outcomes[i] = {
+          status: "CONFLICT",
+          version: r.currentVersion,
+          value: cube.getCells([targets[i]!])[0].value,
+          updatedBy: r.updatedBy ?? "",
+          updatedAt: r.updatedAt ?? served.loadedAt,
+          message: `a leaf cell below changed while spreading (${p.members.join(", ")}: ${r.updatedBy ?? "another writer"} wrote ${fmt(r.currentValue)}, version ${r.currentVersion}); nothing was changed: read the cell again`,
+        };
+        continue;
+      }
+      let version = 0;
+      for (const r of slice) if (r.ok && r.version > version) version = r.version;
+      outcomes[i] = { status: "APPLIED", version, value: cube.getCells([targets[i]!])[0].value, updatedBy: user, updatedAt: at, leavesChanged: sp.plan.count };
+    }
     if (changes.length > 0) this.onCommitted?.();
     if (stale.length > 0) await this.catchUp(served, stale).catch(() => undefined);
     return { outcomes, txId: changes.length > 0 ? txId : "" };
   }
+
+  /**
+   * Checks a write to a consolidated cell and plans its spread: the version check against the
+   * cell's version (the highest below it), then the leaf changes, queued as one all-or-nothing
+   * group of pending writes. Sets the outcome when the write cannot go ahead.
+   */
+  private planConsolidated(
+    served: ServedCube,
+    coords: Int32Array,
+    w: WriteInput,
+    holds: readonly Int32Array[],
+    i: number,
+    outcomes: WriteOutcome[],
+    pending: PendingWrite[],
+    pendingIndex: number[],
+    spreads: Map<number, { plan: SpreadPlan; from: number; to: number }>,
+  ): void {
+    const { cube } = served;
+    const state = cube.getCells([coords])[0];
+    if (w.baseVersion < state.version) {
+      const row = lastWrittenBelow(cube, coords);
+      const last = row >= 0 ? cube.writers.get(row) : undefined;
+      outcomes[i] = {
+        status: "CONFLICT",
+        version: state.version,
+        value: state.value,
+        updatedBy: last?.user ?? "",
+        updatedAt: last?.at ?? served.loadedAt,
+        message: `the cell changed since version ${w.baseVersion}: a leaf below it was written${last ? ` by ${last.user} at ${new Date(last.at).toISOString()}` : ""} (version ${state.version}); its value is now ${fmt(state.value)}`,
+      };
+      return;
+    }
+    if (w.baseVersion > state.version) {
+      outcomes[i] = {
+        status: "REJECTED",
+        version: state.version,
+        value: state.value,
+        message: `base version ${w.baseVersion} is newer than the cell's version ${state.version}; read the cell again`,
+      };
+      return;
+    }
+    const sp = w.spread;
+    const method = sp?.method ?? (w.value === null ? "C" : "P");
+    if (w.value === null && method !== "C" && method !== "P%" && method !== "R%") {
+      outcomes[i] = { status: "REJECTED", message: `spreading ${method} needs a value (an empty value clears the cell: method C)` };
+      return;
+    }
+    let reference: Int32Array | null = null;
+    if (method === "RP" || method === "R%") {
+      const names = sp?.reference ?? [];
+      if (names.length === 0) {
+        outcomes[i] = { status: "REJECTED", message: `spreading ${method} needs a reference cell (Spread.reference, e.g. ["[Scenario].[Actual]"])` };
+        return;
+      }
+      reference = Int32Array.from(coords);
+      for (const name of names) {
+        const m = cube.resolver.member(name);
+        if ("message" in m) {
+          outcomes[i] = { status: "REJECTED", message: `reference: ${m.message}`, error: m };
+          return;
+        }
+        reference[m.dim] = m.id;
+      }
+      if (formulaOf(cube, reference)) {
+        outcomes[i] = { status: "REJECTED", message: "the reference cell is calculated by a formula; spread relative to stored cells" };
+        return;
+      }
+    }
+    const plan = planSpread(
+      cube,
+      coords,
+      { method, action: sp?.action ?? "replace", includeEmpty: sp?.includeEmpty ?? false, value: w.value ?? 0, percent: sp?.percent ?? 0, reference },
+      holds,
+      { maxNewCells: this.spreadMaxNewCells },
+    );
+    if (!plan.ok) {
+      outcomes[i] = { status: "REJECTED", message: `could not spread ${describe(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${plan.message}` };
+      return;
+    }
+    const from = pending.length;
+    const nd = plan.dims;
+    for (let k = 0; k < plan.count; k++) {
+      const leaf = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
+      const row = plan.rows[k];
+      const old = plan.oldValues[k];
+      const next = plan.newValues[k];
+      pending.push({
+        coords: leaf,
+        members: cube.uniqueNames(leaf),
+        oldValue: old === old ? old : null,
+        newValue: next === next ? next : null,
+        baseVersion: row < 0 ? 0 : cube.store.versions[row],
+        group: i,
+      });
+      pendingIndex.push(i);
+    }
+    spreads.set(i, { plan, from, to: pending.length });
+    if (plan.count === 0) {
+      outcomes[i] = { status: "APPLIED", version: state.version, value: state.value, updatedBy: "", updatedAt: served.loadedAt, leavesChanged: 0 };
+    }
+  }
+}
+
+/** A spread as a person reads it: its TM1 code, e.g. `P+`, `LS*`, `P%~`. */
+function describe(method: SpreadMethodCode, sp: SpreadInput | undefined): string {
+  const action = sp?.action === "add" ? "+" : sp?.action === "subtract" ? "~" : "";
+  return `${method}${action}${sp?.includeEmpty ? "*" : ""}`;
+}
+
+// TEMP until Cube.formulaOf lands (member formulas are being wired in the engine).
+function formulaOf(cube: Cube, coords: Int32Array): { member: string; expression: string } | null {
+  const f = (cube as unknown as { formulaOf?: (c: Int32Array) => { member: string; expression: string } | null }).formulaOf;
+  return f ? f.call(cube, coords) : null;
 }
 
 function fmt(v: number | null): string {

@@ -6,14 +6,18 @@ import {
   type CellSchema,
   CellErrorCode,
   type CubeInfoSchema,
+  DataAction,
   LatticeService,
+  type Spread,
+  SpreadMethod,
   WriteStatus,
   type WriteResultSchema,
 } from "../../../proto/gen/quantatom/v1/lattice_pb";
 import { readCells, tileCacheOf } from "../cache";
 import type { CellState, Cube } from "../lattice";
 import type { AddressError } from "../lattice/resolver";
-import { type Backend, checkCellBatch, checkMembers, clampLimit, toSafeNumber, USER_HEADER } from "./backend";
+import type { SpreadMethodCode } from "../lattice/spread/target";
+import { type Backend, checkCellBatch, checkMembers, clampLimit, type SpreadInput, toSafeNumber, USER_HEADER } from "./backend";
 import { getMembers } from "./members";
 
 type CellInit = MessageInitShape<typeof CellSchema>;
@@ -175,8 +179,14 @@ export function registerLatticeService(backend: Backend) {
         const user = userOf(ctx);
         const { outcomes, txId } = await backend.writeCells(
           req.cube,
-          req.writes.map((w) => ({ members: w.members, value: w.value ?? null, baseVersion: toSafeNumber(w.baseVersion, "baseVersion") })),
+          req.writes.map((w, i) => ({
+            members: w.members,
+            value: w.value ?? null,
+            baseVersion: toSafeNumber(w.baseVersion, "baseVersion"),
+            spread: w.spread ? spreadInput(w.spread, i) : undefined,
+          })),
           user,
+          req.holds.map((h) => h.members),
         );
         return {
           transactionId: txId,
@@ -189,6 +199,7 @@ export function registerLatticeService(backend: Backend) {
                   currentValue: o.value ?? undefined,
                   updatedBy: o.updatedBy,
                   updatedAt: timestampFromMs(o.updatedAt),
+                  leavesChanged: BigInt(o.leavesChanged),
                 };
               case "CONFLICT":
                 return {
@@ -238,4 +249,39 @@ export function registerLatticeService(backend: Backend) {
         };
       },
     });
+}
+
+const SPREAD_METHODS: Record<SpreadMethod, SpreadMethodCode | null> = {
+  [SpreadMethod.UNSPECIFIED]: null,
+  [SpreadMethod.PROPORTIONAL]: "P",
+  [SpreadMethod.EQUAL]: "S",
+  [SpreadMethod.EQUAL_LEAVES]: "LS",
+  [SpreadMethod.REPEAT]: "R",
+  [SpreadMethod.REPEAT_LEAVES]: "LR",
+  [SpreadMethod.PERCENT_CHANGE]: "P%",
+  [SpreadMethod.RELATIVE_PROPORTIONAL]: "RP",
+  [SpreadMethod.RELATIVE_PERCENT]: "R%",
+  [SpreadMethod.CLEAR]: "C",
+};
+
+const DATA_ACTIONS: Record<DataAction, SpreadInput["action"]> = {
+  [DataAction.REPLACE]: "replace",
+  [DataAction.ADD]: "add",
+  [DataAction.SUBTRACT]: "subtract",
+};
+
+/**
+ * A proto Spread as the backend takes it.
+ * @throws ConnectError invalid_argument for an unknown method or action, or a percent that is not finite.
+ */
+function spreadInput(sp: Spread, i: number): SpreadInput {
+  const method = SPREAD_METHODS[sp.method];
+  if (method === undefined) throw new ConnectError(`writes[${i}].spread.method ${sp.method} is not a known SpreadMethod`, Code.InvalidArgument);
+  const action = DATA_ACTIONS[sp.action];
+  if (action === undefined) throw new ConnectError(`writes[${i}].spread.action ${sp.action} is not a known DataAction`, Code.InvalidArgument);
+  if (!Number.isFinite(sp.percent)) {
+    throw new ConnectError(`writes[${i}].spread.percent is ${sp.percent}; it must be a finite number`, Code.InvalidArgument);
+  }
+  checkMembers(sp.reference, `writes[${i}].spread.reference`);
+  return { method, action, includeEmpty: sp.includeEmpty, percent: sp.percent, reference: sp.reference };
 }

@@ -32,6 +32,12 @@ export interface SqlStoreOptions {
   commitBatchCells?: number;
 }
 
+/**
+ * Most leaf changes per outbox row: a larger transaction (a spread, a scenario copy) is published
+ * as several messages per topic, each well under Kafka's default 1 MB message limit.
+ */
+export const OUTBOX_CHUNK = 2_000;
+
 /** SQL for a timestamptz expression as whole milliseconds since the epoch (float8). */
 function epochMs(expr: string): string {
   return `floor(extract(epoch FROM ${expr}) * 1000)::float8`;
@@ -495,11 +501,18 @@ export class SqlStore implements Store {
       const results: CommitResult[] = new Array(writes.length);
       const applied: { index: number; cell: CellState; old: number | null; value: number | null; version: number }[] =
         [];
+      // A group applies all or none: find the groups with a conflicting write first.
+      const failedGroups = new Set<number>();
+      writes.forEach((w, i) => {
+        if (w.group !== undefined && w.baseVersion !== cells.get(keys[i])!.version) failedGroups.add(w.group);
+      });
       writes.forEach((w, i) => {
         const cell = cells.get(keys[i])!;
-        if (w.baseVersion !== cell.version) {
+        const groupFailed = w.group !== undefined && failedGroups.has(w.group);
+        if (w.baseVersion !== cell.version || groupFailed) {
           results[i] = {
             ok: false,
+            ...(w.baseVersion === cell.version ? { groupFailed: true } : {}),
             currentValue: cell.value,
             currentVersion: cell.version,
             updatedBy: cell.updatedBy,
@@ -565,36 +578,45 @@ export class SqlStore implements Store {
           value: a.value,
           version: a.version,
         }));
-        const write = { cube, cubeId, loadedAt, txId, instanceId, user, at, changes };
-        const audit = {
-          cube,
-          cubeId,
-          txId,
-          instanceId,
-          user,
-          at,
-          records: applied.map((a) => ({
-            members: writes[a.index].members,
-            oldValue: a.old,
-            newValue: a.value,
-            version: a.version,
-          })),
-        };
-        const calc = { cube, cubeId, txId, at, coords: changes.map((c) => c.coords) };
-        // JSON has no NaN/Infinity; values here are finite numbers or null (NaN became null above).
-        await tx.query(
-          `INSERT INTO outbox (topic, key, payload)
-           VALUES ($1, $4, $5::text::jsonb), ($2, $4, $6::text::jsonb), ($3, $4, $7::text::jsonb)`,
-          [
-            OUTBOX_TOPICS.write,
-            OUTBOX_TOPICS.calc,
-            OUTBOX_TOPICS.audit,
+        // One outbox row per topic per OUTBOX_CHUNK changes, so that a large spread or scenario copy
+        // stays within the bus's message size; each carries its part number and the part count.
+        const parts = Math.max(1, Math.ceil(changes.length / OUTBOX_CHUNK));
+        for (let p = 0; p < parts; p++) {
+          const lo = p * OUTBOX_CHUNK;
+          const part = changes.slice(lo, lo + OUTBOX_CHUNK);
+          const write = { cube, cubeId, loadedAt, txId, instanceId, user, at, part: p, parts, changes: part };
+          const audit = {
             cube,
-            JSON.stringify(write),
-            JSON.stringify(calc),
-            JSON.stringify(audit),
-          ],
-        );
+            cubeId,
+            txId,
+            instanceId,
+            user,
+            at,
+            part: p,
+            parts,
+            records: applied.slice(lo, lo + OUTBOX_CHUNK).map((a) => ({
+              members: writes[a.index].members,
+              oldValue: a.old,
+              newValue: a.value,
+              version: a.version,
+            })),
+          };
+          const calc = { cube, cubeId, txId, at, part: p, parts, coords: part.map((c) => c.coords) };
+          // JSON has no NaN/Infinity; values here are finite numbers or null (NaN became null above).
+          await tx.query(
+            `INSERT INTO outbox (topic, key, payload)
+             VALUES ($1, $4, $5::text::jsonb), ($2, $4, $6::text::jsonb), ($3, $4, $7::text::jsonb)`,
+            [
+              OUTBOX_TOPICS.write,
+              OUTBOX_TOPICS.calc,
+              OUTBOX_TOPICS.audit,
+              cube,
+              JSON.stringify(write),
+              JSON.stringify(calc),
+              JSON.stringify(audit),
+            ],
+          );
+        }
       }
       const unused = sorted.filter((c) => c.placeholder && c.newVersion === undefined).map((c) => c.key);
       for (let s = 0; s < unused.length; s += this.#commitBatchCells) {

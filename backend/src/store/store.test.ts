@@ -306,6 +306,29 @@ describe.each(backends)("Store on $name", (backend) => {
     expect(await store.cellHistory(id, [3, 2, 2], 10)).toEqual([]);
   });
 
+  test("a group of writes applies all or none: one stale write fails the whole group, not the others", async () => {
+    const id = await store.saveCube(makeDef("Group"), makeCells(BASE_ROWS));
+    const first = await store.commitWrites(id, "tx-a", "alice", [write([1, 1, 1], 111, 0)]);
+    const v1 = (first.results[0] as { version: number }).version;
+    const grouped = (w: PendingWrite, group: number): PendingWrite => ({ ...w, group });
+    const { results } = await store.commitWrites(id, "tx-b", "bob", [
+      grouped(write([2, 3, 1], 9, 0), 1), // current, but its group fails
+      grouped(write([1, 1, 1], 222, 0), 1), // stale: alice wrote it
+      grouped(write([3, 1, 1], 5, 0), 2), // a group of its own: applies
+      write([3, 2, 2], 8, 0), // alone: applies
+    ]);
+    expect(results[0]).toMatchObject({ ok: false, groupFailed: true });
+    expect(results[1]).toMatchObject({ ok: false, currentValue: 111, currentVersion: v1, updatedBy: "alice" });
+    expect(results[1]).not.toHaveProperty("groupFailed");
+    expect(results[2].ok).toBe(true);
+    expect(results[3].ok).toBe(true);
+    const rows = byCoords(await store.loadCube("Group"));
+    expect(rows.get("1,1,1")).toMatchObject({ value: 111, writer: "alice" });
+    expect(rows.get("2,3,1")?.writer).toBeUndefined();
+    expect(await store.cellHistory(id, [2, 3, 1], 10)).toEqual([]);
+    expect(rows.get("3,1,1")).toMatchObject({ value: 5, writer: "bob" });
+  });
+
   test("several writes to one cell in a batch apply in order; cellHistory is newest first", async () => {
     const id = await store.saveCube(makeDef("History"), makeCells(BASE_ROWS));
     const a = await store.commitWrites(id, "tx-1", "u1", [write([3, 4, 2], 1, 0), write([3, 4, 2], 2, 0)]);

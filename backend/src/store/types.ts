@@ -23,6 +23,11 @@ export interface PendingWrite {
   newValue: number | null;
   /** The version the writer based the write on; the commit fails the write if the stored version differs. */
   baseVersion: number;
+  /**
+   * Writes sharing a group apply all or none: when one of them conflicts, none of the group is
+   * applied (the leaf changes of one spread). Omitted: the write stands alone.
+   */
+  group?: number;
 }
 
 /** The outcome of one PendingWrite inside a commit. */
@@ -30,6 +35,8 @@ export type CommitResult =
   | { ok: true; version: number }
   | {
       ok: false;
+      /** True when the write itself was current but another write of its group conflicted. */
+      groupFailed?: boolean;
       /** The stored state that made it a conflict. */
       currentValue: number | null;
       currentVersion: number;

@@ -1,0 +1,227 @@
+/**
+ * Spreading through the Connect API over real HTTP, on the embedded store (PGlite) and on the
+ * PostgreSQL server: a write to a consolidated cell moves it to the typed value with the leaves in
+ * their proportions and one audit record per changed leaf under one transaction id; holds; the
+ * data actions; TM1's methods; stale totals are conflicts; limits and bad requests are refused
+ * with the reason; streams see the spread; a restart keeps it.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DataAction, SpreadMethod, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { type RunningServer, startServer } from "../backend/src/server/main";
+import { openStore } from "../backend/src/store";
+import { apiClients } from "./helpers/clients";
+import { createTestDatabase } from "./helpers/pg";
+import { quietStart, testConfig } from "./helpers/server";
+import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
+
+describe.each(["PGlite", "PostgreSQL"])("spreading through WriteCells on %s", (kind) => {
+  let dataDir: string;
+  let databaseUrl: string | undefined;
+  let dropDatabase: (() => Promise<void>) | undefined;
+  let server: RunningServer;
+
+  async function start(): Promise<RunningServer> {
+    const s = await startServer(
+      testConfig({ QATOM_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, QATOM_SPREAD_MAX_NEW_CELLS: "10" }),
+      quietStart(),
+    );
+    await s.ready;
+    return s;
+  }
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-spread-"));
+    if (kind === "PostgreSQL") {
+      const db = await createTestDatabase();
+      databaseUrl = db.url;
+      dropDatabase = db.drop;
+    }
+    const store = await openStore({ dataDir, databaseUrl });
+    await store.saveCube(smallCubeDef, smallCubeCells());
+    await store.close();
+    server = await start();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await dropDatabase?.();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const lattice = (user = "ann") => apiClients(server.url, user).lattice;
+  const units = "[Measures].[Units]";
+  const revenue = "[Measures].[Revenue]";
+  // Leaves of Units, Plan (see small-cube.ts): Oslo Widget Web 10, Bergen Widget Web 20, Rome Gadget Alpha 5.
+  const planLeaves = [
+    [units, "Oslo", "Widget", "Web", "Plan"],
+    [units, "Bergen", "Widget", "Web", "Plan"],
+    [units, "Rome", "Gadget", "[Channel].[Alpha]", "Plan"],
+  ];
+  async function read(cells: string[][]) {
+    const res = await lattice().getCells({ cube: "Demo", cells: cells.map((members) => ({ members })) });
+    return res.cells;
+  }
+
+  it("moves a total to the typed value proportionally, with one audit record per changed leaf", async () => {
+    const total = [units, "Plan"];
+    const [before] = await read([total]);
+    const leavesBefore = await read(planLeaves);
+    expect(before.value).toBe(35);
+    const res = await lattice("ann").writeCells({ cube: "Demo", writes: [{ members: total, value: 70, baseVersion: before.version }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, currentValue: 70, leavesChanged: 3n, updatedBy: "ann" });
+    const [after] = await read([total]);
+    expect(after.value).toBeCloseTo(70, 8);
+    expect(after.version).toBe(res.results[0].version);
+    const leaves = await read(planLeaves);
+    leaves.forEach((leaf, i) => expect(leaf.value).toBeCloseTo(2 * (leavesBefore[i].value ?? 0), 10));
+    // Actual did not move.
+    expect((await read([[units, "Actual"]]))[0].value).toBe(35);
+    for (const [i, members] of planLeaves.entries()) {
+      const history = await lattice().getCellHistory({ cube: "Demo", members });
+      const mine = history.records.filter((r) => r.transactionId === res.transactionId);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ user: "ann", oldValue: leavesBefore[i].value, newValue: leaves[i].value });
+    }
+  });
+
+  it("keeps held leaves and leaves under held totals; the rest absorb the change", async () => {
+    const total = [units, "Plan"];
+    const [before] = await read([total]);
+    const leavesBefore = await read(planLeaves);
+    const res = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: total, value: 100, baseVersion: before.version }],
+      holds: [{ members: planLeaves[0] }, { members: [units, "South", "Plan"] }],
+    });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, leavesChanged: 1n });
+    const leaves = await read(planLeaves);
+    expect(leaves[0].value).toBe(leavesBefore[0].value);
+    expect(leaves[2].value).toBe(leavesBefore[2].value);
+    expect(leaves[1].value).toBeCloseTo(100 - (leavesBefore[0].value ?? 0) - (leavesBefore[2].value ?? 0), 8);
+    expect((await read([total]))[0].value).toBeCloseTo(100, 8);
+  });
+
+  it("applies TM1 methods and data actions: P%+, S, LS, C", async () => {
+    const north = [revenue, "North", "Plan"];
+    const all = [revenue, "Plan"];
+    let [cell] = await read([all]);
+    // P%+10: every leaf grows by 10%.
+    let res = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: all, baseVersion: cell.version, spread: { method: SpreadMethod.PERCENT_CHANGE, action: DataAction.ADD, percent: 10 } }],
+    });
+    expect(res.results[0].status).toBe(WriteStatus.APPLIED);
+    const [grown] = await read([all]);
+    expect(grown.value).toBeCloseTo((cell.value ?? 0) * 1.1, 8);
+    // S+ 20 into the total: added equally to its children with leaves (North, South): 10 each.
+    [cell] = await read([all]);
+    const [northBefore] = await read([north]);
+    res = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: all, value: 20, baseVersion: cell.version, spread: { method: SpreadMethod.EQUAL, action: DataAction.ADD } }],
+    });
+    expect(res.results[0].status).toBe(WriteStatus.APPLIED);
+    expect((await read([all]))[0].value).toBeCloseTo((cell.value ?? 0) + 20, 8);
+    expect((await read([north]))[0].value).toBeCloseTo((northBefore.value ?? 0) + 10, 8);
+    // C clears the leaves below North.
+    [cell] = await read([north]);
+    res = await lattice().writeCells({ cube: "Demo", writes: [{ members: north, baseVersion: cell.version, spread: { method: SpreadMethod.CLEAR } }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, leavesChanged: 1n });
+    expect((await read([north]))[0].value).toBeUndefined();
+  });
+
+  it("gives CONFLICT for a total read before a leaf below changed, changing nothing", async () => {
+    const total = [units, "North", "Plan"];
+    const [seen] = await read([total]);
+    const [leaf] = await read([planLeaves[1]]);
+    const bob = await lattice("bob").writeCells({ cube: "Demo", writes: [{ members: planLeaves[1], value: 1, baseVersion: leaf.version }] });
+    expect(bob.results[0].status).toBe(WriteStatus.APPLIED);
+    const leavesBefore = await read(planLeaves);
+    const res = await lattice("ann").writeCells({ cube: "Demo", writes: [{ members: total, value: 500, baseVersion: seen.version }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.CONFLICT, updatedBy: "bob", version: bob.results[0].version });
+    expect(res.results[0].message).toMatch(/changed since version .*bob/);
+    expect(res.transactionId).toBe("");
+    expect(await read(planLeaves)).toEqual(leavesBefore);
+  });
+
+  it("refuses a spread over the new-cell limit with the count, and overlapping writes in one request", async () => {
+    const empty = [units, "Gadget", "Plan"]; // Gadget Plan: only Rome/Alpha holds a value
+    const [cell] = await read([empty]);
+    const res = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: empty, value: 120, baseVersion: cell.version, spread: { method: SpreadMethod.EQUAL_LEAVES, includeEmpty: true } }],
+    });
+    // 3 cities x 2 channels = 6 leaves of 20 each, 5 of them new: within 10. Then a total whose every leaf is new.
+    expect(res.results[0].status).toBe(WriteStatus.APPLIED);
+    expect(res.results[0].leavesChanged).toBe(6n);
+    expect((await read([[units, "Oslo", "Gadget", "[Channel].[Alpha]", "Plan"]]))[0].value).toBeCloseTo(20, 10);
+    const wide = [revenue, "Actual"];
+    const [w] = await read([wide]);
+    const big = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: wide, value: 1, baseVersion: w.version, spread: { method: SpreadMethod.REPEAT_LEAVES, includeEmpty: true } }],
+    });
+    expect(big.results[0].status).toBe(WriteStatus.REJECTED);
+    expect(big.results[0].message).toMatch(/would create 16 new leaf cells \(18 leaves below the cell, 2 stored\).*limit is 10/);
+    const [north] = await read([[units, "North", "Plan"]]);
+    const [leaf] = await read([planLeaves[0]]);
+    const overlap = await lattice().writeCells({
+      cube: "Demo",
+      writes: [
+        { members: planLeaves[0], value: 3, baseVersion: leaf.version },
+        { members: [units, "North", "Plan"], value: 9, baseVersion: north.version },
+      ],
+    });
+    expect(overlap.results[0].status).toBe(WriteStatus.APPLIED);
+    expect(overlap.results[1].status).toBe(WriteStatus.REJECTED);
+    expect(overlap.results[1].message).toMatch(/overlaps write 0/);
+  });
+
+  it("spreads relative to a reference scenario (RP) and rejects a reference of another shape", async () => {
+    const planTotal = [units, "Plan"];
+    const [cell] = await read([planTotal]);
+    const res = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: planTotal, value: 350, baseVersion: cell.version, spread: { method: SpreadMethod.RELATIVE_PROPORTIONAL, reference: ["[Scenario].[Actual]"] } }],
+    });
+    expect(res.results[0].status).toBe(WriteStatus.APPLIED);
+    const leaves = await read(planLeaves);
+    expect(leaves.map((l) => l.value)).toEqual([100, 200, 50].map((v) => expect.closeTo(v, 8)));
+    const bad = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: planTotal, value: 1, baseVersion: res.results[0].version, spread: { method: SpreadMethod.RELATIVE_PROPORTIONAL, reference: ["[Region].[North]"] } }],
+    });
+    expect(bad.results[0].status).toBe(WriteStatus.REJECTED);
+    expect(bad.results[0].message).toMatch(/reference.*\[Region\]\.\[North\] has 2 leaves.*has 3/);
+  });
+
+  it("streams the spread to a watched total and keeps it across a restart", async () => {
+    const total = [units, "North", "Plan"];
+    const controller = new AbortController();
+    const stream = lattice().watchCells({ cube: "Demo", cells: [{ members: total }] }, { signal: controller.signal });
+    const it = stream[Symbol.asyncIterator]();
+    const first = await it.next();
+    const version = first.value.updates[0].cell.version;
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: total, value: 42, baseVersion: version }] });
+    expect(res.results[0].status).toBe(WriteStatus.APPLIED);
+    const next = await it.next();
+    expect(next.value.updates[0].cell.value).toBeCloseTo(42, 8);
+    controller.abort();
+    await it.return?.();
+    await server.close();
+    server = await start();
+    expect((await read([total]))[0].value).toBeCloseTo(42, 8);
+  });
+
+  it("rejects malformed spreads and holds as API misuse", async () => {
+    await expect(
+      lattice().writeCells({ cube: "Demo", writes: [{ members: [units, "Plan"], value: 1, baseVersion: 0n }], holds: [{ members: ["Atlantis"] }] }),
+    ).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringMatching(/holds\[0\].*Atlantis/) });
+    await expect(
+      lattice().writeCells({ cube: "Demo", writes: [{ members: [units, "Plan"], baseVersion: 0n, spread: { method: SpreadMethod.PERCENT_CHANGE, percent: Number.NaN } }] }),
+    ).rejects.toBeInstanceOf(ConnectError);
+  });
+});
