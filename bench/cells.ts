@@ -102,11 +102,13 @@ export function gridCells(
  * member at that depth; cells that come out as leaf cells are drawn again.
  */
 export function scatteredCells(cube: Cube, n: number, rng: Rng, name = "scattered"): CellBatch {
-  const byDepth = cube.dims.map((dim) => {
+  // Stored members only: cells of calculated members are not sums of leaves (and the DuckDB peer
+  // computes sums).
+  const byDepth = cube.dims.map((dim, d) => {
     let maxDepth = 0;
     for (let m = 0; m < dim.size; m++) if (dim.depth[m] > maxDepth) maxDepth = dim.depth[m];
     const lists: number[][] = [];
-    for (let k = 0; k <= maxDepth; k++) lists.push(membersAtDepth(dim, k));
+    for (let k = 0; k <= maxDepth; k++) lists.push(membersAtDepth(dim, k).filter((m) => cube.memberFormula(d, m) === null));
     return lists;
   });
   const seen = new Set<string>();

@@ -2,7 +2,10 @@
  * FoodMart oracle: many cells of the loaded FoodMart cube, drawn across all dimensions and levels,
  * compared with an independent computation over the raw CSVs in DuckDB (test/helpers/foodmart-sql.ts,
  * which shares no code with the loader). A cell is empty in both or equal: money to the cent, units
- * and counts exactly.
+ * and counts exactly, ratios to 1e-9. The calculated members are checked the same way: Profit
+ * (Store Sales - Store Cost) and Margin % (Profit / Store Sales, a ratio of the cell's totals, not a
+ * sum of ratios) at every level, and the scenarios: Plan = Actual x 1.05 (the model's seedFactor),
+ * Variance = Plan - Actual, Variance % = (Plan - Actual) / Actual.
  */
 import path from "node:path";
 import { Cube, type CubeDef } from "../backend/src/lattice";
@@ -26,21 +29,61 @@ const SHAPES = 100;
 const CELLS_PER_SHAPE = 25;
 const SEED = 0x5eed_f00d;
 
-type MeasureName = "Unit Sales" | "Store Cost" | "Store Sales" | "Sales Count";
+type MeasureName = "Unit Sales" | "Store Cost" | "Store Sales" | "Sales Count" | "Profit" | "Margin %";
 
-/** The additive measures of Mondrian's Sales cube and how the oracle computes each. */
-const MEASURES: { name: MeasureName; of: (a: FactAggregate) => string; money: boolean }[] = [
-  { name: "Unit Sales", of: (a) => a.unitSales, money: false },
-  { name: "Store Cost", of: (a) => a.storeCost, money: true },
-  { name: "Store Sales", of: (a) => a.storeSales, money: true },
-  { name: "Sales Count", of: (a) => String(a.rows), money: false },
+/**
+ * How a measure's values compare: money to the cent, units and counts exactly (in Actual; within
+ * float noise once multiplied by the Plan factor), ratios to 1e-9.
+ */
+type Kind = "money" | "count" | "ratio";
+
+/**
+ * The measures of Mondrian's Sales cube (its additive measures and its calculated member Profit),
+ * the model's Margin %, and how the oracle computes each from a cell's facts (null: empty).
+ */
+const MEASURES: { name: MeasureName; of: (a: FactAggregate) => number | null; kind: Kind }[] = [
+  { name: "Unit Sales", of: (a) => Number(a.unitSales), kind: "count" },
+  { name: "Store Cost", of: (a) => Number(a.storeCost), kind: "money" },
+  { name: "Store Sales", of: (a) => Number(a.storeSales), kind: "money" },
+  { name: "Sales Count", of: (a) => a.rows, kind: "count" },
+  { name: "Profit", of: (a) => Number(a.storeSales) - Number(a.storeCost), kind: "money" },
+  { name: "Margin %", of: (a) => (Number(a.storeSales) === 0 ? null : (Number(a.storeSales) - Number(a.storeCost)) / Number(a.storeSales)), kind: "ratio" },
 ];
+
+type ScenarioName = "Actual" | "Plan" | "Variance" | "Variance %";
+/** The model's seedFactor of Plan. */
+const PLAN_FACTOR = 1.05;
+
+/**
+ * What a cell should hold given its facts (the Actual aggregate), by scenario: Plan is Actual times
+ * the factor (a ratio of two Plan values is the Actual ratio), Variance and Variance % follow from
+ * Plan and Actual with the formula rules (empty when both sides are; x / 0 and x / empty are empty).
+ * Returns the value and the tolerance of the comparison.
+ */
+function expectedValue(measure: (typeof MEASURES)[number], scenario: ScenarioName, agg: FactAggregate): { value: number | null; tolerance: number } {
+  if (agg.rows === 0) return { value: null, tolerance: 0 };
+  const actual = measure.of(agg);
+  const plan = actual === null ? null : measure.kind === "ratio" ? actual : actual * PLAN_FACTOR;
+  const scale = Math.max(1, Math.abs(actual ?? 0));
+  const tolerance = measure.kind === "money" ? 0.005 : measure.kind === "ratio" ? 1e-9 : scenario === "Actual" ? 0 : 1e-9 * scale;
+  switch (scenario) {
+    case "Actual":
+      return { value: actual, tolerance };
+    case "Plan":
+      return { value: plan, tolerance };
+    case "Variance":
+      return { value: actual === null && plan === null ? null : (plan ?? 0) - (actual ?? 0), tolerance };
+    case "Variance %":
+      return { value: actual === null || actual === 0 ? null : ((plan ?? 0) - actual) / actual, tolerance: 1e-9 };
+  }
+}
 
 /** A cell to compare: its coordinates, the address a client would send, and the oracle's filters. */
 interface TestCell extends OracleCell {
   coords: Int32Array;
   address: string[];
   measure: (typeof MEASURES)[number];
+  scenario: ScenarioName;
   /** How it was drawn, for failure messages. */
   origin: string;
 }
@@ -126,7 +169,7 @@ function defaultCoords(): Int32Array {
 function makeCell(
   picks: readonly [number, number][],
   measure: (typeof MEASURES)[number],
-  scenario: "Actual" | "Plan",
+  scenario: ScenarioName,
   origin: string,
   rnd?: () => number,
 ): TestCell {
@@ -143,7 +186,7 @@ function makeCell(
   if (scenario !== "Actual" || !rnd || rnd() < 0.5) address.push(`[Scenario].[${scenario}]`);
   const filters = new Map<string, string>();
   for (const info of dims) memberFilters(info, coords[info.d], filters);
-  return { coords, address, measure, filters, origin };
+  return { coords, address, measure, scenario, filters, origin };
 }
 
 function cellLabel(cell: TestCell): string {
@@ -170,14 +213,16 @@ function compare(cells: readonly TestCell[], expected: readonly FactAggregate[])
   cells.forEach((cell, i) => {
     const exp = expected[i];
     const got = states[i].value;
+    const calculated = cell.measure.name === "Profit" || cell.measure.name === "Margin %" || cell.scenario.startsWith("Variance");
+    if ((states[i].calculated ?? false) !== calculated) failures.push(`${cellLabel(cell)}: calculated is ${states[i].calculated}`);
     if (exp.rows === 0) {
       if (got !== null) failures.push(`${cellLabel(cell)}: cube ${got}, SQL empty (no fact rows)`);
       return;
     }
     nonEmpty++;
-    const want = cell.measure.of(exp);
-    const ok = got !== null && (cell.measure.money ? Math.abs(got - Number(want)) < 0.005 : got === Number(want));
-    if (!ok) failures.push(`${cellLabel(cell)}: cube ${got === null ? "empty" : got}, SQL ${want} (${exp.rows} fact rows)`);
+    const want = expectedValue(cell.measure, cell.scenario, exp);
+    const ok = want.value === null ? got === null : got !== null && Math.abs(got - want.value) <= want.tolerance;
+    if (!ok) failures.push(`${cellLabel(cell)}: cube ${got === null ? "empty" : got}, SQL ${want.value ?? "empty"} (${exp.rows} fact rows)`);
   });
   return { failures, nonEmpty };
 }
@@ -229,17 +274,32 @@ describe("FoodMart cube against SQL over the CSVs (DuckDB)", () => {
     expect(await sql.aggregate("the_year = '1997'")).toEqual(all);
     expect((await sql.aggregate("the_year = '1998'")).rows).toBe(0);
 
-    const totals: Record<MeasureName, number> = { "Unit Sales": 266773, "Store Sales": 565238.13, "Store Cost": 225627.23, "Sales Count": 86837 };
+    const totals: Record<MeasureName, number> = {
+      "Unit Sales": 266773,
+      "Store Sales": 565238.13,
+      "Store Cost": 225627.23,
+      "Sales Count": 86837,
+      Profit: 339610.9, // Mondrian's FoodMart: Profit 339,610.90
+      "Margin %": 339610.8964 / 565238.13,
+    };
     for (const scenario of ["Actual", "Plan"] as const) {
       for (const m of MEASURES) {
         const coords = cube.resolve([`[Measures].[${m.name}]`, `[Scenario].[${scenario}]`]);
         if (!(coords instanceof Int32Array)) throw new Error(coords.message);
         const [state] = cube.getCells([coords]);
         expect(state.value).not.toBeNull();
-        expect(Math.abs(state.value! - totals[m.name])).toBeLessThan(m.money ? 0.005 : 1e-9);
-        expect(Math.abs(state.value! - Number(m.of(all)))).toBeLessThan(m.money ? 0.005 : 1e-9);
+        const factor = scenario === "Plan" && m.kind !== "ratio" ? PLAN_FACTOR : 1;
+        const tolerance = m.kind === "money" ? 0.01 : 1e-6;
+        expect({ m: m.name, scenario, off: Math.abs(state.value! - totals[m.name] * factor) < tolerance }).toEqual({ m: m.name, scenario, off: true });
+        const want = expectedValue(m, scenario, all);
+        expect({ m: m.name, scenario, off: Math.abs(state.value! - want.value!) <= Math.max(want.tolerance, 1e-6) }).toEqual({ m: m.name, scenario, off: true });
       }
     }
+    // The variance members over everything: Plan - Actual, and 5% (Margin %: the same ratio, 0 points).
+    const v = (...members: string[]) => cube.getCells([cube.resolve(members) as Int32Array])[0].value!;
+    expect(v("[Measures].[Store Sales]", "[Scenario].[Variance]")).toBeCloseTo(565238.13 * 0.05, 2);
+    expect(v("[Measures].[Profit]", "[Scenario].[Variance %]")).toBeCloseTo(0.05, 12);
+    expect(v("[Measures].[Margin %]", "[Scenario].[Variance]")).toBeCloseTo(0, 12);
     // The default cell is Unit Sales, 1997, Actual, all of everything else.
     const [byDefault] = cube.getCells([cube.resolve([]) as Int32Array]);
     expect(byDefault.value).toBe(266773);
@@ -250,7 +310,7 @@ describe("FoodMart cube against SQL over the CSVs (DuckDB)", () => {
 
   test("dimensions have Mondrian's levels, and each level holds exactly the dimension table's members", async () => {
     expect(cube.dims.map((d) => d.name).sort()).toEqual([...TABLE_DIMS.map((d) => d.name), "Measures", "Scenario"].sort());
-    expect(cube.dims[scenarioDim].names).toEqual(["Actual", "Plan"]);
+    expect(cube.dims[scenarioDim].names).toEqual(["Actual", "Plan", "Variance", "Variance %"]);
     expect([...cube.dims[measuresDim].names].sort()).toEqual(MEASURES.map((m) => m.name).sort());
     for (const info of dims) {
       const dim = cube.dims[info.d];
@@ -358,7 +418,7 @@ describe("FoodMart cube against SQL over the CSVs (DuckDB)", () => {
     expect(renamed).toBe(duplicates - groups);
   });
 
-  test("every member of every dimension, alone, matches SQL GROUP BY per level (4 measures)", async () => {
+  test("every member of every dimension, alone, matches SQL GROUP BY per level (6 measures, Profit and Margin % included)", async () => {
     const failures: string[] = [];
     let compared = 0;
     let nonEmpty = 0;
@@ -391,6 +451,33 @@ describe("FoodMart cube against SQL over the CSVs (DuckDB)", () => {
     expect(report(failures)).toBe("");
     expect(compared).toBeGreaterThan(50_000);
     expect(nonEmpty).toBeGreaterThan(30_000);
+  });
+
+  test("Profit and Margin % at consolidated levels: ratios of the level's totals, not sums of the ratios below", async () => {
+    const store = dims.find((x) => x.spec.name === "Store")!;
+    const product = dims.find((x) => x.spec.name === "Product")!;
+    const time = dims.find((x) => x.spec.name === "Time")!;
+    const dim = cube.dims[store.d];
+    const usa = memberAt(store, ["USA"]);
+    const states = Array.from(dim.children[usa]);
+    const margin = MEASURES.find((m) => m.name === "Margin %")!;
+    const profit = MEASURES.find((m) => m.name === "Profit")!;
+    const picks: [number, number][][] = [[[store.d, store.all]], [[store.d, usa]], ...states.map((s): [number, number][] => [[store.d, s]])];
+    picks.push([[store.d, memberAt(store, ["USA", "CA", "Los Angeles"])]]);
+    picks.push([[product.d, memberAt(product, ["Food"])], [time.d, memberAt(time, ["1997", "Q3"])]]);
+    picks.push([[product.d, memberAt(product, ["Drink", "Beverages"])], [store.d, states[1]], [time.d, memberAt(time, ["1997", "Q1", "2"])]]);
+    const cells = picks.flatMap((p) =>
+      [margin, profit].flatMap((m) => (["Actual", "Plan", "Variance", "Variance %"] as const).map((sc) => makeCell(p, m, sc, "levels"))),
+    );
+    const expected = await sql.aggregateCells(cells);
+    const res = compare(cells, expected);
+    expect(report(res.failures)).toBe("");
+    expect(res.nonEmpty).toBe(cells.length);
+    // USA's margin is USA profit / USA sales: neither the sum nor the mean of the states' margins.
+    const [usaMargin, ...stateMargins] = cube.getCells([usa, ...states].map((m) => makeCell([[store.d, m]], margin, "Actual", "levels").coords)).map((c) => c.value!);
+    const sum = stateMargins.reduce((a, b) => a + b, 0);
+    expect(Math.abs(usaMargin - sum)).toBeGreaterThan(0.5);
+    expect(Math.abs(usaMargin - sum / stateMargins.length)).toBeGreaterThan(1e-6);
   });
 
   test(`${SHAPES * CELLS_PER_SHAPE} random cells across dimensions and levels match SQL`, async () => {
@@ -432,7 +519,9 @@ describe("FoodMart cube against SQL over the CSVs (DuckDB)", () => {
           picks.push([info.d, id]);
         }
         const origin = `shape ${s}, ${fact ? `fact row ${rn}` : "uniform"}`;
-        cells.push(makeCell(picks, pick(MEASURES), rnd() < 0.3 ? "Plan" : "Actual", origin, rnd));
+        const r = rnd();
+        const scenario: ScenarioName = r < 0.2 ? "Plan" : r < 0.25 ? "Variance" : r < 0.3 ? "Variance %" : "Actual";
+        cells.push(makeCell(picks, pick(MEASURES), scenario, origin, rnd));
       }
     }
     const expected = await sql.aggregateCells(cells);
@@ -493,7 +582,9 @@ describe("FoodMart cube against SQL over the CSVs (DuckDB)", () => {
     ]);
     for (const p of picks) for (const [d, id] of p) expect({ dim: cube.dims[d].name, id: id >= 0 }).toEqual({ dim: cube.dims[d].name, id: true });
 
-    const cells = picks.flatMap((p) => MEASURES.flatMap((m) => (["Actual", "Plan"] as const).map((s) => makeCell(p, m, s, "no data"))));
+    const cells = picks.flatMap((p) =>
+      MEASURES.flatMap((m) => (["Actual", "Plan", "Variance", "Variance %"] as const).map((s) => makeCell(p, m, s, "no data"))),
+    );
     const expected = await sql.aggregateCells(cells);
     expect(cells.filter((_, i) => expected[i].rows > 0).map(cellLabel)).toEqual([]);
     const res = compare(cells, expected);

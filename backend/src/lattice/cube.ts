@@ -1,16 +1,22 @@
+import { CubeFormulas, FormulaCells, type FormulaInfo } from "./calculated";
 import { Dimension } from "./dimension";
 import { type BatchResult, type EvalStats, evaluateBatch, type RowSource, Tile, warmScanHelpers } from "./evaluate";
 import { LeafStore } from "./leaf-store";
 import type { CellWriter, CubeDef, LeafCells } from "./model";
 import { type AddressError, Resolver } from "./resolver";
-import { keyOf, type Subscription, WatchRegistry } from "./watch";
+import { keyOf, type Subscription, type WatchedCell, WatchRegistry } from "./watch";
 
 /** A cell's state as the lattice reports it. */
 export interface CellState {
   /** The value, or null when the cell is empty. */
   value: number | null;
-  /** Leaf: version of its last write (0 if never written). Consolidated: highest leaf version below. */
+  /**
+   * Leaf: version of its last write (0 if never written). Consolidated: highest leaf version below.
+   * Calculated: highest version of the base cells its formula reads.
+   */
   version: number;
+  /** True when a member formula computes the cell (see `Cube.formulaOf`); absent otherwise. */
+  calculated?: boolean;
 }
 
 /** The stored state of one leaf cell, with who wrote it last. */
@@ -52,9 +58,14 @@ export interface TilePolicy {
 }
 
 /**
- * A cube of the lattice: its dimensions, its leaf store, an address resolver, a cache of computed
- * cells, and the change feed for watched cells. Pure: no I/O. All methods are synchronous, so a
- * read, a watch registration and a write never interleave.
+ * A cube of the lattice: its dimensions, its leaf store, an address resolver, its member formulas,
+ * a cache of computed cells, and the change feed for watched cells. Pure: no I/O. All methods are
+ * synchronous, so a read, a watch registration and a write never interleave.
+ *
+ * Cells are of three kinds: leaf cells (stored), consolidated cells (weighted sums of the leaf cells
+ * below) and calculated cells (an address with a formula member, computed by a member formula from
+ * the values of the cells it reads, which are consolidated when the address is; see
+ * `calculated.ts` for the solve order between formulas of several dimensions).
  */
 export class Cube {
   readonly name: string;
@@ -64,6 +75,8 @@ export class Cube {
   readonly resolver: Resolver;
   /** Last writer of each row written after the load. */
   readonly writers: Map<number, CellWriter>;
+  /** The compiled member formulas, or null when the cube has none. */
+  readonly formulas: CubeFormulas | null;
   /** Incremented by every applied change; keys the cell cache. */
   dataVersion = 0;
   /** Statistics of evaluations, for benchmarks. */
@@ -82,8 +95,10 @@ export class Cube {
   private cacheVersion = 0;
 
   /**
-   * @throws Error when the definition or the cells are inconsistent (see Dimension, LeafStore), or a
-   *   leaf coordinate is not a leaf member.
+   * @throws FormulaGraphError when a member formula does not compile (syntax, unknown member,
+   *   cycle; see buildFormulaGraph); Error when the definition or the cells are inconsistent (see
+   *   Dimension, LeafStore, CubeFormulas), a leaf coordinate is not a leaf member, or a cell is
+   *   stored at a formula member.
    */
   constructor(def: CubeDef, cells: LeafCells, writers: Map<number, CellWriter> = new Map()) {
     this.name = def.name;
@@ -92,6 +107,9 @@ export class Cube {
     if (cells.coords.length !== this.dims.length) {
       throw new Error(`cube ${def.name}: cells have ${cells.coords.length} coordinate columns for ${this.dims.length} dimensions`);
     }
+    this.resolver = new Resolver(this.dims);
+    const formulas = def.formulas && def.formulas.length > 0 ? new CubeFormulas(this.dims, (name) => this.resolver.member(name), def.formulas) : null;
+    this.formulas = formulas;
     this.dims.forEach((dim, d) => {
       const col = cells.coords[d];
       for (let r = 0; r < cells.count; r++) {
@@ -100,13 +118,19 @@ export class Cube {
           throw new Error(`cube ${def.name}: cell row ${r} has member ${m} in dimension ${dim.name}, which is not a leaf`);
         }
       }
+      if (formulas?.dims.includes(d)) {
+        for (let r = 0; r < cells.count; r++) {
+          if (formulas.isFormulaMember(d, col[r])) {
+            throw new Error(`cube ${def.name}: cell row ${r} is stored at ${dim.uniqueName(col[r])}, a formula member (its cells are calculated)`);
+          }
+        }
+      }
     });
     this.store = LeafStore.from(
       cells,
       this.dims.map((dim) => dim.size),
     );
     warmScanHelpers(this.store.count);
-    this.resolver = new Resolver(this.dims);
     this.writers = writers;
     this.watches = new WatchRegistry(this.dims);
   }
@@ -120,6 +144,30 @@ export class Cube {
   isConsolidated(coords: ArrayLike<number>): boolean {
     for (let d = 0; d < this.dims.length; d++) if (!this.dims[d].isLeaf(coords[d])) return true;
     return false;
+  }
+
+  /**
+   * True when a member formula computes the cell: some member of the address is a formula member
+   * (e.g. `[Measures].[Profit]`). Such a cell is read-only.
+   */
+  isCalculated(coords: ArrayLike<number>): boolean {
+    return this.formulas !== null && this.formulas.winner(coords) >= 0;
+  }
+
+  /**
+   * The formula that computes a cell, or null when none does: with formula members in several
+   * dimensions of the address, the one with the highest solve order (ties: the dimension listed
+   * first in the cube), as MDX's SOLVE_ORDER; see calculated.ts.
+   */
+  formulaOf(coords: ArrayLike<number>): FormulaInfo | null {
+    const f = this.formulas?.winner(coords) ?? -1;
+    return f < 0 ? null : this.formulas!.info(f);
+  }
+
+  /** The formula of member `id` of dimension `d` (an index into `dims`), or null for a stored member. */
+  memberFormula(d: number, id: number): FormulaInfo | null {
+    const f = this.formulas?.ofMember(d, id) ?? -1;
+    return f < 0 ? null : this.formulas!.info(f);
   }
 
   /** Unique names of an address's members, in dimension order. */
@@ -136,8 +184,11 @@ export class Cube {
   }
 
   /**
-   * Reads cells (leaf or consolidated) in one batch; repeated reads of unchanged data come from a
-   * cache keyed by the cube's data version.
+   * Reads cells (leaf, consolidated or calculated) in one batch; repeated reads of unchanged data
+   * come from a cache keyed by the cube's data version. Calculated cells are computed from the cells
+   * their formulas read (recursively through other formulas): those base cells are computed in the
+   * same evaluation as the other cells of the batch (or come from the cache), then the formulas,
+   * each formula cell once.
    */
   getCells(coords: readonly Int32Array[]): CellState[] {
     if (this.cacheVersion !== this.dataVersion) {
@@ -149,6 +200,8 @@ export class Cube {
     const missing: number[] = [];
     const missingCoords: Int32Array[] = [];
     const seen = new Map<string, number>();
+    const formulas = this.formulas;
+    let calculated: number[] | null = null;
     for (let i = 0; i < coords.length; i++) {
       const key = keyOf(coords[i]);
       keys[i] = key;
@@ -157,19 +210,76 @@ export class Cube {
         out[i] = hit;
         continue;
       }
+      if (formulas !== null && formulas.winner(coords[i]) >= 0) {
+        if (calculated === null) calculated = [];
+        calculated.push(i);
+        continue;
+      }
       if (!seen.has(key)) {
         seen.set(key, missingCoords.length);
         missingCoords.push(coords[i]);
       }
       missing.push(i);
     }
+    // Base cells read by the calculated cells: from the cache, or evaluated with the others.
+    let operands: { keys: string[]; states: CellState[]; batchIndex: number[] } | null = null;
+    let cells: FormulaCells | null = null;
+    if (calculated !== null) {
+      const ops: { keys: string[]; states: CellState[]; batchIndex: number[] } = { keys: [], states: [], batchIndex: [] };
+      operands = ops;
+      const opIndex = new Map<string, number>();
+      cells = new FormulaCells(
+        formulas!,
+        (c, k) => {
+          let o = opIndex.get(k);
+          if (o === undefined) {
+            o = ops.keys.length;
+            opIndex.set(k, o);
+            ops.keys.push(k);
+            const hit = this.cache.get(k);
+            if (hit) {
+              ops.states.push(hit);
+              ops.batchIndex.push(-1);
+            } else {
+              let j = seen.get(k);
+              if (j === undefined) {
+                j = missingCoords.length;
+                seen.set(k, j);
+                missingCoords.push(c);
+              }
+              ops.states.push(EMPTY);
+              ops.batchIndex.push(j);
+            }
+          }
+          return o;
+        },
+        (o) => ops.states[o],
+      );
+      for (const i of calculated) cells.deps(coords[i], keys[i]);
+    }
     if (missingCoords.length > 0) {
       this.tileBuildsThisRead = 0;
       const res = evaluateBatch(this.dims, this.store, missingCoords, this.stats, (g) => this.tileFor(g));
-      if (this.cache.size + missingCoords.length > MAX_CACHE_CELLS) this.cache.clear();
+      if (this.cache.size + missingCoords.length + (calculated?.length ?? 0) > MAX_CACHE_CELLS) this.cache.clear();
       for (const i of missing) {
         const j = seen.get(keys[i])!;
         const state = toState(res, j);
+        out[i] = state;
+        this.cache.set(keys[i], state);
+      }
+      if (operands !== null) {
+        for (let o = 0; o < operands.keys.length; o++) {
+          const j = operands.batchIndex[o];
+          if (j < 0) continue;
+          const state = toState(res, j);
+          operands.states[o] = state;
+          this.cache.set(operands.keys[o], state);
+        }
+      }
+    }
+    if (calculated !== null) {
+      for (const i of calculated) {
+        const state = cells!.state(coords[i], keys[i]);
         out[i] = state;
         this.cache.set(keys[i], state);
       }
@@ -194,6 +304,7 @@ export class Cube {
     const touched = new Set<Subscription>();
     for (const ch of changes) {
       if (this.isConsolidated(ch.coords)) throw new Error(`cube ${this.name}: a change addresses a consolidated cell`);
+      if (this.isCalculated(ch.coords)) throw new Error(`cube ${this.name}: a change addresses a calculated cell`);
       const r = this.store.findOrAdd(ch.coords);
       const old = this.store.values[r];
       const next = ch.value === null ? Number.NaN : ch.value;
@@ -215,8 +326,14 @@ export class Cube {
   /**
    * Watches cells: `onChange` is called, synchronously after each applied batch of changes, with the
    * request indexes whose value or version changed.
+   *
+   * Calculated cells: the base cells their formulas read (through other formulas) are watched as
+   * hidden cells of the same subscription; when some of them change, only the calculated cells that
+   * read them are computed again, and reported when their value or version changed.
    */
   watch(coords: readonly Int32Array[], onChange: (indexes: number[]) => void): CellWatch {
+    const formulas = this.formulas;
+    if (formulas !== null && coords.some((c) => formulas.winner(c) >= 0)) return this.watchCalculated(formulas, coords, onChange);
     const missing: number[] = [];
     for (let i = 0; i < coords.length; i++) if (!this.watches.get(coords[i])) missing.push(i);
     const initial = new Map<number, { value: number; count: number; version: number }>();
@@ -236,11 +353,98 @@ export class Cube {
     const sub = this.watches.subscribe(coords, (i) => initial.get(i)!, onChange);
     return {
       states: (indexes?: number[]) =>
-        (indexes ?? sub.cells.map((_, i) => i)).map((i) => {
-          const c = sub.cells[i];
-          return { value: c.count > 0 ? c.value : null, version: c.version };
-        }),
+        (indexes ?? sub.cells.map((_, i) => i)).map((i) => stateOf(sub.cells[i])),
       close: () => this.watches.unsubscribe(sub),
+    };
+  }
+
+  /** `watch` for a request that holds calculated cells. */
+  private watchCalculated(formulas: CubeFormulas, coords: readonly Int32Array[], onChange: (indexes: number[]) => void): CellWatch {
+    const n = coords.length;
+    // Base cells: the requested ones and those the calculated ones read, each once.
+    const base: Int32Array[] = [];
+    const baseIndex = new Map<string, number>();
+    const indexOf = (c: Int32Array, k: string): number => {
+      let b = baseIndex.get(k);
+      if (b === undefined) {
+        b = base.length;
+        baseIndex.set(k, b);
+        base.push(c);
+      }
+      return b;
+    };
+    let sub: Subscription | null = null;
+    const cells = new FormulaCells(formulas, indexOf, (b) => stateOf(sub!.cells[b]));
+    /** Per request: its base cell, or -1 for a calculated cell. */
+    const reqBase = new Int32Array(n).fill(-1);
+    /** Per request: its index into `calc`, or -1 for a base cell. */
+    const reqCalc = new Int32Array(n).fill(-1);
+    const calc: { i: number; key: string }[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = keyOf(coords[i]);
+      if (formulas.winner(coords[i]) >= 0) {
+        reqCalc[i] = calc.length;
+        calc.push({ i, key });
+      } else {
+        reqBase[i] = indexOf(coords[i], key);
+      }
+    }
+    for (const c of calc) cells.deps(coords[c.i], c.key);
+    /** Per base cell: the requests that are that cell, and the calculated requests (into `calc`) that read it. */
+    const direct: number[][] = Array.from({ length: base.length }, () => []);
+    const dependents: number[][] = Array.from({ length: base.length }, () => []);
+    for (let i = 0; i < n; i++) if (reqBase[i] >= 0) direct[reqBase[i]].push(i);
+    calc.forEach((c, k) => {
+      for (const b of cells.deps(coords[c.i], c.key)) dependents[b].push(k);
+    });
+
+    const missing: number[] = [];
+    for (let b = 0; b < base.length; b++) if (!this.watches.get(base[b])) missing.push(b);
+    const initial = new Map<number, { value: number; count: number; version: number }>();
+    if (missing.length > 0) {
+      this.tileBuildsThisRead = 0;
+      const res = evaluateBatch(
+        this.dims,
+        this.store,
+        missing.map((b) => base[b]),
+        this.stats,
+        (g) => this.tileFor(g),
+      );
+      missing.forEach((b, j) => {
+        initial.set(b, { value: res.values[j], count: res.counts[j], version: res.versions[j] });
+      });
+    }
+    let calcStates: CellState[] = [];
+    const subscription = this.watches.subscribe(base, (b) => initial.get(b)!, (changed) => {
+      const out = new Set<number>();
+      const affected = new Set<number>();
+      for (const b of changed) {
+        for (const i of direct[b]) out.add(i);
+        for (const k of dependents[b]) affected.add(k);
+      }
+      if (affected.size > 0) {
+        cells.newPass();
+        for (const k of affected) {
+          const c = calc[k];
+          const next = cells.state(coords[c.i], c.key);
+          const prev = calcStates[k];
+          if (next.value !== prev.value || next.version !== prev.version) {
+            calcStates[k] = next;
+            out.add(c.i);
+          }
+        }
+      }
+      if (out.size > 0) onChange(Array.from(out).sort((a, b) => a - b));
+    });
+    sub = subscription;
+    cells.newPass();
+    calcStates = calc.map((c) => cells.state(coords[c.i], c.key));
+    return {
+      states: (indexes?: number[]) =>
+        (indexes ?? Array.from({ length: n }, (_, i) => i)).map((i) =>
+          reqBase[i] >= 0 ? stateOf(subscription.cells[reqBase[i]]) : calcStates[reqCalc[i]],
+        ),
+      close: () => this.watches.unsubscribe(subscription),
     };
   }
 
@@ -294,3 +498,11 @@ export class Cube {
 function toState(res: BatchResult, j: number): CellState {
   return { value: res.counts[j] > 0 ? res.values[j] : null, version: res.versions[j] };
 }
+
+/** The state of a watched cell. */
+function stateOf(c: WatchedCell): CellState {
+  return { value: c.count > 0 ? c.value : null, version: c.version };
+}
+
+/** A placeholder state, replaced before it is read. */
+const EMPTY: CellState = { value: null, version: 0 };

@@ -1,8 +1,10 @@
 /**
- * The lattice engine: dimensions, leaf store, consolidation and change feed. Pure: it imports no
- * transport, storage or framework code, so it runs the same in the request thread, a worker or a test.
+ * The lattice engine: dimensions, leaf store, consolidation, member formulas and change feed. Pure:
+ * it imports no transport, storage or framework code, so it runs the same in the request thread, a
+ * worker or a test.
  */
+export { CubeFormulas, type FormulaInfo } from "./calculated";
 export { Cube, type CellState, type CellWatch, type LeafChange, type LeafState } from "./cube";
 export { Dimension, escapeName, parseMemberName } from "./dimension";
-export type { CellWriter, CubeDef, DimensionDef, LeafCells, MemberDef } from "./model";
+export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, MemberDef } from "./model";
 export type { AddressError, AddressErrorCode } from "./resolver";

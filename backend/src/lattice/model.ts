@@ -42,12 +42,36 @@ export interface DimensionDef {
   defaultMember?: string;
 }
 
+/**
+ * A member formula (a calculated member): the cells of `member` are computed by `expression` from
+ * other cells instead of being stored. See `formulas/parse.ts` for the language and
+ * `formulas/evaluate.ts` for empty cells and division by zero.
+ */
+export interface CubeFormula {
+  /** Unique name of the calculated member, e.g. `[Measures].[Profit]`. */
+  member: string;
+  /** The expression, e.g. `[Measures].[Store Sales] - [Measures].[Store Cost]`. */
+  expression: string;
+  /**
+   * Which formula computes a cell whose address holds formula members of several dimensions: the
+   * highest solve order wins (ties: the dimension listed first in the cube), as MDX's SOLVE_ORDER.
+   * Default 0.
+   */
+  solveOrder?: number;
+}
+
 /** A cube's definition. Dimension order is the order of leaf coordinates. */
 export interface CubeDef {
   /** Cube name, e.g. `Sales`. */
   name: string;
   description?: string;
   dimensions: DimensionDef[];
+  /**
+   * Member formulas, in declaration order. A formula member is a top-level leaf member of a
+   * dimension without an All level (it must not add into a consolidated member) and has no stored
+   * cells. Absent or empty: no calculated members.
+   */
+  formulas?: CubeFormula[];
 }
 
 /**

@@ -152,8 +152,8 @@ test("dimensions in Mondrian's Sales cube order, with Scenario and Measures", ()
 
 test("member counts per dimension match an independent count over the CSVs", () => {
   for (const d of def.dimensions) {
-    if (d.name === "Scenario") expect(d.members.length).toBe(2);
-    else if (d.name === "Measures") expect(d.members.length).toBe(4);
+    if (d.name === "Scenario") expect(d.members.length).toBe(4);
+    else if (d.name === "Measures") expect(d.members.length).toBe(6);
     else expect({ [d.name]: d.members.length }).toEqual({ [d.name]: Number(sql.get(d.name)) });
   }
   // Recorded for the report: Store 63, Store Type 7, Time 34, Product 2256, Promotion Media 15,
@@ -179,7 +179,14 @@ test("All members, levels and default members as in FoodMart.xml", () => {
   expect(dim("Time")).toMatchObject({ hasAll: false, levels: ["Year", "Quarter", "Month"], defaultMember: "[Time].[1997]" });
   expect(dim("Scenario")).toMatchObject({ hasAll: false, defaultMember: "[Scenario].[Actual]" });
   expect(dim("Measures")).toMatchObject({ hasAll: false, defaultMember: "[Measures].[Unit Sales]" });
-  expect(dim("Measures").members.map((m) => m.name)).toEqual(["Unit Sales", "Store Cost", "Store Sales", "Sales Count"]);
+  expect(dim("Measures").members.map((m) => m.name)).toEqual(["Unit Sales", "Store Cost", "Store Sales", "Sales Count", "Profit", "Margin %"]);
+  expect(dim("Scenario").members.map((m) => m.name)).toEqual(["Actual", "Plan", "Variance", "Variance %"]);
+  expect(def.formulas).toEqual([
+    { member: "[Scenario].[Variance]", expression: "[Scenario].[Plan] - [Scenario].[Actual]", solveOrder: 1 },
+    { member: "[Scenario].[Variance %]", expression: "([Scenario].[Plan] - [Scenario].[Actual]) / [Scenario].[Actual]", solveOrder: 1 },
+    { member: "[Measures].[Profit]", expression: "[Measures].[Store Sales] - [Measures].[Store Cost]" },
+    { member: "[Measures].[Margin %]", expression: "[Measures].[Profit] / [Measures].[Store Sales]" },
+  ]);
   expect(dim("Product").levels).toEqual([
     "(All)",
     "Product Family",
@@ -236,8 +243,8 @@ function parseDimension(uniqueName: string): string {
   return uniqueName.slice(1, uniqueName.indexOf("]"));
 }
 
-test("leaf cells: count, Actual totals to the cent, Plan equal to Actual", () => {
-  // 4 measures (no empty values in FoodMart) x 2 scenarios per distinct leaf combination.
+test("leaf cells: count, Actual totals to the cent, Plan = Actual x 1.05, nothing at formula members", () => {
+  // 4 stored measures (no empty values in FoodMart) x 2 stored scenarios per distinct leaf combination.
   expect(Number(sql.get("cells"))).toBe(86805);
   expect(cells.count).toBe(Number(sql.get("cells")) * 4 * 2);
 
@@ -266,7 +273,19 @@ test("leaf cells: count, Actual totals to the cent, Plan equal to Actual", () =>
   }
   expect(actual.size).toBe(cells.count / 2);
   expect(plan.size).toBe(actual.size);
+  // Plan is seeded at Actual x 1.05, exactly: the 4-decimal Actual value times 105, over 10^6.
   for (const [key, value] of actual) {
-    if (plan.get(key) !== value) throw new Error(`Plan differs from Actual at ${key}`);
+    const want = (Math.round(value * 10000) * 105) / 1e6;
+    if (plan.get(key) !== want) throw new Error(`Plan at ${key} is ${plan.get(key)}, not ${value} x 1.05 = ${want}`);
+  }
+  // No leaf cell at a formula member (Profit, Margin %, Variance, Variance %).
+  const formulaMembers = new Set(def.formulas!.map((f) => f.member));
+  const scenarioDef = dim("Scenario");
+  const measuresDef = dim("Measures");
+  const m = dimIndex("Measures");
+  for (let r = 0; r < cells.count; r++) {
+    if (formulaMembers.has(memberUniqueName(scenarioDef, cells.coords[s][r])) || formulaMembers.has(memberUniqueName(measuresDef, cells.coords[m][r]))) {
+      throw new Error(`leaf row ${r} is at a formula member`);
+    }
   }
 });

@@ -4,7 +4,10 @@
  * saves the result (store.saveCube, one transaction), so a failed load changes nothing.
  */
 import { stat } from "node:fs/promises";
-import type { CubeDef, DimensionDef, LeafCells, MemberDef } from "../lattice/model";
+import { Dimension } from "../lattice/dimension";
+import { buildFormulaGraph, FormulaGraphError } from "../lattice/formulas";
+import type { CubeDef, CubeFormula, DimensionDef, LeafCells, MemberDef } from "../lattice/model";
+import { Resolver } from "../lattice/resolver";
 import { CsvRecordError, recordError, streamCsv } from "./csv";
 import { describeBadDecimal, parseScaled, scaleOf } from "./decimal";
 import { LoadError } from "./errors";
@@ -13,6 +16,8 @@ import {
   compileModel,
   type ModelPlan,
   type PlanExpr,
+  type PlanFactor,
+  type PlanFormula,
   type PlanMeasuresDimension,
   type PlanStaticDimension,
   type PlanTable,
@@ -62,17 +67,26 @@ export const NULL_MEMBER_NAME = "#null";
  *   hierarchy depth-first, each parent before its children; `level` indexes `levels`, which start
  *   with the All level when the dimension has one.
  * - Each fact row resolves through its joins to one leaf per dimension; rows with the same leaves
- *   are summed (duplicate fact keys add up). A row becomes one cell per measure and per fact leaf of
- *   each static dimension (e.g. Scenario Actual, and Plan when seeded from Actual).
+ *   are summed (duplicate fact keys add up). A row becomes one cell per stored measure and per fact
+ *   leaf of each static dimension (e.g. Scenario Actual, and Plan when seeded from Actual).
  * - `sum` measures are summed exactly as integers scaled by 10^decimals (default 4) and converted
  *   to float64 at the end; `count` counts rows (or non-empty values of its column). A measure whose
  *   column is empty in every row of a cell has no cell.
+ * - A seeded copy with a `seedFactor` (e.g. Plan = Actual × 1.05) is the exact product of the
+ *   scaled integer sum and the factor, `sum × num / 10^(decimals + exp)` for a factor
+ *   `num / 10^exp`, converted to float64 once: no rounding to the measure's decimals (a count of 3
+ *   seeds 3.15), and Plan = Actual × factor holds at every leaf to float64's last bit.
+ * - Formula members (calculated measures and static members with a `formula`) are members of their
+ *   dimension with no leaf cells; the formulas are checked (syntax, members, cycles) against the
+ *   built dimensions and returned in `CubeDef.formulas`.
  *
  * @param modelPath the model file (YAML or JSON); CSV paths in it are relative to its folder.
  * @throws LoadError for any bad input, naming the file (model or CSV), line and column: a model
  *   file that is missing, malformed or invalid, a missing CSV file, an unknown column (pointing at
  *   the model and listing the CSV's columns), an unparsable number, a foreign key without a match,
- *   a duplicate key, a name that breaks a level's `uniqueMembers`.
+ *   a duplicate key, a name that breaks a level's `uniqueMembers`, a member formula with a syntax
+ *   error, an unknown member or a cycle (at the formula's line and column; a cycle names its
+ *   members in order).
  */
 export async function loadModel(modelPath: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const progress = opts.onProgress ?? (() => {});
@@ -113,6 +127,7 @@ export async function loadModel(modelPath: string, opts: LoadOptions = {}): Prom
     else built.push(buildMeasuresDimension(d));
   }
   for (let i = 0; i < built.length; i++) resolveDefaultMember(plan, plan.dimensions[i], built[i].def);
+  const formulas = compileFormulas(plan, built);
 
   // Facts.
   const groups = factGroups(plan, data, built);
@@ -129,8 +144,46 @@ export async function loadModel(modelPath: string, opts: LoadOptions = {}): Prom
     name: plan.cube,
     ...(plan.description === undefined ? {} : { description: plan.description }),
     dimensions: built.map((b) => b.def),
+    ...(formulas.length === 0 ? {} : { formulas }),
   };
   return { def, cells };
+}
+
+/**
+ * The model's member formulas as the cube stores them, checked by compiling them against the built
+ * dimensions (as the engine will).
+ * @throws LoadError at the formula (the character at fault where known) for a syntax error, an
+ *   unknown or invalid reference, or a cycle (naming its members in order).
+ */
+function compileFormulas(plan: ModelPlan, built: BuiltDimension[]): CubeFormula[] {
+  const formulas: CubeFormula[] = [];
+  const where = new Map<string, PlanFormula>();
+  plan.dimensions.forEach((d, i) => {
+    const def = built[i].def;
+    const listed = d.kind === "measures" ? d.members : d.kind === "static" ? d.members : [];
+    const offset = d.kind === "static" && d.hasAll ? 1 : 0;
+    listed.forEach((m, j) => {
+      if (m.formula === undefined) return;
+      const member = memberUniqueName(def, j + offset);
+      const f: CubeFormula = { member, expression: m.formula.expression };
+      if (m.formula.solveOrder !== undefined) f.solveOrder = m.formula.solveOrder;
+      formulas.push(f);
+      where.set(member, m.formula);
+    });
+  });
+  if (formulas.length === 0) return formulas;
+  const resolver = new Resolver(built.map((b) => new Dimension(b.def)));
+  try {
+    buildFormulaGraph(formulas, (name) => resolver.member(name));
+  } catch (err) {
+    if (!(err instanceof FormulaGraphError)) throw err;
+    const issue = err.issues[0];
+    const at = where.get(issue.member)!;
+    const pos = plan.source.textPosition(at.at, issue.column ?? 1);
+    const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem${err.issues.length > 2 ? "s" : ""} with formulas)` : "";
+    throw new LoadError(plan.source.file, pos.line, pos.column, `${issue.message}${more}`);
+  }
+  return formulas;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +311,8 @@ interface BuiltDimension {
   leafOfRow?: Int32Array;
   /** Static dimensions: member indexes of the leaves that receive facts. */
   factLeaves?: number[];
+  /** Static dimensions: per fact leaf, the factor its copy of the facts is multiplied by. */
+  factFactors?: PlanFactor[];
 }
 
 interface TreeNode {
@@ -453,6 +508,7 @@ function buildStaticDimension(d: PlanStaticDimension): BuiltDimension {
       members,
     },
     factLeaves: d.factLeaves.map((i) => i + offset),
+    factFactors: d.factFactors,
   };
 }
 
@@ -462,7 +518,7 @@ function buildMeasuresDimension(d: PlanMeasuresDimension): BuiltDimension {
       name: d.name,
       levels: [d.levelName],
       hasAll: false,
-      members: d.measures.map((m) => ({ name: m.name, parent: -1, level: 0, ...(m.caption ? { caption: m.caption } : {}) })),
+      members: d.members.map((m) => ({ name: m.name, parent: -1, level: 0, ...(m.caption ? { caption: m.caption } : {}) })),
     },
   };
 }
@@ -726,11 +782,21 @@ function buildCells(
     else for (let c = 0; c < agg.cells; c++) perCopy += p[c];
   }
   const staticDims = built.flatMap((b, i) => (b.factLeaves ? [i] : []));
-  const combos: number[][] = [[]];
+  // Each combination of fact leaves (Actual, Plan, ...) with the factor of its copy of the facts.
+  let combos: { leaves: number[]; factor: PlanFactor }[] = [{ leaves: [], factor: { num: 1, exp: 0, at: null } }];
   for (const i of staticDims) {
-    const next: number[][] = [];
-    for (const combo of combos) for (const leaf of built[i].factLeaves!) next.push([...combo, leaf]);
-    combos.splice(0, combos.length, ...next);
+    const next: typeof combos = [];
+    for (const combo of combos) {
+      built[i].factLeaves!.forEach((leaf, k) => {
+        const f = built[i].factFactors![k];
+        const factor = { num: combo.factor.num * f.num, exp: combo.factor.exp + f.exp, at: combo.factor.at ?? f.at };
+        if (!Number.isSafeInteger(factor.num) || factor.exp > 12) {
+          throw plan.source.error(factor.at ?? [], "the seed factors of several static dimensions multiply to a number that cannot be held exactly");
+        }
+        next.push({ leaves: [...combo.leaves, leaf], factor });
+      });
+    }
+    combos = next;
   }
   const count = perCopy * combos.length;
   const coords = built.map(() => new Int32Array(count));
@@ -749,14 +815,28 @@ function buildCells(
   const step = 1 << 16;
   progress("build", 0, count);
   let row = 0;
-  for (const combo of combos) {
+  for (const { leaves: combo, factor } of combos) {
     const start = row;
+    const seeded = factor.num !== 1 || factor.exp !== 0;
+    // Seeded copies: the exact product of the scaled sum and the factor, converted once.
+    const seededScales = measures.map((m) => 10 ** (m.decimals + factor.exp));
     for (let c = 0; c < agg.cells; c++) {
       for (let m = 0; m < M; m++) {
         const p = agg.present[m];
         if (p !== undefined && p[c] === 0) continue;
-        values[row] = agg.sums[m][c] / scales[m];
-        coords[measuresIndex][row] = m;
+        if (seeded) {
+          const product = agg.sums[m][c] * factor.num;
+          if (!Number.isSafeInteger(product)) {
+            throw plan.source.error(
+              factor.at ?? [],
+              `measure "${measures[m].name}": ${agg.sums[m][c] / scales[m]} times the seed factor cannot be computed exactly (beyond 2^53 at ${measures[m].decimals + factor.exp} decimal places)`,
+            );
+          }
+          values[row] = product / seededScales[m];
+        } else {
+          values[row] = agg.sums[m][c] / scales[m];
+        }
+        coords[measuresIndex][row] = measures[m].member;
         row++;
       }
     }

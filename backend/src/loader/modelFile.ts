@@ -52,6 +52,22 @@
  *   (a unique name like `[Time].[1997]`, or a member name that occurs once).
  * - Measures: `aggregator: sum` of a fact `column`, summed exactly with `decimals` (default 4)
  *   places, or `aggregator: count` of fact rows (of non-empty values when a column is given).
+ * - Member formulas (calculated members): a measure, or a member of a static `members:` list, may
+ *   have `formula: "<expression>"` instead of data (a measure then has no aggregator, column or
+ *   decimals), and an optional `solveOrder` (default 0), e.g.
+ *   `- { name: Profit, formula: "[Measures].[Store Sales] - [Measures].[Store Cost]" }`. The
+ *   language (member references of any dimension, tuples, + - * /, comparisons, IF, MIN, MAX, ABS)
+ *   is in backend/src/lattice/formulas/parse.ts. A formula member has no stored cells and must not
+ *   add into a consolidated member: it is a top-level member of a dimension without an All level
+ *   (measures, `hasAll: false` static dimensions), without children, and neither the fact member
+ *   nor seeded nor a seed. Syntax errors, unknown members and cycles between formulas are reported
+ *   at the formula's line and column. When an address holds formula members of several
+ *   dimensions, the highest solveOrder computes the cell (ties: the dimension listed first).
+ * - Seeding: `seedFrom: Actual` makes a static leaf member start as a copy of another's cells;
+ *   `seedFactor: 1.05` multiplies the copy (a decimal with at most 6 places; chained seeds multiply
+ *   their factors). The copy is computed exactly: the source's scaled integer sum times the factor,
+ *   converted to float64 once, with no rounding to the measure's decimals (Store Cost 0.6318 seeds
+ *   0.66339 at 1.05).
  * - A dimension may state its kind (`kind: levels | attribute | static | measures`); by default it
  *   follows from the keys present.
  */
@@ -59,6 +75,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { z } from "zod";
+import { parseScaled } from "./decimal";
 import { LoadError } from "./errors";
 import { type ExprTerm, parseExpression } from "./expression";
 
@@ -94,6 +111,12 @@ export interface ModelStaticMember {
   weight?: number;
   /** Name of the member whose cells this one starts as a copy of (e.g. Plan from Actual). */
   seedFrom?: string;
+  /** With `seedFrom`: the copy is the source times this factor (a decimal, e.g. 1.05; default 1). */
+  seedFactor?: number;
+  /** A member formula: the member's cells are calculated, not stored (see lattice/formulas). */
+  formula?: string;
+  /** With `formula`: its solve order (MDX's SOLVE_ORDER; default 0). */
+  solveOrder?: number;
   children?: ModelStaticMember[];
 }
 
@@ -104,16 +127,22 @@ const StaticMemberSchema: z.ZodType<ModelStaticMember> = z.preprocess(
     caption: nonEmpty.optional(),
     weight: z.number().optional(),
     seedFrom: nonEmpty.optional(),
+    seedFactor: z.number().optional(),
+    formula: nonEmpty.optional(),
+    solveOrder: z.number().optional(),
     children: z.array(z.lazy(() => StaticMemberSchema)).optional(),
   }),
 ) as z.ZodType<ModelStaticMember>;
 
+/** A measure: stored (`aggregator`, with `column` and `decimals`) or calculated (`formula`, `solveOrder`). */
 const MeasureSchema = z.strictObject({
   name: nonEmpty,
   caption: nonEmpty.optional(),
-  aggregator: z.enum(["sum", "count"]),
+  aggregator: z.enum(["sum", "count"]).optional(),
   column: nonEmpty.optional(),
-  decimals: z.number().int().min(0).max(9).default(4),
+  decimals: z.number().int().min(0).max(9).optional(),
+  formula: nonEmpty.optional(),
+  solveOrder: z.number().optional(),
 });
 
 const common = {
@@ -216,6 +245,12 @@ export interface ModelSource {
   position(p: ModelPath): { line: number; column: number };
   /** A LoadError in the model file at `p`. */
   error(p: ModelPath, detail: string): LoadError;
+  /**
+   * 1-based line and column of the `column`-th character (1-based) of the string value at `p`
+   * (e.g. a formula), when the value is a one-line plain or quoted scalar whose escapes can be
+   * followed; otherwise of the value's start.
+   */
+  textPosition(p: ModelPath, column: number): { line: number; column: number };
 }
 
 /**
@@ -262,6 +297,10 @@ export function parseModelText(text: string, file: string): ModelSource {
     const pos = position(p);
     return new LoadError(file, pos.line, pos.column, detail);
   };
+  const textPosition = (p: ModelPath, column: number): { line: number; column: number } => {
+    const pos = lineCounter.linePos(scalarCharOffset(text, valueNode(doc.contents, p), column) ?? nodeOffset(doc.contents, p));
+    return { line: pos.line, column: pos.col };
+  };
   const raw = doc.toJS({ maxAliasCount: 1000 }) as unknown;
   const parsed = ModelFileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -273,7 +312,7 @@ export function parseModelText(text: string, file: string): ModelSource {
     const where = formatPath(p);
     throw error(p, `${where ? `${where}: ` : ""}${issue.message}`);
   }
-  return { file, dir: path.dirname(file), model: parsed.data, position, error };
+  return { file, dir: path.dirname(file), model: parsed.data, position, error, textPosition };
 }
 
 /** `dimensions[2].levels[0].column`: a model path as one would write it. */
@@ -304,6 +343,47 @@ function nodeOffset(root: Node | null, p: ModelPath): number {
     }
   }
   return offset;
+}
+
+/** The value node at `p` (for a map key, the value under it), or null. */
+function valueNode(root: Node | null, p: ModelPath): Node | null {
+  let node: Node | null = root;
+  for (const seg of p) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
+      if (!pair) return null;
+      node = (pair.value as Node | null) ?? null;
+    } else if (isSeq(node) && typeof seg === "number" && seg < node.items.length) {
+      node = node.items[seg] as Node | null;
+    } else {
+      return null;
+    }
+  }
+  return node;
+}
+
+/**
+ * Offset in `text` of the `column`-th character (1-based) of the value of a one-line scalar node:
+ * plain, single-quoted (`''` is one character) or double-quoted (a backslash and the character after
+ * it are one character; longer escapes give up). Null when the node is not such a scalar.
+ */
+function scalarCharOffset(text: string, node: Node | null, column: number): number | null {
+  if (!isScalar(node) || !node.range || typeof node.value !== "string") return null;
+  const [start, end] = node.range;
+  const src = text.slice(start, end);
+  if (src.includes("\n") || src.includes("\r")) return null;
+  if (node.type === "PLAIN") return src === node.value && column <= src.length + 1 ? start + column - 1 : null;
+  if (node.type !== "QUOTE_SINGLE" && node.type !== "QUOTE_DOUBLE") return null;
+  let i = 1; // after the opening quote
+  for (let c = 1; c < column; c++) {
+    if (i >= src.length - 1) return null;
+    if (node.type === "QUOTE_SINGLE" && src[i] === "'" && src[i + 1] === "'") i += 2;
+    else if (node.type === "QUOTE_DOUBLE" && src[i] === "\\") {
+      if ("xuUN_LP".includes(src[i + 1])) return null;
+      i += 2;
+    } else i++;
+  }
+  return start + i;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,6 +448,22 @@ export interface PlanTableDimension {
   at: ModelPath;
 }
 
+/** A member formula as declared in the model file. */
+export interface PlanFormula {
+  expression: string;
+  solveOrder?: number;
+  /** Where the formula is (the `formula` key): its errors point into its text. */
+  at: ModelPath;
+}
+
+/** A seed factor as an exact decimal: `num / 10^exp` (1.05 is 105 / 10^2). */
+export interface PlanFactor {
+  num: number;
+  exp: number;
+  /** Where the factor was given (the first `seedFactor` on the chain), for errors. */
+  at: ModelPath | null;
+}
+
 /** A listed member of a static dimension, flattened parents first. */
 export interface PlanStaticMember {
   name: string;
@@ -376,6 +472,8 @@ export interface PlanStaticMember {
   /** Index of the parent in the flattened list, or -1. */
   parent: number;
   depth: number;
+  /** Set for a calculated member. */
+  formula?: PlanFormula;
   at: ModelPath;
 }
 
@@ -391,13 +489,17 @@ export interface PlanStaticDimension {
   defaultMember?: string;
   /** Indexes into `members` of the leaves that receive the facts: the fact member, then the seeded copies. */
   factLeaves: number[];
+  /** Per fact leaf: the factor its copy of the facts is multiplied by (1 for the fact member). */
+  factFactors: PlanFactor[];
   at: ModelPath;
 }
 
-/** One measure. */
+/** One stored measure. */
 export interface PlanMeasure {
   name: string;
   caption?: string;
+  /** Index of the measure among the listed measures: its member id in the measures dimension. */
+  member: number;
   aggregator: "sum" | "count";
   /** The fact column summed, or counted when not empty; absent for a count of rows. */
   column?: ColumnRef;
@@ -411,6 +513,9 @@ export interface PlanMeasuresDimension {
   kind: "measures";
   name: string;
   levelName: string;
+  /** Every listed measure, stored or calculated, in order: the members of the dimension. */
+  members: { name: string; caption?: string; formula?: PlanFormula }[];
+  /** The stored measures (those with an aggregator), in order. */
   measures: PlanMeasure[];
   defaultMember?: string;
   at: ModelPath;
@@ -667,26 +772,45 @@ export function compileModel(source: ModelSource): ModelPlan {
         measuresCount++;
         if (measuresCount > 1) throw error(at, "a cube has one measures dimension; this is the second");
         const names = new Set<string>();
-        const measures = d.measures.map((m, mi): PlanMeasure => {
+        const members: PlanMeasuresDimension["members"] = [];
+        const measures: PlanMeasure[] = [];
+        d.measures.forEach((m, mi) => {
           const mat: ModelPath = [...at, "measures", mi];
           if (names.has(m.name)) throw error([...mat, "name"], `measure "${m.name}" is defined twice`);
           names.add(m.name);
+          if (m.formula !== undefined) {
+            for (const key of ["aggregator", "column", "decimals"] as const) {
+              if (m[key] !== undefined) {
+                throw error([...mat, key], `measure "${m.name}" has a formula, so it has no ${key}: its cells are calculated, not loaded`);
+              }
+            }
+            members.push({ name: m.name, caption: m.caption, formula: { expression: m.formula, solveOrder: m.solveOrder, at: [...mat, "formula"] } });
+            return;
+          }
+          if (m.solveOrder !== undefined) throw error([...mat, "solveOrder"], `measure "${m.name}": solveOrder applies to a formula`);
+          if (m.aggregator === undefined) {
+            throw error(mat, `measure "${m.name}" needs an aggregator (sum or count) or a formula`);
+          }
           if (m.aggregator === "sum" && m.column === undefined) {
             throw error(mat, `measure "${m.name}": aggregator sum needs a column`);
           }
-          return {
+          members.push({ name: m.name, caption: m.caption });
+          measures.push({
             name: m.name,
             caption: m.caption,
+            member: mi,
             aggregator: m.aggregator,
             column: m.column === undefined ? undefined : factColumn(m.column, [...mat, "column"]),
-            decimals: m.aggregator === "count" ? 0 : m.decimals,
+            decimals: m.aggregator === "count" ? 0 : (m.decimals ?? 4),
             at: mat,
-          };
+          });
         });
+        if (measures.length === 0) throw error([...at, "measures"], "the measures dimension needs at least one stored measure (with an aggregator)");
         dimensions.push({
           kind: "measures",
           name: d.name,
           levelName: d.levelName ?? "MeasuresLevel",
+          members,
           measures,
           defaultMember: d.defaultMember,
           at,
@@ -710,7 +834,7 @@ function compileStatic(
 ): PlanStaticDimension {
   const { error } = source;
   const members: PlanStaticMember[] = [];
-  const seeds: { member: number; from: string; at: ModelPath }[] = [];
+  const seeds: { member: number; from: string; factor: PlanFactor; at: ModelPath }[] = [];
   let maxDepth = 0;
   const walk = (list: ModelStaticMember[], parent: number, depth: number, listAt: ModelPath) => {
     const siblings = new Set<string>();
@@ -719,9 +843,38 @@ function compileStatic(
       if (siblings.has(m.name)) throw error(mat, `member "${m.name}" is listed twice under the same parent`);
       siblings.add(m.name);
       const index = members.length;
-      members.push({ name: m.name, caption: m.caption, weight: m.weight, parent, depth, at: mat });
+      const member: PlanStaticMember = { name: m.name, caption: m.caption, weight: m.weight, parent, depth, at: mat };
+      members.push(member);
       maxDepth = Math.max(maxDepth, depth);
-      if (m.seedFrom !== undefined) seeds.push({ member: index, from: m.seedFrom, at: [...mat, "seedFrom"] });
+      if (m.formula !== undefined) {
+        member.formula = { expression: m.formula, solveOrder: m.solveOrder, at: [...mat, "formula"] };
+        if (d.hasAll) {
+          throw error(
+            [...mat, "formula"],
+            `member "${m.name}" has a formula, but the dimension has an All member, into which every member adds: a formula member must not add into a consolidated member (set hasAll: false)`,
+          );
+        }
+        if (parent !== -1) {
+          throw error(
+            [...mat, "formula"],
+            `member "${m.name}" has a formula, but it adds into "${members[parent].name}": a formula member must not add into a consolidated member (make it a top-level member)`,
+          );
+        }
+        if (m.children !== undefined && m.children.length > 0) {
+          throw error([...mat, "children"], `member "${m.name}" has a formula, so it cannot have members below it`);
+        }
+        for (const key of ["seedFrom", "seedFactor", "weight"] as const) {
+          if (m[key] !== undefined) throw error([...mat, key], `member "${m.name}" has a formula, so it has no ${key}: its cells are calculated, not stored`);
+        }
+      } else if (m.solveOrder !== undefined) {
+        throw error([...mat, "solveOrder"], `member "${m.name}": solveOrder applies to a formula`);
+      }
+      if (m.seedFactor !== undefined && m.seedFrom === undefined) {
+        throw error([...mat, "seedFactor"], `member "${m.name}": seedFactor applies to a member seeded with seedFrom`);
+      }
+      if (m.seedFrom !== undefined) {
+        seeds.push({ member: index, from: m.seedFrom, factor: seedFactor(source, m.seedFactor, [...mat, "seedFactor"]), at: [...mat, "seedFrom"] });
+      }
       if (m.children && m.children.length > 0) {
         if (m.seedFrom !== undefined) throw error([...mat, "seedFrom"], "only a leaf member can be seeded");
         walk(m.children, index, depth + 1, [...mat, "children"]);
@@ -740,18 +893,30 @@ function compileStatic(
   if (d.factMember !== undefined) {
     factMember = find(d.factMember, [...at, "factMember"]);
   } else {
-    factMember = members.findIndex((_, i) => isLeaf(i));
+    factMember = members.findIndex((m, i) => isLeaf(i) && m.formula === undefined);
   }
-  if (!isLeaf(factMember)) {
-    throw error([...at, "factMember"], `the fact member "${members[factMember].name}" must be a leaf member`);
+  if (factMember < 0 || !isLeaf(factMember)) {
+    throw error([...at, "factMember"], factMember < 0 ? "the dimension needs a leaf member without a formula to receive the facts" : `the fact member "${members[factMember].name}" must be a leaf member`);
   }
-  // A seeded member is a copy of the member it seeds from; follow chains to the fact member.
-  const seedOf = new Map<number, { from: number; at: ModelPath }>();
-  for (const s of seeds) seedOf.set(s.member, { from: find(s.from, s.at), at: s.at });
+  if (members[factMember].formula !== undefined) {
+    throw error([...at, "factMember"], `the fact member "${members[factMember].name}" has a formula: its cells are calculated, so it cannot receive facts`);
+  }
+  // A seeded member is a copy of the member it seeds from; follow chains to the fact member,
+  // multiplying the factors along the way.
+  const seedOf = new Map<number, { from: number; factor: PlanFactor; at: ModelPath }>();
+  for (const s of seeds) {
+    const from = find(s.from, s.at);
+    if (members[from].formula !== undefined) {
+      throw error(s.at, `"${members[s.member].name}" is seeded from "${members[from].name}", a formula member, which has no stored cells`);
+    }
+    seedOf.set(s.member, { from, factor: s.factor, at: s.at });
+  }
   const factLeaves = [factMember];
+  const factFactors: PlanFactor[] = [{ num: 1, exp: 0, at: null }];
   for (const s of seeds) {
     let m = s.member;
     const seen = new Set<number>();
+    let factor: PlanFactor = { num: 1, exp: 0, at: null };
     while (m !== factMember) {
       const next = seedOf.get(m);
       if (!next) {
@@ -759,10 +924,12 @@ function compileStatic(
       }
       if (seen.has(m)) throw error(s.at, `seeding of "${members[s.member].name}" runs in a circle`);
       seen.add(m);
+      factor = multiplyFactors(source, factor, next.factor);
       m = next.from;
     }
     if (s.member === factMember) throw error(s.at, "the fact member cannot be seeded");
     factLeaves.push(s.member);
+    factFactors.push(factor);
   }
   const levelCount = maxDepth + 1;
   if (d.levels !== undefined && d.levels.length !== levelCount) {
@@ -779,8 +946,45 @@ function compileStatic(
     members,
     defaultMember: d.defaultMember,
     factLeaves,
+    factFactors,
     at,
   };
+}
+
+/** Most decimal places of a seedFactor. */
+const MAX_FACTOR_DECIMALS = 6;
+
+/**
+ * A seedFactor as an exact decimal (1 when not given).
+ * @throws LoadError at `at` when it has more than 6 decimal places or is too large.
+ */
+function seedFactor(source: ModelSource, factor: number | undefined, at: ModelPath): PlanFactor {
+  if (factor === undefined) return { num: 1, exp: 0, at: null };
+  const scaled = parseScaled(String(factor), MAX_FACTOR_DECIMALS);
+  if (!Number.isFinite(factor) || Number.isNaN(scaled)) {
+    throw source.error(at, `seedFactor ${factor} must be a plain decimal with at most ${MAX_FACTOR_DECIMALS} decimal places, e.g. 1.05`);
+  }
+  let num = scaled;
+  let exp = MAX_FACTOR_DECIMALS;
+  while (exp > 0 && num % 10 === 0) {
+    num /= 10;
+    exp--;
+  }
+  return { num, exp, at };
+}
+
+/**
+ * The product of two exact decimal factors (chained seeds).
+ * @throws LoadError when the product cannot be held exactly.
+ */
+function multiplyFactors(source: ModelSource, a: PlanFactor, b: PlanFactor): PlanFactor {
+  const num = a.num * b.num;
+  const exp = a.exp + b.exp;
+  const at = a.at ?? b.at;
+  if (!Number.isSafeInteger(num) || exp > 2 * MAX_FACTOR_DECIMALS) {
+    throw source.error(at ?? [], "the seed factors along this chain of seeds multiply to a number that cannot be held exactly");
+  }
+  return { num, exp, at };
 }
 
 /** Splits `table.column` at the first dot; the column is undefined when there is no dot. */

@@ -1,13 +1,14 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type GetMembersRequest, type GetMembersResponseSchema, MemberRelation } from "../../../proto/gen/quantatom/v1/lattice_pb";
-import type { Cube, Dimension } from "../lattice";
+import type { Cube } from "../lattice";
 import { clampLimit } from "./backend";
 
 type MembersResponse = MessageInitShape<typeof GetMembersResponseSchema>;
 
-/** A member as GetMembers reports it. */
-function info(dim: Dimension, id: number) {
+/** A member as GetMembers reports it; `formula` is the member's formula as declared, or "" for a stored member. */
+function info(cube: Cube, d: number, id: number) {
+  const dim = cube.dims[d];
   const p = dim.parent[id];
   return {
     uniqueName: dim.uniqueName(id),
@@ -20,6 +21,7 @@ function info(dim: Dimension, id: number) {
     weight: dim.weight[id],
     childCount: dim.children[id].length,
     aliases: [...dim.aliases[id]],
+    formula: cube.memberFormula(d, id)?.expression ?? "",
   };
 }
 
@@ -102,5 +104,5 @@ export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse 
       for (const id of kids) if (!push(id)) break;
     }
   }
-  return { members: out.map((id) => info(dim, id)), truncated };
+  return { members: out.map((id) => info(cube, d, id)), truncated };
 }
