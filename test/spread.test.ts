@@ -76,7 +76,7 @@ describe.each(["PGlite", "PostgreSQL"])("spreading through WriteCells on %s", (k
     expect(after.value).toBeCloseTo(70, 8);
     expect(after.version).toBe(res.results[0].version);
     const leaves = await read(planLeaves);
-    leaves.forEach((leaf, i) => expect(leaf.value).toBeCloseTo(2 * (leavesBefore[i].value ?? 0), 10));
+    for (const [i, leaf] of leaves.entries()) expect(leaf.value).toBeCloseTo(2 * (leavesBefore[i].value ?? 0), 10);
     // Actual did not move.
     expect((await read([[units, "Actual"]]))[0].value).toBe(35);
     for (const [i, members] of planLeaves.entries()) {

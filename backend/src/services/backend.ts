@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Cube, LeafChange } from "../lattice";
 import type { AddressError } from "../lattice/resolver";
 import type { DataAction } from "../lattice/spread/methods";
+import { planScenarioCopy } from "../lattice/scenario";
 import { lastWrittenBelow, planSpread, type SpreadMethodCode, type SpreadPlan } from "../lattice/spread/target";
 import type { PendingWrite, Store } from "../store/types";
 
@@ -46,6 +47,24 @@ export interface SpreadInput {
   /** Members of the reference cell (RP, R%) that replace the target's. */
   reference: readonly string[];
 }
+
+/** A scenario copy as the API receives it (see CopyScenarioRequest in lattice.proto). */
+export interface ScenarioCopyInput {
+  /** Dimension name; default `Scenario`. */
+  dimension: string;
+  from: string;
+  to: string;
+  factor: number;
+  /** Members bounding the copy on other dimensions. */
+  slice: readonly string[];
+  /** The target slice's version the caller saw, or 0 for no check. */
+  baseVersion: number;
+}
+
+/** The outcome of a scenario copy. */
+export type ScenarioCopyOutcome =
+  | { status: "APPLIED"; leavesChanged: number; leavesCleared: number; version: number; txId: string }
+  | { status: "CONFLICT"; version: number; message: string };
 
 /** One write as the API receives it. */
 export interface WriteInput {
@@ -118,7 +137,7 @@ export class Backend {
     for (const c of ev.changes) {
       const dims = served.cube.dims;
       const fits = c.coords.length === dims.length && c.coords.every((x, d) => Number.isInteger(x) && x >= 0 && x < dims[d].size);
-      if (!fits || served.cube.isConsolidated(c.coords)) continue;
+      if (!fits || served.cube.isConsolidated(c.coords) || served.cube.isCalculated(c.coords)) continue;
       changes.push({ coords: c.coords, value: c.value, version: c.version, writer });
     }
     return this.applyNewer(served, changes);
@@ -206,6 +225,120 @@ export class Backend {
     }
   }
 
+  /**
+   * Copies one scenario onto another (see CopyScenario in lattice.proto): the target's leaf cells in
+   * the slice become the source's times the factor, and target cells with no source are cleared,
+   * in one transaction with an audit record per changed leaf; all or nothing.
+   * @throws ConnectError not_found for an unknown cube, dimension or member; invalid_argument for a
+   *   factor that is not finite, a member of another dimension, a consolidated or calculated
+   *   member, the same member twice, or a slice on the scenario dimension.
+   */
+  async copyScenario(cubeName: string, input: ScenarioCopyInput, user: string): Promise<ScenarioCopyOutcome> {
+    const served = this.cube(cubeName);
+    const { cube } = served;
+    const dimName = input.dimension.trim() || "Scenario";
+    const sd = cube.resolver.dimensionIndex(dimName);
+    if (sd < 0) {
+      throw new ConnectError(`cube ${cube.name} has no dimension "${dimName}"; dimensions: ${cube.dims.map((d) => d.name).join(", ")}`, Code.NotFound);
+    }
+    if (!Number.isFinite(input.factor)) throw new ConnectError(`factor is ${input.factor}; it must be a finite number`, Code.InvalidArgument);
+    const member = (text: string, field: string): number => {
+      if (!text.trim()) throw new ConnectError(`${field} is required (a member of ${cube.dims[sd].name}, e.g. "Actual")`, Code.InvalidArgument);
+      const m = cube.resolver.member(text.includes("[") ? text : `[${cube.dims[sd].name}].[${text}]`);
+      if ("message" in m) throw new ConnectError(`${field}: ${m.message}`, Code.NotFound);
+      const dim = cube.dims[sd];
+      if (m.dim !== sd) throw new ConnectError(`${field} ${text} is not a member of ${dim.name}`, Code.InvalidArgument);
+      if (!dim.isLeaf(m.id)) throw new ConnectError(`${field} ${dim.uniqueName(m.id)} is consolidated; copy between leaf members`, Code.InvalidArgument);
+      if (cube.memberFormula(sd, m.id)) throw new ConnectError(`${field} ${dim.uniqueName(m.id)} is calculated by a formula; copy between stored members`, Code.InvalidArgument);
+      return m.id;
+    };
+    const from = member(input.from, "from");
+    const to = member(input.to, "to");
+    if (from === to) throw new ConnectError(`from and to are both ${cube.dims[sd].uniqueName(from)}`, Code.InvalidArgument);
+    checkMembers(input.slice, "slice");
+    const slice = new Int32Array(cube.dims.length).fill(-1);
+    input.slice.forEach((text, i) => {
+      const m = cube.resolver.member(text);
+      if ("message" in m) throw new ConnectError(`slice[${i}]: ${m.message}`, Code.NotFound);
+      if (m.dim === sd) throw new ConnectError(`slice[${i}] ${text} is on the scenario dimension ${cube.dims[sd].name}`, Code.InvalidArgument);
+      if (slice[m.dim] >= 0) throw new ConnectError(`slice names two members of ${cube.dims[m.dim].name}`, Code.InvalidArgument);
+      if (cube.memberFormula(m.dim, m.id)) throw new ConnectError(`slice[${i}] ${text} is a calculated member`, Code.InvalidArgument);
+      slice[m.dim] = m.id;
+    });
+    const key = cube.name.toLowerCase();
+    const prev = this.writeQueues.get(key) ?? Promise.resolve();
+    const run = prev.then(() => this.copyNow(served, { dim: sd, from, to, factor: input.factor, slice }, input.baseVersion, user));
+    const tail = run.catch(() => undefined);
+    this.writeQueues.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.writeQueues.get(key) === tail) this.writeQueues.delete(key);
+    }
+  }
+
+  private async copyNow(
+    served: ServedCube,
+    spec: { dim: number; from: number; to: number; factor: number; slice: Int32Array },
+    baseVersion: number,
+    user: string,
+  ): Promise<ScenarioCopyOutcome> {
+    const { cube } = served;
+    const plan = planScenarioCopy(cube, spec);
+    if (baseVersion > 0 && baseVersion < plan.targetVersion) {
+      const w = cube.writers.get(plan.targetVersionRow);
+      return {
+        status: "CONFLICT",
+        version: plan.targetVersion,
+        message: `the target changed since version ${baseVersion}: a leaf was written${w ? ` by ${w.user} at ${new Date(w.at).toISOString()}` : ""} (version ${plan.targetVersion}); nothing was copied`,
+      };
+    }
+    if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };
+    const nd = plan.dims;
+    const pending: PendingWrite[] = new Array(plan.count);
+    for (let k = 0; k < plan.count; k++) {
+      const coords = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
+      const old = plan.oldValues[k];
+      const next = plan.newValues[k];
+      const row = plan.rows[k];
+      pending[k] = {
+        coords,
+        members: cube.uniqueNames(coords),
+        oldValue: old === old ? old : null,
+        newValue: next === next ? next : null,
+        baseVersion: row < 0 ? 0 : cube.store.versions[row],
+        group: 0,
+      };
+    }
+    const txId = randomUUID();
+    const { results, at } = await this.store.commitWrites(served.id, txId, user, pending, {
+      outbox: { cube: cube.name, instanceId: this.instanceId },
+    });
+    const bad = results.findIndex((r) => !r.ok && !r.groupFailed);
+    if (bad >= 0) {
+      const r = results[bad];
+      if (!r.ok) {
+        await this.catchUp(served, [Int32Array.from(pending[bad].coords)]).catch(() => undefined);
+        return {
+          status: "CONFLICT",
+          version: r.currentVersion,
+          message: `a target leaf changed while copying (${pending[bad].members.join(", ")}: ${r.updatedBy ?? "another writer"} wrote ${fmt(r.currentValue)}, version ${r.currentVersion}); nothing was copied`,
+        };
+      }
+    }
+    const writer = { user, at };
+    const changes: LeafChange[] = new Array(results.length);
+    let version = 0;
+    results.forEach((r, k) => {
+      const v = r.ok ? r.version : 0;
+      if (v > version) version = v;
+      changes[k] = { coords: pending[k].coords, value: pending[k].newValue, version: v, writer };
+    });
+    this.applyNewer(served, changes);
+    this.onCommitted?.();
+    return { status: "APPLIED", leavesChanged: plan.count, leavesCleared: plan.cleared, version, txId };
+  }
+
   private async writeNow(
     served: ServedCube,
     writes: readonly WriteInput[],
@@ -238,7 +371,7 @@ export class Backend {
         outcomes[i] = { status: "REJECTED", message: coords.message, error: coords };
         return null;
       }
-      const formula = formulaOf(cube, coords);
+      const formula = cube.formulaOf(coords);
       if (formula) {
         outcomes[i] = {
           status: "REJECTED",
@@ -416,7 +549,7 @@ export class Backend {
         }
         reference[m.dim] = m.id;
       }
-      if (formulaOf(cube, reference)) {
+      if (cube.formulaOf(reference)) {
         outcomes[i] = { status: "REJECTED", message: "the reference cell is calculated by a formula; spread relative to stored cells" };
         return;
       }
@@ -460,12 +593,6 @@ export class Backend {
 function describe(method: SpreadMethodCode, sp: SpreadInput | undefined): string {
   const action = sp?.action === "add" ? "+" : sp?.action === "subtract" ? "~" : "";
   return `${method}${action}${sp?.includeEmpty ? "*" : ""}`;
-}
-
-// TEMP until Cube.formulaOf lands (member formulas are being wired in the engine).
-function formulaOf(cube: Cube, coords: Int32Array): { member: string; expression: string } | null {
-  const f = (cube as unknown as { formulaOf?: (c: Int32Array) => { member: string; expression: string } | null }).formulaOf;
-  return f ? f.call(cube, coords) : null;
 }
 
 function fmt(v: number | null): string {

@@ -41,9 +41,13 @@ export function userOf(ctx: HandlerContext): string {
   return u;
 }
 
-function toCell(state: CellState, consolidated: boolean): CellInit {
+/**
+ * A cell of the protocol from an engine state. `calculated` (a member formula computes the cell)
+ * comes from the cube rather than the state, which may have come back from a tile cache.
+ */
+function toCell(state: CellState, consolidated: boolean, calculated: boolean): CellInit {
   const version = BigInt(state.version);
-  return state.value === null ? { version, consolidated } : { value: state.value, version, consolidated };
+  return state.value === null ? { version, consolidated, calculated } : { value: state.value, version, consolidated, calculated };
 }
 
 /** Resolves a batch of addresses: coordinates for the good ones, per-cell errors for the others. */
@@ -133,7 +137,7 @@ export function registerLatticeService(backend: Backend) {
         const states = await readCells(tileCacheOf(backend), served, good);
         let k = 0;
         return {
-          cells: coords.map((c, i): CellInit => (c === null ? { error: cellError(errors[i]!) } : toCell(states[k++], cube.isConsolidated(c)))),
+          cells: coords.map((c, i): CellInit => (c === null ? { error: cellError(errors[i]!) } : toCell(states[k++], cube.isConsolidated(c), cube.isCalculated(c)))),
         };
       },
 
@@ -149,13 +153,14 @@ export function registerLatticeService(backend: Backend) {
           }
         });
         const consolidated = good.map((c) => cube.isConsolidated(c));
+        const calculated = good.map((c) => cube.isCalculated(c));
         const queue = new ChangeQueue();
         const watch = cube.watch(good, (idx) => queue.push(idx));
         try {
           const initial = watch.states();
           const byIndex = new Map<number, CellInit>();
           goodIndex.forEach((i, k) => {
-            byIndex.set(i, toCell(initial[k], consolidated[k]));
+            byIndex.set(i, toCell(initial[k], consolidated[k], calculated[k]));
           });
           yield {
             initial: true,
@@ -167,7 +172,7 @@ export function registerLatticeService(backend: Backend) {
             const states = watch.states(changed);
             yield {
               initial: false,
-              updates: changed.map((k, j) => ({ index: goodIndex[k], cell: toCell(states[j], consolidated[k]) })),
+              updates: changed.map((k, j) => ({ index: goodIndex[k], cell: toCell(states[j], consolidated[k], calculated[k]) })),
             };
           }
         } finally {
@@ -175,6 +180,28 @@ export function registerLatticeService(backend: Backend) {
         }
       },
 
+      async copyScenario(req, ctx) {
+        const out = await backend.copyScenario(
+          req.cube,
+          {
+            dimension: req.dimension,
+            from: req.from,
+            to: req.to,
+            factor: req.factor ?? 1,
+            slice: req.slice,
+            baseVersion: toSafeNumber(req.baseVersion, "baseVersion"),
+          },
+          userOf(ctx),
+        );
+        if (out.status === "CONFLICT") return { status: WriteStatus.CONFLICT, version: BigInt(out.version), message: out.message };
+        return {
+          status: WriteStatus.APPLIED,
+          leavesChanged: BigInt(out.leavesChanged),
+          leavesCleared: BigInt(out.leavesCleared),
+          transactionId: out.txId,
+          version: BigInt(out.version),
+        };
+      },
       async writeCells(req, ctx) {
         const user = userOf(ctx);
         const { outcomes, txId } = await backend.writeCells(
@@ -230,6 +257,13 @@ export function registerLatticeService(backend: Backend) {
         const coords = cube.resolve(req.members);
         if (!(coords instanceof Int32Array)) {
           throw new ConnectError(coords.message, coords.code === "UNKNOWN_MEMBER" ? Code.NotFound : Code.InvalidArgument);
+        }
+        const formula = cube.formulaOf(coords);
+        if (formula) {
+          throw new ConnectError(
+            `history is kept for stored leaf cells; this cell is calculated by a formula (${formula.member} = ${formula.expression})`,
+            Code.InvalidArgument,
+          );
         }
         if (cube.isConsolidated(coords)) {
           throw new ConnectError("history is kept for leaf cells; this cell is consolidated", Code.InvalidArgument);

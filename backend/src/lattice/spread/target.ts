@@ -152,8 +152,6 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
 
   // Stored rows under the target.
   const rowList = scanRows(cube, target, ranges, fixed);
-  const rowSet = new Set<number>();
-  for (let i = 0; i < rowList.length; i++) rowSet.add(rowList[i]);
   /** Leaves: coordinates (flat) and store row (-1 = not stored). */
   let leafCoords: Int32Array;
   let leafRows: Int32Array;
@@ -205,6 +203,8 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
     // Add the leaves where the reference holds a value and the target has no row.
     const refRanges = ranges.map((g) => ({ ...g, lo: g.lo + refOffset![g.d], hi: g.hi + refOffset![g.d] }));
     const refRows = scanRows(cube, spec.reference, refRanges, fixed);
+    const rowSet = new Set<number>();
+    for (let i = 0; i < rowList.length; i++) rowSet.add(rowList[i]);
     const extra: number[] = [];
     const coords = new Int32Array(nd);
     for (let i = 0; i < refRows.length; i++) {
@@ -273,7 +273,7 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
   let j = 0;
   for (let i = 0; i < n; i++) {
     if (!changed(oldValues[i], res.values[i])) continue;
-    plan.coords.set(leafCoords!.subarray(i * nd, (i + 1) * nd), j * nd);
+    for (let d = 0; d < nd; d++) plan.coords[j * nd + d] = leafCoords![i * nd + d];
     plan.oldValues[j] = oldValues[i];
     plan.newValues[j] = res.values[i];
     plan.rows[j] = leafRows![i];

@@ -798,8 +798,9 @@ export type CopyScenarioRequest = Message<"quantatom.v1.CopyScenarioRequest"> & 
   slice: string[];
 
   /**
-   * The target slice's version the caller last saw (GetCells of the target at the slice), or 0 to
-   * skip the check; a newer leaf there makes the copy a CONFLICT that changes nothing.
+   * The highest version the caller saw among the target's cells in the slice (Cell.version of the
+   * target at the slice, for each measure), or 0 to skip the check; a newer leaf there makes the
+   * copy a CONFLICT that changes nothing.
    *
    * @generated from field: int64 base_version = 7;
    */
