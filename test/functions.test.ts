@@ -11,11 +11,15 @@ import { create } from "@bufbuild/protobuf";
 import { cellKey, columnLetters, parseCell, parseRange, rangeContains } from "../addin/src/address";
 import { WaveBatcher } from "../addin/src/batcher";
 import { buildCellFormula, isSingleCellCall } from "../addin/src/formula-text";
+import type { CellSnapshot, FormulaCell, QatomApi } from "../addin/src/contracts";
+import { HoldsStore } from "../addin/src/holds";
+import { CALCULATED_MESSAGE, PendingWritesStore } from "../addin/src/pending-writes";
+import { entryForCode, parseTypedText, splitMembers, spreadCodeText, type SpreadCode, toProtoSpread, wireValue } from "../addin/src/spreading";
 import { backoffDelay } from "../addin/src/streams";
-import { typedValue } from "../addin/src/writeback";
+import { applyTyped, readTyped, typedValue } from "../addin/src/writeback";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
-import { type Cell, CellSchema, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { type Cell, CellSchema, DataAction, SpreadMethod, WriteStatus, type WriteCellsRequest } from "../proto/gen/quantatom/v1/lattice_pb";
 import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
 import { type LoadedFunctions, loadFunctions } from "./helpers/functions-bundle";
@@ -98,6 +102,214 @@ describe("the shared runtime's pure parts", () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => batcher.get("c", "C", String(i % 7), [String(i % 7)])));
     expect(sent.map((c) => c.length)).toEqual([3, 3, 1]);
     expect(answers.map((a) => ("cell" in a ? a.cell.value : null))).toEqual(Array.from({ length: 20 }, (_, i) => i % 7));
+  });
+});
+
+describe("spreading codes typed over QATOM.CELL cells (pure)", () => {
+  const snap = (value: number | null, consolidated: boolean, calculated = false): CellSnapshot => ({ value, version: 7n, consolidated, calculated });
+  const code = (text: string) => {
+    const t = parseTypedText(text);
+    if (t?.kind !== "code") throw new Error(`${text} is not a code: ${JSON.stringify(t)}`);
+    return t.code;
+  };
+  const cellCode = (text: string) => code(text) as Extract<SpreadCode, { kind: "P" | "S" | "R" | "RP" | "LS" | "LR" | "P%" | "R%" | "C" }>;
+
+  it("reads typed text as a value, a code, a bad code (part and position named), or a note left alone", () => {
+    expect(parseTypedText("250")).toEqual({ kind: "value", value: 250 });
+    expect(parseTypedText(" -12.5 ")).toEqual({ kind: "value", value: -12.5 });
+    expect(parseTypedText("")).toEqual({ kind: "value", value: null });
+    expect(code("P100")).toEqual({ kind: "P", action: "replace", directions: [], value: 100 });
+    expect(code("s+200")).toEqual({ kind: "S", action: "add", directions: [], value: 200 });
+    expect(code("LS*50")).toMatchObject({ kind: "LS", allLeaves: true, value: 50 });
+    expect(code("P%+10")).toMatchObject({ kind: "P%", action: "add", percent: 10 });
+    expect(code("P%~5")).toMatchObject({ kind: "P%", action: "subtract", percent: 5 });
+    expect(code("C")).toEqual({ kind: "C", directions: [] });
+    expect(code("H")).toEqual({ kind: "H" });
+    expect(code("rh")).toEqual({ kind: "RH" });
+    // TM1 writes the direction after the method; after the arguments is accepted too
+    expect(code("SL>100:200")).toMatchObject({ kind: "SL", directions: [">"], start: 100, end: 200 });
+    expect(code("SL100:200>")).toMatchObject({ kind: "SL", directions: [">"], start: 100, end: 200 });
+    expect(code("GR100:10|")).toMatchObject({ kind: "GR", directions: ["|"], start: 100, rate: 10 });
+    expect(code("P%+10<")).toMatchObject({ kind: "P%", directions: ["<"], percent: 10 });
+    for (const note of ["n/a", "Plan", "Check", "TBD", "R&D", "Sales up", "see Q1"]) expect(parseTypedText(note)).toBeUndefined();
+    expect(parseTypedText("P1OO")).toEqual({ kind: "bad", text: "P1OO", message: expect.stringMatching(/^"P1OO" is not a spreading code \("OO" at character 3\): P: unexpected "OO"/) });
+    expect(parseTypedText("SL100")).toMatchObject({ kind: "bad", message: expect.stringMatching(/character 6.*SL: expected ":"/) });
+    expect(parseTypedText("C+")).toMatchObject({ kind: "bad", message: expect.stringMatching(/C takes no data action/) });
+    // what the sheet holds: numbers, cleared cells, text codes; formulas and booleans are not typed values
+    expect(readTyped({ address: "A1", formula: 42, valueType: "Double", value: 42 })).toEqual({ kind: "value", value: 42 });
+    expect(readTyped({ address: "A1", formula: "", valueType: "Empty", value: "" })).toEqual({ kind: "value", value: null });
+    expect(readTyped({ address: "A1", formula: "P%+10", valueType: "String", value: "P%+10" })).toMatchObject({ kind: "code", text: "P%+10" });
+    expect(readTyped({ address: "A1", formula: "=1+1", valueType: "Double", value: 2 })).toBeUndefined();
+    expect(readTyped({ address: "A1", formula: true, valueType: "Boolean", value: true })).toBeUndefined();
+  });
+
+  it("maps a code over a consolidated cell to its spread, and over a leaf to a value as TM1 applies it", () => {
+    const total = snap(30, true);
+    expect(entryForCode(cellCode("P100"), total)).toEqual({ ok: true, value: 100, spread: { method: "P", action: "replace" } });
+    expect(entryForCode(cellCode("S+200"), total)).toEqual({ ok: true, value: 200, spread: { method: "S", action: "add" } });
+    expect(entryForCode(cellCode("LS*50"), total)).toEqual({ ok: true, value: 50, spread: { method: "LS", action: "replace", includeEmpty: true } });
+    expect(entryForCode(cellCode("LR~5"), total)).toEqual({ ok: true, value: 5, spread: { method: "LR", action: "subtract", includeEmpty: false } });
+    expect(entryForCode(cellCode("R12"), total)).toEqual({ ok: true, value: 12, spread: { method: "R", action: "replace" } });
+    expect(entryForCode(cellCode("P%+10"), total)).toEqual({ ok: true, value: 10, spread: { method: "P%", action: "add" } });
+    expect(entryForCode(cellCode("RP100"), total)).toEqual({ ok: true, value: 100, spread: { method: "RP", action: "replace" } });
+    expect(entryForCode(cellCode("R%+20"), total)).toEqual({ ok: true, value: 20, spread: { method: "R%", action: "add" } });
+    expect(entryForCode(cellCode("C"), total)).toEqual({ ok: true, value: null, spread: { method: "C", action: "replace" } });
+
+    const leaf = snap(10, false);
+    expect(entryForCode(cellCode("P100"), leaf)).toEqual({ ok: true, value: 100 });
+    expect(entryForCode(cellCode("S+200"), leaf)).toEqual({ ok: true, value: 210 });
+    expect(entryForCode(cellCode("R~4"), leaf)).toEqual({ ok: true, value: 6 });
+    expect(entryForCode(cellCode("P%+10"), leaf)).toEqual({ ok: true, value: 11 });
+    expect(entryForCode(cellCode("P%~5"), leaf)).toEqual({ ok: true, value: 9.5 });
+    expect(entryForCode(cellCode("P%50"), leaf)).toEqual({ ok: true, value: 5 });
+    expect(entryForCode(cellCode("P%+10"), snap(null, false))).toEqual({ ok: true, value: null }); // empty stays empty
+    expect(entryForCode(cellCode("S+5"), snap(null, false))).toEqual({ ok: true, value: 5 });
+    expect(entryForCode(cellCode("C"), leaf)).toEqual({ ok: true, value: null });
+    expect(entryForCode(cellCode("RP100"), leaf)).toEqual({ ok: true, value: 100 });
+    expect(entryForCode(cellCode("R%+20"), leaf)).toMatchObject({ ok: false, message: expect.stringMatching(/R%.*leaf cell/) });
+  });
+
+  it("sends the proto's Spread: method, action, include_empty, percent, reference; no value for C and percentages", () => {
+    const s = (method: "P" | "LS" | "P%" | "RP" | "C", action: "replace" | "add" | "subtract" = "replace", includeEmpty = false, reference: string[] = []) => ({ method, action, includeEmpty, reference });
+    expect(toProtoSpread(s("P"), 100)).toEqual({ method: SpreadMethod.PROPORTIONAL, action: DataAction.REPLACE, includeEmpty: false, percent: 0, reference: [] });
+    expect(toProtoSpread(s("LS", "add", true), 50)).toEqual({ method: SpreadMethod.EQUAL_LEAVES, action: DataAction.ADD, includeEmpty: true, percent: 0, reference: [] });
+    expect(toProtoSpread(s("P%", "subtract"), 5)).toMatchObject({ method: SpreadMethod.PERCENT_CHANGE, action: DataAction.SUBTRACT, percent: 5 });
+    expect(toProtoSpread(s("RP", "replace", false, [" [Scenario].[Actual] ", ""]), 100)).toMatchObject({ method: SpreadMethod.RELATIVE_PROPORTIONAL, reference: ["[Scenario].[Actual]"] });
+    expect(toProtoSpread(s("C"), null)).toMatchObject({ method: SpreadMethod.CLEAR });
+    expect(wireValue(100, s("P"))).toBe(100);
+    expect(wireValue(10, s("P%"))).toBeUndefined();
+    expect(wireValue(null, s("C"))).toBeUndefined();
+    expect(wireValue(null, undefined)).toBeUndefined();
+    expect(spreadCodeText(s("P"), 500)).toBe("500");
+    expect(spreadCodeText(s("P%", "add"), 10)).toBe("P%+10");
+    expect(spreadCodeText(s("LS", "subtract", true), 50)).toBe("LS~*50");
+    expect(spreadCodeText(s("C"), null)).toBe("C");
+    expect(splitMembers(" [Scenario].[Actual], [Customers].[Smith, Ann] ,Q1,")).toEqual(["[Scenario].[Actual]", "[Customers].[Smith, Ann]", "Q1"]);
+  });
+
+  describe("the pending-writes store and typing, over a stand-in WriteCells", () => {
+    const members = (region: string) => [units, region, "[Scenario].[Plan]"];
+    const fc = (address: string, region: string, snapshot: CellSnapshot | null): FormulaCell => ({
+      cube: "Demo",
+      members: members(region),
+      address,
+      formula: `=QATOM.CELL("Demo","${units}","${region}","[Scenario].[Plan]")`,
+      snapshot,
+    });
+    function setup() {
+      const sent: WriteCellsRequest[] = [];
+      const api = async () =>
+        ({
+          serverUrl: "http://stand-in",
+          lattice: {
+            async writeCells(req: WriteCellsRequest) {
+              sent.push(req);
+              return { results: req.writes.map((w) => ({ status: WriteStatus.APPLIED, version: 9n, leavesChanged: w.spread ? 2n : 1n, currentValue: w.value ?? 33, message: "", updatedBy: "" })), transactionId: "tx" };
+            },
+          },
+        }) as unknown as QatomApi;
+      const holds = new HoldsStore();
+      const pending = new PendingWritesStore(api, holds);
+      const grid = new Map<string, FormulaCell>();
+      const targets = { cells: { find: (a: string) => grid.get(cellKey(a)) }, pending, holds };
+      const place = (c: FormulaCell) => grid.set(cellKey(c.address), c);
+      return { sent, holds, pending, targets, place };
+    }
+
+    it("spreads a value typed over a consolidated cell proportionally unless changed, and sends the cube's holds", async () => {
+      const { sent, holds, pending, targets } = setup();
+      const north = fc("Sheet1!B2", "[Region].[North]", snap(30, true));
+      const oslo = fc("Sheet1!B3", "[Region].[North].[Oslo]", snap(10, false));
+      expect(applyTyped(targets, oslo, parseTypedText("H")!)).toEqual({ kind: "held", cell: oslo });
+      expect(holds.get()).toEqual([{ id: expect.any(String), address: "Sheet1!B3", cube: "Demo", members: oslo.members, consolidated: false }]);
+      const out = applyTyped(targets, north, { kind: "value", value: 60 });
+      expect(out).toMatchObject({ kind: "writes", writes: [{ consolidated: true, value: 60, spread: { method: "P", action: "replace", includeEmpty: false, reference: [] }, status: "pending" }] });
+      pending.setSpread("sheet1!B2", { method: "S" });
+      await pending.submit();
+      expect(sent).toHaveLength(1);
+      expect(sent[0].holds.map((h) => h.members)).toEqual([oslo.members]);
+      expect(sent[0].writes[0]).toMatchObject({ value: 60, baseVersion: 7n, spread: { method: SpreadMethod.EQUAL, action: DataAction.REPLACE } });
+      expect(pending.list()[0]).toMatchObject({ status: "applied", leavesChanged: 2, currentValue: 60, baseVersion: 9n });
+
+      // RH releases; the next WriteCells carries no hold
+      expect(applyTyped(targets, oslo, parseTypedText("RH")!)).toEqual({ kind: "released", cell: oslo });
+      applyTyped(targets, north, parseTypedText("P%+10")!);
+      expect(pending.list()[0]).toMatchObject({ value: 10, spread: { method: "P%", action: "add" }, code: "P%+10", status: "pending" });
+      await pending.submit();
+      expect(sent[1].holds).toEqual([]);
+      expect(sent[1].writes[0].value).toBeUndefined();
+      expect(sent[1].writes[0].spread).toMatchObject({ method: SpreadMethod.PERCENT_CHANGE, action: DataAction.ADD, percent: 10 });
+    });
+
+    it("refuses a calculated cell, a bad code and RP without a reference, locally and with the reason", async () => {
+      const { sent, pending, targets } = setup();
+      const avg = fc("Sheet1!C2", "[Region].[North]", snap(3, false, true));
+      applyTyped(targets, avg, { kind: "value", value: 5 });
+      expect(pending.list()[0]).toMatchObject({ status: "rejected", message: CALCULATED_MESSAGE });
+      expect(applyTyped(targets, avg, parseTypedText("H")!)).toMatchObject({ kind: "refused", write: { message: expect.stringMatching(/calculated by a formula/) } });
+
+      const north = fc("Sheet1!B2", "[Region].[North]", snap(30, true));
+      applyTyped(targets, north, parseTypedText("P1OO")!);
+      expect(pending.list()[1]).toMatchObject({ status: "rejected", code: "P1OO", value: null, message: expect.stringMatching(/"OO" at character 3/) });
+      applyTyped(targets, north, parseTypedText("RP100")!);
+      expect(pending.list()[1]).toMatchObject({ status: "rejected", spread: { method: "RP" }, message: expect.stringMatching(/needs a reference cell/) });
+      pending.setSpread("sheet1!B2", { reference: ["[Scenario].[Actual]"] });
+      expect(pending.list()[1]).toMatchObject({ status: "pending", spread: { method: "RP", reference: ["[Scenario].[Actual]"] } });
+      expect(pending.list()[1].message).toBeUndefined();
+      // C then back to P: a method that needs a value has none
+      applyTyped(targets, north, parseTypedText("C")!);
+      pending.setSpread("sheet1!B2", { method: "P" });
+      expect(pending.list()[1]).toMatchObject({ status: "rejected", message: expect.stringMatching(/Proportional \(P\) needs a value/) });
+      pending.setSpread("sheet1!B2", { method: "C" });
+      await pending.submit();
+      expect(sent).toHaveLength(1);
+      expect(sent[0].writes).toHaveLength(1); // the calculated cell's write is never sent
+      expect(sent[0].writes[0]).toMatchObject({ value: undefined, spread: { method: SpreadMethod.CLEAR } });
+    });
+
+    it("expands SL and GR over the QATOM cells in a direction, skipping held cells, and stops at the first other cell", () => {
+      const { pending, holds, targets, place } = setup();
+      const row = [
+        fc("Sheet1!B5", "[Region].[North].[Oslo]", snap(1, false)),
+        fc("Sheet1!C5", "[Region].[North].[Bergen]", snap(2, false)),
+        fc("Sheet1!D5", "[Region].[South].[Rome]", snap(3, false)),
+        fc("Sheet1!E5", "[Region].[North]", snap(3, true)),
+      ];
+      row.forEach(place);
+      // F5 holds no QATOM.CELL: the run ends at E5
+      const out = applyTyped(targets, row[0], parseTypedText("SL>100:400")!);
+      expect(out.kind).toBe("writes");
+      expect(pending.list().map((w) => [w.address, w.value, w.spread?.method ?? "leaf"])).toEqual([
+        ["Sheet1!B5", 100, "leaf"],
+        ["Sheet1!C5", 200, "leaf"],
+        ["Sheet1!D5", 300, "leaf"],
+        ["Sheet1!E5", 400, "P"],
+      ]);
+      pending.discard();
+      // to the left from E5, with a held cell (D5) skipped and the line not shifted; GR grows 10% a cell
+      holds.hold(row[2]);
+      applyTyped(targets, row[3], parseTypedText("GR100:10<")!);
+      const values = Object.fromEntries(pending.list().map((w) => [w.address, w.value]));
+      expect(Object.keys(values)).toEqual(["Sheet1!E5", "Sheet1!C5", "Sheet1!B5"]);
+      expect(values["Sheet1!E5"]).toBe(100);
+      expect(values["Sheet1!C5"]).toBeCloseTo(121, 9);
+      expect(values["Sheet1!B5"]).toBeCloseTo(133.1, 9);
+      pending.discard();
+      // a data action: SL+ adds the line to each leaf's value
+      holds.releaseAll();
+      applyTyped(targets, row[0], parseTypedText("SL+100:200|")!); // nothing below B5
+      expect(pending.list().map((w) => w.value)).toEqual([101]);
+      pending.discard();
+      // a code with a direction applies to every cell of the run: P%+10 to the right
+      applyTyped(targets, row[1], parseTypedText("P%+>10")!);
+      expect(pending.list().map((w) => [w.address, w.value, w.spread?.method ?? "leaf"])).toEqual([
+        ["Sheet1!C5", 2.2, "leaf"],
+        ["Sheet1!D5", 3.3, "leaf"],
+        ["Sheet1!E5", 10, "P%"],
+      ]);
+      pending.discard();
+      expect(applyTyped(targets, row[0], parseTypedText("SL<>1:2")!)).toMatchObject({ kind: "refused", write: { message: expect.stringMatching(/SL fills one direction/) } });
+    });
   });
 });
 
@@ -383,6 +595,7 @@ describe("QATOM functions bundle against a real backend", () => {
         address: "Sheet1!B3",
         cube: "Demo",
         members: leaf,
+        consolidated: false,
         value: 42,
         seenValue: null,
         baseVersion: 0n,
@@ -395,7 +608,7 @@ describe("QATOM functions bundle against a real backend", () => {
       expect(f.requests.filter((r) => r.method === "WriteCells")).toHaveLength(0);
 
       await f.context.pendingWrites.submit();
-      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", value: 42 });
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", value: 42, leavesChanged: 1, currentValue: 42 });
       expect(f.requests.filter((r) => r.method === "WriteCells")).toHaveLength(1);
       await waitFor(() => b3.value === 42, 2000, "the new value in the cell");
       const history = await otherClient(server.url).lattice.getCellHistory({ cube: "Demo", members: leaf });
@@ -452,23 +665,203 @@ describe("QATOM functions bundle against a real backend", () => {
       expect(now.cells[0].value).toBe(50);
     });
 
-    it("refuses a value typed over a consolidated cell, saying why, and sends nothing", async () => {
+    /** A Plan/Units cell of the small cube. */
+    const plan = (region: string, product = "[Product].[Widget]", channel = "[Channel].[Web]") => [units, region, product, channel, "[Scenario].[Plan]"];
+    const NORTH = plan("[Region].[North]"); // consolidated over the two below
+    const OSLO = plan("[Region].[North].[Oslo]"); // 10
+    const BERGEN = plan("[Region].[North].[Bergen]"); // 20
+
+    async function values(cells: string[][]): Promise<(number | null)[]> {
+      const res = await otherClient(server.url, "check").lattice.getCells({ cube: "Demo", cells: cells.map((members) => ({ members })) });
+      return res.cells.map((c) => c.value ?? null);
+    }
+
+    it("spreads a number and P%+10 typed over a consolidated cell: the total moves there, the leaves keep their proportions, one audit record per leaf under one transaction", async () => {
       const f = await load();
-      const total = [units, "[Region].[North]", "[Scenario].[Plan]"];
-      const { formula, cell: d2 } = await sheetWithFormula(f, "'Plan 2025'!D2", total);
-      f.workbook.userEnters("'Plan 2025'!D2", 500);
+      const bob = otherClient(server.url, "bob").lattice;
+      const { formula, cell: d2 } = await sheetWithFormula(f, "'Plan 2025'!D2", NORTH);
+      expect(d2.value).toBe(30);
+      expect(await values([OSLO, BERGEN])).toEqual([10, 20]);
+
+      f.workbook.userEnters("'Plan 2025'!D2", 45);
       await waitFor(() => f.context.pendingWrites.list().length === 1, 5000, "the pending write");
       expect(f.context.pendingWrites.list()[0]).toMatchObject({
         id: "plan 2025!D2",
         address: "'Plan 2025'!D2",
-        status: "rejected",
-        value: 500,
-        message: expect.stringMatching(/consolidated.*spreading/),
+        consolidated: true,
+        value: 45,
+        seenValue: 30,
+        spread: { method: "P", action: "replace", includeEmpty: false, reference: [] },
+        status: "pending",
       });
       await waitFor(() => d2.formula === formula, 5000, "the formula back");
+
+      await f.context.pendingWrites.submit();
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", leavesChanged: 2, currentValue: 45 });
+      await waitFor(() => d2.value === 45, 2000, "the new total in the cell");
+      expect(await values([OSLO, BERGEN])).toEqual([15, 30]); // still 1:2
+
+      const audit = async (members: string[]) => (await bob.getCellHistory({ cube: "Demo", members })).records;
+      const [oslo1, bergen1] = [await audit(OSLO), await audit(BERGEN)];
+      expect(oslo1[0]).toMatchObject({ user: "tester", oldValue: 10, newValue: 15 });
+      expect(bergen1[0]).toMatchObject({ user: "tester", oldValue: 20, newValue: 30 });
+      expect(oslo1[0].transactionId).not.toBe("");
+      expect(bergen1[0].transactionId).toBe(oslo1[0].transactionId);
+      expect([...oslo1, ...bergen1].filter((r) => r.transactionId === oslo1[0].transactionId)).toHaveLength(2);
+
+      // a TM1 code typed as text: +10% on every leaf (the pending write says how, the formula comes back)
+      f.workbook.userEnters("'Plan 2025'!D2", "P%+10");
+      await waitFor(() => f.context.pendingWrites.list()[0].status === "pending", 5000, "the pending code");
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ value: 10, code: "P%+10", seenValue: 45, spread: { method: "P%", action: "add" } });
+      await waitFor(() => d2.formula === formula, 5000, "the formula back");
+      await f.context.pendingWrites.submit();
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", leavesChanged: 2 });
+      expect(f.context.pendingWrites.list()[0].currentValue).toBeCloseTo(49.5, 9);
+      await waitFor(() => Math.abs((d2.value as number) - 49.5) < 1e-9, 2000, "the raised total");
+      const [o, b] = await values([OSLO, BERGEN]);
+      expect(o).toBeCloseTo(16.5, 9);
+      expect(b).toBeCloseTo(33, 9);
+      const [oslo2, bergen2] = [await audit(OSLO), await audit(BERGEN)];
+      expect(oslo2).toHaveLength(oslo1.length + 1);
+      expect(bergen2[0].transactionId).toBe(oslo2[0].transactionId);
+      expect(bergen2[0].transactionId).not.toBe(oslo1[0].transactionId);
+    });
+
+    it("holds typed in Excel: H keeps a leaf as it is while the total still reaches the typed value; RH releases it", async () => {
+      const f = await load();
+      const { cell: d2 } = await sheetWithFormula(f, "'Plan 2025'!D2", NORTH);
+      const { formula: osloFormula, cell: d3 } = await sheetWithFormula(f, "'Plan 2025'!D3", OSLO);
+      const [oslo0] = await values([OSLO]);
+
+      f.workbook.userEnters("'Plan 2025'!D3", "H");
+      await waitFor(() => f.context.holds.get().length === 1, 5000, "the hold");
+      expect(f.context.holds.get()[0]).toMatchObject({ address: "'Plan 2025'!D3", cube: "Demo", members: OSLO, consolidated: false });
+      await waitFor(() => d3.formula === osloFormula, 5000, "the formula back");
+      expect(f.context.pendingWrites.list()).toEqual([]);
+
+      f.workbook.userEnters("'Plan 2025'!D2", 100);
+      await waitFor(() => f.context.pendingWrites.list().length === 1, 5000, "the pending write");
+      await f.context.pendingWrites.submit();
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", leavesChanged: 1, currentValue: 100 });
+      const [oslo1, bergen1] = await values([OSLO, BERGEN]);
+      expect(oslo1).toBe(oslo0); // held
+      expect(bergen1).toBeCloseTo(100 - (oslo0 ?? 0), 9);
+      await waitFor(() => d2.value === 100, 2000, "the total in the cell");
+
+      f.workbook.userEnters("'Plan 2025'!D3", "RH");
+      await waitFor(() => f.context.holds.get().length === 0, 5000, "the release");
+      await waitFor(() => d3.formula === osloFormula, 5000, "the formula back");
+      await waitFor(() => d2.value === 100 && typeof d2.invocation !== "undefined", 2000, "the total");
+      f.workbook.userEnters("'Plan 2025'!D2", 200);
+      await waitFor(() => f.context.pendingWrites.list()[0]?.value === 200, 5000, "the pending write");
+      await f.context.pendingWrites.submit();
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", leavesChanged: 2, currentValue: 200 });
+      const [oslo2] = await values([OSLO]);
+      expect(oslo2).toBeCloseTo((oslo0 ?? 0) * 2, 9);
+    });
+
+    it("SL typed with a direction fills the row of QATOM cells up to the first other cell; a consolidated cell of the row is spread", async () => {
+      const f = await load();
+      const row = [
+        plan("[Region].[South].[Rome]", "[Product].[Widget]"),
+        plan("[Region].[South].[Rome]", "[Product].[Gadget]"),
+        plan("[Region].[South].[Rome]", "[Product].[Alpha]"),
+        plan("[Region].[North]", "[Product].[Alpha]", "[Channel].[Alpha]"), // consolidated, empty below
+      ];
+      const addresses = ["Sheet1!B8", "Sheet1!C8", "Sheet1!D8", "Sheet1!E8"];
+      for (let i = 0; i < row.length; i++) await sheetWithFormula(f, addresses[i], row[i]);
+      f.workbook.userEnters("Sheet1!F8", "a note"); // not a QATOM cell: the row ends before it
+      expect(await values(row)).toEqual([null, null, null, null]);
+
+      f.workbook.userEnters("Sheet1!B8", "SL100:400>");
+      await waitFor(() => f.context.pendingWrites.list().length === 4, 5000, "one pending write per cell of the row");
+      expect(f.context.pendingWrites.list().map((w) => [w.address, w.value, w.spread?.method ?? "leaf"])).toEqual([
+        ["Sheet1!B8", 100, "leaf"],
+        ["Sheet1!C8", 200, "leaf"],
+        ["Sheet1!D8", 300, "leaf"],
+        ["Sheet1!E8", 400, "P"],
+      ]);
+      await f.context.pendingWrites.submit();
+      expect(f.context.pendingWrites.list().map((w) => w.status)).toEqual(["applied", "applied", "applied", "applied"]);
+      expect(f.requests.filter((r) => r.method === "WriteCells")).toHaveLength(1);
+      expect(await values(row)).toEqual([100, 200, 300, 400]);
+      await waitFor(() => f.workbook.cell("Sheet1!E8").value === 400, 2000, "the spread total in the sheet");
+    });
+
+    it("GR filled over a range (Ctrl+Enter) grows along it; a bad code is refused with its position and the formula comes back; a note stays", async () => {
+      const f = await load();
+      const row = [
+        plan("[Region].[North].[Oslo]", "[Product].[Gadget]", "[Channel].[Alpha]"),
+        plan("[Region].[North].[Bergen]", "[Product].[Gadget]", "[Channel].[Alpha]"),
+        plan("[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Alpha]"),
+      ];
+      const formulas: string[] = [];
+      for (let i = 0; i < row.length; i++) formulas.push((await sheetWithFormula(f, `Sheet1!${"BCD"[i]}9`, row[i])).formula);
+      f.workbook.userFills("Sheet1!B9:D9", "GR100:10");
+      await waitFor(() => f.context.pendingWrites.list().length === 3, 5000, "three pending writes");
+      await waitFor(() => ["B9", "C9", "D9"].every((a, i) => f.workbook.cell(`Sheet1!${a}`).formula === formulas[i]), 5000, "the formulas back");
+      await f.context.pendingWrites.submit();
+      const got = await values(row);
+      expect(got[0]).toBe(100);
+      expect(got[1]).toBeCloseTo(110, 9);
+      expect(got[2]).toBeCloseTo(121, 9);
+
+      f.context.pendingWrites.discard();
+      f.workbook.userEnters("Sheet1!B9", "P1OO");
+      await waitFor(() => f.context.pendingWrites.list().length === 1, 5000, "the refusal");
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "rejected", code: "P1OO", message: expect.stringMatching(/"OO" at character 3/) });
+      await waitFor(() => f.workbook.cell("Sheet1!B9").formula === formulas[0], 5000, "the formula back");
+      f.workbook.userEnters("Sheet1!C9", "check with Ann");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(f.workbook.cell("Sheet1!C9").formula).toBe("check with Ann");
+      await f.context.pendingWrites.submit();
+      expect(f.requests.filter((r) => r.method === "WriteCells")).toHaveLength(1);
+    });
+  });
+
+  it("refuses a value or a hold typed over a calculated cell (a member formula), at once and with the reason; the server refuses it too", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-functions-calc-"));
+    const store = await openStore({ dataDir: dir });
+    const measures = smallCubeDef.dimensions.find((d) => d.name === "Measures")!;
+    await store.saveCube(
+      {
+        ...smallCubeDef,
+        name: "Calc",
+        dimensions: smallCubeDef.dimensions.map((d) => (d === measures ? { ...d, members: [...d.members, { name: "Price", parent: -1, level: 0 }] } : d)),
+        formulas: [{ member: "[Measures].[Price]", expression: "[Measures].[Revenue] / [Measures].[Units]" }],
+      },
+      smallCubeCells(),
+    );
+    await store.close();
+    const s = await startDemoServer(dir);
+    try {
+      const f = await load({ serverUrl: s.url });
+      const price = ["[Measures].[Price]", "[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]"];
+      await waitFor(() => f.workbook.handlerCount === 1, 5000, "the onChanged handler");
+      const formula = `=QATOM.CELL("Calc",${price.map((m) => `"${m}"`).join(",")})`;
+      f.workbook.userEnters("Sheet1!B2", formula);
+      await waitFor(() => f.context.formulaCells.find("Sheet1!B2")?.formula === formula && f.context.formulaCells.find("Sheet1!B2")?.snapshot !== null, 5000, "the formula cell");
+      expect(f.context.formulaCells.find("Sheet1!B2")!.snapshot).toMatchObject({ value: 10.025, calculated: true });
+
+      f.workbook.userEnters("Sheet1!B2", 12);
+      await waitFor(() => f.context.pendingWrites.list().length === 1, 5000, "the refusal");
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "rejected", value: 12, message: CALCULATED_MESSAGE });
+      await waitFor(() => f.workbook.cell("Sheet1!B2").formula === formula, 5000, "the formula back");
+      f.workbook.userEnters("Sheet1!B2", "H");
+      await waitFor(() => f.context.pendingWrites.list()[0]?.code === "H", 5000, "the refused hold");
+      expect(f.context.pendingWrites.list()[0].message).toMatch(/calculated by a formula/);
+      expect(f.context.holds.get()).toEqual([]);
       await f.context.pendingWrites.submit();
       expect(f.requests.filter((r) => r.method === "WriteCells")).toHaveLength(0);
-    });
+
+      const direct = await otherClient(s.url).lattice.writeCells({ cube: "Calc", writes: [{ members: price, value: 12, baseVersion: 0n }] });
+      expect(direct.results[0].status).toBe(WriteStatus.REJECTED);
+      expect(direct.results[0].message).toMatch(/calculated by a formula/);
+    } finally {
+      for (const f of loaded.splice(0)) f.dispose();
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("re-establishes the stream after the server restarts, and re-sends the current values", async () => {

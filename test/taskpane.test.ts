@@ -1,9 +1,10 @@
 /**
  * The task pane in real headless Chromium against a real backend (PGlite, HTTP on an ephemeral
  * port): Office is replaced at the host module by a fake sheet (test/helpers/taskpane-page.tsx);
- * everything else is the real pane. Submits a change, resolves a conflict both ways, meets a
- * consolidated cell, adds comments and reads the history, all through roles and labels, and saves
- * a screenshot of each state under test-artifacts/ (320 px wide, as in Excel's pane).
+ * everything else is the real pane. Submits a change, resolves a conflict both ways, spreads a
+ * write to a consolidated cell (the method picker, holds), adds comments and reads the history, all
+ * through roles and labels, and saves a screenshot of each state under test-artifacts/ (320 px
+ * wide, as in Excel's pane).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -63,6 +64,18 @@ describe("the task pane in Chromium", () => {
       .getByRole("listitem")
       .filter({ has: page.getByRole("button", { name: `Go to ${address}` }) });
   const selectedHeading = (address: string) => page.getByRole("heading", { name: `Selected cell: ${address}` });
+  const typeOver = (address: string, value: number | string | null) => page.evaluate(([a, v]) => window.qatomTest.type(a as string, v), [address, value] as const);
+
+  /** Controls a screen reader could not name (every control needs a name, every field a label). */
+  const unnamedControls = () =>
+    page.evaluate(() =>
+      Array.from(document.querySelectorAll("button, a, input, textarea, select"))
+        .filter((el) => {
+          const e = el as HTMLElement & { labels?: NodeListOf<HTMLLabelElement> | null };
+          return !(e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || e.labels?.length || e.textContent?.trim());
+        })
+        .map((el) => el.outerHTML.slice(0, 120)),
+    );
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-taskpane-"));
@@ -219,22 +232,69 @@ describe("the task pane in Chromium", () => {
     await shot("take-theirs");
   });
 
-  test("a value typed over a consolidated cell: the pane says why it cannot be written yet", async () => {
+  test("a value typed over a consolidated cell is spread: proportional by default, the typed code's method preselected, RP asks for a reference", async () => {
     await page.evaluate(async (m) => {
       await window.qatomTest.placeFormula("Sheet1!B5", "Demo", m);
-      window.qatomTest.type("Sheet1!B5", 100);
     }, NORTH);
+    await typeOver("Sheet1!B5", 100);
     const item = pendingItem("Sheet1!B5");
+    await item.getByText("Pending", { exact: true }).waitFor();
+    await item.getByText("40 → 100").waitFor(); // Oslo 15 + Bergen 25
+    await item.getByText("Consolidated: the value is spread to the leaf cells below it.").waitFor();
+    const method = item.getByRole("combobox", { name: "Spread method for Sheet1!B5" });
+    const action = item.getByRole("combobox", { name: "Data action for Sheet1!B5" });
+    expect(await method.inputValue()).toBe("P");
+    expect(await action.inputValue()).toBe("replace");
+    expect(await method.locator("option").allTextContents()).toEqual([
+      "Proportional (P)",
+      "Equal (S)",
+      "Equal leaves (LS)",
+      "Repeat (R)",
+      "Repeat leaves (LR)",
+      "Percent change (P%)",
+      "Relative proportional (RP)",
+      "Relative percent (R%)",
+      "Clear (C)",
+    ]);
+    expect(await action.locator("option").allTextContents()).toEqual(["Replace", "Add (+)", "Subtract (~)"]);
+
+    // a TM1 code typed over the cell: its method and data action are preselected
+    await typeOver("Sheet1!B5", "P%+10");
+    await item.getByText("40 → P%+10").waitFor();
+    expect(await method.inputValue()).toBe("P%");
+    expect(await action.inputValue()).toBe("add");
+    await typeOver("Sheet1!B5", "LS~*5");
+    await item.getByText("40 → LS~*5").waitFor();
+    expect(await item.getByRole("checkbox", { name: "Include empty leaves for Sheet1!B5" }).isChecked()).toBe(true);
+    await typeOver("Sheet1!B5", "C");
+    await item.getByText("40 → C").waitFor();
+    expect(await action.isDisabled()).toBe(true);
+    // the picker changes the spread (and what the pane shows)
+    await typeOver("Sheet1!B5", 100);
+    await method.selectOption("S");
+    await item.getByText("40 → S100").waitFor();
+    await action.selectOption("subtract");
+    await item.getByText("40 → S~100").waitFor();
+
+    // RP needs a reference cell: refused until the pane gives one
+    await typeOver("Sheet1!B5", "RP100");
     await item.getByText("Rejected", { exact: true }).waitFor();
-    await item.getByText("Can't be written yet").waitFor();
-    await item.getByText("spreading", { exact: false }).waitFor();
+    await item.getByText("needs a reference cell", { exact: false }).waitFor();
     expect(await page.getByRole("button", { name: "Submit", exact: true }).isDisabled()).toBe(true);
-    // The server says the same when asked.
-    const direct = await clientsOf("ann").lattice.writeCells({ cube: "Demo", writes: [{ members: NORTH, value: 100, baseVersion: 0n }] });
-    expect(direct.results[0].status).toBe(WriteStatus.REJECTED);
-    expect(direct.results[0].message).toMatch(/consolidated.*spreading/);
-    expect((await serverCell(NORTH)).value).toBe(15 + 25); // Oslo + Bergen, untouched
-    await shot("consolidated");
+    const reference = item.getByRole("textbox", { name: "Reference for Sheet1!B5" });
+    await reference.fill("[Scenario].[Actual]");
+    await reference.press("Enter");
+    await item.getByText("Pending", { exact: true }).waitFor();
+    await page.getByRole("button", { name: "Submit (1)" }).waitFor();
+    expect(await unnamedControls()).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    await shot("spread-picker");
+
+    // a bad code is refused, naming the bad part and where it is
+    await typeOver("Sheet1!B5", "P1OO");
+    await item.getByText("Rejected", { exact: true }).waitFor();
+    await item.getByText('"P1OO" is not a spreading code ("OO" at character 3)', { exact: false }).waitFor();
+    expect((await serverCell(NORTH)).value).toBe(15 + 25); // nothing was sent
 
     await page.getByRole("button", { name: "Discard Sheet1!B5" }).click();
     await item.waitFor({ state: "detached" });
@@ -296,15 +356,7 @@ describe("the task pane in Chromium", () => {
     // Laid out for 320 px: nothing runs off to the side.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     // Every control has a name a screen reader can say, and every field a label.
-    const unnamed = await page.evaluate(() =>
-      Array.from(document.querySelectorAll("button, a, input, textarea, select"))
-        .filter((el) => {
-          const e = el as HTMLElement & { labels?: NodeListOf<HTMLLabelElement> | null };
-          return !(e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || e.labels?.length || e.textContent?.trim());
-        })
-        .map((el) => el.outerHTML.slice(0, 120)),
-    );
-    expect(unnamed).toEqual([]);
+    expect(await unnamedControls()).toEqual([]);
   });
 
   test("is usable with the keyboard: Tab reaches every action in order", async () => {
@@ -333,6 +385,59 @@ describe("the task pane in Chromium", () => {
     }
     // Nothing in between: no focus trap, no invisible stops.
     expect(stops).toEqual(order);
+  });
+
+  test("Submit spreads: the total reaches the typed value, the leaves keep their proportions, one audit record per leaf; Equal from the picker; a held leaf stays", async () => {
+    // Start from a clean list: drop the conflict and the pending change of the tests above.
+    await page.getByRole("button", { name: "Take theirs on Sheet1!B3" }).click();
+    await page.getByRole("button", { name: "Discard all" }).click();
+    await page.getByRole("list", { name: "Pending changes" }).waitFor({ state: "detached" });
+    const oslo0 = (await serverCell(OSLO)).value!;
+    const bergen0 = (await serverCell(BERGEN)).value!;
+    expect([oslo0, bergen0]).toEqual([15, 28]);
+
+    const item = pendingItem("Sheet1!B5");
+    await typeOver("Sheet1!B5", 86); // twice the total: each leaf doubles
+    await item.getByText("43 → 86").waitFor();
+    await page.getByRole("button", { name: "Submit (1)" }).click();
+    await item.getByText("Applied", { exact: true }).waitFor();
+    await item.getByText("Spread to 2 leaf cells; total now 86").waitFor();
+    await page.getByRole("status").filter({ hasText: "Submitted: 1 applied (2 leaf cells changed)" }).waitFor({ state: "attached" });
+    expect([(await serverCell(OSLO)).value, (await serverCell(BERGEN)).value]).toEqual([30, 56]);
+    expect((await serverCell(NORTH)).value).toBe(86);
+    const check = clientsOf("check").lattice;
+    const [osloLog, bergenLog] = await Promise.all([OSLO, BERGEN].map(async (members) => (await check.getCellHistory({ cube: "Demo", members })).records));
+    expect(osloLog[0]).toMatchObject({ user: "ann", oldValue: 15, newValue: 30 });
+    expect(bergenLog[0]).toMatchObject({ user: "ann", oldValue: 28, newValue: 56 });
+    expect(bergenLog[0].transactionId).toBe(osloLog[0].transactionId);
+    expect([...osloLog, ...bergenLog].filter((r) => r.transactionId === osloLog[0].transactionId)).toHaveLength(2);
+
+    // Equal (S) picked in the pane: each child of North gets half
+    await typeOver("Sheet1!B5", 100);
+    await item.getByText("86 → 100").waitFor();
+    await item.getByRole("combobox", { name: "Spread method for Sheet1!B5" }).selectOption("S");
+    await item.getByText("86 → S100").waitFor();
+    await page.getByRole("button", { name: "Submit (1)" }).click();
+    await item.getByText("Spread to 2 leaf cells; total now 100").waitFor();
+    expect([(await serverCell(OSLO)).value, (await serverCell(BERGEN)).value]).toEqual([50, 50]);
+
+    // H typed over Oslo holds it: the next spread leaves it and Bergen absorbs the change
+    await typeOver("Sheet1!B2", "H");
+    const held = page.getByRole("list", { name: "Held cells" }).getByRole("listitem");
+    await held.getByRole("button", { name: "Go to Sheet1!B2" }).waitFor();
+    expect(await held.count()).toBe(1);
+    await typeOver("Sheet1!B5", 120);
+    await item.getByText("100 → 120").waitFor();
+    await page.getByRole("button", { name: "Submit (1)" }).click();
+    await item.getByText("Spread to 1 leaf cell; total now 120").waitFor();
+    expect([(await serverCell(OSLO)).value, (await serverCell(BERGEN)).value]).toEqual([50, 70]);
+    expect(await unnamedControls()).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    await shot("spread");
+
+    await page.getByRole("button", { name: "Release Sheet1!B2" }).click();
+    await page.getByRole("list", { name: "Held cells" }).waitFor({ state: "detached" });
+    await page.getByRole("status").filter({ hasText: "Released Sheet1!B2" }).waitFor({ state: "attached" });
   });
 
   test("the page had no errors", () => {

@@ -30,7 +30,7 @@ interface Entry {
 function signature(e: Entry): string {
   if (e.error) return `E${e.error.code}:${e.error.message}`;
   const s = e.snapshot!;
-  return `V${s.value}:${s.version}:${s.consolidated}`;
+  return `V${s.value}:${s.version}:${s.consolidated}:${s.calculated}`;
 }
 
 function outcome(e: Entry): CellOutcome | null {
@@ -129,7 +129,7 @@ export class CellFeed implements StreamSink {
       return;
     }
     if (!fromStream && e.snapshot && cell.version < e.snapshot.version) return;
-    e.snapshot = { value: cell.value ?? null, version: cell.version, consolidated: cell.consolidated };
+    e.snapshot = { value: cell.value ?? null, version: cell.version, consolidated: cell.consolidated, calculated: cell.calculated };
     e.error = null;
     this.notify(e);
   }

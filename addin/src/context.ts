@@ -12,6 +12,7 @@ import { CommentFeed, type CommentOptions, DEFAULT_COMMENT_OPTIONS } from "./com
 import type { AddinContext, ConnectionSettings, ConnectionState, QatomApi } from "./contracts";
 import { AddinError, isNetworkFailure, toQatomError } from "./errors";
 import { DEFAULT_FORMULA_CELL_OPTIONS, FormulaCellRegistry, type FormulaCellOptions } from "./formula-cells";
+import { HoldsStore } from "./holds";
 import { type Host, officeHost } from "./host";
 import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { ObservableValue } from "./observable";
@@ -19,7 +20,8 @@ import { PendingWritesStore } from "./pending-writes";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
 import { DEFAULT_STREAM_OPTIONS, type StreamOptions, StreamRegistry } from "./streams";
 import { createApi } from "./transport";
-import { createWritebackHandler } from "./writeback";
+import { parseRange } from "./address";
+import { applyTyped, createWritebackHandler, typedContent } from "./writeback";
 
 /** The key of the shared instance on `globalThis`. */
 export const CONTEXT_KEY = Symbol.for("quantatom.addin.context");
@@ -44,8 +46,6 @@ export interface AddinOptions {
   streams?: Partial<StreamOptions>;
   comments?: Partial<CommentOptions>;
   formulaCells?: Partial<FormulaCellOptions>;
-  /** True once the backend spreads writes to consolidated cells (default false). */
-  spreading?: boolean;
 }
 
 /** An AddinContext with the internals tests and diagnostics may look at. */
@@ -101,7 +101,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     },
     { ...DEFAULT_FORMULA_CELL_OPTIONS, ...options.formulaCells },
   );
-  const pendingWrites = new PendingWritesStore(getApi, { spreading: options.spreading ?? false });
+  const holds = new HoldsStore();
+  const pendingWrites = new PendingWritesStore(getApi, holds);
 
   let started: Promise<void> | null = null;
   let stopListening: (() => Promise<void>) | null = null;
@@ -122,17 +123,26 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     api: getApi,
     connection,
     pendingWrites,
+    holds,
     formulaCells,
 
     start() {
       started ??= (async () => {
         if (!(await host.ready()) || disposed) return;
-        const handler = createWritebackHandler(host, formulaCells, pendingWrites);
+        const handler = createWritebackHandler(host, formulaCells, pendingWrites, holds);
         stopListening = await host.onSheetChanged((change) => {
           handler(change).catch((err: unknown) => console.error("quantatom: writeback failed", err));
         });
       })();
       return started;
+    },
+
+    typeOver(address, content) {
+      const range = parseRange(address);
+      const cell = formulaCells.find(address) ?? (range ? formulaCells.within(range).find((c) => !c.ambiguous)?.cell : undefined);
+      const typed = typedContent(content);
+      if (!cell || !typed) return { kind: "ignored" };
+      return applyTyped({ cells: formulaCells, pending: pendingWrites, holds }, cell, typed);
     },
 
     openCell(ref, address, onResult) {

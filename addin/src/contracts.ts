@@ -32,6 +32,8 @@ export interface CellSnapshot {
   /** The version to send back as `baseVersion` when writing. */
   version: bigint;
   consolidated: boolean;
+  /** True when a member formula calculates the cell: it is read-only (writes and holds are refused). */
+  calculated: boolean;
 }
 
 /** A QATOM.CELL formula on a worksheet, known by its address (from the streaming invocation). */
@@ -47,6 +49,27 @@ export interface FormulaCell extends CellRef {
 /** Outcome of a pending write after Submit. */
 export type PendingStatus = "pending" | "submitting" | "applied" | "conflict" | "rejected" | "error";
 
+/**
+ * TM1's spreading methods for a write to a consolidated cell, by their TM1 codes (proto
+ * `SpreadMethod`): proportional `P`, equal `S`, equal leaves `LS`, repeat `R`, repeat leaves `LR`,
+ * percent change `P%`, relative proportional `RP`, relative percent adjustment `R%`, clear `C`.
+ * Straight line `SL` and growth `GR` are not here: the add-in turns them into one write per cell.
+ */
+export type SpreadMethodCode = "P" | "S" | "LS" | "R" | "LR" | "P%" | "RP" | "R%" | "C";
+
+/** TM1's data actions: replace (no symbol), add `+`, subtract `~`. */
+export type SpreadAction = "replace" | "add" | "subtract";
+
+/** How a pending write to a consolidated cell is spread to the leaf cells below it. */
+export interface PendingSpread {
+  method: SpreadMethodCode;
+  action: SpreadAction;
+  /** LS and LR: include the empty leaves (TM1's `*`). */
+  includeEmpty: boolean;
+  /** RP and R%: the reference cell, as members that replace the target's (e.g. `[Scenario].[Actual]`). */
+  reference: string[];
+}
+
 /** A value typed over a QATOM.CELL cell, waiting for Submit. */
 export interface PendingWrite extends CellRef {
   /**
@@ -55,16 +78,38 @@ export interface PendingWrite extends CellRef {
    */
   id: string;
   address: string;
-  /** The typed value; null clears the cell. */
+  /** True when the cell is consolidated: the write is spread to the leaves below it (see `spread`). */
+  consolidated: boolean;
+  /**
+   * For a leaf cell: the new value (null clears it). For a consolidated cell: the spread's argument,
+   * i.e. the value the spread aims at with its data action (P, S, LS, R, LR, RP) or the percentage
+   * (P%, R%); null for C.
+   */
   value: number | null;
+  /** For a consolidated cell: how it is spread (proportional replace unless a code or the pane says otherwise). */
+  spread?: PendingSpread;
+  /** The TM1 code the user typed (e.g. `P%+10`), when it was not a plain number. */
+  code?: string;
   /** The value and version the user saw when typing. */
   seenValue: number | null;
   baseVersion: bigint;
   status: PendingStatus;
-  /** Server message for conflict / rejected / error. */
+  /** Server message for conflict / rejected / error, or why the add-in refused the write. */
   message?: string;
   /** For a conflict: the other writer's value, version, name and time (ms since the epoch). */
   conflict?: { theirValue: number | null; theirVersion: bigint; by: string; at: number };
+  /** Applied: the leaf cells the write changed (WriteResult.leaves_changed; 1 for a leaf write). */
+  leavesChanged?: number;
+  /** Applied: the cell's value after the write (a consolidated cell's new total). */
+  currentValue?: number | null;
+}
+
+/** How to write a typed value: the spread of a consolidated cell and the code it came from. */
+export interface PendingOptions {
+  /** For a consolidated cell; missing fields take proportional replace (clear for a null value). */
+  spread?: Partial<PendingSpread>;
+  /** The TM1 code typed, shown in the pane. */
+  code?: string;
 }
 
 /** An observable list of pending writes with Submit, Discard and conflict resolution. */
@@ -72,20 +117,55 @@ export interface PendingWrites {
   list(): PendingWrite[];
   /** Calls `fn` after every change; returns an unsubscribe function. */
   subscribe(fn: () => void): () => void;
-  /** Records (or replaces) a pending write for a formula cell. */
-  add(cell: FormulaCell, value: number | null): PendingWrite;
+  /**
+   * Records (or replaces) a pending write for a formula cell. A calculated cell's write is
+   * `rejected` at once (it is read-only); so is a spread that lacks an argument (RP without a reference).
+   */
+  add(cell: FormulaCell, value: number | null, options?: PendingOptions): PendingWrite;
+  /** Records something typed over a formula cell that cannot be written (e.g. a bad code), as `rejected` with the reason. */
+  reject(cell: FormulaCell, typed: string, message: string): PendingWrite;
+  /**
+   * Changes how a pending write to a consolidated cell is spread (the pane's method picker); a
+   * write not yet applied becomes `pending` again (or `rejected` when the new spread lacks an argument).
+   */
+  setSpread(id: string, patch: Partial<PendingSpread>): void;
   /** Drops pending writes (all when `ids` is omitted). */
   discard(ids?: string[]): void;
   /**
    * Sends every `pending` write (and every `error` one: it was never applied) in one WriteCells per
-   * cube, with the base versions the user saw; each gets its own result. `rejected` writes (e.g. a
-   * consolidated cell before spreading exists) stay in the list, unsent, until discarded.
+   * cube, with the base versions the user saw and the cube's holds; each gets its own result.
+   * `rejected` writes stay in the list, unsent, until discarded or changed.
    */
   submit(): Promise<void>;
   /** Conflict: write mine again, based on their version. */
   keepMine(id: string): Promise<void>;
   /** Conflict: drop mine and keep theirs (the cell already shows theirs through its stream). */
   takeTheirs(id: string): void;
+}
+
+/** A cell held for spreading (TM1's hold): spreads leave it (a leaf, or every leaf below it) unchanged. */
+export interface HeldCell extends CellRef {
+  /** The cell's key (cube and members): one hold per cube cell, whichever sheet cell showed it. */
+  id: string;
+  /** The sheet address it was held from (`Sheet1!B3`). */
+  address: string;
+  consolidated: boolean;
+}
+
+/**
+ * The cells held in this session (typed `H` / `HC` over a QATOM.CELL cell, released with `RH` /
+ * `RC` or in the task pane), sent as `WriteCellsRequest.holds` with every WriteCells of their cube.
+ */
+export interface Holds extends Observable<readonly HeldCell[]> {
+  /** Holds a cell (again: no change but the address). */
+  hold(cell: FormulaCell): HeldCell;
+  /** Releases the hold on a cell (by HeldCell.id, or the cell itself); false when it was not held. */
+  release(idOrCell: string | CellRef): boolean;
+  /** Releases every hold (of one cube when given). */
+  releaseAll(cube?: string): void;
+  isHeld(ref: CellRef): boolean;
+  /** The held cells of a cube, as WriteCellsRequest.holds wants them. */
+  forCube(cube: string): { members: string[] }[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,6 +221,13 @@ export interface FormulaCells extends Observable<readonly FormulaCell[]> {
   find(address: string): FormulaCell | undefined;
 }
 
+/** What typing over a QATOM.CELL cell did (see AddinContext.typeOver). */
+export type TypedOutcome =
+  | { kind: "writes"; writes: PendingWrite[] }
+  | { kind: "held" | "released"; cell: CellRef }
+  | { kind: "refused"; write: PendingWrite }
+  | { kind: "ignored" };
+
 /** A live QATOM.CELL or QATOM.COMMENT formula; `close` is its `onCanceled`. */
 export interface FormulaHandle {
   close(): void;
@@ -161,13 +248,22 @@ export interface AddinContext {
   readonly connection: Observable<ConnectionState>;
   /** Values typed over QATOM.CELL cells, waiting for Submit. */
   readonly pendingWrites: PendingWrites;
+  /** Cells held for spreading, sent with every WriteCells of their cube. */
+  readonly holds: Holds;
   /** QATOM.CELL formulas on the sheets, by address. */
   readonly formulaCells: FormulaCells;
   /**
-   * Starts what needs Office: the worksheet onChanged handler that turns a number typed over a
-   * QATOM.CELL cell into a pending write. Idempotent; both bundles may call it.
+   * Starts what needs Office: the worksheet onChanged handler that turns a number or a TM1 code
+   * typed over a QATOM.CELL cell into a pending write or a hold. Idempotent; both bundles may call it.
    */
   start(): Promise<void>;
+  /**
+   * What typing `content` (a number, text such as `P%+10` or `H`, or null for a cleared cell) over
+   * the QATOM.CELL cell at `address` does, as the worksheet handler does it (without touching the
+   * sheet): a pending write, several (SL, GR, codes with a direction), a hold, or nothing.
+   * @returns what it did; `ignored` when there is no formula there or the content is not a value or a code.
+   */
+  typeOver(address: string, content: unknown): TypedOutcome;
   /**
    * QATOM.CELL: `onResult` gets the cell's value now and again whenever it changes. Calls of one
    * wave share one GetCells, and all open cells of a cube share one WatchCells stream.

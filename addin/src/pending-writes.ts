@@ -1,8 +1,13 @@
 /**
  * Pending writes: values typed over QATOM.CELL cells, kept until Submit. Submit sends one
  * WriteCells per cube (split only above the server's 10,000 writes) with the base version each user
- * saw, and every write gets its own result: applied, conflict (with the other writer's value,
- * version, name and time), rejected (with the server's reason) or error (not sent; Submit retries).
+ * saw and the cube's holds, and every write gets its own result: applied (with the leaf cells it
+ * changed), conflict (with the other writer's value, version, name and time), rejected (with the
+ * server's reason) or error (not sent; Submit retries).
+ *
+ * A write to a consolidated cell carries its spread (TM1's method and data action; proportional
+ * replace by default), which the task pane can change until Submit. A write to a calculated cell
+ * is refused here at once, as the server would refuse it.
  *
  * The list is immutable between changes (each change makes a new array and new objects for the
  * changed writes), so the task pane can hand `list` to React's `useSyncExternalStore`.
@@ -10,31 +15,27 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type WriteResult, WriteStatus } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { cellKey } from "./address";
-import type { FormulaCell, PendingWrite, PendingWrites, QatomApi } from "./contracts";
+import type { FormulaCell, Holds, PendingOptions, PendingSpread, PendingWrite, PendingWrites, QatomApi } from "./contracts";
 import { toQatomError } from "./errors";
 import { cubeKey } from "./observable";
+import { defaultSpread, spreadProblem, toProtoSpread, wireValue } from "./spreading";
 
 /** The server's limit of writes per WriteCells (backend/src/services/backend.ts). */
 export const MAX_WRITES_PER_REQUEST = 10_000;
 
-/** What the pane says for a value typed over a consolidated cell while spreading does not exist. */
-export const CONSOLIDATED_MESSAGE =
-  "This is a consolidated cell (it adds up cells below it). Writing to it needs spreading, which the backend does not support yet: type the value into the leaf cells below it.";
-
-/** Options of the pending-writes store. */
-export interface PendingWritesOptions {
-  /** True once the backend spreads writes to consolidated cells; until then such writes are refused here. */
-  spreading: boolean;
-}
+/** Why a value typed over a calculated cell is refused (the server refuses it too). */
+export const CALCULATED_MESSAGE =
+  "This cell is calculated by a formula (a member formula of the cube), so it is read-only: change the cells it is calculated from.";
 
 /** PendingWrites over WriteCells; see the module comment. */
 export class PendingWritesStore implements PendingWrites {
   private items: readonly PendingWrite[] = [];
   private readonly listeners = new Set<() => void>();
 
+  /** @param holds the session's holds, sent with every WriteCells of their cube (none when omitted). */
   constructor(
     private readonly api: () => Promise<QatomApi>,
-    private readonly opts: PendingWritesOptions = { spreading: false },
+    private readonly holds?: Holds,
   ) {}
 
   list(): PendingWrite[] {
@@ -48,22 +49,35 @@ export class PendingWritesStore implements PendingWrites {
     };
   }
 
-  add(cell: FormulaCell, value: number | null): PendingWrite {
+  add(cell: FormulaCell, value: number | null, options: PendingOptions = {}): PendingWrite {
     const snap = cell.snapshot;
     let w: PendingWrite = {
-      id: cellKey(cell.address),
-      address: cell.address,
-      cube: cell.cube,
-      members: cell.members,
+      ...this.base(cell),
+      consolidated: (snap?.consolidated ?? false) && !snap?.calculated,
       value,
-      seenValue: snap?.value ?? null,
-      baseVersion: snap?.version ?? 0n,
       status: "pending",
     };
-    if (snap?.consolidated && !this.opts.spreading) w = { ...w, status: "rejected", message: CONSOLIDATED_MESSAGE };
-    const i = this.items.findIndex((x) => x.id === w.id);
-    this.commit(i >= 0 ? this.items.map((x, j) => (j === i ? w : x)) : [...this.items, w]);
-    return w;
+    if (options.code !== undefined) w.code = options.code;
+    if (snap?.calculated) {
+      w = { ...w, status: "rejected", message: CALCULATED_MESSAGE };
+    } else if (w.consolidated) {
+      w.spread = defaultSpread(value, options.spread);
+      const problem = spreadProblem(w.spread, value);
+      if (problem) w = { ...w, status: "rejected", message: problem };
+    }
+    return this.put(w);
+  }
+
+  reject(cell: FormulaCell, typed: string, message: string): PendingWrite {
+    return this.put({ ...this.base(cell), consolidated: cell.snapshot?.consolidated ?? false, value: null, code: typed, status: "rejected", message });
+  }
+
+  setSpread(id: string, patch: Partial<PendingSpread>): void {
+    const w = this.items.find((x) => x.id === id);
+    if (!w?.spread || w.status === "submitting" || w.status === "applied" || w.status === "conflict") return;
+    const spread = defaultSpread(w.value, { ...w.spread, ...patch });
+    const problem = spreadProblem(spread, w.value);
+    this.replace(w, { spread, status: problem ? "rejected" : "pending", message: problem ?? undefined, leavesChanged: undefined, currentValue: undefined });
   }
 
   discard(ids?: string[]): void {
@@ -115,9 +129,16 @@ export class PendingWritesStore implements PendingWrites {
     try {
       const api = await this.api();
       url = api.serverUrl;
+      const cube = writes[0].cube;
       const res = await api.lattice.writeCells({
-        cube: writes[0].cube,
-        writes: writes.map((w) => ({ members: w.members, value: w.value ?? undefined, baseVersion: w.baseVersion })),
+        cube,
+        writes: writes.map((w) => ({
+          members: w.members,
+          value: wireValue(w.value, w.spread),
+          baseVersion: w.baseVersion,
+          spread: w.spread ? toProtoSpread(w.spread, w.value) : undefined,
+        })),
+        holds: this.holds?.forCube(cube) ?? [],
       });
       results = res.results;
     } catch (err) {
@@ -129,7 +150,14 @@ export class PendingWritesStore implements PendingWrites {
         const message = failure ? toQatomError(failure, url).message : "the server sent no result for this write";
         this.settle(w, { status: "error", message });
       } else if (r.status === WriteStatus.APPLIED) {
-        this.settle(w, { status: "applied", baseVersion: r.version, message: undefined, conflict: undefined });
+        this.settle(w, {
+          status: "applied",
+          baseVersion: r.version,
+          message: undefined,
+          conflict: undefined,
+          leavesChanged: Number(r.leavesChanged),
+          currentValue: r.currentValue ?? null,
+        });
       } else if (r.status === WriteStatus.CONFLICT) {
         this.settle(w, {
           status: "conflict",
@@ -153,8 +181,21 @@ export class PendingWritesStore implements PendingWrites {
     }
     const newer = this.items.find((x) => x.id === sent.id);
     if (newer && patch.status === "applied" && newer.status === "pending" && newer.baseVersion === sent.baseVersion) {
-      this.replace(newer, { baseVersion: patch.baseVersion, seenValue: sent.value });
+      this.replace(newer, { baseVersion: patch.baseVersion, seenValue: patch.currentValue !== undefined ? patch.currentValue : sent.value });
     }
+  }
+
+  /** The fields every write of a cell starts from: its address, cell, and what the user saw. */
+  private base(cell: FormulaCell): Pick<PendingWrite, "id" | "address" | "cube" | "members" | "seenValue" | "baseVersion"> {
+    const snap = cell.snapshot;
+    return { id: cellKey(cell.address), address: cell.address, cube: cell.cube, members: cell.members, seenValue: snap?.value ?? null, baseVersion: snap?.version ?? 0n };
+  }
+
+  /** Adds a write, or replaces the one of the same sheet cell (typing again over it). */
+  private put(w: PendingWrite): PendingWrite {
+    const i = this.items.findIndex((x) => x.id === w.id);
+    this.commit(i >= 0 ? this.items.map((x, j) => (j === i ? w : x)) : [...this.items, w]);
+    return w;
   }
 
   private replace(w: PendingWrite, patch: Partial<PendingWrite>): PendingWrite {

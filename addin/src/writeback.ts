@@ -1,20 +1,32 @@
 /**
- * Writeback from the grid: a worksheet onChanged handler. When the user types a number over a
- * QATOM.CELL cell (or clears it), the handler records a pending write for that cell, taken from the
- * formula it replaced, and puts the formula back; the task pane lists the write until Submit.
+ * Writeback from the grid: a worksheet onChanged handler. When the user types a number or a TM1
+ * code over a QATOM.CELL cell (or clears it), the handler records what it means, taken from the
+ * formula it replaced, and puts the formula back:
+ *
+ * - a number, or a code such as `P%+10`, `S+200`, `LS*50`, `C`: a pending write, listed in the task
+ *   pane until Submit; a consolidated cell's write is spread by the server (./spreading.ts says how
+ *   each code reads over a leaf and over a consolidated cell);
+ * - `SL>100:200`, `GR>100:10`, or any code with a direction (`P%+>10`): one pending write per cell
+ *   of the run of QATOM.CELL cells from the typed one in that direction (see {@link runFrom});
+ * - `H` / `HC` holds the cell, `RH` / `RC` releases it (./holds.ts);
+ * - text that starts like a code but is not one (`P1OO`, `SL100`): the formula is put back and the
+ *   pane shows the mistake, naming the bad part and where it is (as TM1 refuses a bad code);
+ * - any other text (`n/a`, `see note`) is the user's own business: it stays, nothing is written.
  *
  * Only this user's edits (`source: Local`) of cell contents (`changeType: RangeEdited`) count; a
  * formula made of more than one call (`=QATOM.CELL(...)*2`) is left as the user changed it.
  */
-import { parseRange } from "./address";
-import type { PendingWrites } from "./contracts";
+import { formatCell, parseCell, parseRange } from "./address";
+import type { FormulaCell, Holds, PendingWrite, PendingWrites, TypedOutcome } from "./contracts";
 import type { FormulaCellRegistry } from "./formula-cells";
 import { buildCellFormula, isSingleCellCall } from "./formula-text";
 import type { Host, SheetCell, SheetChange } from "./host";
+import { CALCULATED_MESSAGE } from "./pending-writes";
+import { type CellEntry, DIRECTION_STEP, type Direction, entryForCode, isCellCode, lineEntry, lineValues, parseTypedText, type SpreadCode, type Typed } from "./spreading";
 
 /**
  * The number a cell now holds, null when it was cleared, or undefined when it holds something that
- * is not a value to write (a formula, text, a boolean, an error).
+ * is not a value to write (a formula, text, a boolean, an error). Codes: see {@link readTyped}.
  */
 export function typedValue(cell: SheetCell): number | null | undefined {
   const f = cell.formula;
@@ -25,8 +37,138 @@ export function typedValue(cell: SheetCell): number | null | undefined {
   return undefined;
 }
 
+/** What a sheet cell now holds, read as a value or a TM1 code; undefined when it is neither. */
+export function readTyped(cell: SheetCell): Typed | undefined {
+  const v = typedValue(cell);
+  if (v !== undefined) return { kind: "value", value: v };
+  const f = cell.formula;
+  if (typeof f === "string" && !f.startsWith("=")) return parseTypedText(f);
+  return undefined;
+}
+
+/** Content given to `typeOver` (a number, text, or null / "" for a cleared cell), read as the handler reads a cell. */
+export function typedContent(content: unknown): Typed | undefined {
+  if (content === null || content === undefined || content === "") return { kind: "value", value: null };
+  if (typeof content === "number") return Number.isFinite(content) ? { kind: "value", value: content } : undefined;
+  if (typeof content === "string") return content.startsWith("=") ? undefined : parseTypedText(content);
+  return undefined;
+}
+
+/** What typing needs: the formula cells next to the typed one, the pending writes and the holds. */
+export interface TypingTargets {
+  cells: { find(address: string): FormulaCell | undefined };
+  pending: PendingWrites;
+  holds: Holds;
+}
+
+/** Why a code typed over a cell whose value has not arrived is refused (its kind and version are unknown). */
+const NOT_ARRIVED = "the cell's value has not arrived yet: type the code again once it shows";
+
+/** Longest run {@link runFrom} follows (Excel's widest row). */
+const MAX_RUN = 16_384;
+
+/**
+ * The run of cells a code with a direction covers: the typed cell, then each next cell in that
+ * direction while it holds a live QATOM.CELL formula that is one call, whose value has arrived and
+ * that is not calculated (a read-only cell ends the run, as the first cell that is not a QATOM.CELL
+ * does).
+ */
+export function runFrom(cells: TypingTargets["cells"], start: FormulaCell, direction: Direction): FormulaCell[] {
+  const at = parseCell(start.address);
+  if (!at) return [start];
+  const step = DIRECTION_STEP[direction];
+  const out = [start];
+  for (let k = 1; k < MAX_RUN; k++) {
+    const col = at.col + step.col * k;
+    const row = at.row + step.row * k;
+    if (col < 1 || row < 1) break;
+    const c = cells.find(formatCell({ sheet: at.sheet, col, row }));
+    if (!c?.snapshot || c.snapshot.calculated || !isSingleCellCall(c.formula ?? buildCellFormula(c))) break;
+    out.push(c);
+  }
+  return out;
+}
+
+/** Records one cell's entry: a pending write, or the reason it cannot be written. */
+function record(t: TypingTargets, cell: FormulaCell, text: string, entry: CellEntry): PendingWrite {
+  return entry.ok ? t.pending.add(cell, entry.value, { spread: entry.spread, code: text }) : t.pending.reject(cell, text, entry.message);
+}
+
+/**
+ * SL or GR over a run of cells, in order: the line's values, held cells skipped without shifting
+ * the line (TM1's applyRow), the first cell written even when held (the user typed over it).
+ */
+export function applyLine(t: TypingTargets, run: FormulaCell[], code: Extract<SpreadCode, { kind: "SL" | "GR" }>, text: string): TypedOutcome {
+  const values = lineValues(code, run.length);
+  const writes: PendingWrite[] = [];
+  run.forEach((cell, k) => {
+    if (k > 0 && t.holds.isHeld(cell)) return;
+    const snap = cell.snapshot;
+    if (!snap) writes.push(t.pending.reject(cell, text, NOT_ARRIVED));
+    else if (snap.calculated) writes.push(t.pending.reject(cell, text, CALCULATED_MESSAGE));
+    else writes.push(record(t, cell, text, lineEntry(code.action, values[k], snap)));
+  });
+  return { kind: "writes", writes };
+}
+
+/**
+ * What typing `typed` over `cell` does (see the module comment). Codes with directions reach the
+ * live QATOM.CELL cells next to it through `t.cells`; SL and GR without a direction fill to the
+ * right (months usually run across), unless the handler saw the code filled over a range.
+ */
+export function applyTyped(t: TypingTargets, cell: FormulaCell, typed: Typed): TypedOutcome {
+  if (typed.kind === "value") return { kind: "writes", writes: [t.pending.add(cell, typed.value)] };
+  if (typed.kind === "bad") return { kind: "refused", write: t.pending.reject(cell, typed.text, typed.message) };
+  const { code, text } = typed;
+  if (code.kind === "RH" || code.kind === "RC") {
+    t.holds.release(cell);
+    return { kind: "released", cell };
+  }
+  // A hold goes with every WriteCells of the cube, so only a cell the server has answered for is held.
+  if (!cell.snapshot) return { kind: "refused", write: t.pending.reject(cell, text, NOT_ARRIVED) };
+  if (code.kind === "H" || code.kind === "HC") {
+    if (cell.snapshot.calculated) return { kind: "refused", write: t.pending.reject(cell, text, `${CALCULATED_MESSAGE} Holding it means nothing: spreads never change it.`) };
+    t.holds.hold(cell);
+    return { kind: "held", cell };
+  }
+  if (code.kind === "SL" || code.kind === "GR") {
+    if (code.directions.length > 1) {
+      return { kind: "refused", write: t.pending.reject(cell, text, `${code.kind} fills one direction: give one of > (right), < (left), | (down), ^ (up), e.g. ${code.kind}>100:200`) };
+    }
+    return applyLine(t, runFrom(t.cells, cell, code.directions[0] ?? ">"), code, text);
+  }
+  if (!isCellCode(code)) return { kind: "ignored" };
+  const cells = [cell];
+  for (const d of code.directions) for (const c of runFrom(t.cells, cell, d).slice(1)) if (!t.holds.isHeld(c)) cells.push(c);
+  const writes = cells.map((c) =>
+    c.snapshot!.calculated ? t.pending.reject(c, text, CALCULATED_MESSAGE) : record(t, c, text, entryForCode(code, c.snapshot!)),
+  );
+  return { kind: "writes", writes };
+}
+
+/**
+ * SL / GR without a direction, filled over several cells at once (Ctrl+Enter over a selected
+ * range, as a TM1 user selects the range to spread): the range's cells are the run, each row
+ * left to right (a single column top to bottom).
+ */
+function filledLines(typedCells: { cell: FormulaCell; typed: Typed }[]): FormulaCell[][] | null {
+  if (typedCells.length < 2) return null;
+  const first = typedCells[0].typed;
+  if (first.kind !== "code" || (first.code.kind !== "SL" && first.code.kind !== "GR") || first.code.directions.length > 0) return null;
+  const text = first.text.trim().toUpperCase();
+  if (!typedCells.every((x) => x.typed.kind === "code" && x.typed.text.trim().toUpperCase() === text)) return null;
+  const placed = typedCells.map((x) => ({ cell: x.cell, at: parseCell(x.cell.address) }));
+  if (placed.some((p) => !p.at)) return null;
+  const oneColumn = new Set(placed.map((p) => p.at!.col)).size === 1;
+  if (oneColumn) return [placed.sort((a, b) => a.at!.row - b.at!.row).map((p) => p.cell)];
+  const rows = new Map<number, typeof placed>();
+  for (const p of placed) rows.set(p.at!.row, [...(rows.get(p.at!.row) ?? []), p]);
+  return [...rows.keys()].sort((a, b) => a - b).map((r) => rows.get(r)!.sort((a, b) => a.at!.col - b.at!.col).map((p) => p.cell));
+}
+
 /** Builds the handler; register it with `host.onSheetChanged`. Resolves when the change is handled. */
-export function createWritebackHandler(host: Host, cells: FormulaCellRegistry, pending: PendingWrites): (change: SheetChange) => Promise<void> {
+export function createWritebackHandler(host: Host, cells: FormulaCellRegistry, pending: PendingWrites, holds: Holds): (change: SheetChange) => Promise<void> {
+  const targets: TypingTargets = { cells, pending, holds };
   return async (change) => {
     if (change.source !== "Local" || change.changeType !== "RangeEdited") return;
     const range = parseRange(change.address, change.sheet);
@@ -36,15 +178,23 @@ export function createWritebackHandler(host: Host, cells: FormulaCellRegistry, p
     const now = await host.readCells(candidates.map((c) => c.cell.address));
     const byAddress = new Map(now.map((c) => [c.address, c]));
     const restore: { address: string; formula: string }[] = [];
+    const typedCells: { cell: FormulaCell; typed: Typed }[] = [];
     for (const { cell } of candidates) {
       const sheetCell = byAddress.get(cell.address);
       if (!sheetCell) continue;
-      const value = typedValue(sheetCell);
-      if (value === undefined) continue;
+      const typed = readTyped(sheetCell);
+      if (typed === undefined) continue;
       const formula = cell.formula ?? buildCellFormula(cell);
       if (!isSingleCellCall(formula)) continue;
-      pending.add(cell, value);
+      typedCells.push({ cell, typed });
       restore.push({ address: cell.address, formula });
+    }
+    const lines = filledLines(typedCells);
+    if (lines) {
+      const typed = typedCells[0].typed as Extract<Typed, { kind: "code" }>;
+      for (const line of lines) applyLine(targets, line, typed.code as Extract<SpreadCode, { kind: "SL" | "GR" }>, typed.text);
+    } else {
+      for (const { cell, typed } of typedCells) applyTyped(targets, cell, typed);
     }
     await host.writeFormulas(restore);
   };

@@ -1,11 +1,11 @@
 import { Divider, FluentProvider, makeStyles, tokens, webLightTheme } from "@fluentui/react-components";
 import { useCallback, useMemo, useRef, useState } from "react";
-import type { ConnectionSettings, PendingWrites, QatomApi } from "../../addin/src/contracts";
+import type { ConnectionSettings, Holds, PendingWrites, QatomApi } from "../../addin/src/contracts";
 import { createApi } from "../../addin/src/transport";
 import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
-import { ConflictsPanel, PendingPanel } from "./Changes";
+import { ConflictsPanel, HoldsPanel, PendingPanel } from "./Changes";
 import { ConnectionPanel } from "./Connection";
-import { useConsolidatedIds, useLiveCell, usePendingList, useSelection } from "./hooks";
+import { useLiveCell, usePendingList, useSelection } from "./hooks";
 import type { TaskpaneHost } from "./host";
 
 const useStyles = makeStyles({
@@ -44,6 +44,8 @@ export interface TaskpaneProps {
   host: TaskpaneHost;
   /** The shared runtime's pending writes. */
   pending: PendingWrites;
+  /** The shared runtime's held cells. */
+  holds: Holds;
   /** The connection in use; the pane re-creates its clients when it changes. */
   settings: ConnectionSettings;
   /** Stores new settings (the shared runtime keeps them); the caller then passes them back in `settings`. */
@@ -53,15 +55,14 @@ export interface TaskpaneProps {
 }
 
 /**
- * The QuantatomAI task pane: connection, conflicts, pending changes with their results, and the
- * selected cell's value, comments and history. Laid out for a 320 px wide pane.
+ * The QuantatomAI task pane: connection, conflicts, pending changes with their spreads and results,
+ * held cells, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
  */
-export function TaskpaneApp({ host, pending, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
+export function TaskpaneApp({ host, pending, holds, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
   const clients = useMemo(() => makeClients(settings), [makeClients, settings]);
   const { selection, error: selectionError } = useSelection(host);
   const list = usePendingList(pending);
-  const consolidated = useConsolidatedIds(clients, list);
   const cell = selection?.cell ?? null;
   const { live, error: liveError } = useLiveCell(clients, cell);
   const cellKey = cell ? JSON.stringify([cell.address, cell.cube, cell.members]) : "";
@@ -77,7 +78,7 @@ export function TaskpaneApp({ host, pending, settings, onSaveSettings, makeClien
     setAnnouncement(flip.current ? message : `${message}\u00a0`);
   }, []);
 
-  const changes = { list, pending, host, consolidated, announce, pendingHeadingRef };
+  const changes = { list, pending, host, announce, pendingHeadingRef };
 
   return (
     <FluentProvider theme={webLightTheme} className={styles.root}>
@@ -86,6 +87,7 @@ export function TaskpaneApp({ host, pending, settings, onSaveSettings, makeClien
         <Divider />
         <ConflictsPanel {...changes} />
         <PendingPanel {...changes} />
+        <HoldsPanel holds={holds} host={host} announce={announce} />
         <Divider />
         <SelectedCellPanel selection={selection} live={live} error={selectionError ?? liveError} />
         {cell && (

@@ -60,8 +60,8 @@ export function SelectedCellPanel({ selection, live, error }: { selection: Selec
                 {formatValue(live.value)}
               </Text>
               <Caption1 className={styles.muted}>version {live.version.toString()}</Caption1>
-              <Badge appearance="tint" color={live.consolidated ? "important" : "subtle"}>
-                {live.consolidated ? "Consolidated" : "Leaf"}
+              <Badge appearance="tint" color={live.calculated ? "warning" : live.consolidated ? "important" : "subtle"}>
+                {live.calculated ? "Calculated (read-only)" : live.consolidated ? "Consolidated" : "Leaf"}
               </Badge>
             </div>
           )}

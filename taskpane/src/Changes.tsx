@@ -3,19 +3,20 @@ import {
   type BadgeProps,
   Button,
   Caption1,
+  Checkbox,
+  Field,
+  Input,
   Link,
   makeStyles,
-  MessageBar,
-  MessageBarBody,
-  MessageBarTitle,
+  Select,
   Text,
   tokens,
 } from "@fluentui/react-components";
-import { type RefObject, useId, useRef, useState } from "react";
-import type { PendingStatus, PendingWrite, PendingWrites } from "../../addin/src/contracts";
-import { CONSOLIDATED_MESSAGE } from "../../addin/src/pending-writes";
+import { type RefObject, useEffect, useId, useRef, useState } from "react";
+import type { CellRef, Holds, PendingSpread, PendingStatus, PendingWrite, PendingWrites, SpreadAction, SpreadMethodCode } from "../../addin/src/contracts";
+import { needsReference, SPREAD_ACTION_NAMES, SPREAD_METHOD_NAMES, splitMembers, spreadCodeText } from "../../addin/src/spreading";
 import { cellLabel, formatTime, formatValue } from "./format";
-import { errorMessage } from "./hooks";
+import { errorMessage, useHolds } from "./hooks";
 import type { TaskpaneHost } from "./host";
 
 const useStyles = makeStyles({
@@ -41,6 +42,10 @@ const useStyles = makeStyles({
   def: { margin: 0, overflowWrap: "anywhere" },
   buttons: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalS },
   empty: { color: tokens.colorNeutralForeground3 },
+  spread: { display: "grid", gridTemplateColumns: "minmax(0, 1fr) minmax(0, 1fr)", gap: `${tokens.spacingVerticalXS} ${tokens.spacingHorizontalS}` },
+  wide: { gridColumn: "1 / -1" },
+  code: { fontFamily: tokens.fontFamilyMonospace },
+  spreadResult: { color: tokens.colorPaletteGreenForeground1, overflowWrap: "anywhere" },
 });
 
 const statusText: Record<PendingStatus, string> = {
@@ -66,15 +71,13 @@ export interface ChangesProps {
   list: PendingWrite[];
   pending: PendingWrites;
   host: TaskpaneHost;
-  /** Ids of pending writes whose cell is consolidated. */
-  consolidated: ReadonlySet<string>;
   announce(message: string): void;
   /** The "Pending changes" heading: focus goes there when the last conflict is resolved. */
   pendingHeadingRef: RefObject<HTMLHeadingElement | null>;
 }
 
 /** The cell's address as a link that selects it on the sheet. */
-function GoToCell({ w, host }: { w: PendingWrite; host: TaskpaneHost }) {
+function GoToCell({ w, host }: { w: { address: string }; host: TaskpaneHost }) {
   const styles = useStyles();
   return (
     <Link as="button" className={styles.address} onClick={() => void host.selectCell(w.address).catch(() => undefined)} aria-label={`Go to ${w.address}`}>
@@ -84,7 +87,7 @@ function GoToCell({ w, host }: { w: PendingWrite; host: TaskpaneHost }) {
 }
 
 /** What the cell is: its cube and members' own names. */
-function CellMembers({ w }: { w: PendingWrite }) {
+function CellMembers({ w }: { w: CellRef }) {
   const styles = useStyles();
   return (
     <Caption1 className={styles.members}>
@@ -144,7 +147,7 @@ export function ConflictsPanel({ list, pending, host, announce, pendingHeadingRe
             <CellMembers w={w} />
             <dl className={styles.facts}>
               <dt className={styles.term}>Your value</dt>
-              <dd className={styles.def}>{formatValue(w.value)}</dd>
+              <dd className={styles.def}>{targetText(w).text}</dd>
               <dt className={styles.term}>Their value</dt>
               <dd className={styles.def}>{formatValue(w.conflict?.theirValue)}</dd>
               <dt className={styles.term}>Changed by</dt>
@@ -169,8 +172,88 @@ export function ConflictsPanel({ list, pending, host, announce, pendingHeadingRe
   );
 }
 
+/** The picker's methods, in TM1's order. */
+const METHODS = Object.keys(SPREAD_METHOD_NAMES) as SpreadMethodCode[];
+const ACTIONS = Object.keys(SPREAD_ACTION_NAMES) as SpreadAction[];
+
+/**
+ * What a pending write writes, as the user would type it: a number, or the TM1 code of its spread
+ * (`P%+10`, `S500`); a leaf written from a code shows the code beside the value.
+ */
+export function targetText(w: PendingWrite): { text: string; isCode: boolean } {
+  if (w.spread) {
+    const plain = w.spread.method === "P" && w.spread.action === "replace";
+    return plain ? { text: formatValue(w.value), isCode: false } : { text: spreadCodeText(w.spread, w.value), isCode: true };
+  }
+  if (w.code && w.status === "rejected" && w.value === null) return { text: w.code, isCode: true };
+  return { text: w.code ? `${formatValue(w.value)} (${w.code})` : formatValue(w.value), isCode: false };
+}
+
+/**
+ * How a write to a consolidated cell is spread: the method (proportional unless the typed code
+ * said otherwise), the data action, TM1's `*` for the leaf methods, and the reference cell of RP and R%.
+ */
+function SpreadControls({ w, pending }: { w: PendingWrite & { spread: PendingSpread }; pending: PendingWrites }) {
+  const styles = useStyles();
+  const s = w.spread;
+  const [reference, setReference] = useState(s.reference.join(", "));
+  useEffect(() => setReference(s.reference.join(", ")), [s.reference]);
+  const isLeafMethod = s.method === "LS" || s.method === "LR";
+  return (
+    <div className={styles.spread}>
+      <Field className={styles.wide} label="Spread method" size="small">
+        <Select size="small" aria-label={`Spread method for ${w.address}`} value={s.method} onChange={(_, d) => pending.setSpread(w.id, { method: d.value as SpreadMethodCode })}>
+          {METHODS.map((m) => (
+            <option key={m} value={m}>
+              {SPREAD_METHOD_NAMES[m]} ({m})
+            </option>
+          ))}
+        </Select>
+      </Field>
+      <Field label="Data action" size="small">
+        <Select
+          size="small"
+          aria-label={`Data action for ${w.address}`}
+          value={s.action}
+          disabled={s.method === "C"}
+          onChange={(_, d) => pending.setSpread(w.id, { action: d.value as SpreadAction })}
+        >
+          {ACTIONS.map((a) => (
+            <option key={a} value={a}>
+              {SPREAD_ACTION_NAMES[a]}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      {isLeafMethod && (
+        <Checkbox
+          className={styles.wide}
+          label="Include empty leaves (*)"
+          aria-label={`Include empty leaves for ${w.address}`}
+          checked={s.includeEmpty}
+          onChange={(_, d) => pending.setSpread(w.id, { includeEmpty: d.checked === true })}
+        />
+      )}
+      {needsReference(s.method) && (
+        <Field className={styles.wide} label="Reference" size="small" hint="Members that replace this cell's, e.g. [Scenario].[Actual]">
+          <Input
+            size="small"
+            aria-label={`Reference for ${w.address}`}
+            value={reference}
+            onChange={(_, d) => setReference(d.value)}
+            onBlur={() => pending.setSpread(w.id, { reference: splitMembers(reference) })}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") pending.setSpread(w.id, { reference: splitMembers(reference) });
+            }}
+          />
+        </Field>
+      )}
+    </div>
+  );
+}
+
 /** Values typed over QATOM cells, waiting for Submit, and the result of each after it. */
-export function PendingPanel({ list, pending, host, consolidated, announce, pendingHeadingRef }: ChangesProps) {
+export function PendingPanel({ list, pending, host, announce, pendingHeadingRef }: ChangesProps) {
   const styles = useStyles();
   const headingId = useId();
   const [submitting, setSubmitting] = useState(false);
@@ -184,13 +267,17 @@ export function PendingPanel({ list, pending, host, consolidated, announce, pend
     try {
       await pending.submit();
       const counts = new Map<PendingStatus, number>();
-      for (const w of pending.list()) if (sent.has(w.id)) counts.set(w.status, (counts.get(w.status) ?? 0) + 1);
-      announce(
-        `Submitted: ${[...counts]
-          .filter(([s]) => s !== "pending")
-          .map(([s, n]) => `${n} ${statusText[s].toLowerCase()}`)
-          .join(", ")}`,
-      );
+      let leaves = 0;
+      for (const w of pending.list()) {
+        if (!sent.has(w.id)) continue;
+        counts.set(w.status, (counts.get(w.status) ?? 0) + 1);
+        if (w.status === "applied") leaves += w.leavesChanged ?? 0;
+      }
+      const summary = [...counts]
+        .filter(([s]) => s !== "pending")
+        .map(([s, n]) => `${n} ${statusText[s].toLowerCase()}`)
+        .join(", ");
+      announce(`Submitted: ${summary}${leaves > 0 ? ` (${leaves} leaf ${leaves === 1 ? "cell" : "cells"} changed)` : ""}`);
     } catch (err) {
       announce(`Submit failed: ${errorMessage(err)}`);
     } finally {
@@ -209,11 +296,14 @@ export function PendingPanel({ list, pending, host, consolidated, announce, pend
         </Badge>
       </div>
       {items.length === 0 ? (
-        <Caption1 className={styles.empty}>No pending changes. Type a value over a QATOM cell to stage a change here.</Caption1>
+        <Caption1 className={styles.empty}>
+          No pending changes. Type a value or a spreading code (P%+10, S500, C; H to hold) over a QATOM cell to stage a change here.
+        </Caption1>
       ) : (
         <ul className={styles.list} aria-label="Pending changes">
           {items.map((w) => {
-            const isConsolidated = consolidated.has(w.id) || (w.status === "rejected" && /consolidated/i.test(w.message ?? ""));
+            const editable = w.spread && (w.status === "pending" || w.status === "rejected" || w.status === "error");
+            const target = targetText(w);
             return (
               <li key={w.id} className={styles.item}>
                 <div className={styles.row}>
@@ -223,7 +313,7 @@ export function PendingPanel({ list, pending, host, consolidated, announce, pend
                 <CellMembers w={w} />
                 <div className={styles.row}>
                   <Text>
-                    {formatValue(w.seenValue)} → <strong>{formatValue(w.value)}</strong>
+                    {formatValue(w.seenValue)} → <strong className={target.isCode ? styles.code : undefined}>{target.text}</strong>
                   </Text>
                   {w.status !== "submitting" && (
                     <Button size="small" appearance="subtle" onClick={() => pending.discard([w.id])} aria-label={`${w.status === "applied" ? "Clear" : "Discard"} ${w.address}`}>
@@ -231,16 +321,17 @@ export function PendingPanel({ list, pending, host, consolidated, announce, pend
                     </Button>
                   )}
                 </div>
-                {isConsolidated && w.status !== "applied" ? (
-                  <MessageBar intent={w.status === "rejected" ? "error" : "warning"} layout="multiline">
-                    <MessageBarBody>
-                      <MessageBarTitle>Can't be written yet</MessageBarTitle>
-                      {(w.status === "rejected" && w.message) || CONSOLIDATED_MESSAGE}
-                    </MessageBarBody>
-                  </MessageBar>
-                ) : (
-                  w.message && w.status !== "applied" && <Caption1 className={styles.message}>{w.message}</Caption1>
+                {w.consolidated && w.status === "pending" && (
+                  <Caption1 className={styles.members}>Consolidated: the value is spread to the leaf cells below it.</Caption1>
                 )}
+                {editable && w.spread && <SpreadControls w={{ ...w, spread: w.spread }} pending={pending} />}
+                {w.status === "applied" && w.spread && (
+                  <Caption1 className={styles.spreadResult}>
+                    Spread to {w.leavesChanged ?? 0} leaf {w.leavesChanged === 1 ? "cell" : "cells"}
+                    {w.currentValue !== undefined ? `; total now ${formatValue(w.currentValue)}` : ""}
+                  </Caption1>
+                )}
+                {w.message && w.status !== "applied" && <Caption1 className={styles.message}>{w.message}</Caption1>}
               </li>
             );
           })}
@@ -252,6 +343,63 @@ export function PendingPanel({ list, pending, host, consolidated, announce, pend
         </Button>
         <Button disabled={items.length === 0 || submitting} onClick={() => pending.discard(items.map((w) => w.id))}>
           Discard all
+        </Button>
+      </div>
+    </section>
+  );
+}
+
+/**
+ * The cells held for spreading (typed H over them): spreads leave them as they are. Each can be
+ * released here (or by typing RH over it). Shown only while something is held.
+ */
+export function HoldsPanel({ holds, host, announce }: { holds: Holds; host: TaskpaneHost; announce(message: string): void }) {
+  const styles = useStyles();
+  const headingId = useId();
+  const list = useHolds(holds);
+  if (list.length === 0) return null;
+  return (
+    <section aria-labelledby={headingId} className={styles.section}>
+      <div className={styles.heading}>
+        <Text as="h2" id={headingId} weight="semibold" size={400}>
+          Held cells
+        </Text>
+        <Badge color="informative">{list.length}</Badge>
+      </div>
+      <Caption1>Spreads leave these cells as they are; the other cells below a total absorb the change.</Caption1>
+      <ul className={styles.list} aria-label="Held cells">
+        {list.map((h) => (
+          <li key={h.id} className={styles.item}>
+            <div className={styles.row}>
+              <GoToCell w={h} host={host} />
+              <Badge appearance="tint" color={h.consolidated ? "important" : "subtle"}>
+                {h.consolidated ? "Consolidated" : "Leaf"}
+              </Badge>
+            </div>
+            <CellMembers w={h} />
+            <div className={styles.buttons}>
+              <Button
+                size="small"
+                onClick={() => {
+                  holds.release(h.id);
+                  announce(`Released ${h.address}`);
+                }}
+                aria-label={`Release ${h.address}`}
+              >
+                Release
+              </Button>
+            </div>
+          </li>
+        ))}
+      </ul>
+      <div className={styles.buttons}>
+        <Button
+          onClick={() => {
+            holds.releaseAll();
+            announce("Released every held cell");
+          }}
+        >
+          Release all
         </Button>
       </div>
     </section>

@@ -1,7 +1,7 @@
 /** React hooks over the pane's data sources: the host's selection, pending writes, the live cell. */
 import { ConnectError } from "@connectrpc/connect";
-import { useEffect, useRef, useState } from "react";
-import type { CellRef, PendingWrite, PendingWrites, QatomApi } from "../../addin/src/contracts";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import type { CellRef, HeldCell, Holds, PendingWrite, PendingWrites, QatomApi } from "../../addin/src/contracts";
 import type { SelectedCell, TaskpaneHost } from "./host";
 
 /** A message for a person from anything thrown (Connect errors keep only their message). */
@@ -51,11 +51,21 @@ export function usePendingList(pending: PendingWrites): PendingWrite[] {
   return list;
 }
 
+/** The held cells, re-rendered on every change. */
+export function useHolds(holds: Holds): readonly HeldCell[] {
+  return useSyncExternalStore(
+    (fn) => holds.subscribe(fn),
+    () => holds.get(),
+  );
+}
+
 /** A cell as the server has it now. */
 export interface LiveCell {
   value: number | null;
   version: bigint;
   consolidated: boolean;
+  /** Calculated by a member formula: read-only. */
+  calculated: boolean;
 }
 
 /**
@@ -80,7 +90,7 @@ export function useLiveCell(clients: QatomApi, cell: CellRef | null): { live: Li
             const m = u.cell;
             if (!m) continue;
             if (m.error) setState({ key, live: null, error: m.error.message });
-            else setState({ key, live: { value: m.value ?? null, version: m.version, consolidated: m.consolidated }, error: null });
+            else setState({ key, live: { value: m.value ?? null, version: m.version, consolidated: m.consolidated, calculated: m.calculated }, error: null });
           }
         }
       } catch (err) {
@@ -90,43 +100,4 @@ export function useLiveCell(clients: QatomApi, cell: CellRef | null): { live: Li
     return () => abort.abort();
   }, [clients, key]);
   return state.key === key ? { live: state.live, error: state.error } : { live: null, error: null };
-}
-
-/**
- * Which pending writes address consolidated cells (asked with one GetCells per cube), so the pane
- * can say before Submit that they cannot be written yet.
- */
-export function useConsolidatedIds(clients: QatomApi, list: PendingWrite[]): ReadonlySet<string> {
-  const [ids, setIds] = useState<ReadonlySet<string>>(new Set());
-  // Only writes still waiting need the check: the others have their result.
-  const waiting = list.filter((w) => w.status === "pending");
-  const key = JSON.stringify(waiting.map((w) => [w.id, w.cube, w.members]));
-  const listRef = useRef(waiting);
-  listRef.current = waiting;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the list's cells (statuses do not matter)
-  useEffect(() => {
-    const writes = listRef.current;
-    if (writes.length === 0) {
-      setIds(new Set());
-      return;
-    }
-    let alive = true;
-    const byCube = new Map<string, PendingWrite[]>();
-    for (const w of writes) byCube.set(w.cube, [...(byCube.get(w.cube) ?? []), w]);
-    Promise.all(
-      [...byCube].map(async ([cube, ws]) => {
-        const res = await clients.lattice.getCells({ cube, cells: ws.map((w) => ({ members: w.members })) });
-        return ws.filter((_, i) => res.cells[i]?.consolidated).map((w) => w.id);
-      }),
-    ).then(
-      (found) => {
-        if (alive) setIds(new Set(found.flat()));
-      },
-      () => undefined, // the writes report their own errors on Submit
-    );
-    return () => {
-      alive = false;
-    };
-  }, [clients, key]);
-  return ids;
 }

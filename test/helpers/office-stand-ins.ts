@@ -202,6 +202,34 @@ export class FakeWorkbook {
     this.setContent(address, content);
   }
 
+  /**
+   * The user fills a range with one entry (Ctrl+Enter over a selection, e.g. `Sheet1!B2:D2`): every
+   * cell changes as by `userEnters`, then one onChanged fires for the whole range, as Excel does.
+   */
+  userFills(range: string, content: unknown): void {
+    const { sheet, local } = splitAddress(range);
+    const s = this.sheet(sheet)!;
+    const [from, to = from] = local.split(":");
+    const [, c1, r1] = /^([A-Z]+)(\d+)$/.exec(from)!;
+    const [, c2, r2] = /^([A-Z]+)(\d+)$/.exec(to)!;
+    const col = (l: string) => [...l].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0);
+    const letters = (n: number) => {
+      let out = "";
+      for (let k = n; k > 0; k = Math.floor((k - 1) / 26)) out = String.fromCharCode(65 + ((k - 1) % 26)) + out;
+      return out;
+    };
+    for (let r = Number(r1); r <= Number(r2); r++) {
+      for (let c = col(c1); c <= col(c2); c++) {
+        const cell = this.cell(excelAddress(s.name, `${letters(c)}${r}`));
+        cell.invocation?.cancel();
+        cell.invocation = undefined;
+        cell.formula = content;
+        cell.value = content;
+      }
+    }
+    this.fire({ worksheetId: s.id, address: local, changeType: "RangeEdited", source: "Local" });
+  }
+
   private setContent(address: string, content: unknown): void {
     const { sheet, local } = splitAddress(address);
     const s = this.sheet(sheet)!;

@@ -7,8 +7,11 @@ export interface TaskpaneTestApi {
   placeFormula(address: string, cube: string, members: string[]): Promise<void>;
   /** Moves the selection (fires the host's selection event). */
   select(address: string): void;
-  /** Types a value over a formula cell: a pending write, as the worksheet handler would record it. */
-  type(address: string, value: number | null): void;
+  /**
+   * Types over a formula cell as the worksheet handler reads it: a number (or null, cleared) is a
+   * pending write; text is a TM1 code (`P%+10`, `S500`, `H`, `RH`, `SL>1:2`) or left alone.
+   */
+  type(address: string, value: number | string | null): void;
   /** Addresses the pane asked the host to go to (from "Go to" buttons). */
   wentTo: string[];
 }

@@ -70,16 +70,15 @@ window.qatomTest = {
     for (const fn of [...listeners]) fn();
   },
   type(address, value) {
-    const cell = ctx.formulaCells.find(address);
-    if (!cell) throw new Error(`no formula at ${address}`);
-    ctx.pendingWrites.add(cell, value);
+    if (!ctx.formulaCells.find(address)) throw new Error(`no formula at ${address}`);
+    ctx.typeOver(address, value);
   },
   wentTo,
 };
 
 function Page({ initial }: { initial: Awaited<ReturnType<typeof ctx.getSettings>> }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 ctx.getSettings().then((initial) => createRoot(document.getElementById("root")!).render(<Page initial={initial} />));
