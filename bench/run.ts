@@ -9,7 +9,8 @@
  * `--only engines` runs bench/engines.ts instead: COPY into PostgreSQL, a 10M-row CSV loaded end to
  * end, and hot tiles (Redis, in-process, none). `--only instances` runs bench/instances.ts: cold start
  * from PostgreSQL (FoodMart and the generated cube) and a write on instance A timed until instance B's
- * WatchCells stream pushes it (PostgreSQL + Kafka).
+ * WatchCells stream pushes it (PostgreSQL + Kafka). `--only planning` runs bench/planning.ts:
+ * proportional spreads over about 100,000 and 1,000,000 leaves, and a scenario copy of 10M cells.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -19,6 +20,7 @@ import { projectRoot } from "../backend/src/config";
 import { runFoodMart } from "./foodmart";
 import { type EngineFigures, formatEngines, runEngines } from "./engines";
 import { runGenerated } from "./generated-run";
+import { formatPlanning, type PlanningFigures, runPlanning } from "./planning";
 import { formatInstances, type InstanceFigures, runInstances } from "./instances";
 import { canCollect } from "./measure";
 import { type BenchResults, formatResults, TARGETS } from "./report";
@@ -42,7 +44,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .name("bench")
     .description("QuantatomAI benchmark: FoodMart and a generated cube, lattice vs. the targets and vs. DuckDB")
     .option("--leaves <n>", "leaf cells of the generated cube", positiveInt, 10_000_000)
-    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated", "engines", "instances"]))
+    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated", "engines", "instances", "planning"]))
     .option("--seed <n>", "seed of the generated cells and the scattered batches", nonNegativeInt, 20240607)
     .option("--shuffle", "shuffle the generated rows instead of keeping them in key (time-major) order", false)
     .option("--cold <n>", "cold reads (each after a write) per batch", positiveInt, 10)
@@ -57,12 +59,16 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .option("--instance-writes <n>", "(instances) timed writes on A -> pushes on B", positiveInt, 200)
     .option("--instance-warmup <n>", "(instances) untimed writes first (consumer group join)", nonNegativeInt, 5)
     .option("--instance-leaves <n>", "(instances) leaf cells of the generated cube cold-started from PostgreSQL; 0 skips it", nonNegativeInt, 10_000_000)
+    .option("--plan-runs <n>", "(planning) timed spreads per size in the engine", positiveInt, 9)
+    .option("--plan-durable-1m", "(planning) also time the 1M-leaf spread through WriteCells with its PGlite commit (about 3 minutes)", false)
     .option("--json <file>", "where to write the figures", path.join(projectRoot, "bench-results", "latest.json"))
     .showHelpAfterError()
     .parse(argv);
   const opts = program.opts<{
     leaves: number;
-    only?: "foodmart" | "generated" | "engines" | "instances";
+    only?: "foodmart" | "generated" | "engines" | "instances" | "planning";
+    planRuns: number;
+    planDurable1m: boolean;
     instanceWrites: number;
     instanceWarmup: number;
     instanceLeaves: number;
@@ -81,7 +87,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
   }>();
   const repeats: Repeats = { cold: opts.cold, repeated: opts.repeats, duckdb: opts.duckdbRepeats, writes: opts.writes };
   const log = (line: string) => console.log(line);
-  const results: BenchResults & { engines?: EngineFigures; instances?: InstanceFigures } = {
+  const results: BenchResults & { engines?: EngineFigures; instances?: InstanceFigures; planning?: PlanningFigures } = {
     startedAt: new Date().toISOString(),
     machine: {
       cpus: os.cpus().length,
@@ -113,6 +119,9 @@ export async function main(argv: string[]): Promise<BenchResults> {
       log,
     });
   }
+  if (opts.only === undefined || opts.only === "planning") {
+    results.planning = await runPlanning({ leaves: opts.leaves, seed: opts.seed, runs: opts.planRuns, durable1M: opts.planDurable1m, log });
+  }
   if (opts.only === undefined || opts.only === "foodmart") {
     results.foodmart = await runFoodMart({ repeats, seed: opts.seed, skipDuckdb: !opts.duckdb, log });
   }
@@ -124,6 +133,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
   const lines = formatResults(results);
   if (results.engines) lines.push("", ...formatEngines(results.engines));
   if (results.instances) lines.push("", ...formatInstances(results.instances));
+  if (results.planning) lines.push("", ...formatPlanning(results.planning));
   results.lines = lines;
   console.log("");
   console.log(lines.join("\n"));

@@ -1,0 +1,232 @@
+/**
+ * Planning benchmark (`npm run bench -- --only planning`): a proportional spread of one
+ * consolidated write over about 100,000 and about 1,000,000 stored leaf cells of the generated
+ * 10M-cell cube, and a scenario copy of 10M cells (Actual -> Plan, plus 5%).
+ *
+ * Spread figures: the engine's plan (leaves gathered, TM1's P computed and checked against the
+ * target), plan + apply to the lattice (what a WriteCells does besides the commit), and the whole
+ * WriteCells through the backend with its durable commit (one transaction, one audit record per
+ * changed leaf) on PGlite. Each result is checked (the consolidated cell reads the target after the
+ * spread) before it is reported.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Cube, type LeafChange } from "../backend/src/lattice";
+import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice/model";
+import { planScenarioCopy } from "../backend/src/lattice/scenario";
+import { planSpread, type SpreadPlan, type SpreadSpec } from "../backend/src/lattice/spread/target";
+import { Backend } from "../backend/src/services/backend";
+import { openStore } from "../backend/src/store";
+import { generateCells, generatedCubeDef } from "./generate";
+import { memory, now, summarize, type Timings } from "./measure";
+
+/** Targets of the issue and the design's service levels. */
+export const PLANNING_TARGETS = {
+  spread100kMs: 100,
+  spread1MMs: 1000,
+  /** Design: a medium spread under 1.2 s at p95; a heavy allocation 2-10 s. */
+  mediumSpreadP95Ms: 1200,
+  heavyAllocationMs: [2000, 10000],
+};
+
+/** One spread size's figures. */
+export interface SpreadFigures {
+  label: string;
+  target: string[];
+  /** Stored leaves the spread changed. */
+  leaves: number;
+  planMs: Timings;
+  planApplyMs: Timings;
+  /** Whole WriteCells with the PGlite commit (fewer runs). */
+  writeCellsMs: Timings | null;
+}
+
+/** Figures of the planning benchmark. */
+export interface PlanningFigures {
+  cubeLeaves: number;
+  spreads: SpreadFigures[];
+  copy: { cells: number; planMs: number; applyMs: number; totalMs: number; heapMB: number };
+}
+
+const P = (value: number): SpreadSpec => ({ method: "P", action: "replace", includeEmpty: false, value, percent: 0, reference: null });
+
+function applyPlan(cube: Cube, plan: SpreadPlan, version: number): void {
+  const nd = plan.dims;
+  const writer = { user: "bench", at: Date.now() };
+  const changes: LeafChange[] = new Array(plan.count);
+  for (let k = 0; k < plan.count; k++) {
+    const v = plan.newValues[k];
+    changes[k] = { coords: plan.coords.subarray(k * nd, (k + 1) * nd), value: v === v ? v : null, version, writer };
+  }
+  cube.applyChanges(changes);
+}
+
+/**
+ * A consolidated cell whose stored leaves number about `want`: Actual, the whole Account tree,
+ * narrowed dimension by dimension (first child) until the count drops near `want`.
+ */
+function findTarget(cube: Cube, want: number): { coords: Int32Array; leaves: number } {
+  const dims = cube.dims;
+  const coords = new Int32Array(dims.length);
+  dims.forEach((d, i) => {
+    coords[i] = d.roots[0];
+  });
+  const count = (c: Int32Array) => {
+    const plan = planSpread(cube, c, P(1), [], { maxNewCells: 0 });
+    return plan.ok ? plan.leaves : 0;
+  };
+  let n = count(coords);
+  for (let d = 0; d < dims.length && n > want * 1.5; d++) {
+    const dim = dims[d];
+    while (n > want * 1.5 && !dim.isLeaf(coords[d])) {
+      const next = Int32Array.from(coords);
+      next[d] = dim.children[coords[d]][0];
+      const m = count(next);
+      if (m < want * 0.5) break;
+      coords.set(next);
+      n = m;
+    }
+  }
+  return { coords, leaves: n };
+}
+
+/** Runs the planning benchmark; `log` prints progress. */
+export async function runPlanning(opts: {
+  leaves: number;
+  seed: number;
+  runs: number;
+  /** Also time the 1M-leaf spread through WriteCells with its PGlite commit (about 3 minutes). */
+  durable1M: boolean;
+  log: (line: string) => void;
+}): Promise<PlanningFigures> {
+  const { log } = opts;
+  const def = generatedCubeDef();
+  log(`planning: generating ${opts.leaves.toLocaleString("en-US")} leaf cells`);
+  let cells: LeafCells | null = generateCells(def, { count: opts.leaves, seed: opts.seed });
+  const cube = new Cube(def, cells);
+  cells = null;
+  const spreads: SpreadFigures[] = [];
+  let version = 1;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-bench-plan-"));
+  const store = await openStore({ dataDir });
+  try {
+    const empty: LeafCells = { count: 0, coords: def.dimensions.map(() => new Int32Array(0)), values: new Float64Array(0) };
+    const id = await store.saveCube(def, empty);
+    const backend = new Backend(store);
+    backend.addCube({ id, cube, loadedAt: Date.now() });
+    const sizes = [
+      { label: "100k", want: 100_000, durableRuns: 2 },
+      { label: "1M", want: 1_000_000, durableRuns: opts.durable1M ? 1 : 0 },
+    ].map((s) => ({ ...s, ...findTarget(cube, s.want) }));
+    // Whole WriteCells first (the lattice and the store stay in step), then the engine alone.
+    const durable = new Map<string, number[]>();
+    for (const { label, coords, leaves, durableRuns } of sizes) {
+      const names = cube.uniqueNames(coords);
+      log(`  spread ${label}: ${names.join(", ")} (${leaves.toLocaleString("en-US")} stored leaves)`);
+      const times: number[] = [];
+      if (durableRuns === 0) continue;
+      for (let i = 0; i < durableRuns; i++) {
+        const cell = cube.getCells([coords])[0];
+        const want = Math.round((cell.value ?? 0) * (i % 2 === 0 ? 1.02 : 0.99) * 100) / 100;
+        const t0 = now();
+        const { outcomes } = await backend.writeCells(def.name, [{ members: names, value: want, baseVersion: cell.version }], "bench");
+        times.push(now() - t0);
+        const o = outcomes[0];
+        if (o.status !== "APPLIED" || Math.abs((o.value ?? 0) - want) > 1e-8 * Math.max(1, Math.abs(want))) {
+          throw new Error(`spread ${label} through WriteCells: ${o.status} ${"message" in o ? o.message : o.value}`);
+        }
+        version = Math.max(version, o.version + 1);
+      }
+      durable.set(label, times);
+      log(`    WriteCells with the PGlite commit: ${times.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
+    }
+    for (const { label, coords, leaves } of sizes) {
+      const plan: number[] = [];
+      const planApply: number[] = [];
+      for (let i = 0; i < opts.runs; i++) {
+        const before = cube.getCells([coords])[0].value ?? 0;
+        const want = Math.round(before * (i % 2 === 0 ? 1.1 : 0.95) * 100) / 100;
+        let t0 = now();
+        const p = planSpread(cube, coords, P(want), [], { maxNewCells: 0 });
+        const planMs = now() - t0;
+        if (!p.ok) throw new Error(`spread ${label}: ${p.message}`);
+        t0 = now();
+        applyPlan(cube, p, version++);
+        const applyMs = now() - t0;
+        const after = cube.getCells([coords])[0].value ?? 0;
+        if (Math.abs(after - want) > 1e-8 * Math.max(1, Math.abs(want))) throw new Error(`spread ${label}: total ${after}, wanted ${want}`);
+        plan.push(planMs);
+        planApply.push(planMs + applyMs);
+      }
+      const times = durable.get(label) ?? [];
+      const fig: SpreadFigures = {
+        label,
+        target: cube.uniqueNames(coords),
+        leaves,
+        planMs: summarize(plan),
+        planApplyMs: summarize(planApply),
+        writeCellsMs: times.length > 0 ? summarize(times) : null,
+      };
+      log(`  spread ${label} in the engine: plan p50 ${fig.planMs.p50.toFixed(1)} ms, plan+apply p50 ${fig.planApplyMs.p50.toFixed(1)} / p95 ${fig.planApplyMs.p95.toFixed(1)} ms`);
+      spreads.push(fig);
+    }
+  } finally {
+    await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  // Scenario copy: a cube whose 10M cells are all Actual, copied to Plan at +5%.
+  const actualOnly: CubeDef = {
+    ...def,
+    dimensions: def.dimensions.map((d): DimensionDef => (d.name === "Scenario" ? { ...d, members: d.members.slice(0, 1) } : d)),
+  };
+  log(`  scenario copy: generating ${opts.leaves.toLocaleString("en-US")} Actual cells`);
+  let actual: LeafCells | null = generateCells(actualOnly, { count: opts.leaves, seed: opts.seed + 1 });
+  const big = new Cube(def, actual);
+  actual = null;
+  const sd = big.dims.findIndex((d) => d.name === "Scenario");
+  const plan = big.dims[sd].names.indexOf("Plan");
+  const m0 = memory();
+  let t0 = now();
+  const copy = planScenarioCopy(big, { dim: sd, from: 0, to: plan, factor: 1.05, slice: new Int32Array(big.dims.length).fill(-1) });
+  const planMs = now() - t0;
+  t0 = now();
+  const nd = copy.dims;
+  const writer = { user: "bench", at: Date.now() };
+  const changes: LeafChange[] = new Array(copy.count);
+  for (let k = 0; k < copy.count; k++) {
+    changes[k] = { coords: copy.coords.subarray(k * nd, (k + 1) * nd), value: copy.newValues[k], version: 1, writer };
+  }
+  big.applyChanges(changes);
+  const applyMs = now() - t0;
+  const heapMB = (memory().heapUsed - m0.heapUsed) / 2 ** 20;
+  // Check: Plan total = 1.05 x Actual total (whole cube, Net Income).
+  const top = Int32Array.from(big.dims, (d) => d.roots[0]);
+  const planTop = Int32Array.from(top);
+  planTop[sd] = plan;
+  const [a, p] = big.getCells([top, planTop]);
+  if (copy.count !== opts.leaves || Math.abs((p.value ?? 0) - 1.05 * (a.value ?? 0)) > 1e-6 * Math.abs(a.value ?? 1)) {
+    throw new Error(`scenario copy: ${copy.count} cells, Plan ${p.value} vs 1.05 x Actual ${a.value}`);
+  }
+  log(`    ${copy.count.toLocaleString("en-US")} cells: plan ${planMs.toFixed(0)} ms, apply ${applyMs.toFixed(0)} ms`);
+  return { cubeLeaves: opts.leaves, spreads, copy: { cells: copy.count, planMs, applyMs, totalMs: planMs + applyMs, heapMB } };
+}
+
+/** The planning figures as printed lines beside the targets. */
+export function formatPlanning(f: PlanningFigures): string[] {
+  const t = PLANNING_TARGETS;
+  const ok = (x: number, lim: number) => (x <= lim ? "OK" : "MISSED");
+  const lines = [`Planning (generated cube, ${f.cubeLeaves.toLocaleString("en-US")} leaf cells)`];
+  for (const s of f.spreads) {
+    const lim = s.label === "100k" ? t.spread100kMs : t.spread1MMs;
+    lines.push(
+      `  P spread over ${s.leaves.toLocaleString("en-US")} leaves: plan+apply p50 ${s.planApplyMs.p50.toFixed(1)} ms, p95 ${s.planApplyMs.p95.toFixed(1)} ms (target <= ${lim} ms: ${ok(s.planApplyMs.p95, lim)}; design medium spread p95 < ${t.mediumSpreadP95Ms} ms)`,
+      `    engine plan only p50 ${s.planMs.p50.toFixed(1)} ms; whole WriteCells with the PGlite commit and ${s.leaves.toLocaleString("en-US")} audit records: ${s.writeCellsMs ? `${s.writeCellsMs.p50.toFixed(0)} ms` : "not run (--plan-durable-1m)"}`,
+    );
+  }
+  lines.push(
+    `  Scenario copy of ${f.copy.cells.toLocaleString("en-US")} cells (Actual -> Plan x 1.05), engine plan + apply: ${f.copy.totalMs.toFixed(0)} ms (plan ${f.copy.planMs.toFixed(0)}, apply ${f.copy.applyMs.toFixed(0)}); design heavy allocation ${t.heavyAllocationMs[0] / 1000}-${t.heavyAllocationMs[1] / 1000} s`,
+  );
+  return lines;
+}
