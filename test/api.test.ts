@@ -4,30 +4,15 @@
  * writes, conflicts, streams, comments, members, history, bad input, and a restart that keeps every
  * acknowledged write.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CellErrorCode, MemberRelation, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
-import { type RunningServer, startServer } from "../backend/src/server/main";
-import { openStore } from "../backend/src/store";
-import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
-import { createTestDatabase } from "./helpers/pg";
+import { CubeServer, type StoreKind } from "./helpers/cube-server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 
-describe.each(["PGlite", "PostgreSQL"])("the Connect API on %s", (kind) => {
+describe.each<StoreKind>(["PGlite", "PostgreSQL"])("the Connect API on %s", (kind) => {
 
-  let dataDir: string;
-  let databaseUrl: string | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  let server: RunningServer;
-
-  async function start(): Promise<RunningServer> {
-    const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, DATABASE_URL: databaseUrl }), quietStart());
-    await s.ready;
-    return s;
-  }
+  let server: CubeServer;
 
   function clients(user: string) {
     return apiClients(server.url, user);
@@ -43,22 +28,11 @@ describe.each(["PGlite", "PostgreSQL"])("the Connect API on %s", (kind) => {
   }
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-api-"));
-    if (kind === "PostgreSQL") {
-      const db = await createTestDatabase();
-      databaseUrl = db.url;
-      dropDatabase = db.drop;
-    }
-    const store = await openStore({ dataDir, databaseUrl });
-    await store.saveCube(smallCubeDef, smallCubeCells());
-    await store.close();
-    server = await start();
+    server = await CubeServer.start(kind, smallCubeDef, smallCubeCells());
   });
 
   afterAll(async () => {
     await server?.close();
-    await dropDatabase?.();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   const units = "[Measures].[Units]";
@@ -316,8 +290,7 @@ describe.each(["PGlite", "PostgreSQL"])("the Connect API on %s", (kind) => {
       const w = await lattice.writeCells({ cube: "Demo", writes: [{ members: leaf, value: 12345.67, baseVersion: cur.cells[0].version }] });
       expect(w.results[0].status).toBe(WriteStatus.APPLIED);
       const totalBefore = (await lattice.getCells({ cube: "Demo", cells: [{ members: [units, "Plan"] }] })).cells[0];
-      await server.close();
-      server = await start();
+      await server.restart();
       const after = await clients("erin").lattice.getCells({ cube: "Demo", cells: [{ members: leaf }, { members: [units, "Plan"] }] });
       expect(after.cells[0]).toMatchObject({ value: 12345.67, version: w.results[0].version });
       expect(after.cells[1]).toMatchObject({ value: totalBefore.value, version: totalBefore.version });

@@ -4,17 +4,11 @@
  * with no source, writes one audit record per changed leaf, refuses a stale target and bad
  * requests; variance members (formulas on the Scenario dimension) follow at every level.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { Code } from "@connectrpc/connect";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import type { CubeDef } from "../backend/src/lattice/model";
-import { type RunningServer, startServer } from "../backend/src/server/main";
-import { openStore } from "../backend/src/store";
 import { apiClients } from "./helpers/clients";
-import { createTestDatabase } from "./helpers/pg";
-import { quietStart, testConfig } from "./helpers/server";
+import { CubeServer, type StoreKind } from "./helpers/cube-server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 
 /** The small cube with variance members on Scenario (formulas, solve order 1). */
@@ -31,30 +25,15 @@ const def: CubeDef = {
   ],
 };
 
-describe.each(["PGlite", "PostgreSQL"])("scenarios on %s", (kind) => {
-  let dataDir: string;
-  let databaseUrl: string | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  let server: RunningServer;
+describe.each<StoreKind>(["PGlite", "PostgreSQL"])("scenarios on %s", (kind) => {
+  let server: CubeServer;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-scenario-"));
-    if (kind === "PostgreSQL") {
-      const db = await createTestDatabase();
-      databaseUrl = db.url;
-      dropDatabase = db.drop;
-    }
-    const store = await openStore({ dataDir, databaseUrl });
-    await store.saveCube(def, smallCubeCells());
-    await store.close();
-    server = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, DATABASE_URL: databaseUrl }), quietStart());
-    await server.ready;
+    server = await CubeServer.start(kind, def, smallCubeCells());
   });
 
   afterAll(async () => {
     await server?.close();
-    await dropDatabase?.();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   const lattice = (user = "ann") => apiClients(server.url, user).lattice;

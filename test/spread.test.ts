@@ -5,50 +5,21 @@
  * data actions; TM1's methods; stale totals are conflicts; limits and bad requests are refused
  * with the reason; streams see the spread; a restart keeps it.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DataAction, SpreadMethod, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
-import { type RunningServer, startServer } from "../backend/src/server/main";
-import { openStore } from "../backend/src/store";
 import { apiClients } from "./helpers/clients";
-import { createTestDatabase } from "./helpers/pg";
-import { quietStart, testConfig } from "./helpers/server";
+import { CubeServer, type StoreKind } from "./helpers/cube-server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 
-describe.each(["PGlite", "PostgreSQL"])("spreading through WriteCells on %s", (kind) => {
-  let dataDir: string;
-  let databaseUrl: string | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  let server: RunningServer;
-
-  async function start(): Promise<RunningServer> {
-    const s = await startServer(
-      testConfig({ QATOM_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, QATOM_SPREAD_MAX_NEW_CELLS: "10" }),
-      quietStart(),
-    );
-    await s.ready;
-    return s;
-  }
+describe.each<StoreKind>(["PGlite", "PostgreSQL"])("spreading through WriteCells on %s", (kind) => {
+  let server: CubeServer;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-spread-"));
-    if (kind === "PostgreSQL") {
-      const db = await createTestDatabase();
-      databaseUrl = db.url;
-      dropDatabase = db.drop;
-    }
-    const store = await openStore({ dataDir, databaseUrl });
-    await store.saveCube(smallCubeDef, smallCubeCells());
-    await store.close();
-    server = await start();
+    server = await CubeServer.start(kind, smallCubeDef, smallCubeCells(), { QATOM_SPREAD_MAX_NEW_CELLS: "10" });
   });
 
   afterAll(async () => {
     await server?.close();
-    await dropDatabase?.();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   const lattice = (user = "ann") => apiClients(server.url, user).lattice;
@@ -211,8 +182,7 @@ describe.each(["PGlite", "PostgreSQL"])("spreading through WriteCells on %s", (k
     expect(next.value.updates[0].cell.value).toBeCloseTo(42, 8);
     controller.abort();
     await it.return?.();
-    await server.close();
-    server = await start();
+    await server.restart();
     expect((await read([total]))[0].value).toBeCloseTo(42, 8);
   });
 
