@@ -4,7 +4,7 @@ import type { Cube, LeafChange } from "../lattice";
 import type { AddressError } from "../lattice/resolver";
 import type { DataAction } from "../lattice/spread/methods";
 import { planScenarioCopy } from "../lattice/scenario";
-import { lastWrittenBelow, planSpread, type SpreadMethodCode, type SpreadPlan } from "../lattice/spread/target";
+import { lastWrittenBelow, overlaps, planSpread, type SpreadMethodCode, type SpreadPlan } from "../lattice/spread/target";
 import type { PendingWrite, Store } from "../store/types";
 
 /** The applied changes of one write transaction as another instance reports them (see events/). */
@@ -213,9 +213,14 @@ export class Backend {
       if (!(coords instanceof Int32Array)) throw new ConnectError(`holds[${i}]: ${coords.message}`, Code.InvalidArgument);
       return coords;
     });
+    return this.serialized(served, () => this.writeNow(served, writes, user, heldCells));
+  }
+
+  /** Runs `fn` after every earlier write to the cube finished, so that a commit and its application never interleave. */
+  private async serialized<T>(served: ServedCube, fn: () => Promise<T>): Promise<T> {
     const key = served.cube.name.toLowerCase();
     const prev = this.writeQueues.get(key) ?? Promise.resolve();
-    const run = prev.then(() => this.writeNow(served, writes, user, heldCells));
+    const run = prev.then(fn);
     const tail = run.catch(() => undefined);
     this.writeQueues.set(key, tail);
     try {
@@ -265,16 +270,7 @@ export class Backend {
       if (cube.memberFormula(m.dim, m.id)) throw new ConnectError(`slice[${i}] ${text} is a calculated member`, Code.InvalidArgument);
       slice[m.dim] = m.id;
     });
-    const key = cube.name.toLowerCase();
-    const prev = this.writeQueues.get(key) ?? Promise.resolve();
-    const run = prev.then(() => this.copyNow(served, { dim: sd, from, to, factor: input.factor, slice }, input.baseVersion, user));
-    const tail = run.catch(() => undefined);
-    this.writeQueues.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.writeQueues.get(key) === tail) this.writeQueues.delete(key);
-    }
+    return this.serialized(served, () => this.copyNow(served, { dim: sd, from, to, factor: input.factor, slice }, input.baseVersion, user));
   }
 
   private async copyNow(
@@ -294,22 +290,7 @@ export class Backend {
       };
     }
     if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };
-    const nd = plan.dims;
-    const pending: PendingWrite[] = new Array(plan.count);
-    for (let k = 0; k < plan.count; k++) {
-      const coords = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
-      const old = plan.oldValues[k];
-      const next = plan.newValues[k];
-      const row = plan.rows[k];
-      pending[k] = {
-        coords,
-        members: cube.uniqueNames(coords),
-        oldValue: old === old ? old : null,
-        newValue: next === next ? next : null,
-        baseVersion: row < 0 ? 0 : cube.store.versions[row],
-        group: 0,
-      };
-    }
+    const pending = leafWrites(cube, plan, 0);
     const txId = randomUUID();
     const { results, at } = await this.store.commitWrites(served.id, txId, user, pending, {
       outbox: { cube: cube.name, instanceId: this.instanceId },
@@ -386,7 +367,7 @@ export class Backend {
       for (let j = 0; j < i; j++) {
         const other = targets[j];
         if (!other || outcomes[j]) continue;
-        if (!cube.dims.every((dim, d) => dim.leafLo[coords[d]] < dim.leafHi[other[d]] && dim.leafLo[other[d]] < dim.leafHi[coords[d]])) continue;
+        if (!cube.dims.every((dim, d) => overlaps(dim, coords[d], other[d]))) continue;
         outcomes[i] = {
           status: "REJECTED",
           message:
@@ -418,12 +399,7 @@ export class Backend {
         return;
       }
       if (w.baseVersion > state.version) {
-        outcomes[i] = {
-          status: "REJECTED",
-          version: state.version,
-          value: state.value,
-          message: `base version ${w.baseVersion} is newer than the cell's version ${state.version}; read the cell again`,
-        };
+        outcomes[i] = aheadOfCell(w.baseVersion, state);
         return;
       }
       pending.push({ coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion });
@@ -519,12 +495,7 @@ export class Backend {
       return;
     }
     if (w.baseVersion > state.version) {
-      outcomes[i] = {
-        status: "REJECTED",
-        version: state.version,
-        value: state.value,
-        message: `base version ${w.baseVersion} is newer than the cell's version ${state.version}; read the cell again`,
-      };
+      outcomes[i] = aheadOfCell(w.baseVersion, state);
       return;
     }
     const sp = w.spread;
@@ -566,20 +537,8 @@ export class Backend {
       return;
     }
     const from = pending.length;
-    const nd = plan.dims;
-    for (let k = 0; k < plan.count; k++) {
-      const leaf = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
-      const row = plan.rows[k];
-      const old = plan.oldValues[k];
-      const next = plan.newValues[k];
-      pending.push({
-        coords: leaf,
-        members: cube.uniqueNames(leaf),
-        oldValue: old === old ? old : null,
-        newValue: next === next ? next : null,
-        baseVersion: row < 0 ? 0 : cube.store.versions[row],
-        group: i,
-      });
+    for (const w of leafWrites(cube, plan, i)) {
+      pending.push(w);
       pendingIndex.push(i);
     }
     spreads.set(i, { plan, from, to: pending.length });
@@ -593,6 +552,44 @@ export class Backend {
 function describe(method: SpreadMethodCode, sp: SpreadInput | undefined): string {
   const action = sp?.action === "add" ? "+" : sp?.action === "subtract" ? "~" : "";
   return `${method}${action}${sp?.includeEmpty ? "*" : ""}`;
+}
+
+/**
+ * The pending writes of planned leaf changes (a spread's or a scenario copy's columns), all in
+ * `group`, each based on its leaf's current version in the lattice (0 for a cell not stored yet).
+ */
+function leafWrites(
+  cube: Cube,
+  plan: { count: number; dims: number; coords: Int32Array; oldValues: Float64Array; newValues: Float64Array; rows: Int32Array },
+  group: number,
+): PendingWrite[] {
+  const nd = plan.dims;
+  const out: PendingWrite[] = new Array(plan.count);
+  for (let k = 0; k < plan.count; k++) {
+    const coords = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
+    const old = plan.oldValues[k];
+    const next = plan.newValues[k];
+    const row = plan.rows[k];
+    out[k] = {
+      coords,
+      members: cube.uniqueNames(coords),
+      oldValue: old === old ? old : null,
+      newValue: next === next ? next : null,
+      baseVersion: row < 0 ? 0 : cube.store.versions[row],
+      group,
+    };
+  }
+  return out;
+}
+
+/** The outcome of a write whose base version is newer than the cell's (it read state this instance has not seen). */
+function aheadOfCell(baseVersion: number, state: { value: number | null; version: number }): WriteOutcome {
+  return {
+    status: "REJECTED",
+    version: state.version,
+    value: state.value,
+    message: `base version ${baseVersion} is newer than the cell's version ${state.version}; read the cell again`,
+  };
 }
 
 function fmt(v: number | null): string {

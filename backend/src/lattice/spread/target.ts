@@ -18,6 +18,7 @@
  * children of its consolidated members, one per consolidated dimension.
  */
 import type { Cube } from "../cube";
+import type { Dimension } from "../dimension";
 import { type DataAction, type LeafMethod, type SpreadErrorCode, spreadLeaves } from "./methods";
 
 /** A spread method over the leaves of a consolidated cell (TM1 codes; SL and GR are row methods). */
@@ -211,7 +212,7 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
       const r = refRows[i];
       const v = store.values[r];
       if (v !== v || v === 0) continue;
-      mapCoords(cube, r, target, refOffset, coords, true);
+      toTarget(cube, r, target, refOffset, coords);
       const tr = store.find(coords);
       if (tr >= 0 && rowSet.has(tr)) continue;
       extra.push(...coords);
@@ -234,7 +235,7 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
     reference = new Float64Array(n);
     const rc = new Int32Array(nd);
     for (let i = 0; i < n; i++) {
-      for (let d = 0; d < nd; d++) rc[d] = leafCoords![i * nd + d] + 0;
+      for (let d = 0; d < nd; d++) rc[d] = leafCoords![i * nd + d];
       for (const g of ranges) rc[g.d] = dims[g.d].leafAt[dims[g.d].leafPos[rc[g.d]] + refOffset[g.d]];
       for (const d of fixed) rc[d] = spec.reference[d];
       const r = store.find(rc);
@@ -330,8 +331,8 @@ function scanRows(cube: Cube, target: Int32Array, ranges: readonly RangeDim[], f
   return Int32Array.from(out);
 }
 
-/** Coordinates of store row `r` moved by `offset` leaf positions on consolidated dims (back when `back`), fixed dims from `target`. */
-function mapCoords(cube: Cube, r: number, target: Int32Array, offset: Int32Array, out: Int32Array, back: boolean): void {
+/** Coordinates of the target leaf matching the reference's store row `r`: back by `offset` leaf positions on consolidated dims, fixed dims from `target`. */
+function toTarget(cube: Cube, r: number, target: Int32Array, offset: Int32Array, out: Int32Array): void {
   const { dims, store } = cube;
   for (let d = 0; d < dims.length; d++) {
     const dim = dims[d];
@@ -339,7 +340,7 @@ function mapCoords(cube: Cube, r: number, target: Int32Array, offset: Int32Array
       out[d] = target[d];
       continue;
     }
-    out[d] = dim.leafAt[dim.leafPos[store.cols[d][r]] + (back ? -offset[d] : offset[d])];
+    out[d] = dim.leafAt[dim.leafPos[store.cols[d][r]] - offset[d]];
   }
 }
 
@@ -415,7 +416,7 @@ function compute(
 }
 
 /** True when the member ranges of `a` and `b` on one dimension share a leaf. */
-function overlaps(dim: Cube["dims"][number], a: number, b: number): boolean {
+export function overlaps(dim: Dimension, a: number, b: number): boolean {
   return dim.leafLo[a] < dim.leafHi[b] && dim.leafLo[b] < dim.leafHi[a];
 }
 
