@@ -12,7 +12,7 @@ import { LatticeService, WriteStatus } from "../proto/gen/quantatom/v1/lattice_p
 import { readConfig } from "../backend/src/config";
 import { createApp } from "../backend/src/server/app";
 import { type RunningServer, startServer } from "../backend/src/server/main";
-import type { Backend } from "../backend/src/services/backend";
+import type { Backend } from "../backend/src/domain";
 import { now, type Timings, summarize } from "./measure";
 
 /** A Connect client of the lattice service. */

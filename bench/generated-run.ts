@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Cube, type LeafCells } from "../backend/src/lattice";
-import { Backend } from "../backend/src/services/backend";
+import { Backend } from "../backend/src/domain";
 import { openStore } from "../backend/src/store";
 import { serveBackend, type WriteStreamResult } from "./api";
 import { type CellBatch, dimIndex, gridCells, memberId, membersAtLevel, scatteredCells } from "./cells";

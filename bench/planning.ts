@@ -16,7 +16,7 @@ import { Cube, type LeafChange } from "../backend/src/lattice";
 import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice/model";
 import { planScenarioCopy } from "../backend/src/lattice/scenario";
 import { planSpread, type SpreadPlan, type SpreadSpec } from "../backend/src/lattice/spread/target";
-import { Backend } from "../backend/src/services/backend";
+import { Backend } from "../backend/src/domain";
 import { openStore } from "../backend/src/store";
 import { generateCells, generatedCubeDef } from "./generate";
 import { memory, now, summarize, type Timings } from "./measure";

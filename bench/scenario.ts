@@ -3,7 +3,7 @@
  * (first, cold after a write, repeated), the DuckDB peer on the same batch, and write -> stream.
  */
 import type { Cube } from "../backend/src/lattice";
-import type { Backend } from "../backend/src/services/backend";
+import type { Backend } from "../backend/src/domain";
 import { httpGetCells, httpWrite, type LatticeClient, latticeClient, measureWriteToStream, type WriteStreamResult } from "./api";
 import type { CellBatch } from "./cells";
 import type { DuckPeer, FormulationResult } from "./duck";

@@ -13,7 +13,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
-import { RedisTileCache, tileCacheOf } from "../backend/src/cache";
+import { RedisTileCache } from "../backend/src/cache";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
 import { testConfig } from "./helpers/server";
@@ -120,7 +120,7 @@ describeRedis("hot tiles in Redis", () => {
   }
 
   function redisCache(s: RunningServer): RedisTileCache {
-    const cache = tileCacheOf(s.backend);
+    const cache = s.backend.cache;
     if (!(cache instanceof RedisTileCache)) throw new Error("the server has no Redis tile cache");
     return cache;
   }

@@ -61,19 +61,6 @@ export function tileKey(served: TileCube, version: string, coords: readonly Arra
   return `qatom:tile:${cube}:${served.id}.${served.loadedAt}:v${version}:${h.digest("base64url")}`;
 }
 
-const attached = new WeakMap<object, TileCache>();
-
-/** Serves `backend`'s GetCells through `cache` (see readCells); `undefined` detaches. */
-export function attachTileCache(backend: object, cache: TileCache | undefined): void {
-  if (cache) attached.set(backend, cache);
-  else attached.delete(backend);
-}
-
-/** The tile cache attached to `backend`, if any. */
-export function tileCacheOf(backend: object): TileCache | undefined {
-  return attached.get(backend);
-}
-
 /**
  * Reads `coords` of a served cube through `cache`: the tile of this batch at the cube's current data
  * version when cached, else computed by the engine and stored (in the background). A tile that

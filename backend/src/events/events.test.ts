@@ -8,9 +8,10 @@ import path from "node:path";
 import pino from "pino";
 import { smallCubeCells, smallCubeDef } from "../../../test/helpers/small-cube";
 import { Cube } from "../lattice";
-import { Backend } from "../services/backend";
+import { Backend } from "../domain";
 import { openStore, type SqlStore } from "../store";
-import { type Events, InProcessBus, parseWriteEvent, startEvents, TOPICS, type WriteEvent } from "./index";
+import { createEvents, type Events, InProcessBus, parseWriteEvent, TOPICS, type WriteEvent } from "./index";
+import type { RelayOptions } from "./relay";
 import type { BusMessage, EventBus } from "./types";
 
 const log = pino({ level: "silent" });
@@ -53,11 +54,19 @@ describe("outbox, relay and consumer (in-process bus, PGlite)", () => {
   let store: SqlStore;
   let cubeId: number;
 
-  async function instance(id: string): Promise<Backend> {
-    const b = new Backend(store, { instanceId: id });
+  async function instance(id: string, events?: Events): Promise<Backend> {
+    const b = new Backend(store, { instanceId: id, publisher: events?.relay });
     const stored = await store.loadCube("Demo");
     b.addCube({ id: stored.id, cube: new Cube(stored.def, stored.cells, stored.writers), loadedAt: stored.loadedAt });
     return b;
+  }
+
+  /** An instance with its eventing on `bus`, started: as server/main.ts composes them. */
+  async function running(id: string, bus: EventBus, relay: Partial<RelayOptions>): Promise<[Backend, Events]> {
+    const events = createEvents({ store, log, instanceId: id, bus, relay });
+    const b = await instance(id, events);
+    await events.start(b);
+    return [b, events];
   }
 
   function leaf(b: Backend, members: string[]) {
@@ -107,10 +116,8 @@ describe("outbox, relay and consumer (in-process bus, PGlite)", () => {
 
   it("relays every row once and applies a write on A to B's lattice and B's watches, not to A twice", async () => {
     const bus = new InProcessBus();
-    const a = await instance("A");
-    const b = await instance("B");
-    const evA = await startEvents({ backend: a, store, log, bus, relay: { idleMs: 20 } });
-    const evB = await startEvents({ backend: b, store, log, bus, relay: { idleMs: 20 } });
+    const [a, evA] = await running("A", bus, { idleMs: 20 });
+    const [b, evB] = await running("B", bus, { idleMs: 20 });
     try {
       const seen: WriteEvent[] = [];
       await bus.subscribe([TOPICS.write], (m) => {
@@ -161,27 +168,25 @@ describe("outbox, relay and consumer (in-process bus, PGlite)", () => {
     });
     let pushes = 0;
     const watch = cube.watch([Int32Array.from(coords)], () => pushes++);
-    expect(b.applyWriteEvent(ev(v + 1000, 1))).toBe(1);
-    expect(b.applyWriteEvent(ev(v + 1000, 1))).toBe(0); // redelivered
-    expect(b.applyWriteEvent(ev(v + 999, 2))).toBe(0); // older, late
+    expect(b.applyTransaction(ev(v + 1000, 1))).toBe(1);
+    expect(b.applyTransaction(ev(v + 1000, 1))).toBe(0); // redelivered
+    expect(b.applyTransaction(ev(v + 999, 2))).toBe(0); // older, late
     expect(leaf(b, OSLO)).toMatchObject({ value: 1, version: v + 1000 });
     expect(pushes).toBe(1);
     // Another generation of the cube (reloaded: a new id), an unknown cube, bad coordinates: ignored.
-    expect(b.applyWriteEvent({ ...ev(v + 2000, 3), cubeId: cubeId + 1 })).toBe(0);
-    expect(b.applyWriteEvent({ ...ev(v + 2000, 3), loadedAt: 1 })).toBe(0);
-    expect(b.applyWriteEvent({ ...ev(v + 2000, 3), cube: "Nope" })).toBe(0);
-    expect(b.applyWriteEvent({ ...ev(v + 2000, 3), changes: [{ coords: [99, 0, 0, 0, 0], value: 3, version: v + 2000 }] })).toBe(0);
-    expect(b.applyWriteEvent({ ...ev(v + 2000, 3), changes: [{ coords: [1, 1, 1, 1, 0], value: 3, version: v + 2000 }] })).toBe(0);
+    expect(b.applyTransaction({ ...ev(v + 2000, 3), cubeId: cubeId + 1 })).toBe(0);
+    expect(b.applyTransaction({ ...ev(v + 2000, 3), loadedAt: 1 })).toBe(0);
+    expect(b.applyTransaction({ ...ev(v + 2000, 3), cube: "Nope" })).toBe(0);
+    expect(b.applyTransaction({ ...ev(v + 2000, 3), changes: [{ coords: [99, 0, 0, 0, 0], value: 3, version: v + 2000 }] })).toBe(0);
+    expect(b.applyTransaction({ ...ev(v + 2000, 3), changes: [{ coords: [1, 1, 1, 1, 0], value: 3, version: v + 2000 }] })).toBe(0);
     watch.close();
-    expect(a.applyWriteEvent(ev(v + 1000, 1))).toBe(1);
+    expect(a.applyTransaction(ev(v + 1000, 1))).toBe(1);
   });
 
   it("acknowledges writes while the bus is down; the outbox drains and B catches up once it is back", async () => {
     const bus = new SwitchableBus(new InProcessBus());
-    const a = await instance("A");
-    const b = await instance("B");
-    const evA = await startEvents({ backend: a, store, log, bus, relay: { idleMs: 20, maxBackoffMs: 50 } });
-    const evB = await startEvents({ backend: b, store, log, bus, relay: { idleMs: 20, maxBackoffMs: 50 } });
+    const [a, evA] = await running("A", bus, { idleMs: 20, maxBackoffMs: 50 });
+    const [b, evB] = await running("B", bus, { idleMs: 20, maxBackoffMs: 50 });
     try {
       bus.down = true;
       let base = leaf(a, OSLO).version;
@@ -247,17 +252,18 @@ describe("outbox, relay and consumer (in-process bus, PGlite)", () => {
   });
 });
 
-describe("startEvents on its own in-process bus (a single instance)", () => {
+describe("eventing on its own in-process bus (a single instance)", () => {
   it("relays and marks rows without a consumer", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-events1-"));
     const store = await openStore({ dataDir: dir });
     let events: Events | undefined;
     try {
       await store.saveCube(smallCubeDef, smallCubeCells());
-      const b = new Backend(store);
+      events = createEvents({ store, log, instanceId: "solo", relay: { idleMs: 20 } });
+      const b = new Backend(store, { instanceId: "solo", publisher: events.relay });
       const stored = await store.loadCube("Demo");
       b.addCube({ id: stored.id, cube: new Cube(stored.def, stored.cells, stored.writers), loadedAt: stored.loadedAt });
-      events = await startEvents({ backend: b, store, log, relay: { idleMs: 20 } });
+      await events.start(b);
       expect(events.bus.kind).toBe("in-process");
       await b.writeCells("Demo", [{ members: OSLO, value: 3, baseVersion: 0 }], "ann");
       await waitFor(async () => (await store.pendingOutboxCount()) === 0);

@@ -1,36 +1,54 @@
 /**
- * Eventing (layer 3): the outbox relay and the consumer that keeps this instance's lattices current
- * with the writes of other instances. See OutboxRelay, KafkaBus, InProcessBus.
+ * Eventing (layer 3): the outbox relay, and the consumer that keeps this instance's lattices
+ * current with the writes of other instances. The event shapes and topics: contract.ts.
  */
 import type { Logger } from "pino";
-import type { Backend } from "../services/backend";
 import type { Store } from "../store/types";
+import { type CommittedTransaction, parseWriteEvent, TOPICS, TransactionAssembler, type WriteEvent } from "./contract";
 import { InProcessBus } from "./in-process-bus";
 import { KafkaBus } from "./kafka-bus";
 import { OutboxRelay, type RelayOptions } from "./relay";
-import { type BusMessage, type EventBus, parseWriteEvent, TOPICS } from "./types";
+import type { BusMessage, EventBus } from "./types";
 
+export * from "./contract";
 export { InProcessBus } from "./in-process-bus";
 export { KafkaBus } from "./kafka-bus";
 export { OutboxRelay } from "./relay";
 export * from "./types";
 
-/** Running eventing of one instance. */
+/** What applies other instances' transactions: the Backend (domain/backend.ts). */
+export interface TransactionSink {
+  /** Applies a whole committed transaction; returns the number of leaf changes applied. */
+  applyTransaction(tx: CommittedTransaction): number;
+}
+
+/** Eventing of one instance: made first (its relay is the backend's publisher), started once the lattices are built. */
 export interface Events {
   bus: EventBus;
+  /** The outbox relay; give it to the Backend as its `publisher`. */
   relay: OutboxRelay;
   /** Resolves once this instance receives other instances' writes. */
   ready: Promise<void>;
-  /** Write events applied to the lattice so far, and leaf changes among them. */
-  stats: { events: number; changesApplied: number; changesSkipped: number };
+  /**
+   * Transactions applied to the lattices so far, their leaf changes applied and skipped (already
+   * there, or not served), and transactions whose parts have not all arrived yet.
+   */
+  stats: { events: number; changesApplied: number; changesSkipped: number; waitingForParts: () => number };
+  /**
+   * Starts relaying and, on Kafka or a shared bus, consuming `atom.write.raw` into `sink`: each
+   * transaction, once all its parts arrived, is applied at once, each change only when newer than
+   * the cell's version there (so a change is never applied twice, and order does not matter).
+   */
+  start(sink: TransactionSink): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Options of startEvents. */
+/** Options of createEvents. */
 export interface EventsOptions {
-  backend: Backend;
   store: Store;
   log: Logger;
+  /** This instance's id: the relay's claim id and the Kafka consumer group; its own events are skipped. */
+  instanceId: string;
   /** Kafka brokers; none: an in-process bus (or `bus`). */
   kafkaBrokers?: string[];
   /** A bus to use instead (tests: several backends on one InProcessBus); not closed by close(). */
@@ -38,46 +56,47 @@ export interface EventsOptions {
   relay?: Partial<RelayOptions>;
 }
 
-/**
- * Starts eventing for `backend`: the outbox relay (kicked after each local commit) and a consumer
- * of `atom.write.raw` that applies other instances' changes to the lattice, each only when newer
- * than the cell's version there (so a change is never applied twice, and order does not matter).
- */
-export async function startEvents(opts: EventsOptions): Promise<Events> {
-  const { backend, store, log } = opts;
+/** Makes the eventing of one instance: the bus (Kafka with brokers, else in process) and the outbox relay. */
+export function createEvents(opts: EventsOptions): Events {
+  const { store, log, instanceId } = opts;
   const ownBus = !opts.bus;
   const bus: EventBus =
     opts.bus ??
     (opts.kafkaBrokers && opts.kafkaBrokers.length > 0
-      ? new KafkaBus({ brokers: opts.kafkaBrokers, instanceId: backend.instanceId, log })
+      ? new KafkaBus({ brokers: opts.kafkaBrokers, instanceId, log })
       : new InProcessBus((err) => log.error({ err }, "in-process bus: a handler failed")));
-  const stats = { events: 0, changesApplied: 0, changesSkipped: 0 };
-  const relay = new OutboxRelay(store, bus, { relayId: backend.instanceId, log, ...opts.relay });
-  const onWrite = (m: BusMessage) => {
-    let ev: ReturnType<typeof parseWriteEvent>;
-    try {
-      ev = parseWriteEvent(m.value);
-    } catch (err) {
-      log.warn({ err: (err as Error).message, topic: m.topic }, "ignoring a malformed write event");
-      return;
-    }
-    if (ev.instanceId === backend.instanceId) return; // applied locally at commit
-    const n = backend.applyWriteEvent(ev);
-    stats.events++;
-    stats.changesApplied += n;
-    stats.changesSkipped += ev.changes.length - n;
-  };
-  // A single instance on the in-process bus sees only its own writes: no consumer needed.
-  if (bus.kind === "kafka" || !ownBus) await bus.subscribe([TOPICS.write], onWrite);
-  backend.onCommitted = () => relay.kick();
-  relay.start();
+  const relay = new OutboxRelay(store, bus, { relayId: instanceId, log, ...opts.relay });
+  const assembler = new TransactionAssembler({
+    onDrop: (txId, received, parts) => log.warn({ txId, received, parts }, "dropping a transaction whose parts did not all arrive"),
+  });
+  const stats = { events: 0, changesApplied: 0, changesSkipped: 0, waitingForParts: () => assembler.waiting };
   return {
     bus,
     relay,
     ready: bus.ready,
     stats,
-    close: async () => {
-      backend.onCommitted = undefined;
+    async start(sink) {
+      const onWrite = (m: BusMessage) => {
+        let ev: WriteEvent;
+        try {
+          ev = parseWriteEvent(m.value);
+        } catch (err) {
+          log.warn({ err: (err as Error).message, topic: m.topic }, "ignoring a malformed write event");
+          return;
+        }
+        if (ev.instanceId === instanceId) return; // applied locally at commit
+        const tx = assembler.add(ev);
+        if (tx === null) return;
+        const n = sink.applyTransaction(tx);
+        stats.events++;
+        stats.changesApplied += n;
+        stats.changesSkipped += tx.changes.length - n;
+      };
+      // A single instance on its own in-process bus sees only its own writes: no consumer needed.
+      if (bus.kind === "kafka" || !ownBus) await bus.subscribe([TOPICS.write], onWrite);
+      relay.start();
+    },
+    async close() {
       await relay.stop();
       if (ownBus) await bus.close();
     },

@@ -1,6 +1,6 @@
 import { type Consumer, Kafka, logLevel, type Producer } from "kafkajs";
 import type { Logger } from "pino";
-import { TOPICS } from "./types";
+import { TOPICS } from "./contract";
 import type { BusHandler, BusMessage, EventBus } from "./types";
 
 /** Options of KafkaBus. */

@@ -1,8 +1,8 @@
 /**
- * Event types and the bus the outbox relay publishes to. The bus is Kafka when KAFKA_BROKERS is set
- * (several backend instances), else an in-process bus (one instance).
+ * The bus the outbox relay publishes to. The bus is Kafka when KAFKA_BROKERS is set (several
+ * backend instances), else an in-process bus (one instance). The messages' shapes and topics are
+ * in `contract.ts`.
  */
-export { OUTBOX_TOPICS as TOPICS } from "../store/types";
 
 /** One message on the bus: `value` is the outbox row's JSON payload. */
 export interface BusMessage {
@@ -32,53 +32,4 @@ export interface EventBus {
   /** Resolves once the subscription receives messages. */
   readonly ready: Promise<void>;
   close(): Promise<void>;
-}
-
-/** One leaf change in a WriteEvent. */
-export interface WriteEventChange {
-  coords: number[];
-  members: string[];
-  value: number | null;
-  version: number;
-}
-
-/** Payload of `atom.write.raw`: the applied changes of one write transaction. */
-export interface WriteEvent {
-  cube: string;
-  cubeId: number;
-  /** When the cube was loaded (ms): with cubeId, the generation of the cube the write is for. */
-  loadedAt: number;
-  txId: string;
-  /** The backend instance that committed it. */
-  instanceId: string;
-  user: string;
-  /** Commit time, ms since the epoch. */
-  at: number;
-  /** Which part of the transaction's changes this is (0-based) and how many parts it has (see OUTBOX_CHUNK). */
-  part?: number;
-  parts?: number;
-  changes: WriteEventChange[];
-}
-
-/** Parses and checks a WriteEvent. @throws Error when the JSON does not have its shape. */
-export function parseWriteEvent(json: string): WriteEvent {
-  const ev = JSON.parse(json) as WriteEvent;
-  if (
-    typeof ev !== "object" ||
-    ev === null ||
-    typeof ev.cube !== "string" ||
-    typeof ev.cubeId !== "number" ||
-    typeof ev.loadedAt !== "number" ||
-    typeof ev.user !== "string" ||
-    typeof ev.at !== "number" ||
-    !Array.isArray(ev.changes)
-  ) {
-    throw new Error("not a write event: needs cube, cubeId, loadedAt, user, at, changes");
-  }
-  for (const c of ev.changes) {
-    if (!Array.isArray(c.coords) || typeof c.version !== "number" || (c.value !== null && typeof c.value !== "number")) {
-      throw new Error("not a write event: a change needs coords, value and version");
-    }
-  }
-  return ev;
 }

@@ -3,7 +3,8 @@ import { Dimension } from "./dimension";
 import { type BatchResult, type EvalStats, evaluateBatch, type RowSource, Tile, warmScanHelpers } from "./evaluate";
 import { LeafStore } from "./leaf-store";
 import type { CellWriter, CubeDef, LeafCells } from "./model";
-import { type AddressError, Resolver } from "./resolver";
+import { type AddressError, type MemberRef, Resolver } from "./resolver";
+import { lastWrittenBelow } from "./spread/target";
 import { keyOf, type Subscription, type WatchedCell, WatchRegistry } from "./watch";
 
 /** A cell's state as the lattice reports it. */
@@ -138,6 +139,27 @@ export class Cube {
   /** Resolves an address (see Resolver) to member ids, or a per-cell error. */
   resolve(members: readonly string[]): Int32Array | AddressError {
     return this.resolver.address(members);
+  }
+
+  /** A member by name (see Resolver.member): its dimension index and id, or an address error. */
+  member(text: string): MemberRef | AddressError {
+    return this.resolver.member(text);
+  }
+
+  /** Index of a dimension by name (case-insensitive), or -1. */
+  dimensionIndex(name: string): number {
+    return this.resolver.dimensionIndex(name);
+  }
+
+  /** Highest leaf version of the cube (0 when nothing was written). */
+  maxVersion(): number {
+    return this.store.maxVersion;
+  }
+
+  /** The last write below a cell (the highest version among its leaves) and its writer, if any. */
+  lastWriteBelow(coords: ArrayLike<number>): { version: number; writer: CellWriter | null } {
+    const row = lastWrittenBelow(this, coords);
+    return row < 0 ? { version: 0, writer: null } : { version: this.store.versions[row], writer: this.writers.get(row) ?? null };
   }
 
   /** True when some member of the address has children. */

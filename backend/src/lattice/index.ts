@@ -8,3 +8,8 @@ export { Cube, type CellState, type CellWatch, type LeafChange, type LeafState }
 export { Dimension, escapeName, parseMemberName } from "./dimension";
 export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, MemberDef } from "./model";
 export type { AddressError, AddressErrorCode } from "./resolver";
+export type { DataAction } from "./spread/methods";
+export { lastWrittenBelow, overlaps, planSpread, type SpreadMethodCode, type SpreadPlan, type SpreadSpec } from "./spread/target";
+export { planScenarioCopy, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";
+export type { LeafPlan } from "./plan";
+export type { MemberRef } from "./resolver";

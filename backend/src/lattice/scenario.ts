@@ -41,6 +41,10 @@ export interface ScenarioCopyPlan {
   targetVersion: number;
   /** Store row holding `targetVersion`, or -1. */
   targetVersionRow: number;
+  /** Base version of each change's leaf (0: not stored yet). */
+  baseVersions: Float64Array;
+  /** Who wrote the leaf holding `targetVersion`, or null. */
+  targetWriter: import("./model").CellWriter | null;
 }
 
 /**
@@ -131,5 +135,7 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
     cleared,
     targetVersion,
     targetVersionRow,
+    baseVersions: Float64Array.from(outRows, (r) => (r < 0 ? 0 : store.versions[r])),
+    targetWriter: targetVersionRow < 0 ? null : (cube.writers.get(targetVersionRow) ?? null),
   };
 }

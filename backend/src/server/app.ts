@@ -1,14 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { createConnectRouter } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import type { Logger } from "pino";
 import { projectRoot } from "../config";
-import type { Backend } from "../services/backend";
-import { registerCommentaryService } from "../services/commentary-service";
-import { registerLatticeService } from "../services/lattice-service";
+import type { Backend } from "../domain";
+import { routerOptions, routes } from "../services";
 
 /** What the HTTP app needs to know about the backend's state. */
 export interface AppState {
@@ -31,31 +30,13 @@ export function staticDirs(addinDir: string = defaultAddinDir): string[] {
 }
 
 /**
- * Keeps errors by tier: ConnectErrors pass through; anything else is logged and answered as
- * `internal` without its details, so a bug never leaks internals or crashes the server.
- */
-function errorBoundary(log: Logger): Interceptor {
-  return (next) => async (req) => {
-    try {
-      return await next(req);
-    } catch (err) {
-      if (err instanceof ConnectError) throw err;
-      log.error({ err, rpc: req.url }, "unhandled error in RPC");
-      throw new ConnectError("internal error; the server log has the details", Code.Internal);
-    }
-  };
-}
-
-/**
  * The HTTP application: `GET /healthz`, the Connect services at `POST /quantatom.v1.<Service>/<Method>`,
  * `GET /manifest.xml`, and the add-in's static files.
  */
 export function createApp(state: AppState): Hono {
   const app = new Hono();
-  // JSON clients always see every field (e.g. `"version": "0"`), not only non-default ones.
-  const router = createConnectRouter({ interceptors: [errorBoundary(state.log)], jsonOptions: { alwaysEmitImplicit: true } });
-  registerLatticeService(state.backend)(router);
-  registerCommentaryService(state.backend)(router);
+  const router = createConnectRouter(routerOptions(state.log));
+  routes(state.backend)(router);
 
   app.get("/healthz", (c) => {
     const failed = state.failure();

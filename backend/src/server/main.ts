@@ -3,12 +3,13 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
-import { attachTileCache, openTileCache } from "../cache";
+import { randomUUID } from "node:crypto";
+import { openTileCache } from "../cache";
 import type { Config } from "../config";
+import { Backend } from "../domain";
+import { createEvents, type Events } from "../events";
 import { Cube } from "../lattice";
 import { loadModelIntoStore } from "../loader";
-import { type Events, startEvents } from "../events";
-import { Backend } from "../services/backend";
 import { openStore } from "../store";
 import type { Store } from "../store/types";
 import { createApp } from "./app";
@@ -22,10 +23,8 @@ export interface RunningServer {
   backend: Backend;
   /** Resolves when every cube is loaded and served; rejects if start-up failed. */
   ready: Promise<void>;
-  /**
-   * Eventing (outbox relay, and the Kafka consumer with KAFKA_BROKERS), set once `ready` resolved.
-   */
-  events?: Events;
+  /** Eventing: the outbox relay, and the Kafka consumer with KAFKA_BROKERS (started once `ready` resolves). */
+  events: Events;
   /** Stops accepting requests, ends open streams, stops eventing and closes the store. */
   close(): Promise<void>;
 }
@@ -46,11 +45,14 @@ export interface StartOptions {
  */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
+  // The composition root: every part is made here and handed to what uses it.
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const backend = new Backend(store, { instanceId: config.instanceId, spreadMaxNewCells: config.spreadMaxNewCells });
+  const instanceId = config.instanceId ?? randomUUID();
   // Hot tiles for GetCells: Redis when REDIS_URL is set (an outage is logged once, reads computed), else in process.
-  const tileCache = openTileCache({ redisUrl: config.redisUrl, log });
-  attachTileCache(backend, tileCache);
+  const cache = openTileCache({ redisUrl: config.redisUrl, log });
+  // The bus (Kafka with KAFKA_BROKERS, else in process) and the outbox relay, the backend's publisher.
+  const events = createEvents({ store, log, instanceId, kafkaBrokers: config.kafkaBrokers, relay: { leaseMs: config.outboxLeaseMs } });
+  const backend = new Backend(store, { instanceId, spreadMaxNewCells: config.spreadMaxNewCells, publisher: events.relay, cache });
   let ready = false;
   let failure: string | null = null;
   const app = createApp({ backend, ready: () => ready, failure: () => failure, log, addinDir: config.addinDir });
@@ -83,14 +85,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     async () => {
       // After the lattices are built: the consumer replays what it must, skipping what they hold.
       if (!closing) {
-        running.events = await startEvents({
-          backend,
-          store,
-          log,
-          kafkaBrokers: config.kafkaBrokers,
-          relay: { leaseMs: config.outboxLeaseMs },
-        });
-        log.info({ bus: running.events.bus.kind, instanceId: backend.instanceId }, "eventing started");
+        await events.start(backend);
+        log.info({ bus: events.bus.kind, instanceId }, "eventing started");
       }
       ready = true;
       if (opts.banner ?? true) printBanner(url, backend);
@@ -107,6 +103,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     url,
     port,
     backend,
+    events,
     ready: readyPromise,
     close: async () => {
       closing = true;
@@ -116,8 +113,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         s.closeAllConnections?.();
       });
       await readyPromise.catch(() => undefined);
-      await running.events?.close();
-      await tileCache.close();
+      await events.close();
+      await cache.close();
       await store.close();
     },
   });

@@ -1,24 +1,14 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { CommentaryService } from "../../../proto/gen/quantatom/v1/commentary_pb";
+import { type Backend, clampLimit, DomainError } from "../domain";
+import { resolveCell } from "../domain/addresses";
 import type { Cube } from "../lattice";
 import type { StoredComment } from "../store/types";
-import { type Backend, checkMembers, clampLimit } from "./backend";
-import { userOf } from "./lattice-service";
+import { userOf } from "./requests";
 
 /** Longest comment text, in characters. */
 export const MAX_COMMENT_LENGTH = 4000;
-
-/**
- * Resolves a comment's cell address.
- * @throws ConnectError not_found for an unknown member, invalid_argument for any other bad address.
- */
-function resolveCell(cube: Cube, members: readonly string[]): Int32Array {
-  checkMembers(members, "members");
-  const coords = cube.resolve(members);
-  if (coords instanceof Int32Array) return coords;
-  throw new ConnectError(coords.message, coords.code === "UNKNOWN_MEMBER" ? Code.NotFound : Code.InvalidArgument);
-}
 
 /** True when every member of `cell` is `target`'s member or below it, and the two differ. */
 function strictlyBelow(cube: Cube, cell: readonly number[], target: Int32Array): boolean {
@@ -48,9 +38,9 @@ export function registerCommentaryService(backend: Backend) {
         const served = backend.cube(req.cube);
         const coords = resolveCell(served.cube, req.members);
         const text = req.text.trim();
-        if (!text) throw new ConnectError("text is required: the comment is empty", Code.InvalidArgument);
+        if (!text) throw new DomainError("text is required: the comment is empty", "invalid_argument");
         if (text.length > MAX_COMMENT_LENGTH) {
-          throw new ConnectError(`the comment has ${text.length} characters; the limit is ${MAX_COMMENT_LENGTH}`, Code.InvalidArgument);
+          throw new DomainError(`the comment has ${text.length} characters; the limit is ${MAX_COMMENT_LENGTH}`, "invalid_argument");
         }
         const stored = await backend.store.addComment(served.id, Array.from(coords), served.cube.uniqueNames(coords), text, userOf(ctx));
         return { comment: toComment(served.cube.name, stored) };

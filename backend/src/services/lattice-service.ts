@@ -1,45 +1,22 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import {
   type CellAddress,
   type CellSchema,
-  CellErrorCode,
   type CubeInfoSchema,
-  DataAction,
   LatticeService,
-  type Spread,
-  SpreadMethod,
   WriteStatus,
   type WriteResultSchema,
 } from "../../../proto/gen/quantatom/v1/lattice_pb";
-import { readCells, tileCacheOf } from "../cache";
-import type { CellState, Cube } from "../lattice";
-import type { AddressError } from "../lattice/resolver";
-import type { SpreadMethodCode } from "../lattice/spread/target";
-import { type Backend, checkCellBatch, checkMembers, clampLimit, type SpreadInput, toSafeNumber, USER_HEADER } from "./backend";
+import { type Backend, checkCellBatch, checkMembers, clampLimit, DomainError } from "../domain";
+import { resolveCell } from "../domain/addresses";
+import type { AddressError, CellState, Cube } from "../lattice";
+import { cellError } from "./errors";
 import { getMembers } from "./members";
+import { spreadInput, toSafeNumber, userOf } from "./requests";
 
 type CellInit = MessageInitShape<typeof CellSchema>;
-
-/** Maps an engine address error onto the protocol's per-cell error. */
-export function cellError(e: AddressError): { code: CellErrorCode; message: string; candidates: string[] } {
-  const code = {
-    UNKNOWN_MEMBER: CellErrorCode.UNKNOWN_MEMBER,
-    AMBIGUOUS_MEMBER: CellErrorCode.AMBIGUOUS_MEMBER,
-    DUPLICATE_DIMENSION: CellErrorCode.DUPLICATE_DIMENSION,
-    INVALID_ADDRESS: CellErrorCode.INVALID_ADDRESS,
-  }[e.code];
-  return { code, message: e.message, candidates: e.candidates };
-}
-
-/** The user named by the request (the `X-Quantatom-User` header), or `anonymous`. */
-export function userOf(ctx: HandlerContext): string {
-  const u = ctx.requestHeader.get(USER_HEADER)?.trim();
-  if (!u) return "anonymous";
-  if (u.length > 200) throw new ConnectError(`the ${USER_HEADER} header is over 200 characters`, Code.InvalidArgument);
-  return u;
-}
 
 /**
  * A cell of the protocol from an engine state. `calculated` (a member formula computes the cell)
@@ -110,7 +87,7 @@ export function registerLatticeService(backend: Backend) {
             name: cube.name,
             description: cube.description,
             leafCellCount: BigInt(cube.leafCellCount()),
-            dataVersion: BigInt(cube.store.maxVersion),
+            dataVersion: BigInt(cube.maxVersion()),
             dimensions: cube.dims.map((dim) => ({
               name: dim.name,
               defaultMember: dim.uniqueName(dim.defaultMember),
@@ -133,8 +110,8 @@ export function registerLatticeService(backend: Backend) {
         const { cube } = served;
         const { coords, errors } = resolveBatch(cube, req.cells);
         const good = coords.filter((c): c is Int32Array => c !== null);
-        // Hot tiles (Redis or in-process) when the server attached a cache; else the engine.
-        const states = await readCells(tileCacheOf(backend), served, good);
+        // Hot tiles (Redis or in process) when the backend has a cache; else the engine.
+        const states = await backend.readCells(served, good);
         let k = 0;
         return {
           cells: coords.map((c, i): CellInit => (c === null ? { error: cellError(errors[i]!) } : toCell(states[k++], cube.isConsolidated(c), cube.isCalculated(c)))),
@@ -253,20 +230,16 @@ export function registerLatticeService(backend: Backend) {
       async getCellHistory(req) {
         const served = backend.cube(req.cube);
         const { cube } = served;
-        checkMembers(req.members, "members");
-        const coords = cube.resolve(req.members);
-        if (!(coords instanceof Int32Array)) {
-          throw new ConnectError(coords.message, coords.code === "UNKNOWN_MEMBER" ? Code.NotFound : Code.InvalidArgument);
-        }
+        const coords = resolveCell(cube, req.members);
         const formula = cube.formulaOf(coords);
         if (formula) {
-          throw new ConnectError(
+          throw new DomainError(
             `history is kept for stored leaf cells; this cell is calculated by a formula (${formula.member} = ${formula.expression})`,
-            Code.InvalidArgument,
+            "invalid_argument",
           );
         }
         if (cube.isConsolidated(coords)) {
-          throw new ConnectError("history is kept for leaf cells; this cell is consolidated", Code.InvalidArgument);
+          throw new DomainError("history is kept for leaf cells; this cell is consolidated", "invalid_argument");
         }
         const limit = clampLimit(req.limit, 100, 10_000, "limit");
         const records = await backend.store.cellHistory(served.id, Array.from(coords), limit);
@@ -283,39 +256,4 @@ export function registerLatticeService(backend: Backend) {
         };
       },
     });
-}
-
-const SPREAD_METHODS: Record<SpreadMethod, SpreadMethodCode | null> = {
-  [SpreadMethod.UNSPECIFIED]: null,
-  [SpreadMethod.PROPORTIONAL]: "P",
-  [SpreadMethod.EQUAL]: "S",
-  [SpreadMethod.EQUAL_LEAVES]: "LS",
-  [SpreadMethod.REPEAT]: "R",
-  [SpreadMethod.REPEAT_LEAVES]: "LR",
-  [SpreadMethod.PERCENT_CHANGE]: "P%",
-  [SpreadMethod.RELATIVE_PROPORTIONAL]: "RP",
-  [SpreadMethod.RELATIVE_PERCENT]: "R%",
-  [SpreadMethod.CLEAR]: "C",
-};
-
-const DATA_ACTIONS: Record<DataAction, SpreadInput["action"]> = {
-  [DataAction.REPLACE]: "replace",
-  [DataAction.ADD]: "add",
-  [DataAction.SUBTRACT]: "subtract",
-};
-
-/**
- * A proto Spread as the backend takes it.
- * @throws ConnectError invalid_argument for an unknown method or action, or a percent that is not finite.
- */
-function spreadInput(sp: Spread, i: number): SpreadInput {
-  const method = SPREAD_METHODS[sp.method];
-  if (method === undefined) throw new ConnectError(`writes[${i}].spread.method ${sp.method} is not a known SpreadMethod`, Code.InvalidArgument);
-  const action = DATA_ACTIONS[sp.action];
-  if (action === undefined) throw new ConnectError(`writes[${i}].spread.action ${sp.action} is not a known DataAction`, Code.InvalidArgument);
-  if (!Number.isFinite(sp.percent)) {
-    throw new ConnectError(`writes[${i}].spread.percent is ${sp.percent}; it must be a finite number`, Code.InvalidArgument);
-  }
-  checkMembers(sp.reference, `writes[${i}].spread.reference`);
-  return { method, action, includeEmpty: sp.includeEmpty, percent: sp.percent, reference: sp.reference };
 }

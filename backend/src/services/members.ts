@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { type GetMembersRequest, type GetMembersResponseSchema, MemberRelation } from "../../../proto/gen/quantatom/v1/lattice_pb";
 import type { Cube } from "../lattice";
-import { clampLimit } from "./backend";
+import { clampLimit, DomainError } from "../domain";
+import { dimensionOf, memberOf } from "../domain/addresses";
 
 type MembersResponse = MessageInitShape<typeof GetMembersResponseSchema>;
 
@@ -27,34 +27,17 @@ function info(cube: Cube, d: number, id: number) {
 
 /**
  * Implements GetMembers: children, descendants to a depth, or a name search in one dimension.
- * @throws ConnectError not_found for an unknown dimension or parent; invalid_argument for a bad
+ * @throws DomainError not_found for an unknown dimension or parent; invalid_argument for a bad
  *   parent name, depth or limit, or a search without a query.
  */
 export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse {
-  const d = cube.resolver.dimensionIndex(req.dimension);
-  if (!req.dimension.trim()) throw new ConnectError("dimension is required, e.g. \"Store\"", Code.InvalidArgument);
-  if (d < 0) {
-    throw new ConnectError(
-      `cube ${cube.name} has no dimension "${req.dimension}"; dimensions: ${cube.dims.map((x) => x.name).join(", ")}`,
-      Code.NotFound,
-    );
-  }
+  const d = dimensionOf(cube, req.dimension, "dimension");
   const dim = cube.dims[d];
   const limit = clampLimit(req.limit, 1000, 100_000, "limit");
-  if (req.depth < 0) throw new ConnectError(`depth must be 0 or more, got ${req.depth}`, Code.InvalidArgument);
+  if (req.depth < 0) throw new DomainError(`depth must be 0 or more, got ${req.depth}`, "invalid_argument");
 
   let parent = -1;
-  if (req.parent.trim()) {
-    const ref = cube.resolver.member(req.parent.includes("[") ? req.parent : `[${dim.name}].[${req.parent}]`);
-    const fallback = "code" in ref && !req.parent.includes("[") ? cube.resolver.member(req.parent) : ref;
-    if ("code" in fallback) {
-      throw new ConnectError(fallback.message, fallback.code === "UNKNOWN_MEMBER" ? Code.NotFound : Code.InvalidArgument);
-    }
-    if (fallback.dim !== d) {
-      throw new ConnectError(`parent ${req.parent} is a member of dimension ${cube.dims[fallback.dim].name}, not ${dim.name}`, Code.InvalidArgument);
-    }
-    parent = fallback.id;
-  }
+  if (req.parent.trim()) parent = memberOf(cube, d, req.parent, "parent");
 
   const out: number[] = [];
   let truncated = false;
@@ -70,7 +53,7 @@ export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse 
   switch (req.relation) {
     case MemberRelation.SEARCH: {
       const q = req.query.trim().toLowerCase();
-      if (!q) throw new ConnectError("query is required for a SEARCH", Code.InvalidArgument);
+      if (!q) throw new DomainError("query is required for a SEARCH", "invalid_argument");
       const scored: { id: number; score: number }[] = [];
       for (let id = 0; id < dim.size; id++) {
         if (parent >= 0 && !(dim.leafLo[id] >= dim.leafLo[parent] && dim.leafHi[id] <= dim.leafHi[parent] && dim.depth[id] > dim.depth[parent])) continue;

@@ -44,24 +44,34 @@ export type CommitResult =
       updatedAt: number | null;
     };
 
-/** Topics of the outbox rows `commitWrites` writes (see backend/src/events). */
-export const OUTBOX_TOPICS = {
-  /** Applied cell writes: one row per transaction with all its changes (`WriteEvent`). */
-  write: "atom.write.raw",
-  /** Recalculation requests for the calc worker: one row per transaction. */
-  calc: "atom.calc.trigger",
-  /** Audit records: one row per transaction with one record per applied write. */
-  audit: "audit.log",
-} as const;
+/** One leaf change a commit applied, as `CommitOptions.outbox` receives it. */
+export interface CommittedChange {
+  coords: number[];
+  /** Unique names of the cell's members. */
+  members: string[];
+  /** The value before the change (null when empty). */
+  oldValue: number | null;
+  /** The new value (null when cleared). */
+  value: number | null;
+  version: number;
+}
+
+/** An outbox row to write: a topic, a partition key, and a JSON payload (text). */
+export interface NewOutboxRow {
+  topic: string;
+  key: string;
+  payload: string;
+}
 
 /** Options of `commitWrites`. */
 export interface CommitOptions {
   /**
-   * Write outbox rows (one per topic of OUTBOX_TOPICS, keyed by the cube's name) in the same
-   * transaction, when at least one write applies. `cube` is the cube's name, `instanceId` the
-   * backend instance that committed.
+   * The outbox rows of the transaction, made from its applied changes (in write order), the commit
+   * time `at` and the stored cube's load time `loadedAt` (ms); written as given in the same
+   * transaction, when at least one write applies. The store knows no event shapes: see
+   * backend/src/events/contract.ts.
    */
-  outbox?: { cube: string; instanceId: string };
+  outbox?: (committed: { at: number; loadedAt: number; changes: CommittedChange[] }) => NewOutboxRow[];
 }
 
 /** One outbox row claimed for relaying; `payload` is JSON text. */

@@ -63,6 +63,8 @@ export interface SpreadPlan {
   newValues: Float64Array;
   /** Store row of each changed leaf, or -1 for a cell that does not exist yet. */
   rows: Int32Array;
+  /** Base version of each changed leaf (0: not stored yet). */
+  baseVersions: Float64Array;
   /** Changed leaves that do not exist yet. */
   newCells: number;
   /** Leaves the spread considered (held ones included). */
@@ -267,6 +269,7 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
     oldValues: new Float64Array(count),
     newValues: new Float64Array(count),
     rows: new Int32Array(count),
+    baseVersions: new Float64Array(count),
     newCells: 0,
     leaves: n,
     total: res.total,
@@ -278,6 +281,7 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
     plan.oldValues[j] = oldValues[i];
     plan.newValues[j] = res.values[i];
     plan.rows[j] = leafRows![i];
+    plan.baseVersions[j] = leafRows![i] < 0 ? 0 : cube.store.versions[leafRows![i]];
     if (leafRows![i] < 0) plan.newCells++;
     j++;
   }

@@ -1,0 +1,155 @@
+/** Cubes in the store: list, save (bulk insert or COPY) and load (keyset pages) a cube's leaf cells. */
+import type { CellWriter, CubeDef, LeafCells } from "../../lattice/model";
+import type { SqlDriver, SqlRunner } from "../driver";
+import type { ProgressFn, StoredCube } from "../types";
+import { copyChunks, epochMs, parseCoordList, sortedRowOrder, validateCells } from "./codecs";
+
+/** Stored cubes ordered by id; `loadedAt` in ms since the epoch. */
+export async function listCubes(db: SqlRunner): Promise<{ id: number; name: string; loadedAt: number }[]> {
+  const rows = await db.query<{ id: number; name: string; loaded_at: unknown }>(
+    `SELECT id, name, ${epochMs("loaded_at")} AS loaded_at FROM cube ORDER BY id`,
+  );
+  return rows.map((r) => ({ id: Number(r.id), name: r.name, loadedAt: Number(r.loaded_at) }));
+}
+
+/**
+ * Stores `def` and `cells` as a new cube (new id), deleting a cube of the same name with its cells,
+ * audit records and comments, all in one transaction. On a PostgreSQL server the cells go in with
+ * `COPY FROM STDIN` (pg-copy-streams) inside that transaction; on PGlite with batched
+ * `INSERT ... unnest`. Every cell is stored with version 0 and no
+ * writer (`cells.versions` is ignored); NaN values are stored as NULL (cleared cells). Cells are
+ * inserted sorted by coordinates in batches (10,000 rows by default); `onProgress(done, total)` is called
+ * after each batch, and an exception it throws aborts the save like any other error.
+ * Resolves to the new cube id.
+ * @throws Error before touching the database when `cells` does not fit `def` (no name or no
+ * dimensions, number of coordinate columns, column lengths, duplicate coordinates); otherwise the
+ * database error (or the one `onProgress` threw). On any error the transaction is rolled back: a previous cube of that name stays intact.
+ */
+export async function saveCube(db: SqlDriver, batchRows: number, def: CubeDef, cells: LeafCells, onProgress?: ProgressFn): Promise<number> {
+  validateCells(def, cells);
+  const dims = def.dimensions.length;
+  const total = cells.count;
+  const order = sortedRowOrder(cells);
+  const coords = cells.coords.map((column) => {
+    const out = new Int32Array(total);
+    for (let i = 0; i < total; i++) out[i] = column[order[i]];
+    return out;
+  });
+  const values = new Float64Array(total);
+  for (let i = 0; i < total; i++) values[i] = cells.values[order[i]];
+
+  const cols = coords.map((_, d) => `c${d}`);
+  const insertSql = `INSERT INTO cell (cube_id, coords, value)
+    SELECT $1, ARRAY[${cols.map((c) => `u.${c}`).join(", ")}], NULLIF(u.v, 'NaN'::float8)
+    FROM unnest($2::float8[], ${cols.map((_, d) => `$${d + 3}::int[]`).join(", ")}) AS u(v, ${cols.join(", ")})`;
+
+  return db.transaction(async (tx) => {
+    // Cells have no foreign key to cube (migration 003: it slowed bulk loads), so delete them first.
+    await tx.query("DELETE FROM cell WHERE cube_id IN (SELECT id FROM cube WHERE name = $1)", [def.name]);
+    await tx.query("DELETE FROM cube WHERE name = $1", [def.name]);
+    const [{ id }] = await tx.query<{ id: number }>(
+      "INSERT INTO cube (name, def) VALUES ($1, $2::jsonb) RETURNING id",
+      [def.name, JSON.stringify(def)],
+    );
+    if (tx.copyFrom) {
+      // PostgreSQL server: COPY FROM STDIN, in this transaction (a failure rolls it all back).
+      const copied = await tx.copyFrom(
+        "COPY cell (cube_id, coords, value) FROM STDIN",
+        copyChunks(Number(id), coords, values, batchRows, onProgress),
+      );
+      if (copied !== total) throw new Error(`COPY stored ${copied} cells of ${total}`);
+    } else {
+      for (let start = 0; start < total; start += batchRows) {
+        const end = Math.min(total, start + batchRows);
+        const params: unknown[] = [id, `{${values.subarray(start, end).join(",")}}`];
+        for (let d = 0; d < dims; d++) params.push(`{${coords[d].subarray(start, end).join(",")}}`);
+        await tx.query(insertSql, params);
+        onProgress?.(end, total);
+      }
+    }
+    // Fresh statistics keep the planner on the primary key for loadCube and commitWrites
+    // (PGlite runs no autovacuum).
+    await tx.exec("ANALYZE cell");
+    return Number(id);
+  });
+}
+
+/**
+ * Reads cube `name` with every committed write applied, from one consistent snapshot. Rows come
+ * in coordinate order, in pages (50,000 rows by default); `onProgress(done, total)` is called after each page.
+ * `cells.versions` is always set; cleared cells have NaN values. `writers` holds the rows with a
+ * recorded writer (cells written through `commitWrites`).
+ * @throws Error `cube "NAME" is not stored` when there is no such cube.
+ */
+export async function loadCube(db: SqlDriver, pageRows: number, name: string, onProgress?: ProgressFn): Promise<StoredCube> {
+  return db.transaction(async (tx) => {
+    await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const cubes = await tx.query<{ id: number; def: CubeDef; loaded_at: unknown }>(
+      `SELECT id, def, ${epochMs("loaded_at")} AS loaded_at FROM cube WHERE name = $1`,
+      [name],
+    );
+    if (cubes.length === 0) throw new Error(`cube "${name}" is not stored`);
+    const id = Number(cubes[0].id);
+    const def = cubes[0].def;
+    const [{ n }] = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM cell WHERE cube_id = $1", [id]);
+    const total = Number(n);
+    const dims = def.dimensions.length;
+    const coords = Array.from({ length: dims }, () => new Int32Array(total));
+    const values = new Float64Array(total);
+    const versions = new Float64Array(total);
+    const writers = new Map<number, CellWriter>();
+
+    // Keyset pages over the primary key; without these the planner may pick a bitmap scan and a
+    // sort of the whole remaining cube for every page when statistics are stale.
+    await tx.exec("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off");
+    const pageSql = `SELECT count(*)::int AS n,
+        string_agg(array_to_string(p.coords, ','), ',') AS c,
+        string_agg(coalesce(p.value::text, 'NaN'), ',') AS v,
+        string_agg(p.version::text, ',') AS ver,
+        string_agg(CASE WHEN p.updated_by IS NULL THEN '' ELSE coalesce(${epochMs("p.updated_at")}, 0)::text END, ',') AS w_at,
+        (json_agg(p.updated_by) FILTER (WHERE p.updated_by IS NOT NULL))::text AS w_by,
+        max(p.coords)::text AS last
+      FROM (SELECT coords, value, version, updated_by, updated_at FROM cell
+            WHERE cube_id = $1 AND coords > $2::int[] ORDER BY coords LIMIT $3) AS p`;
+    let row = 0;
+    let last = "{}"; // sorts before every non-empty int[]
+    while (row < total) {
+      const [page] = await tx.query<{
+        n: number;
+        c: string | null;
+        v: string | null;
+        ver: string | null;
+        w_at: string | null;
+        w_by: string | null;
+        last: string | null;
+      }>(pageSql, [id, last, pageRows]);
+      const count = Number(page.n);
+      if (count === 0) break;
+      if (row + count > total) throw new Error(`cube "${name}" changed while loading`);
+      parseCoordList(page.c!, coords, row);
+      const vs = page.v!.split(",");
+      for (let i = 0; i < count; i++) values[row + i] = Number(vs[i]);
+      const vers = page.ver!.split(",");
+      for (let i = 0; i < count; i++) versions[row + i] = Number(vers[i]);
+      if (page.w_by !== null) {
+        const users = JSON.parse(page.w_by) as string[];
+        const ats = page.w_at!.split(",");
+        let u = 0;
+        for (let i = 0; i < count; i++) {
+          if (ats[i] !== "") writers.set(row + i, { user: users[u++], at: Number(ats[i]) });
+        }
+      }
+      row += count;
+      last = page.last!;
+      onProgress?.(row, total);
+    }
+    if (row !== total) throw new Error(`cube "${name}" changed while loading`);
+    return {
+      id,
+      def,
+      cells: { count: total, coords, values, versions },
+      writers,
+      loadedAt: Number(cubes[0].loaded_at),
+    };
+  });
+}

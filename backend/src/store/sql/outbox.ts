@@ -1,0 +1,78 @@
+/**
+ * The transactional outbox: rows written in a write's transaction (`insertOutboxRows`), claimed
+ * under a lease by a relay, marked relayed once the bus took them, and pruned later.
+ */
+import type { SqlRunner } from "../driver";
+import type { NewOutboxRow, OutboxRow } from "../types";
+
+/** Rows per INSERT of outbox rows. */
+const INSERT_BATCH = 500;
+
+/**
+ * Writes outbox rows as given (topic, key, JSON payload), in order, inside the caller's transaction.
+ * @throws the database error (a payload that is not JSON, say); the caller's transaction then rolls back.
+ */
+export async function insertOutboxRows(db: SqlRunner, rows: readonly NewOutboxRow[]): Promise<void> {
+  for (let s = 0; s < rows.length; s += INSERT_BATCH) {
+    const batch = rows.slice(s, s + INSERT_BATCH);
+    await db.query(
+      `INSERT INTO outbox (topic, key, payload)
+       SELECT x.topic, x.key, x.payload::jsonb
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS x(topic, key, payload, n) ORDER BY x.n`,
+      [batch.map((r) => r.topic), batch.map((r) => r.key), batch.map((r) => r.payload)],
+    );
+  }
+}
+
+/**
+ * Claims up to `limit` outbox rows not yet relayed and not leased by another live relay, for
+ * `leaseMs` (FOR UPDATE SKIP LOCKED: concurrent relays of several instances never claim one row
+ * together), oldest first. An expired lease (a relay that died) makes its rows claimable again.
+ */
+export async function claimOutbox(db: SqlRunner, relayId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+  const rows = await db.query<{ id: unknown; topic: string; key: string; payload: string }>(
+    `UPDATE outbox AS o SET claimed_by = $1, claimed_until = now() + make_interval(secs => $3::float8 / 1000)
+     FROM (SELECT id FROM outbox
+           WHERE relayed_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AS c
+     WHERE o.id = c.id
+     RETURNING o.id::text AS id, o.topic, o.key, o.payload::text AS payload`,
+    [relayId, limit, leaseMs],
+  );
+  return rows
+    .map((r) => ({ id: Number(r.id), topic: r.topic, key: r.key, payload: r.payload }))
+    .sort((a, b) => a.id - b.id);
+}
+
+/** Marks outbox rows relayed (the bus acknowledged them). */
+export async function markOutboxRelayed(db: SqlRunner, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query("UPDATE outbox SET relayed_at = now(), claimed_until = NULL WHERE id = ANY($1::bigint[])", [
+    `{${ids.join(",")}}`,
+  ]);
+}
+
+/** Gives claimed outbox rows back at once (the bus refused them), so that any relay may retry. */
+export async function releaseOutbox(db: SqlRunner, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::bigint[]) AND relayed_at IS NULL",
+    [`{${ids.join(",")}}`],
+  );
+}
+
+/** Deletes outbox rows relayed more than `olderThanMs` ago; resolves to how many. */
+export async function pruneOutbox(db: SqlRunner, olderThanMs: number): Promise<number> {
+  const rows = await db.query<{ n: unknown }>(
+    `WITH d AS (DELETE FROM outbox WHERE relayed_at < now() - make_interval(secs => $1::float8 / 1000) RETURNING 1)
+     SELECT count(*)::int AS n FROM d`,
+    [olderThanMs],
+  );
+  return Number(rows[0].n);
+}
+
+/** Outbox rows not yet relayed. */
+export async function pendingOutboxCount(db: SqlRunner): Promise<number> {
+  const [{ n }] = await db.query<{ n: unknown }>("SELECT count(*)::int AS n FROM outbox WHERE relayed_at IS NULL");
+  return Number(n);
+}

@@ -1,0 +1,33 @@
+/**
+ * Commit: one database transaction holds the leaf cells' new values, one audit record per changed
+ * leaf and the transaction's outbox rows (events/contract.ts); once it resolves the write is
+ * durable, and only then is it applied and acknowledged ("acknowledged means durable").
+ */
+import { randomUUID } from "node:crypto";
+import type { ServedCube } from "../domain/cube-registry";
+import { outboxRows } from "../events/contract";
+import type { CommitResult, PendingWrite } from "../store/types";
+import type { WriteContext } from "./context";
+
+/** A finished commit: one result per pending write (in order), the commit time (ms) and the transaction id. */
+export interface Committed {
+  results: CommitResult[];
+  at: number;
+  txId: string;
+}
+
+/**
+ * Commits pending leaf writes to the store in one transaction under a new transaction id, with the
+ * outbox rows of the applied ones. Writes whose stored version is not their base version are not
+ * applied (their results say why; see writes/conflicts.ts `commitDecisions`).
+ * @throws the store's error; nothing is committed then.
+ */
+export async function commitPending(ctx: WriteContext, served: ServedCube, user: string, pending: PendingWrite[]): Promise<Committed> {
+  const txId = randomUUID();
+  const cube = served.cube.name;
+  const { results, at } = await ctx.store.commitWrites(served.id, txId, user, pending, {
+    outbox: ({ at, loadedAt, changes }) =>
+      outboxRows({ cube, cubeId: served.id, loadedAt, txId, instanceId: ctx.instanceId, user, at }, changes),
+  });
+  return { results, at, txId };
+}

@@ -1,0 +1,94 @@
+/**
+ * CopyScenario through the write pipeline: resolve the scenario members and the slice → plan the
+ * leaf changes (lattice/scenario.ts) → check the target's version (conflicts.ts) → commit in one
+ * transaction, all or nothing (commit.ts) → apply → publish. Runs in the cube's write queue.
+ */
+import type { Cube, LeafChange, ScenarioCopySpec } from "../lattice";
+import { planScenarioCopy } from "../lattice";
+import { dimensionOf, memberOf } from "../domain/addresses";
+import { checkMembers } from "../domain/checks";
+import type { ServedCube } from "../domain/cube-registry";
+import { DomainError } from "../domain/errors";
+import { applyNewer, catchUp } from "./apply";
+import { commitPending } from "./commit";
+import { checkCopyTarget, staleLeafBelow } from "./conflicts";
+import type { WriteContext } from "./context";
+import { leafWrites } from "./plan";
+import type { ScenarioCopyInput, ScenarioCopyOutcome } from "./types";
+
+/**
+ * Resolves a scenario copy's members and slice.
+ * @throws DomainError not_found for an unknown dimension or member; invalid_argument for a factor
+ *   that is not finite, a member of another dimension, a consolidated or calculated member, the same
+ *   member twice, or a slice on the scenario dimension.
+ */
+export function resolveScenarioCopy(cube: Cube, input: ScenarioCopyInput): ScenarioCopySpec {
+  const sd = dimensionOf(cube, input.dimension.trim() || "Scenario", "dimension");
+  const dim = cube.dims[sd];
+  if (!Number.isFinite(input.factor)) throw new DomainError(`factor is ${input.factor}; it must be a finite number`, "invalid_argument");
+  const member = (text: string, field: string): number => {
+    if (!text.trim()) throw new DomainError(`${field} is required (a member of ${dim.name}, e.g. "Actual")`, "invalid_argument");
+    const id = memberOf(cube, sd, text, field);
+    if (!dim.isLeaf(id)) throw new DomainError(`${field} ${dim.uniqueName(id)} is consolidated; copy between leaf members`, "invalid_argument");
+    if (cube.memberFormula(sd, id)) {
+      throw new DomainError(`${field} ${dim.uniqueName(id)} is calculated by a formula; copy between stored members`, "invalid_argument");
+    }
+    return id;
+  };
+  const from = member(input.from, "from");
+  const to = member(input.to, "to");
+  if (from === to) throw new DomainError(`from and to are both ${dim.uniqueName(from)}`, "invalid_argument");
+  checkMembers(input.slice, "slice");
+  const slice = new Int32Array(cube.dims.length).fill(-1);
+  input.slice.forEach((text, i) => {
+    const m = cube.member(text);
+    if ("message" in m) throw new DomainError(`slice[${i}]: ${m.message}`, "not_found");
+    if (m.dim === sd) throw new DomainError(`slice[${i}] ${text} is on the scenario dimension ${dim.name}`, "invalid_argument");
+    if (slice[m.dim] >= 0) throw new DomainError(`slice names two members of ${cube.dims[m.dim].name}`, "invalid_argument");
+    if (cube.memberFormula(m.dim, m.id)) throw new DomainError(`slice[${i}] ${text} is a calculated member`, "invalid_argument");
+    slice[m.dim] = m.id;
+  });
+  return { dim: sd, from, to, factor: input.factor, slice };
+}
+
+/**
+ * Copies one scenario onto another (see CopyScenario in lattice.proto): the target's leaf cells in
+ * the slice become the source's times the factor, and target cells with no source are cleared, in
+ * one transaction with an audit record per changed leaf; all or nothing.
+ * @param baseVersion the target's version the caller saw, 0 for no check.
+ * @throws the store's error (nothing committed).
+ */
+export async function copyScenario(
+  ctx: WriteContext,
+  served: ServedCube,
+  spec: ScenarioCopySpec,
+  baseVersion: number,
+  user: string,
+): Promise<ScenarioCopyOutcome> {
+  const { cube } = served;
+  const plan = planScenarioCopy(cube, spec);
+  const conflict = checkCopyTarget({ version: plan.targetVersion, writer: plan.targetWriter }, baseVersion);
+  if (conflict) return conflict;
+  if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };
+  const pending = leafWrites(cube, plan, 0);
+  const { results, at, txId } = await commitPending(ctx, served, user, pending);
+  const bad = results.findIndex((r) => !r.ok && !r.groupFailed);
+  if (bad >= 0) {
+    const r = results[bad];
+    if (!r.ok) {
+      await catchUp(ctx.store, served, [Int32Array.from(pending[bad].coords)]).catch(() => undefined);
+      return { status: "CONFLICT", version: r.currentVersion, message: staleLeafBelow("copying", pending[bad], r) };
+    }
+  }
+  const writer = { user, at };
+  const changes: LeafChange[] = new Array(results.length);
+  let version = 0;
+  results.forEach((r, k) => {
+    const v = r.ok ? r.version : 0;
+    if (v > version) version = v;
+    changes[k] = { coords: pending[k].coords, value: pending[k].newValue, version: v, writer };
+  });
+  applyNewer(served, changes);
+  ctx.publisher?.kick();
+  return { status: "APPLIED", leavesChanged: plan.count, leavesCleared: plan.cleared, version, txId };
+}

@@ -1,0 +1,86 @@
+/**
+ * Plan, the step that turns writes into leaf changes: a leaf write is one pending leaf write; a
+ * write to a consolidated cell is spread over the leaves below it (TM1's data spreading,
+ * lattice/spread/) into one all-or-nothing group; a scenario copy (copy-scenario.ts) likewise.
+ */
+import type { Cube, LeafPlan, SpreadMethodCode, SpreadPlan } from "../lattice";
+import { planSpread } from "../lattice";
+import type { PendingWrite } from "../store/types";
+import type { SpreadInput, WriteInput, WriteOutcome } from "./types";
+
+/**
+ * The pending writes of planned leaf changes (a spread's or a scenario copy's columns), all in
+ * `group`, each based on its leaf's version in the lattice when planned (0 for a cell not stored yet).
+ */
+export function leafWrites(cube: Cube, plan: LeafPlan, group: number): PendingWrite[] {
+  const nd = plan.dims;
+  const out: PendingWrite[] = new Array(plan.count);
+  for (let k = 0; k < plan.count; k++) {
+    const coords = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
+    const old = plan.oldValues[k];
+    const next = plan.newValues[k];
+    out[k] = {
+      coords,
+      members: cube.uniqueNames(coords),
+      oldValue: old === old ? old : null,
+      newValue: next === next ? next : null,
+      baseVersion: plan.baseVersions[k],
+      group,
+    };
+  }
+  return out;
+}
+
+/** A spread as a person reads it: its TM1 code, e.g. `P+`, `LS*`, `P%~`. */
+export function describeSpread(method: SpreadMethodCode, sp: SpreadInput | undefined): string {
+  const action = sp?.action === "add" ? "+" : sp?.action === "subtract" ? "~" : "";
+  return `${method}${action}${sp?.includeEmpty ? "*" : ""}`;
+}
+
+/**
+ * Plans the spread of a write to a consolidated cell (whose version was checked): the method (P
+ * unless `spread` says otherwise; C for an empty value), its reference cell for RP and R%, and the
+ * leaf changes with `holds` kept. Returns the plan, or the REJECTED outcome that says why it
+ * cannot be spread (a method that needs a value or a reference, a calculated reference, a target
+ * out of reach, too many new cells).
+ */
+export function planConsolidated(
+  cube: Cube,
+  coords: Int32Array,
+  w: WriteInput,
+  holds: readonly Int32Array[],
+  maxNewCells: number,
+): SpreadPlan | WriteOutcome {
+  const sp = w.spread;
+  const method = sp?.method ?? (w.value === null ? "C" : "P");
+  if (w.value === null && method !== "C" && method !== "P%" && method !== "R%") {
+    return { status: "REJECTED", message: `spreading ${method} needs a value (an empty value clears the cell: method C)` };
+  }
+  let reference: Int32Array | null = null;
+  if (method === "RP" || method === "R%") {
+    const names = sp?.reference ?? [];
+    if (names.length === 0) {
+      return { status: "REJECTED", message: `spreading ${method} needs a reference cell (Spread.reference, e.g. ["[Scenario].[Actual]"])` };
+    }
+    reference = Int32Array.from(coords);
+    for (const name of names) {
+      const m = cube.member(name);
+      if ("message" in m) return { status: "REJECTED", message: `reference: ${m.message}`, error: m };
+      reference[m.dim] = m.id;
+    }
+    if (cube.formulaOf(reference)) {
+      return { status: "REJECTED", message: "the reference cell is calculated by a formula; spread relative to stored cells" };
+    }
+  }
+  const plan = planSpread(
+    cube,
+    coords,
+    { method, action: sp?.action ?? "replace", includeEmpty: sp?.includeEmpty ?? false, value: w.value ?? 0, percent: sp?.percent ?? 0, reference },
+    holds,
+    { maxNewCells },
+  );
+  if (!plan.ok) {
+    return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${plan.message}` };
+  }
+  return plan;
+}

@@ -1,0 +1,142 @@
+/**
+ * The write pipeline for WriteCells, step by step (each step a module of this folder):
+ * resolve (resolve.ts) → plan leaf changes (plan.ts: spreading) → check (conflicts.ts: versions,
+ * overlaps) → commit (commit.ts: values, audit records and outbox rows in one transaction) →
+ * apply (apply.ts: lattice, watches, streams) → publish (publish.ts: the outbox relay).
+ * The caller runs it in the cube's write queue, so no other write interleaves.
+ */
+import type { LeafChange, SpreadPlan } from "../lattice";
+import type { ServedCube } from "../domain/cube-registry";
+import type { PendingWrite } from "../store/types";
+import { applyNewer, catchUp } from "./apply";
+import { commitPending } from "./commit";
+import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow } from "./conflicts";
+import type { WriteContext } from "./context";
+import { leafWrites, planConsolidated } from "./plan";
+import { resolveWrites } from "./resolve";
+import type { WriteInput, WriteOutcome } from "./types";
+
+/** A planned spread of one write: its plan and the range [from, to) of its pending writes. */
+interface PlannedSpread {
+  plan: SpreadPlan;
+  from: number;
+  to: number;
+}
+
+/**
+ * Writes cells of one served cube: each write is checked on its own; a write to a consolidated
+ * cell is spread to the leaf cells below it, all or nothing. The applied writes' leaf changes are
+ * committed together in one transaction, with one audit record per changed leaf, then applied to
+ * the lattice (which notifies watches), then published.
+ * @param holds resolved held cells for this request's spreads.
+ * @returns one outcome per write, in order, and the transaction id ("" when nothing was applied).
+ * @throws the store's error (nothing committed).
+ */
+export async function writeCells(
+  ctx: WriteContext,
+  served: ServedCube,
+  writes: readonly WriteInput[],
+  user: string,
+  holds: readonly Int32Array[],
+): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
+  const { cube } = served;
+  const outcomes: WriteOutcome[] = new Array(writes.length);
+
+  // Resolve: each address once.
+  const targets = resolveWrites(cube, writes, outcomes);
+  // Cells this instance has not caught up on yet (written through another instance): read them
+  // from the store first, so that the version check below sees what the writer saw.
+  const behind = targets.filter(
+    (c, i): c is Int32Array => c !== null && !cube.isConsolidated(c) && writes[i].baseVersion > cube.leafState(c).version,
+  );
+  await catchUp(ctx.store, served, behind);
+  rejectOverlaps(cube, targets, outcomes);
+
+  // Check against the lattice, and plan the leaf changes.
+  const pending: PendingWrite[] = [];
+  /** Per pending write, the request index it belongs to. */
+  const pendingIndex: number[] = [];
+  const spreads = new Map<number, PlannedSpread>();
+  targets.forEach((coords, i) => {
+    if (!coords || outcomes[i]) return;
+    const w = writes[i];
+    if (cube.isConsolidated(coords)) {
+      const state = cube.getCells([coords])[0];
+      const refused = checkConsolidated(cube, coords, state, w.baseVersion, served.loadedAt);
+      if (refused) {
+        outcomes[i] = refused;
+        return;
+      }
+      const plan = planConsolidated(cube, coords, w, holds, ctx.spreadMaxNewCells);
+      if (!("ok" in plan)) {
+        outcomes[i] = plan;
+        return;
+      }
+      const from = pending.length;
+      for (const p of leafWrites(cube, plan, i)) {
+        pending.push(p);
+        pendingIndex.push(i);
+      }
+      spreads.set(i, { plan, from, to: pending.length });
+      if (plan.count === 0) {
+        outcomes[i] = { status: "APPLIED", version: state.version, value: state.value, updatedBy: "", updatedAt: served.loadedAt, leavesChanged: 0 };
+      }
+      return;
+    }
+    const state = cube.leafState(coords);
+    const refused = checkLeaf(state, w.baseVersion, served.loadedAt);
+    if (refused) {
+      outcomes[i] = refused;
+      return;
+    }
+    pending.push({ coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion });
+    pendingIndex.push(i);
+  });
+  if (pending.length === 0) return { outcomes, txId: "" };
+
+  // Commit (the store checks the versions again, under row locks).
+  const { results, at, txId } = await commitPending(ctx, served, user, pending);
+
+  // Apply what committed; outcomes of the leaf writes.
+  const changes: LeafChange[] = [];
+  const writer = { user, at };
+  results.forEach((r, k) => {
+    const i = pendingIndex[k];
+    if (r.ok) changes.push({ coords: pending[k].coords, value: pending[k].newValue, version: r.version, writer });
+    if (spreads.has(i)) return;
+    outcomes[i] = r.ok
+      ? { status: "APPLIED", version: r.version, value: pending[k].newValue, updatedBy: user, updatedAt: at, leavesChanged: 1 }
+      : staleLeaf(pending[k], r, served.loadedAt);
+  });
+  applyNewer(served, changes);
+
+  // Outcomes of the spreads, read back from the lattice now that their leaves are applied.
+  for (const [i, sp] of spreads) {
+    if (sp.to === sp.from) continue;
+    const slice = results.slice(sp.from, sp.to);
+    const bad = slice.findIndex((r) => !r.ok && !r.groupFailed);
+    const value = cube.getCells([targets[i]!])[0].value;
+    if (bad >= 0) {
+      const r = slice[bad];
+      if (r.ok) continue;
+      outcomes[i] = {
+        status: "CONFLICT",
+        version: r.currentVersion,
+        value,
+        updatedBy: r.updatedBy ?? "",
+        updatedAt: r.updatedAt ?? served.loadedAt,
+        message: staleLeafBelow("spreading", pending[sp.from + bad], r),
+      };
+      continue;
+    }
+    let version = 0;
+    for (const r of slice) if (r.ok && r.version > version) version = r.version;
+    outcomes[i] = { status: "APPLIED", version, value, updatedBy: user, updatedAt: at, leavesChanged: sp.plan.count };
+  }
+
+  // Publish; and conflicts found by the store mean this lattice is behind on those cells: catch up.
+  if (changes.length > 0) ctx.publisher?.kick();
+  const stale = results.flatMap((r, k) => (r.ok || r.groupFailed ? [] : [Int32Array.from(pending[k].coords)]));
+  if (stale.length > 0) await catchUp(ctx.store, served, stale).catch(() => undefined);
+  return { outcomes, txId: changes.length > 0 ? txId : "" };
+}
