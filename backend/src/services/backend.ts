@@ -282,7 +282,7 @@ export class Backend {
     const { cube } = served;
     const plan = planScenarioCopy(cube, spec);
     if (baseVersion > 0 && baseVersion < plan.targetVersion) {
-      const w = cube.writers.get(plan.targetVersionRow);
+      const w = plan.targetWriter;
       return {
         status: "CONFLICT",
         version: plan.targetVersion,
@@ -560,7 +560,7 @@ function describe(method: SpreadMethodCode, sp: SpreadInput | undefined): string
  */
 function leafWrites(
   cube: Cube,
-  plan: { count: number; dims: number; coords: Int32Array; oldValues: Float64Array; newValues: Float64Array; rows: Int32Array },
+  plan: { count: number; dims: number; coords: Int32Array; oldValues: Float64Array; newValues: Float64Array; baseVersions: Float64Array },
   group: number,
 ): PendingWrite[] {
   const nd = plan.dims;
@@ -569,13 +569,12 @@ function leafWrites(
     const coords = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
     const old = plan.oldValues[k];
     const next = plan.newValues[k];
-    const row = plan.rows[k];
     out[k] = {
       coords,
       members: cube.uniqueNames(coords),
       oldValue: old === old ? old : null,
       newValue: next === next ? next : null,
-      baseVersion: row < 0 ? 0 : cube.store.versions[row],
+      baseVersion: plan.baseVersions[k],
       group,
     };
   }
