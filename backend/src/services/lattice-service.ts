@@ -110,7 +110,7 @@ export function registerLatticeService(backend: Backend) {
             name: cube.name,
             description: cube.description,
             leafCellCount: BigInt(cube.leafCellCount()),
-            dataVersion: BigInt(cube.store.maxVersion),
+            dataVersion: BigInt(cube.maxVersion()),
             dimensions: cube.dims.map((dim) => ({
               name: dim.name,
               defaultMember: dim.uniqueName(dim.defaultMember),
