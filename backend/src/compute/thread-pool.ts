@@ -154,3 +154,9 @@ parentPort.on("message", (job) => {
     }
   }
 }
+
+/**
+ * The process's shared pool (its threads start on the first large scan, or when a cube of at least
+ * PARALLEL_MIN_ROWS leaf rows is built with it): one per process, as the cores are.
+ */
+export const scanExecutor: ThreadPoolExecutor = new ThreadPoolExecutor();

@@ -5,6 +5,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { attachTileCache, openTileCache } from "../cache";
 import type { Config } from "../config";
+import { scanExecutor } from "../compute/thread-pool";
 import { Cube } from "../lattice";
 import { loadModelIntoStore } from "../loader";
 import { type Events, startEvents } from "../events";
@@ -135,7 +136,7 @@ async function loadCubes(store: Store, backend: Backend, config: Config, log: Lo
   for (const c of cubes) {
     const t0 = Date.now();
     const stored = await store.loadCube(c.name);
-    const cube = new Cube(stored.def, stored.cells, stored.writers);
+    const cube = new Cube(stored.def, stored.cells, stored.writers, { executor: scanExecutor });
     backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt });
     log.info({ cube: c.name, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000 }, "cube ready");
   }
