@@ -43,6 +43,11 @@ export interface ThreadPoolOptions {
  * const cube = new Cube(def, cells, writers, { executor });
  */
 export class ThreadPoolExecutor implements ScanExecutor {
+  /**
+   * Ranges of rows summed by helper threads, and ranges a helper was given but the calling thread
+   * ran (not taken in time, failed, or hung), for tests and benchmarks.
+   */
+  readonly stats = { helperRanges: 0, reclaimedRanges: 0 };
   private helpers: Helper[] | null = null;
   private lastTicket = 0;
   private readonly size: number | undefined;
@@ -134,6 +139,7 @@ parentPort.on("message", (job) => {
     for (const { h, ticket, part, lo, hi } of jobs) {
       if (Atomics.compareExchange(h.ctrl, 0, ticket, 0) === ticket) {
         // Not taken yet (the helper is busy starting or gone): run the range here.
+        this.stats.reclaimedRanges++;
         scanRows(lo, hi, cols, tables, values, null, acc);
         continue;
       }
@@ -143,13 +149,16 @@ parentPort.on("message", (job) => {
         // A helper that hangs is dropped for good, so that it can never report on a later ticket.
         this.helpers = this.helpers?.filter((x) => x !== h) ?? null;
         void h.worker.terminate();
+        this.stats.reclaimedRanges++;
         scanRows(lo, hi, cols, tables, values, null, acc);
         continue;
       }
       if (Atomics.load(h.ctrl, 1) !== 0) {
+        this.stats.reclaimedRanges++;
         scanRows(lo, hi, cols, tables, values, null, acc);
         continue;
       }
+      this.stats.helperRanges++;
       for (let k = 0; k < acc.length; k++) acc[k] += part[k];
     }
   }
