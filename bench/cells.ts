@@ -40,7 +40,7 @@ export function membersAtLevel(dim: Dimension, level: string): number[] {
 
 /** Resolves one unique name to a member id. @throws Error when it does not resolve. */
 export function memberId(cube: Cube, uniqueName: string): { d: number; id: number } {
-  const c = cube.resolver.member(uniqueName);
+  const c = cube.member(uniqueName);
   if ("code" in c) throw new Error(`${uniqueName}: ${c.message}`);
   return { d: c.dim, id: c.id };
 }

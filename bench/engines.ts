@@ -13,6 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { MemoryTileCache, RedisTileCache, readCells, type TileCache } from "../backend/src/cache";
 import { projectRoot } from "../backend/src/config";
+import { scanExecutor } from "../backend/src/compute/thread-pool";
 import { Cube } from "../backend/src/lattice";
 import { loadModelIntoStore } from "../backend/src/loader";
 import { openStore } from "../backend/src/store";
@@ -222,7 +223,7 @@ export async function runEngines(opts: EngineOptions): Promise<EngineFigures> {
 
   // 3. Hot tiles: repeated GetCells batches with writes in between.
   const cacheCells = generateCells(def, { count: opts.cacheLeaves, seed: opts.seed + 1 });
-  const cube = new Cube(def, cacheCells);
+  const cube = new Cube(def, cacheCells, undefined, { executor: scanExecutor });
   const served = { id: 1, loadedAt: Date.now(), cube };
   const rng = new Rng(opts.seed);
   const batches = [0, 1, 2, 3].map((k) => scatteredCells(cube, 1000, rng, `scattered ${k}`).coords);
@@ -240,7 +241,7 @@ export async function runEngines(opts: EngineOptions): Promise<EngineFigures> {
   const modes: EngineFigures["cache"]["modes"] = [];
   const runMode = async (mode: string, cache: TileCache | undefined, note?: string) => {
     const times: number[] = [];
-    let version = cube.store.maxVersion;
+    let version = cube.maxVersion();
     for (let i = 0; i < order.length; i++) {
       if (i > 0 && i % WRITE_EVERY === 0) {
         cube.applyChanges([{ coords: leaf, value: i, version: ++version, writer: { user: "bench", at: Date.now() } }]);

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../backend/src/config";
+import { scanExecutor } from "../backend/src/compute/thread-pool";
 import { Cube } from "../backend/src/lattice";
 import { loadModel } from "../backend/src/loader";
 import { openStore } from "../backend/src/store";
@@ -81,13 +82,8 @@ export function planLeafUnderCA(cube: Cube): WriteTarget {
   const ca = memberId(cube, "[Store].[USA].[CA]").id;
   const plan = memberId(cube, "[Scenario].[Plan]").id;
   const units = memberId(cube, "[Measures].[Unit Sales]").id;
-  const store = cube.store;
-  for (let r = 0; r < store.count; r++) {
-    if (store.cols[SC][r] === plan && store.cols[M][r] === units && cube.dims[S].contains(ca, store.cols[S][r])) {
-      const coords = Int32Array.from(cube.dims.map((_, d) => store.cols[d][r]));
-      return { coords, address: cube.uniqueNames(coords) };
-    }
-  }
+  const coords = cube.findLeaf((c) => c[SC] === plan && c[M] === units && cube.dims[S].contains(ca, c[S]));
+  if (coords !== null) return { coords, address: cube.uniqueNames(coords) };
   throw new Error("FoodMart: no Plan Unit Sales cell under [Store].[USA].[CA]");
 }
 
@@ -101,11 +97,11 @@ export async function runFoodMart(opts: FoodMartOptions): Promise<FoodMartFigure
   const csvToCellsMs = now() - t0;
   const m0 = memory();
   t0 = now();
-  const built = new Cube(def, cells);
+  const built = new Cube(def, cells, undefined, { executor: scanExecutor });
   const cubeBuildMs = now() - t0;
   const m1 = memory();
   const perMillion = 1e6 / cells.count;
-  log(`  ${cells.count.toLocaleString("en-US")} leaf cells: CSV -> cells ${csvToCellsMs.toFixed(0)} ms, cube ${cubeBuildMs.toFixed(0)} ms, leaf store ${mb(built.store.byteSize())}`);
+  log(`  ${cells.count.toLocaleString("en-US")} leaf cells: CSV -> cells ${csvToCellsMs.toFixed(0)} ms, cube ${cubeBuildMs.toFixed(0)} ms, leaf store ${mb(built.leafStoreBytes())}`);
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-bench-fm-"));
   try {
@@ -142,8 +138,8 @@ export async function runFoodMart(opts: FoodMartOptions): Promise<FoodMartFigure
       dimensions: def.dimensions.length,
       load: { csvToCellsMs, cubeBuildMs, saveMs, serverStartMs, duckdbLoadMs: run.duckdbLoadMs },
       memory: {
-        leafStoreBytes: built.store.byteSize(),
-        leafStoreBytesPerMillion: built.store.byteSize() * perMillion,
+        leafStoreBytes: built.leafStoreBytes(),
+        leafStoreBytesPerMillion: built.leafStoreBytes() * perMillion,
         rssDeltaPerMillion: (m1.rss - m0.rss) * perMillion,
         arrayBuffersDeltaPerMillion: (m1.arrayBuffers - m0.arrayBuffers) * perMillion,
       },

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { scanExecutor } from "../backend/src/compute/thread-pool";
 import { Cube, type LeafCells } from "../backend/src/lattice";
 import { Backend } from "../backend/src/domain";
 import { openStore } from "../backend/src/store";
@@ -89,15 +90,12 @@ function planTarget(cube: Cube): { ancestor: string[]; target: WriteTarget } {
   if (!(anc instanceof Int32Array)) throw new Error(anc.message);
   const revenue = memberId(cube, "[Account].[Net Income].[Gross Margin].[Revenue]").id;
   const A = dimIndex(cube, "Account");
-  const store = cube.store;
-  for (let r = 0; r < store.count; r++) {
+  const coords = cube.findLeaf((c) => {
     let under = true;
-    for (let d = 0; d < cube.dims.length && under; d++) under = cube.dims[d].contains(anc[d], store.cols[d][r]);
-    if (under && cube.dims[A].contains(revenue, store.cols[A][r])) {
-      const coords = Int32Array.from(cube.dims.map((_, d) => store.cols[d][r]));
-      return { ancestor, target: { coords, address: cube.uniqueNames(coords) } };
-    }
-  }
+    for (let d = 0; d < cube.dims.length && under; d++) under = cube.dims[d].contains(anc[d], c[d]);
+    return under && cube.dims[A].contains(revenue, c[A]);
+  });
+  if (coords !== null) return { ancestor, target: { coords, address: cube.uniqueNames(coords) } };
   throw new Error("generated cube: no Plan revenue leaf under the watched ancestor");
 }
 
@@ -111,11 +109,11 @@ export async function runGenerated(opts: GeneratedOptions): Promise<GeneratedFig
   const generateMs = now() - t0;
   const m0 = memory();
   t0 = now();
-  const cube = new Cube(def, cells);
+  const cube = new Cube(def, cells, undefined, { executor: scanExecutor });
   const cubeBuildMs = now() - t0;
   const m1 = memory();
   const perMillion = 1e6 / cells.count;
-  log(`  generated in ${generateMs.toFixed(0)} ms; cube built in ${cubeBuildMs.toFixed(0)} ms; leaf store ${mb(cube.store.byteSize())}`);
+  log(`  generated in ${generateMs.toFixed(0)} ms; cube built in ${cubeBuildMs.toFixed(0)} ms; leaf store ${mb(cube.leafStoreBytes())}`);
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-bench-gen-"));
   const store = await openStore({ dataDir });
@@ -159,8 +157,8 @@ export async function runGenerated(opts: GeneratedOptions): Promise<GeneratedFig
       }),
       load: { generateMs, cubeBuildMs, saveDefMs, duckdbLoadMs: run.duckdbLoadMs },
       memory: {
-        leafStoreBytes: cube.store.byteSize(),
-        leafStoreBytesPerMillion: cube.store.byteSize() * perMillion,
+        leafStoreBytes: cube.leafStoreBytes(),
+        leafStoreBytesPerMillion: cube.leafStoreBytes() * perMillion,
         rssDeltaPerMillion: (m1.rss - m0.rss) * perMillion,
         arrayBuffersDeltaPerMillion: (m1.arrayBuffers - m0.arrayBuffers) * perMillion,
       },

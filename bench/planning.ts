@@ -12,6 +12,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { scanExecutor } from "../backend/src/compute/thread-pool";
 import { Cube, type LeafChange } from "../backend/src/lattice";
 import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice/model";
 import { planScenarioCopy } from "../backend/src/lattice/scenario";
@@ -104,7 +105,7 @@ export async function runPlanning(opts: {
   const def = generatedCubeDef();
   log(`planning: generating ${opts.leaves.toLocaleString("en-US")} leaf cells`);
   let cells: LeafCells | null = generateCells(def, { count: opts.leaves, seed: opts.seed });
-  const cube = new Cube(def, cells);
+  const cube = new Cube(def, cells, undefined, { executor: scanExecutor });
   cells = null;
   const spreads: SpreadFigures[] = [];
   let version = 1;
@@ -183,7 +184,7 @@ export async function runPlanning(opts: {
   };
   log(`  scenario copy: generating ${opts.leaves.toLocaleString("en-US")} Actual cells`);
   let actual: LeafCells | null = generateCells(actualOnly, { count: opts.leaves, seed: opts.seed + 1 });
-  const big = new Cube(def, actual);
+  const big = new Cube(def, actual, undefined, { executor: scanExecutor });
   actual = null;
   const sd = big.dims.findIndex((d) => d.name === "Scenario");
   const plan = big.dims[sd].names.indexOf("Plan");

@@ -1,7 +1,7 @@
 /**
  * A randomized check of the lattice's consolidation on batches large enough to take the paths the
  * unit test's small cube does not reach (the narrow-cell pass, several groups per batch, marginals,
- * tiles kept current by writes, a cell over the accumulator limit), against a brute-force weighted
+ * rollups (pre-aggregated rows) kept current by writes, a cell over the accumulator limit), against a brute-force weighted
  * sum, values and versions, before and after writes. The split over helper threads (0.5M rows and
  * up) is checked by the benchmark itself, against DuckDB. Run: `node bin/run-ts.cjs bench/verify-engine.ts`.
  */
@@ -36,7 +36,7 @@ function weightTo(def: DimensionDef, leaf: number, anc: number): number | null {
  * Runs the check with the given seed and sizes.
  * @returns the number of cells compared; throws on the first mismatch.
  */
-export function verifyEngine(seed = 1, rows = 30_000, cellsPerBatch = 1500, tiles = true): number {
+export function verifyEngine(seed = 1, rows = 30_000, cellsPerBatch = 1500, rollups = true): number {
   const rng = new Rng(seed);
   const dims = [randomDim("A", rng, 900, 40), randomDim("B", rng, 700, 25), randomDim("C", rng, 40, 6), randomDim("D", rng, 12, 3)];
   const def: CubeDef = { name: "V", dimensions: dims };
@@ -61,12 +61,12 @@ export function verifyEngine(seed = 1, rows = 30_000, cellsPerBatch = 1500, tile
     values: Float64Array.from(data.map((r) => r[nd])),
   };
   const cube = new Cube(def, cells);
-  if (tiles) {
-    // Keep tiles even on this small cube, and large ones, so that reads go through them.
-    cube.tilePolicy.minRows = 0;
-    cube.tilePolicy.maxRowsFraction = 16;
+  if (rollups) {
+    // Keep rollups even on this small cube, and large ones, so that reads go through them.
+    cube.rollupPolicy.minRows = 0;
+    cube.rollupPolicy.maxRowsFraction = 16;
   } else {
-    cube.tilePolicy.maxTiles = 0;
+    cube.rollupPolicy.maxRollups = 0;
   }
   // Weight of every (leaf, member) pair per dimension, as a map for the brute force.
   const wcache = dims.map(() => new Map<number, number | null>());
@@ -112,7 +112,7 @@ export function verifyEngine(seed = 1, rows = 30_000, cellsPerBatch = 1500, tile
     });
     return lists.filter((l) => l && l.length > 0);
   });
-  // One batch in the upper levels (tiles can serve it), one anywhere.
+  // One batch in the upper levels (rollups can serve it), one anywhere.
   const batches: Int32Array[][] = [[], []];
   for (let k = 0; k < cellsPerBatch; k++) {
     const which = k % 3 === 2 ? 1 : 0;
@@ -157,14 +157,14 @@ export function verifyEngine(seed = 1, rows = 30_000, cellsPerBatch = 1500, tile
   };
   check("initial");
   for (let k = 0; k < 100; k++) write(k);
-  // The second read at the same depths builds tiles (from the leaf rows as they are now).
+  // The second read at the same depths builds rollups (from the leaf rows as they are now).
   check("after writes");
   for (let k = 100; k < 400; k++) write(k);
-  // Tiles kept current by the writes.
+  // Rollups kept current by the writes.
   check("after more writes");
   for (let k = 400; k < 410; k++) write(k);
   check("after a few more writes");
-  if (process.env.VERBOSE) console.log(`seed ${seed}: ${compared} cells, ${groups} scans, ${cube.stats.tileBuilds} tiles built`);
+  if (process.env.VERBOSE) console.log(`seed ${seed}: ${compared} cells, ${groups} scans, ${cube.stats.rollupBuilds} rollups built`);
   return compared;
 }
 

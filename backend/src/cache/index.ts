@@ -37,7 +37,7 @@ export function openTileCache(opts: TileCacheOptions = {}): TileCache {
 
 /** The data version of a cube: `<highest leaf version>.<fingerprint of all leaf versions>`. */
 export function dataVersionOf(cube: Cube): string {
-  return `${cube.store.maxVersion}.${cube.store.versionFingerprint.toString(36)}`;
+  return cube.versionStamp();
 }
 
 /** What names a stored cube across instances: its name, id in the store and load time (ids restart in a fresh database). */

@@ -1,9 +1,9 @@
 import { CubeFormulas, FormulaCells, type FormulaInfo } from "./calculated";
 import { Dimension } from "./dimension";
-import { type BatchResult, type EvalStats, evaluateBatch, type RowSource, Tile, warmScanHelpers } from "./evaluate";
+import { type BatchResult, type EvalStats, evaluateBatch, Rollup, type RowSource, type ScanExecutor, serialExecutor } from "./evaluate";
 import { LeafStore } from "./leaf-store";
 import type { CellWriter, CubeDef, LeafCells } from "./model";
-import { type AddressError, type MemberRef, Resolver } from "./resolver";
+import { type AddressError, Resolver } from "./resolver";
 import { lastWrittenBelow } from "./spread/target";
 import { keyOf, type Subscription, type WatchedCell, WatchRegistry } from "./watch";
 
@@ -35,6 +35,15 @@ export interface LeafChange {
   writer: CellWriter;
 }
 
+/** Options of a Cube. */
+export interface CubeOptions {
+  /**
+   * Runs large passes over leaf rows (e.g. compute/ThreadPoolExecutor, which splits them over
+   * helper threads); default serialExecutor, in the calling thread.
+   */
+  executor?: ScanExecutor;
+}
+
 /** A live watch on cells: call `close` to stop it. */
 export interface CellWatch {
   /** Current states, by request index. */
@@ -45,15 +54,15 @@ export interface CellWatch {
 const MAX_CACHE_CELLS = 500_000;
 
 /**
- * When a cube keeps tiles (pre-aggregated rows, see Tile): only over `minRows` leaf rows, at most
- * `maxTiles` of them (least recently used dropped first), each with at most `maxRowsFraction` of
- * the leaf rows' count in slots; a tile is built the second time cells of its depths are read
- * (the first read scans the leaf rows), at most `buildsPerRead` per read, and used while its rows
- * are at most 4x those of an exact one.
+ * When a cube keeps rollups (pre-aggregated rows, see Rollup): only over `minRows` leaf rows, at
+ * most `maxRollups` of them (least recently used dropped first), each with at most
+ * `maxRowsFraction` of the leaf rows' count in slots; a rollup is built the second time cells of
+ * its depths are read (the first read scans the leaf rows), at most `buildsPerRead` per read, and
+ * used while its rows are at most 4x those of an exact one.
  */
-export interface TilePolicy {
+export interface RollupPolicy {
   minRows: number;
-  maxTiles: number;
+  maxRollups: number;
   maxRowsFraction: number;
   buildsPerRead: number;
 }
@@ -81,16 +90,17 @@ export class Cube {
   /** Incremented by every applied change; keys the cell cache. */
   dataVersion = 0;
   /** Statistics of evaluations, for benchmarks. */
-  readonly stats: EvalStats = { scans: 0, rowsScanned: 0, leafLookups: 0, tileBuilds: 0 };
-  /** When tiles are kept (see TilePolicy); changing it affects later reads. */
-  readonly tilePolicy: TilePolicy = { minRows: 1 << 16, maxTiles: 8, maxRowsFraction: 1 / 16, buildsPerRead: 1 };
-  /** Tiles kept current by applyChanges. */
-  readonly tiles: Tile[] = [];
-  private tileClock = 0;
-  /** Tiles built during the current read. */
-  private tileBuildsThisRead = 0;
-  /** Reads per depth vector not served by a tile yet. */
-  private readonly tileDemand = new Map<string, number>();
+  readonly stats: EvalStats = { scans: 0, rowsScanned: 0, leafLookups: 0, rollupBuilds: 0 };
+  /** When rollups are kept (see RollupPolicy); changing it affects later reads. */
+  readonly rollupPolicy: RollupPolicy = { minRows: 1 << 16, maxRollups: 8, maxRowsFraction: 1 / 16, buildsPerRead: 1 };
+  /** Rollups kept current by applyChanges. */
+  readonly rollups: Rollup[] = [];
+  private rollupClock = 0;
+  /** Rollups built during the current read. */
+  private rollupBuildsThisRead = 0;
+  /** Reads per depth vector not served by a rollup yet. */
+  private readonly rollupDemand = new Map<string, number>();
+  private readonly executor: ScanExecutor;
   private readonly watches: WatchRegistry;
   private readonly cache = new Map<string, CellState>();
   private cacheVersion = 0;
@@ -100,8 +110,10 @@ export class Cube {
    *   cycle; see buildFormulaGraph); Error when the definition or the cells are inconsistent (see
    *   Dimension, LeafStore, CubeFormulas), a leaf coordinate is not a leaf member, or a cell is
    *   stored at a formula member.
+   * @param writers last writer of each store row written after the load (row numbers of `cells`).
+   * @param options see CubeOptions.
    */
-  constructor(def: CubeDef, cells: LeafCells, writers: Map<number, CellWriter> = new Map()) {
+  constructor(def: CubeDef, cells: LeafCells, writers: Map<number, CellWriter> = new Map(), options: CubeOptions = {}) {
     this.name = def.name;
     this.description = def.description ?? "";
     this.dims = def.dimensions.map((d) => new Dimension(d));
@@ -131,7 +143,8 @@ export class Cube {
       cells,
       this.dims.map((dim) => dim.size),
     );
-    warmScanHelpers(this.store.count);
+    this.executor = options.executor ?? serialExecutor;
+    this.executor.warm(this.store.count);
     this.writers = writers;
     this.watches = new WatchRegistry(this.dims);
   }
@@ -139,27 +152,6 @@ export class Cube {
   /** Resolves an address (see Resolver) to member ids, or a per-cell error. */
   resolve(members: readonly string[]): Int32Array | AddressError {
     return this.resolver.address(members);
-  }
-
-  /** A member by name (see Resolver.member): its dimension index and id, or an address error. */
-  member(text: string): MemberRef | AddressError {
-    return this.resolver.member(text);
-  }
-
-  /** Index of a dimension by name (case-insensitive), or -1. */
-  dimensionIndex(name: string): number {
-    return this.resolver.dimensionIndex(name);
-  }
-
-  /** Highest leaf version of the cube (0 when nothing was written). */
-  maxVersion(): number {
-    return this.store.maxVersion;
-  }
-
-  /** The last write below a cell (the highest version among its leaves) and its writer, if any. */
-  lastWriteBelow(coords: ArrayLike<number>): { version: number; writer: CellWriter | null } {
-    const row = lastWrittenBelow(this, coords);
-    return row < 0 ? { version: 0, writer: null } : { version: this.store.versions[row], writer: this.writers.get(row) ?? null };
   }
 
   /** True when some member of the address has children. */
@@ -280,8 +272,7 @@ export class Cube {
       for (const i of calculated) cells.deps(coords[i], keys[i]);
     }
     if (missingCoords.length > 0) {
-      this.tileBuildsThisRead = 0;
-      const res = evaluateBatch(this.dims, this.store, missingCoords, this.stats, (g) => this.tileFor(g));
+      const res = this.evaluate(missingCoords);
       if (this.cache.size + missingCoords.length + (calculated?.length ?? 0) > MAX_CACHE_CELLS) this.cache.clear();
       for (const i of missing) {
         const j = seen.get(keys[i])!;
@@ -318,6 +309,73 @@ export class Cube {
   }
 
   /**
+   * The last write to a leaf at or below `coords` (one member id per dimension, leaf or
+   * consolidated): its version and writer, for the conflict message of a consolidated cell.
+   * Version 0 and writer null when no leaf below was written since the load; writer null too for a
+   * version that came with the loaded cells.
+   */
+  lastWriteBelow(coords: ArrayLike<number>): { version: number; writer: CellWriter | null } {
+    const r = lastWrittenBelow(this, coords);
+    if (r < 0) return { version: 0, writer: null };
+    return { version: this.store.versions[r], writer: this.writers.get(r) ?? null };
+  }
+
+  /** Resolves one member name (see Resolver.member) to its dimension index and id, or a per-cell error. */
+  member(text: string): { dim: number; id: number } | AddressError {
+    return this.resolver.member(text);
+  }
+
+  /** Index in `dims` of the dimension named `name` (case-insensitive), or -1. */
+  dimensionIndex(name: string): number {
+    return this.resolver.dimensionIndex(name);
+  }
+
+  /** Highest version of any leaf (0 when only loaded facts). */
+  maxVersion(): number {
+    return this.store.maxVersion;
+  }
+
+  /**
+   * The data state as a string, `<maxVersion>.<fingerprint of every leaf's version, base 36>`: equal
+   * on two cubes (or processes) that hold the same writes, in whatever order they applied them;
+   * different after any applied write. Keys cached results (see backend/src/cache).
+   */
+  versionStamp(): string {
+    return `${this.store.maxVersion}.${this.store.versionFingerprint.toString(36)}`;
+  }
+
+  /** Number of stored leaf rows (cells holding a value and cleared cells). */
+  leafRowCount(): number {
+    return this.store.count;
+  }
+
+  /** Bytes held by the leaf store's arrays (see LeafStore.byteSize). */
+  leafStoreBytes(): number {
+    return this.store.byteSize();
+  }
+
+  /** Number of leaf cells with a known last writer (written since the load). */
+  writerCount(): number {
+    return this.writers.size;
+  }
+
+  /**
+   * The first stored leaf (in store order; cleared cells included) whose coordinates satisfy
+   * `match`, as a new array of member ids, or null. `match` receives a buffer reused between rows:
+   * copy it to keep it. A pass over the leaf rows: for benchmarks and tests, not for requests.
+   */
+  findLeaf(match: (coords: Int32Array) => boolean): Int32Array | null {
+    const nd = this.dims.length;
+    const buf = new Int32Array(nd);
+    const cols = this.store.cols;
+    for (let r = 0; r < this.store.count; r++) {
+      for (let d = 0; d < nd; d++) buf[d] = cols[d][r];
+      if (match(buf)) return Int32Array.from(buf);
+    }
+    return null;
+  }
+
+  /**
    * Applies committed leaf changes: updates the leaf store, moves every watched cell above each
    * changed leaf, and then tells each affected watch once which of its cells changed.
    * @throws Error if a change addresses a consolidated cell (a caller bug: spreading happens before).
@@ -332,7 +390,7 @@ export class Cube {
       const next = ch.value === null ? Number.NaN : ch.value;
       this.store.values[r] = next;
       this.store.setVersion(r, ch.version);
-      for (const t of this.tiles) t.apply(ch.coords, old, next, ch.version);
+      for (const t of this.rollups) t.apply(ch.coords, old, next, ch.version);
       this.writers.set(r, ch.writer);
       this.watches.leafChanged(ch.coords, old, next, ch.version, touched);
     }
@@ -356,22 +414,7 @@ export class Cube {
   watch(coords: readonly Int32Array[], onChange: (indexes: number[]) => void): CellWatch {
     const formulas = this.formulas;
     if (formulas !== null && coords.some((c) => formulas.winner(c) >= 0)) return this.watchCalculated(formulas, coords, onChange);
-    const missing: number[] = [];
-    for (let i = 0; i < coords.length; i++) if (!this.watches.get(coords[i])) missing.push(i);
-    const initial = new Map<number, { value: number; count: number; version: number }>();
-    if (missing.length > 0) {
-      this.tileBuildsThisRead = 0;
-      const res = evaluateBatch(
-        this.dims,
-        this.store,
-        missing.map((i) => coords[i]),
-        this.stats,
-        (g) => this.tileFor(g),
-      );
-      missing.forEach((i, j) => {
-        initial.set(i, { value: res.values[j], count: res.counts[j], version: res.versions[j] });
-      });
-    }
+    const initial = this.initialStates(coords);
     const sub = this.watches.subscribe(coords, (i) => initial.get(i)!, onChange);
     return {
       states: (indexes?: number[]) =>
@@ -420,22 +463,7 @@ export class Cube {
       for (const b of cells.deps(coords[c.i], c.key)) dependents[b].push(k);
     });
 
-    const missing: number[] = [];
-    for (let b = 0; b < base.length; b++) if (!this.watches.get(base[b])) missing.push(b);
-    const initial = new Map<number, { value: number; count: number; version: number }>();
-    if (missing.length > 0) {
-      this.tileBuildsThisRead = 0;
-      const res = evaluateBatch(
-        this.dims,
-        this.store,
-        missing.map((b) => base[b]),
-        this.stats,
-        (g) => this.tileFor(g),
-      );
-      missing.forEach((b, j) => {
-        initial.set(b, { value: res.values[j], count: res.counts[j], version: res.versions[j] });
-      });
-    }
+    const initial = this.initialStates(base);
     let calcStates: CellState[] = [];
     const subscription = this.watches.subscribe(base, (b) => initial.get(b)!, (changed) => {
       const out = new Set<number>();
@@ -471,13 +499,36 @@ export class Cube {
   }
 
   /**
-   * The rows to compute a group of consolidated cells from: a tile whose depths cover the group's
-   * members, built on the second read at those depths when small enough (see TilePolicy), or null
-   * for the leaf rows.
+   * The initial states, by index into `cells`, of the cells not watched yet (computed in one batch),
+   * for WatchRegistry.subscribe; watched cells keep their registry state.
    */
-  private tileFor(group: readonly Int32Array[]): RowSource | null {
-    const policy = this.tilePolicy;
-    if (this.store.count < policy.minRows || policy.maxTiles <= 0) return null;
+  private initialStates(cells: readonly Int32Array[]): Map<number, { value: number; count: number; version: number }> {
+    const missing: number[] = [];
+    for (let i = 0; i < cells.length; i++) if (!this.watches.get(cells[i])) missing.push(i);
+    const initial = new Map<number, { value: number; count: number; version: number }>();
+    if (missing.length > 0) {
+      const res = this.evaluate(missing.map((i) => cells[i]));
+      missing.forEach((i, j) => {
+        initial.set(i, { value: res.values[j], count: res.counts[j], version: res.versions[j] });
+      });
+    }
+    return initial;
+  }
+
+  /** Computes cells (not calculated ones) from the leaf store or the rollups: one read. */
+  private evaluate(coords: readonly Int32Array[]): BatchResult {
+    this.rollupBuildsThisRead = 0;
+    return evaluateBatch(this.dims, this.store, coords, this.stats, (g) => this.rollupFor(g), this.executor);
+  }
+
+  /**
+   * The rows to compute a group of consolidated cells from: a rollup whose depths cover the
+   * group's members, built on the second read at those depths when small enough (see
+   * RollupPolicy), or null for the leaf rows.
+   */
+  private rollupFor(group: readonly Int32Array[]): RowSource | null {
+    const policy = this.rollupPolicy;
+    if (this.store.count < policy.minRows || policy.maxRollups <= 0) return null;
     const nd = this.dims.length;
     const need = new Int32Array(nd);
     for (const c of group) {
@@ -486,29 +537,29 @@ export class Cube {
         if (depth > need[d]) need[d] = depth;
       }
     }
-    let best: Tile | null = null;
-    for (const t of this.tiles) if (t.covers(need) && (best === null || t.count < best.count)) best = t;
-    const slots = Tile.slotCount(this.dims, need);
+    let best: Rollup | null = null;
+    for (const t of this.rollups) if (t.covers(need) && (best === null || t.count < best.count)) best = t;
+    const slots = Rollup.slotCount(this.dims, need);
     if (best !== null && best.count <= 4 * Math.min(slots, this.store.count)) {
-      best.lastUsed = ++this.tileClock;
+      best.lastUsed = ++this.rollupClock;
       return best;
     }
-    if (slots > Math.min(policy.maxRowsFraction * this.store.count, Tile.MAX_SLOTS)) return best;
+    if (slots > Math.min(policy.maxRowsFraction * this.store.count, Rollup.MAX_SLOTS)) return best;
     const key = need.join(",");
-    const seen = (this.tileDemand.get(key) ?? 0) + 1;
-    this.tileDemand.set(key, seen);
-    if (seen < 2 || this.tileBuildsThisRead >= policy.buildsPerRead) return best;
-    this.tileBuildsThisRead++;
-    this.tileDemand.delete(key);
-    const tile = Tile.build(this.dims, this.store, need, this.stats);
-    tile.lastUsed = ++this.tileClock;
-    this.tiles.push(tile);
-    if (this.tiles.length > policy.maxTiles) {
+    const seen = (this.rollupDemand.get(key) ?? 0) + 1;
+    this.rollupDemand.set(key, seen);
+    if (seen < 2 || this.rollupBuildsThisRead >= policy.buildsPerRead) return best;
+    this.rollupBuildsThisRead++;
+    this.rollupDemand.delete(key);
+    const rollup = Rollup.build(this.dims, this.store, need, this.stats, this.executor);
+    rollup.lastUsed = ++this.rollupClock;
+    this.rollups.push(rollup);
+    if (this.rollups.length > policy.maxRollups) {
       let lru = 0;
-      for (let i = 1; i < this.tiles.length; i++) if (this.tiles[i].lastUsed < this.tiles[lru].lastUsed) lru = i;
-      this.tiles.splice(lru, 1);
+      for (let i = 1; i < this.rollups.length; i++) if (this.rollups[i].lastUsed < this.rollups[lru].lastUsed) lru = i;
+      this.rollups.splice(lru, 1);
     }
-    return tile;
+    return rollup;
   }
 
   /** Number of distinct watched cells (for diagnostics). */

@@ -1,15 +1,46 @@
 /**
  * The lattice engine: dimensions, leaf store, consolidation, member formulas and change feed. Pure:
- * it imports no transport, storage or framework code, so it runs the same in the request thread, a
- * worker or a test.
+ * it imports no transport, storage or framework code (no `node:*` module either), so it runs the
+ * same in the request thread, a worker or a test. Services and adapters use the engine through this
+ * module only.
  */
 export { CubeFormulas, type FormulaInfo } from "./calculated";
-export { Cube, type CellState, type CellWatch, type LeafChange, type LeafState } from "./cube";
-export { Dimension, escapeName, parseMemberName } from "./dimension";
+export {
+  type CellState,
+  type CellWatch,
+  Cube,
+  type CubeOptions,
+  type LeafChange,
+  type LeafState,
+  type RollupPolicy,
+} from "./cube";
+export { Dimension, escapeName, memberUniqueNames, parseMemberName } from "./dimension";
+export {
+  type BatchResult,
+  type EvalStats,
+  PARALLEL_MIN_ROWS,
+  ROLLUP_MAX_SLOTS,
+  Rollup,
+  type ScanExecutor,
+  scanRows,
+  serialExecutor,
+} from "./evaluate";
+export { buildFormulaGraph, FormulaGraphError } from "./formulas";
+export { type MemberColumn, SHARED_MIN_ROWS } from "./leaf-store";
 export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, MemberDef } from "./model";
-export type { AddressError, AddressErrorCode } from "./resolver";
-export type { DataAction } from "./spread/methods";
-export { lastWrittenBelow, overlaps, planSpread, type SpreadMethodCode, type SpreadPlan, type SpreadSpec } from "./spread/target";
-export { planScenarioCopy, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";
 export type { LeafPlan } from "./plan";
-export type { MemberRef } from "./resolver";
+export type { AddressError, AddressErrorCode, MemberRef } from "./resolver";
+export { planScenarioCopy, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";
+export type { DataAction } from "./spread/methods";
+export {
+  lastWrittenBelow,
+  overlaps,
+  planSpread,
+  type SpreadLimits,
+  type SpreadMethodCode,
+  type SpreadPlan,
+  type SpreadPlanError,
+  type SpreadPlanErrorCode,
+  type SpreadPlanResult,
+  type SpreadSpec,
+} from "./spread/target";

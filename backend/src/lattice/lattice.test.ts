@@ -266,10 +266,10 @@ describe("consolidation against brute force", () => {
     });
   });
 
-  it("serves from pre-aggregated tiles kept current by writes", () => {
+  it("serves from rollups (pre-aggregated rows) kept current by writes", () => {
     const { rand, dims, cube, check, writeRandom } = randomCube(7);
-    Object.assign(cube.tilePolicy, { minRows: 0, maxTiles: 4, maxRowsFraction: 1 });
-    // batches whose members stop at a given depth, so that each asks for a tile at those depths
+    Object.assign(cube.rollupPolicy, { minRows: 0, maxRollups: 4, maxRowsFraction: 1 });
+    // batches whose members stop at a given depth, so that each asks for a rollup at those depths
     const atMostDepth = (depth: number) =>
       Array.from({ length: 150 }, () =>
         Int32Array.from(
@@ -289,8 +289,8 @@ describe("consolidation against brute force", () => {
       writeRandom(30, version);
       version += 30;
     }
-    expect(cube.stats.tileBuilds).toBeGreaterThan(0);
-    expect(cube.tiles.length).toBeGreaterThan(0);
+    expect(cube.stats.rollupBuilds).toBeGreaterThan(0);
+    expect(cube.rollups.length).toBeGreaterThan(0);
     for (const b of batches) check(b);
   });
 });

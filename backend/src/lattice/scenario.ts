@@ -5,6 +5,8 @@
  * in one transaction and applies them to the lattice.
  */
 import type { Cube } from "./cube";
+import type { CellWriter } from "./model";
+import type { LeafPlan } from "./plan";
 
 /** What to copy. */
 export interface ScenarioCopySpec {
@@ -23,28 +25,16 @@ export interface ScenarioCopySpec {
 }
 
 /**
- * The leaf changes of a copy, in columns: change `i` sets the target leaf at
- * `coords[i*dims .. (i+1)*dims)` from `oldValues[i]` to `newValues[i]` (NaN = empty); `rows[i]` is
- * its store row, or -1 for a cell not stored yet. Target leaves whose value already equals the
- * source's are left out.
+ * The leaf changes of a copy (see LeafPlan), all at the target member. Target leaves whose value
+ * already equals the source's are left out.
  */
-export interface ScenarioCopyPlan {
-  count: number;
-  dims: number;
-  coords: Int32Array;
-  oldValues: Float64Array;
-  newValues: Float64Array;
-  rows: Int32Array;
+export interface ScenarioCopyPlan extends LeafPlan {
   /** Changes that clear a target leaf (the source has no value there). */
   cleared: number;
   /** Highest version of the target's leaves in the slice before the copy (0 when never written). */
   targetVersion: number;
-  /** Store row holding `targetVersion`, or -1. */
-  targetVersionRow: number;
-  /** Base version of each change's leaf (0: not stored yet). */
-  baseVersions: Float64Array;
-  /** Who wrote the leaf holding `targetVersion`, or null. */
-  targetWriter: import("./model").CellWriter | null;
+  /** Who wrote the leaf holding `targetVersion`, or null (never written, or version from the load). */
+  targetWriter: CellWriter | null;
 }
 
 /**
@@ -99,6 +89,7 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
   const oldValues: number[] = [];
   const newValues: number[] = [];
   const outRows: number[] = [];
+  const baseVersions: number[] = [];
   const coords = new Int32Array(nd);
   for (const r of sources) {
     for (let d = 0; d < nd; d++) coords[d] = store.cols[d][r];
@@ -115,6 +106,7 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
     oldValues.push(old);
     newValues.push(next);
     outRows.push(t);
+    baseVersions.push(t < 0 ? 0 : store.versions[t]);
   }
   let cleared = 0;
   for (let r = 0; r < count; r++) {
@@ -123,6 +115,7 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
     oldValues.push(values[r]);
     newValues.push(Number.NaN);
     outRows.push(r);
+    baseVersions.push(store.versions[r]);
     cleared++;
   }
   return {
@@ -131,11 +124,10 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
     coords: Int32Array.from(outCoords),
     oldValues: Float64Array.from(oldValues),
     newValues: Float64Array.from(newValues),
+    baseVersions: Float64Array.from(baseVersions),
     rows: Int32Array.from(outRows),
     cleared,
     targetVersion,
-    targetVersionRow,
-    baseVersions: Float64Array.from(outRows, (r) => (r < 0 ? 0 : store.versions[r])),
     targetWriter: targetVersionRow < 0 ? null : (cube.writers.get(targetVersionRow) ?? null),
   };
 }

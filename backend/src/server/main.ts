@@ -1,14 +1,15 @@
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
-import { randomUUID } from "node:crypto";
 import { openTileCache } from "../cache";
 import type { Config } from "../config";
+import { ThreadPoolExecutor } from "../compute/thread-pool";
 import { Backend } from "../domain";
 import { createEvents, type Events } from "../events";
-import { Cube } from "../lattice";
+import { Cube, type ScanExecutor } from "../lattice";
 import { loadModelIntoStore } from "../loader";
 import { openStore } from "../store";
 import type { Store } from "../store/types";
@@ -52,6 +53,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const cache = openTileCache({ redisUrl: config.redisUrl, log });
   // The bus (Kafka with KAFKA_BROKERS, else in process) and the outbox relay, the backend's publisher.
   const events = createEvents({ store, log, instanceId, kafkaBrokers: config.kafkaBrokers, relay: { leaseMs: config.outboxLeaseMs } });
+  // The engine's executor: large scans split over helper threads (started on first use).
+  const executor = new ThreadPoolExecutor();
   const backend = new Backend(store, { instanceId, spreadMaxNewCells: config.spreadMaxNewCells, publisher: events.relay, cache });
   let ready = false;
   let failure: string | null = null;
@@ -81,7 +84,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   let closing = false;
   const running = {} as RunningServer;
-  const readyPromise = loadCubes(store, backend, config, log, opts.progress ?? true).then(
+  const readyPromise = loadCubes(store, backend, executor, config, log, opts.progress ?? true).then(
     async () => {
       // After the lattices are built: the consumer replays what it must, skipping what they hold.
       if (!closing) {
@@ -115,12 +118,20 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await readyPromise.catch(() => undefined);
       await events.close();
       await cache.close();
+      await executor.close();
       await store.close();
     },
   });
 }
 
-async function loadCubes(store: Store, backend: Backend, config: Config, log: Logger, progress: boolean): Promise<void> {
+async function loadCubes(
+  store: Store,
+  backend: Backend,
+  executor: ScanExecutor,
+  config: Config,
+  log: Logger,
+  progress: boolean,
+): Promise<void> {
   let cubes = await store.listCubes();
   if (cubes.length === 0) {
     log.info({ model: config.model }, "first start: loading the model into the store");
@@ -132,7 +143,7 @@ async function loadCubes(store: Store, backend: Backend, config: Config, log: Lo
   for (const c of cubes) {
     const t0 = Date.now();
     const stored = await store.loadCube(c.name);
-    const cube = new Cube(stored.def, stored.cells, stored.writers);
+    const cube = new Cube(stored.def, stored.cells, stored.writers, { executor });
     backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt });
     log.info({ cube: c.name, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000 }, "cube ready");
   }

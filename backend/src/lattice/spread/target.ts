@@ -19,6 +19,7 @@
  */
 import type { Cube } from "../cube";
 import type { Dimension } from "../dimension";
+import type { LeafPlan } from "../plan";
 import { type DataAction, type LeafMethod, type SpreadErrorCode, spreadLeaves } from "./methods";
 
 /** A spread method over the leaves of a consolidated cell (TM1 codes; SL and GR are row methods). */
@@ -49,22 +50,11 @@ export interface SpreadPlanError {
 }
 
 /**
- * The leaf changes of a planned spread, in columns: change `i` sets the leaf at
- * `coords[i*dims .. (i+1)*dims)` from `oldValues[i]` to `newValues[i]` (NaN = empty). Leaves whose
- * value stays the same are left out.
+ * The leaf changes of a planned spread (see LeafPlan: leaves whose value stays the same are left
+ * out), with what the spread adds.
  */
-export interface SpreadPlan {
+export interface SpreadPlan extends LeafPlan {
   ok: true;
-  /** Number of changed leaves. */
-  count: number;
-  dims: number;
-  coords: Int32Array;
-  oldValues: Float64Array;
-  newValues: Float64Array;
-  /** Store row of each changed leaf, or -1 for a cell that does not exist yet. */
-  rows: Int32Array;
-  /** Base version of each changed leaf (0: not stored yet). */
-  baseVersions: Float64Array;
   /** Changed leaves that do not exist yet. */
   newCells: number;
   /** Leaves the spread considered (held ones included). */
@@ -268,8 +258,8 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
     coords: new Int32Array(count * nd),
     oldValues: new Float64Array(count),
     newValues: new Float64Array(count),
-    rows: new Int32Array(count),
     baseVersions: new Float64Array(count),
+    rows: new Int32Array(count),
     newCells: 0,
     leaves: n,
     total: res.total,
@@ -281,7 +271,7 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
     plan.oldValues[j] = oldValues[i];
     plan.newValues[j] = res.values[i];
     plan.rows[j] = leafRows![i];
-    plan.baseVersions[j] = leafRows![i] < 0 ? 0 : cube.store.versions[leafRows![i]];
+    plan.baseVersions[j] = leafRows![i] < 0 ? 0 : store.versions[leafRows![i]];
     if (leafRows![i] < 0) plan.newCells++;
     j++;
   }

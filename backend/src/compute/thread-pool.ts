@@ -1,0 +1,171 @@
+/**
+ * The calc worker pool: a ScanExecutor that splits large passes over leaf rows over helper threads
+ * running the engine's scan kernel (`scanRows`, by its source text) on columns in shared memory.
+ * The engine itself imports no `node:*` module; whoever builds a Cube gives it this executor.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { type MemberColumn, PARALLEL_MIN_ROWS, type ScanExecutor, scanRows } from "../lattice";
+
+/** How long a read waits for a helper's range before running it itself (a helper that hangs). */
+const HELPER_TIMEOUT_MS = 30_000;
+
+/**
+ * A helper thread running scanRows on a range of rows whose columns live in shared memory.
+ * `ctrl[0]` is the job's ticket: J when job J is posted, -J once the helper took it, 0 when done
+ * or cancelled; `ctrl[1]` is 1 when the helper failed. A message that arrives after its job was
+ * cancelled finds another ticket and is ignored.
+ */
+interface Helper {
+  worker: Worker;
+  ctrl: Int32Array;
+}
+
+/** Options of a ThreadPoolExecutor. */
+export interface ThreadPoolOptions {
+  /**
+   * Helper threads; default one fewer than the available cores, at most 3. 0 runs every scan in
+   * the calling thread.
+   */
+  helpers?: number;
+}
+
+/**
+ * Splits scans of leaf rows over the calling thread and helper threads (started on first use, or
+ * by `warm`) when the columns live in shared memory (LeafStore allocates large stores so): each
+ * helper sums its range into its own accumulator, merged after. A range no helper has taken when
+ * the calling thread is done with its own is run there, so a slow or missing helper never stalls a
+ * read; a helper that fails is dropped, one that hangs past 30 s is terminated and dropped. Helper
+ * threads do not keep the process alive (they are unref'd).
+ *
+ * @example
+ * const executor = new ThreadPoolExecutor();
+ * const cube = new Cube(def, cells, writers, { executor });
+ */
+export class ThreadPoolExecutor implements ScanExecutor {
+  /**
+   * Ranges of rows summed by helper threads, and ranges a helper was given but the calling thread
+   * ran (not taken in time, failed, or hung), for tests and benchmarks.
+   */
+  readonly stats = { helperRanges: 0, reclaimedRanges: 0 };
+  private helpers: Helper[] | null = null;
+  private lastTicket = 0;
+  private readonly size: number | undefined;
+
+  constructor(options: ThreadPoolOptions = {}) {
+    this.size = options.helpers;
+  }
+
+  /**
+   * Starts the helper threads ahead of the first large read (they take tens of milliseconds to
+   * start) when a store of `rows` leaf rows will be split over them.
+   */
+  warm(rows: number): void {
+    if (rows >= PARALLEL_MIN_ROWS) this.scanHelpers();
+  }
+
+  /** Number of helper threads alive (0 before the first use). */
+  helperCount(): number {
+    return this.helpers?.length ?? 0;
+  }
+
+  /** Terminates the helper threads; a later scan starts new ones. */
+  async close(): Promise<void> {
+    const pool = this.helpers ?? [];
+    this.helpers = null;
+    await Promise.all(pool.map((h) => h.worker.terminate()));
+  }
+
+  /** The helper threads (one fewer than the available cores, at most 3), started on first use. */
+  private scanHelpers(): Helper[] {
+    if (this.helpers !== null) return this.helpers;
+    const helpers: Helper[] = [];
+    this.helpers = helpers;
+    const n = this.size ?? Math.min(3, Math.max(0, availableParallelism() - 1));
+    const source = `const { parentPort } = require("node:worker_threads");
+const scanRows = (${scanRows.toString()});
+parentPort.on("message", (job) => {
+  const ctrl = job.ctrl;
+  if (Atomics.compareExchange(ctrl, 0, job.ticket, -job.ticket) !== job.ticket) return;
+  try {
+    scanRows(job.lo, job.hi, job.cols, job.tables, job.values, null, job.acc);
+    Atomics.store(ctrl, 1, 0);
+  } catch (err) {
+    Atomics.store(ctrl, 1, 1);
+  }
+  Atomics.store(ctrl, 0, 0);
+  Atomics.notify(ctrl, 0);
+});`;
+    for (let i = 0; i < n; i++) {
+      try {
+        const worker = new Worker(source, { eval: true });
+        worker.unref();
+        // A helper that fails is dropped; its jobs are then never taken and the caller runs them.
+        worker.on("error", () => {
+          this.helpers = this.helpers?.filter((h) => h.worker !== worker) ?? null;
+        });
+        helpers.push({ worker, ctrl: new Int32Array(new SharedArrayBuffer(8)) });
+      } catch {
+        break;
+      }
+    }
+    return helpers;
+  }
+
+  /**
+   * Adds leaf rows `[0, rows)` into `acc` (see ScanExecutor), split over this thread and the
+   * helpers when the columns and values live in shared memory, else all here.
+   */
+  scan(rows: number, cols: readonly MemberColumn[], tables: readonly Int32Array[], values: Float64Array, acc: Float64Array): void {
+    const shared = values.buffer instanceof SharedArrayBuffer && cols.every((c) => c.buffer instanceof SharedArrayBuffer);
+    const pool = shared ? this.scanHelpers() : [];
+    if (pool.length === 0) {
+      scanRows(0, rows, cols, tables, values, null, acc);
+      return;
+    }
+    const parts = pool.length + 1;
+    const bounds: number[] = [];
+    for (let i = 0; i <= parts; i++) bounds.push(Math.floor((rows * i) / parts));
+    const jobs = pool.map((h, i) => {
+      const part = new Float64Array(new SharedArrayBuffer(acc.byteLength));
+      this.lastTicket = (this.lastTicket % 0x3fffffff) + 1;
+      const ticket = this.lastTicket;
+      Atomics.store(h.ctrl, 1, 0);
+      Atomics.store(h.ctrl, 0, ticket);
+      h.worker.postMessage({ ctrl: h.ctrl, ticket, lo: bounds[i + 1], hi: bounds[i + 2], cols, tables, values, acc: part });
+      return { h, ticket, part, lo: bounds[i + 1], hi: bounds[i + 2] };
+    });
+    scanRows(bounds[0], bounds[1], cols, tables, values, null, acc);
+    for (const { h, ticket, part, lo, hi } of jobs) {
+      if (Atomics.compareExchange(h.ctrl, 0, ticket, 0) === ticket) {
+        // Not taken yet (the helper is busy starting or gone): run the range here.
+        this.stats.reclaimedRanges++;
+        scanRows(lo, hi, cols, tables, values, null, acc);
+        continue;
+      }
+      const deadline = Date.now() + HELPER_TIMEOUT_MS;
+      while (Atomics.load(h.ctrl, 0) === -ticket && Date.now() < deadline) Atomics.wait(h.ctrl, 0, -ticket, 100);
+      if (Atomics.load(h.ctrl, 0) === -ticket) {
+        // A helper that hangs is dropped for good, so that it can never report on a later ticket.
+        this.helpers = this.helpers?.filter((x) => x !== h) ?? null;
+        void h.worker.terminate();
+        this.stats.reclaimedRanges++;
+        scanRows(lo, hi, cols, tables, values, null, acc);
+        continue;
+      }
+      if (Atomics.load(h.ctrl, 1) !== 0) {
+        this.stats.reclaimedRanges++;
+        scanRows(lo, hi, cols, tables, values, null, acc);
+        continue;
+      }
+      this.stats.helperRanges++;
+      for (let k = 0; k < acc.length; k++) acc[k] += part[k];
+    }
+  }
+}
+
+/**
+ * The process's shared pool (its threads start on the first large scan, or when a cube of at least
+ * PARALLEL_MIN_ROWS leaf rows is built with it): one per process, as the cores are.
+ */
+export const scanExecutor: ThreadPoolExecutor = new ThreadPoolExecutor();
