@@ -23,7 +23,7 @@ import {
   type PlanTable,
   type PlanTableDimension,
   readModelFile,
-} from "./modelFile";
+} from "./model";
 import { findMember, memberUniqueName, parseUniqueName } from "./names";
 
 /**
