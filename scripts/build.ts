@@ -18,7 +18,9 @@
  *
  * CLI: `node bin/run-ts.cjs scripts/build.ts [--if-missing] [--out DIR] [--public-url URL]`; the
  * environment gives the defaults: QATOM_PUBLIC_URL (https://localhost:$PORT, port 3000 by
- * default) and QATOM_ADDIN_DIR (./dist/addin, the folder the backend serves).
+ * default) and QATOM_ADDIN_DIR (./dist/addin, the folder the backend serves). `--if-missing`
+ * keeps an existing build only when it is up to date and was made for the URL the server will
+ * serve (see servedUrlFromEnv: `http://` with QATOM_HTTP=1), so `npm start` on another port rebuilds.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -97,9 +99,14 @@ export interface BuildInfo {
   sources: string[];
 }
 
+/** Hosts for which a plain-http public URL is accepted (a local server with QATOM_HTTP=1). */
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
 /**
  * Checks and normalizes a public URL: absolute, https (Office loads add-ins only over HTTPS), no
- * credentials, query or fragment; returns it without a trailing slash.
+ * credentials, query or fragment; returns it without a trailing slash. Plain http is accepted only
+ * for a loopback host (`http://localhost:$PORT`, a local server run with `QATOM_HTTP=1`), so that
+ * the manifest names the URL that server actually serves.
  * @throws Error naming QATOM_PUBLIC_URL and the value when it is not such a URL.
  */
 export function normalizePublicUrl(raw: string): string {
@@ -111,7 +118,7 @@ export function normalizePublicUrl(raw: string): string {
   } catch {
     throw new Error(`${hint}; got ${JSON.stringify(raw)}`);
   }
-  if (url.protocol !== "https:") {
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
     throw new Error(`${hint} (Office loads add-ins only over HTTPS); got ${JSON.stringify(raw)}`);
   }
   if (url.username || url.password || url.search || url.hash) {
@@ -343,22 +350,54 @@ export function publicUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string |
   return undefined;
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * The URL the backend will serve the add-in from, as `npm start` runs it (see backend/src/config.ts):
+ * QATOM_PUBLIC_URL, else `https://localhost:$PORT` (`http://` with QATOM_HTTP=1; PORT 3000 when
+ * unset). Undefined when that cannot be known before the server starts (PORT=0, an ephemeral port,
+ * or a malformed PORT, which the server itself rejects).
+ * @example servedUrlFromEnv({ PORT: "4000", QATOM_HTTP: "1" }) // "http://localhost:4000"
+ */
+export function servedUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.QATOM_PUBLIC_URL) return env.QATOM_PUBLIC_URL;
+  const port = env.PORT === undefined || env.PORT === "" ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  const http = env.QATOM_HTTP === "1" || env.QATOM_HTTP === "true";
+  return `${http ? "http" : "https"}://localhost:${port}`;
+}
+
+/**
+ * The build's options from the command line and the environment. With `--if-missing` (what
+ * `npm start` runs first) and no `--public-url`, the URL is the one the server will serve
+ * ({@link servedUrlFromEnv}), so a build made for another URL or port is redone rather than kept.
+ * @returns null for `--help`.
+ * @throws Error for an unknown argument.
+ */
+export function buildOptionsFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BuildOptions | null {
   let ifMissing = false;
-  let outDir = process.env.QATOM_ADDIN_DIR || path.join(projectRoot, "dist", "addin");
-  let publicUrl = publicUrlFromEnv();
+  let outDir = env.QATOM_ADDIN_DIR || path.join(projectRoot, "dist", "addin");
+  let publicUrl: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--if-missing") ifMissing = true;
     else if (a === "--out" && argv[i + 1]) outDir = argv[++i];
     else if (a === "--public-url" && argv[i + 1]) publicUrl = argv[++i];
-    else if (a === "--help" || a === "-h") {
-      console.log("usage: node bin/run-ts.cjs scripts/build.ts [--if-missing] [--out DIR] [--public-url URL]");
-      console.log("env: QATOM_PUBLIC_URL (default https://localhost:$PORT or https://localhost:3000), QATOM_ADDIN_DIR (default dist/addin)");
-      return;
-    } else throw new Error(`unknown argument ${JSON.stringify(a)} (see --help)`);
+    else if (a === "--help" || a === "-h") return null;
+    else throw new Error(`unknown argument ${JSON.stringify(a)} (see --help)`);
   }
-  const result = await buildAddin({ outDir, publicUrl, ifMissing, log: (l) => console.log(l) });
+  publicUrl ??= ifMissing ? servedUrlFromEnv(env) : publicUrlFromEnv(env);
+  return { outDir, publicUrl, ifMissing };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const opts = buildOptionsFromArgs(argv);
+  if (opts === null) {
+    console.log("usage: node bin/run-ts.cjs scripts/build.ts [--if-missing] [--out DIR] [--public-url URL]");
+    console.log("env: QATOM_PUBLIC_URL (default https://localhost:$PORT or https://localhost:3000), QATOM_ADDIN_DIR (default dist/addin)");
+    console.log("--if-missing: keep an existing build only when it is up to date and was made for the URL the server will serve");
+    console.log("  (QATOM_PUBLIC_URL, else https://localhost:$PORT, http:// with QATOM_HTTP=1)");
+    return;
+  }
+  const result = await buildAddin({ ...opts, log: (l) => console.log(l) });
   const rel = path.relative(process.cwd(), result.outDir) || ".";
   if (!result.built) {
     console.log(`add-in in ${rel} is up to date (built for ${result.publicUrl}); \`npm run build\` rebuilds it`);

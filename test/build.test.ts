@@ -11,7 +11,7 @@ import path from "node:path";
 import pino from "pino";
 import { readConfig } from "../backend/src/config";
 import { startServer } from "../backend/src/server/main";
-import { BUILD_OUTPUTS, type BuildInfo, buildAddin, DEV_ORIGIN, defaultEntries, manifestUrls, publicUrlFromEnv } from "../scripts/build";
+import { BUILD_OUTPUTS, type BuildInfo, buildAddin, buildOptionsFromArgs, DEV_ORIGIN, defaultEntries, manifestUrls, publicUrlFromEnv, servedUrlFromEnv } from "../scripts/build";
 import { macSideloadDir, manifestId, planSideload, runSideload, WINDOWS_DEVELOPER_KEY } from "../scripts/sideload";
 
 const root = path.resolve(__dirname, "..");
@@ -221,6 +221,59 @@ describe("publicUrlFromEnv", () => {
     expect(publicUrlFromEnv({ PORT: "4000" })).toBe("https://localhost:4000");
     expect(publicUrlFromEnv({ PORT: "0" })).toBeUndefined();
     expect(publicUrlFromEnv({})).toBeUndefined();
+  });
+});
+
+describe("--if-missing (npm start) and the URL the server will serve", () => {
+  it("takes QATOM_PUBLIC_URL, else https://localhost:$PORT (3000 when unset; http:// with QATOM_HTTP=1), else nothing for an ephemeral port", () => {
+    expect(servedUrlFromEnv({})).toBe("https://localhost:3000");
+    expect(servedUrlFromEnv({ PORT: "4000" })).toBe("https://localhost:4000");
+    expect(servedUrlFromEnv({ PORT: "4000", QATOM_HTTP: "1" })).toBe("http://localhost:4000");
+    expect(servedUrlFromEnv({ QATOM_HTTP: "true" })).toBe("http://localhost:3000");
+    expect(servedUrlFromEnv({ PORT: "4000", QATOM_HTTP: "1", QATOM_PUBLIC_URL: PRODUCTION_URL })).toBe(PRODUCTION_URL);
+    expect(servedUrlFromEnv({ PORT: "0" })).toBeUndefined();
+    expect(servedUrlFromEnv({ PORT: "abc" })).toBeUndefined();
+
+    expect(buildOptionsFromArgs(["--if-missing"], {})).toMatchObject({ ifMissing: true, publicUrl: "https://localhost:3000" });
+    expect(buildOptionsFromArgs(["--if-missing"], { PORT: "4000" })?.publicUrl).toBe("https://localhost:4000");
+    expect(buildOptionsFromArgs(["--if-missing", "--public-url", PRODUCTION_URL], { PORT: "4000" })?.publicUrl).toBe(PRODUCTION_URL);
+    expect(buildOptionsFromArgs(["--if-missing", "--out", "x"], { QATOM_ADDIN_DIR: "y" })?.outDir).toBe("x");
+    // npm run build (no --if-missing) is unchanged: the development origin unless told otherwise
+    expect(buildOptionsFromArgs([], {})).toMatchObject({ ifMissing: false, publicUrl: undefined });
+    expect(buildOptionsFromArgs([], { PORT: "4000" })?.publicUrl).toBe("https://localhost:4000");
+    expect(buildOptionsFromArgs(["--help"], {})).toBeNull();
+    expect(() => buildOptionsFromArgs(["--nope"], {})).toThrow(/unknown argument "--nope"/);
+  });
+
+  it("redoes a build made for port A when the server starts on port B, keeps it while the port stays, and redoes it for port A again", async () => {
+    const outDir = path.join(tmp, "ports");
+    const lines: string[] = [];
+    const startOn = (env: NodeJS.ProcessEnv) =>
+      buildAddin({ ...buildOptionsFromArgs(["--if-missing", "--out", outDir], env)!, entries: fixtures, log: (l) => lines.push(l) });
+    const manifest = () => read(outDir, "manifest.xml");
+
+    expect(await startOn({ PORT: "4100" })).toMatchObject({ built: true, publicUrl: "https://localhost:4100" });
+    expect(manifest()).toContain("https://localhost:4100/functions.json");
+    expect(await startOn({ PORT: "4100" })).toMatchObject({ built: false, publicUrl: "https://localhost:4100" });
+
+    lines.length = 0;
+    expect(await startOn({ PORT: "4200" })).toMatchObject({ built: true, publicUrl: "https://localhost:4200" });
+    expect(lines[0]).toMatch(/the existing build is for https:\/\/localhost:4100, not https:\/\/localhost:4200/);
+    expect(manifest()).toContain("https://localhost:4200/functions.json");
+    expect(manifest()).not.toContain("localhost:4100");
+    expect(await startOn({ PORT: "4200" })).toMatchObject({ built: false });
+
+    expect(await startOn({ PORT: "4100" })).toMatchObject({ built: true, publicUrl: "https://localhost:4100" });
+    expect(manifest()).not.toContain("localhost:4200");
+    expect(await startOn({ PORT: "4100" })).toMatchObject({ built: false });
+
+    // the same port over plain HTTP is another URL; QATOM_PUBLIC_URL wins over the port
+    expect(await startOn({ PORT: "4100", QATOM_HTTP: "1" })).toMatchObject({ built: true, publicUrl: "http://localhost:4100" });
+    expect(manifest()).toContain("http://localhost:4100/functions.json");
+    expect(await startOn({ PORT: "4100", QATOM_PUBLIC_URL: PRODUCTION_URL })).toMatchObject({ built: true, publicUrl: PRODUCTION_URL });
+    expect(await startOn({ PORT: "4200", QATOM_PUBLIC_URL: PRODUCTION_URL })).toMatchObject({ built: false });
+    // an ephemeral port cannot be known before the server starts: any up-to-date build is kept
+    expect(await startOn({ PORT: "0" })).toMatchObject({ built: false, publicUrl: PRODUCTION_URL });
   });
 });
 

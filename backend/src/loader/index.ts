@@ -1,5 +1,5 @@
 /**
- * The model loader: a declarative model file (YAML/JSON, see ./modelFile.ts) mapping CSV tables of
+ * The model loader: a declarative model file (YAML/JSON, see ./model and docs/model-file.md) mapping CSV tables of
  * a star or snowflake schema to a cube, loaded into a CubeDef and LeafCells in memory
  * ({@link loadModel}) and saved to a store in one transaction ({@link loadModelIntoStore}).
  */
@@ -22,7 +22,7 @@ export {
   type ModelSource,
   parseModelText,
   readModelFile,
-} from "./modelFile";
+} from "./model";
 export { bracket, findMember, memberUniqueName, parseUniqueName } from "./names";
 export { createProgressBars, type ProgressBars } from "./progress";
 

@@ -1,0 +1,149 @@
+/**
+ * Typing over QATOM.CELL cells (pure parts of writeback): which typed values are writes, and
+ * applyTyped with the pending-writes store and holds over a stand-in WriteCells.
+ */
+import type { CellSnapshot, FormulaCell, QatomApi } from "./contracts";
+import { cellKey } from "./address";
+import { HoldsStore } from "./holds";
+import { CALCULATED_MESSAGE, PendingWritesStore } from "./pending-writes";
+import { parseTypedText } from "./spreading";
+import { applyTyped, typedValue } from "./writeback";
+import { DataAction, SpreadMethod, WriteStatus, type WriteCellsRequest } from "../../proto/gen/quantatom/v1/lattice_pb";
+
+const units = "[Measures].[Units]";
+const snap = (value: number | null, consolidated: boolean, calculated = false): CellSnapshot => ({ value, version: 7n, consolidated, calculated });
+
+describe("values typed over a cell", () => {
+  it("takes numbers and cleared cells as values to write, and nothing else", () => {
+    expect(typedValue({ address: "A1", formula: 42, valueType: "Double", value: 42 })).toBe(42);
+    expect(typedValue({ address: "A1", formula: "", valueType: "Empty", value: "" })).toBeNull();
+    expect(typedValue({ address: "A1", formula: "=1+1", valueType: "Double", value: 2 })).toBeUndefined();
+    expect(typedValue({ address: "A1", formula: "abc", valueType: "String", value: "abc" })).toBeUndefined();
+    expect(typedValue({ address: "A1", formula: true, valueType: "Boolean", value: true })).toBeUndefined();
+  });
+});
+
+describe("the pending-writes store and typing, over a stand-in WriteCells", () => {
+  const members = (region: string) => [units, region, "[Scenario].[Plan]"];
+  const fc = (address: string, region: string, snapshot: CellSnapshot | null): FormulaCell => ({
+    cube: "Demo",
+    members: members(region),
+    address,
+    formula: `=QATOM.CELL("Demo","${units}","${region}","[Scenario].[Plan]")`,
+    snapshot,
+  });
+  function setup() {
+    const sent: WriteCellsRequest[] = [];
+    const api = async () =>
+      ({
+        serverUrl: "http://stand-in",
+        lattice: {
+          async writeCells(req: WriteCellsRequest) {
+            sent.push(req);
+            return { results: req.writes.map((w) => ({ status: WriteStatus.APPLIED, version: 9n, leavesChanged: w.spread ? 2n : 1n, currentValue: w.value ?? 33, message: "", updatedBy: "" })), transactionId: "tx" };
+          },
+        },
+      }) as unknown as QatomApi;
+    const holds = new HoldsStore();
+    const pending = new PendingWritesStore(api, holds);
+    const grid = new Map<string, FormulaCell>();
+    const targets = { cells: { find: (a: string) => grid.get(cellKey(a)) }, pending, holds };
+    const place = (c: FormulaCell) => grid.set(cellKey(c.address), c);
+    return { sent, holds, pending, targets, place };
+  }
+
+  it("spreads a value typed over a consolidated cell proportionally unless changed, and sends the cube's holds", async () => {
+    const { sent, holds, pending, targets } = setup();
+    const north = fc("Sheet1!B2", "[Region].[North]", snap(30, true));
+    const oslo = fc("Sheet1!B3", "[Region].[North].[Oslo]", snap(10, false));
+    expect(applyTyped(targets, oslo, parseTypedText("H")!)).toEqual({ kind: "held", cell: oslo });
+    expect(holds.get()).toEqual([{ id: expect.any(String), address: "Sheet1!B3", cube: "Demo", members: oslo.members, consolidated: false }]);
+    const out = applyTyped(targets, north, { kind: "value", value: 60 });
+    expect(out).toMatchObject({ kind: "writes", writes: [{ consolidated: true, value: 60, spread: { method: "P", action: "replace", includeEmpty: false, reference: [] }, status: "pending" }] });
+    pending.setSpread("sheet1!B2", { method: "S" });
+    await pending.submit();
+    expect(sent).toHaveLength(1);
+    expect(sent[0].holds.map((h) => h.members)).toEqual([oslo.members]);
+    expect(sent[0].writes[0]).toMatchObject({ value: 60, baseVersion: 7n, spread: { method: SpreadMethod.EQUAL, action: DataAction.REPLACE } });
+    expect(pending.list()[0]).toMatchObject({ status: "applied", leavesChanged: 2, currentValue: 60, baseVersion: 9n });
+
+    // RH releases; the next WriteCells carries no hold
+    expect(applyTyped(targets, oslo, parseTypedText("RH")!)).toEqual({ kind: "released", cell: oslo });
+    applyTyped(targets, north, parseTypedText("P%+10")!);
+    expect(pending.list()[0]).toMatchObject({ value: 10, spread: { method: "P%", action: "add" }, code: "P%+10", status: "pending" });
+    await pending.submit();
+    expect(sent[1].holds).toEqual([]);
+    expect(sent[1].writes[0].value).toBeUndefined();
+    expect(sent[1].writes[0].spread).toMatchObject({ method: SpreadMethod.PERCENT_CHANGE, action: DataAction.ADD, percent: 10 });
+  });
+
+  it("refuses a calculated cell, a bad code and RP without a reference, locally and with the reason", async () => {
+    const { sent, pending, targets } = setup();
+    const avg = fc("Sheet1!C2", "[Region].[North]", snap(3, false, true));
+    applyTyped(targets, avg, { kind: "value", value: 5 });
+    expect(pending.list()[0]).toMatchObject({ status: "rejected", message: CALCULATED_MESSAGE });
+    expect(applyTyped(targets, avg, parseTypedText("H")!)).toMatchObject({ kind: "refused", write: { message: expect.stringMatching(/calculated by a formula/) } });
+
+    const north = fc("Sheet1!B2", "[Region].[North]", snap(30, true));
+    applyTyped(targets, north, parseTypedText("P1OO")!);
+    expect(pending.list()[1]).toMatchObject({ status: "rejected", code: "P1OO", value: null, message: expect.stringMatching(/"OO" at character 3/) });
+    applyTyped(targets, north, parseTypedText("RP100")!);
+    expect(pending.list()[1]).toMatchObject({ status: "rejected", spread: { method: "RP" }, message: expect.stringMatching(/needs a reference cell/) });
+    pending.setSpread("sheet1!B2", { reference: ["[Scenario].[Actual]"] });
+    expect(pending.list()[1]).toMatchObject({ status: "pending", spread: { method: "RP", reference: ["[Scenario].[Actual]"] } });
+    expect(pending.list()[1].message).toBeUndefined();
+    // C then back to P: a method that needs a value has none
+    applyTyped(targets, north, parseTypedText("C")!);
+    pending.setSpread("sheet1!B2", { method: "P" });
+    expect(pending.list()[1]).toMatchObject({ status: "rejected", message: expect.stringMatching(/Proportional \(P\) needs a value/) });
+    pending.setSpread("sheet1!B2", { method: "C" });
+    await pending.submit();
+    expect(sent).toHaveLength(1);
+    expect(sent[0].writes).toHaveLength(1); // the calculated cell's write is never sent
+    expect(sent[0].writes[0]).toMatchObject({ value: undefined, spread: { method: SpreadMethod.CLEAR } });
+  });
+
+  it("expands SL and GR over the QATOM cells in a direction, skipping held cells, and stops at the first other cell", () => {
+    const { pending, holds, targets, place } = setup();
+    const row = [
+      fc("Sheet1!B5", "[Region].[North].[Oslo]", snap(1, false)),
+      fc("Sheet1!C5", "[Region].[North].[Bergen]", snap(2, false)),
+      fc("Sheet1!D5", "[Region].[South].[Rome]", snap(3, false)),
+      fc("Sheet1!E5", "[Region].[North]", snap(3, true)),
+    ];
+    row.forEach(place);
+    // F5 holds no QATOM.CELL: the run ends at E5
+    const out = applyTyped(targets, row[0], parseTypedText("SL>100:400")!);
+    expect(out.kind).toBe("writes");
+    expect(pending.list().map((w) => [w.address, w.value, w.spread?.method ?? "leaf"])).toEqual([
+      ["Sheet1!B5", 100, "leaf"],
+      ["Sheet1!C5", 200, "leaf"],
+      ["Sheet1!D5", 300, "leaf"],
+      ["Sheet1!E5", 400, "P"],
+    ]);
+    pending.discard();
+    // to the left from E5, with a held cell (D5) skipped and the line not shifted; GR grows 10% a cell
+    holds.hold(row[2]);
+    applyTyped(targets, row[3], parseTypedText("GR100:10<")!);
+    const values = Object.fromEntries(pending.list().map((w) => [w.address, w.value]));
+    expect(Object.keys(values)).toEqual(["Sheet1!E5", "Sheet1!C5", "Sheet1!B5"]);
+    expect(values["Sheet1!E5"]).toBe(100);
+    expect(values["Sheet1!C5"]).toBeCloseTo(121, 9);
+    expect(values["Sheet1!B5"]).toBeCloseTo(133.1, 9);
+    pending.discard();
+    // a data action: SL+ adds the line to each leaf's value
+    holds.releaseAll();
+    applyTyped(targets, row[0], parseTypedText("SL+100:200|")!); // nothing below B5
+    expect(pending.list().map((w) => w.value)).toEqual([101]);
+    pending.discard();
+    // a code with a direction applies to every cell of the run: P%+10 to the right
+    applyTyped(targets, row[1], parseTypedText("P%+>10")!);
+    expect(pending.list().map((w) => [w.address, w.value, w.spread?.method ?? "leaf"])).toEqual([
+      ["Sheet1!C5", 2.2, "leaf"],
+      ["Sheet1!D5", 3.3, "leaf"],
+      ["Sheet1!E5", 10, "P%"],
+    ]);
+    pending.discard();
+    expect(applyTyped(targets, row[0], parseTypedText("SL<>1:2")!)).toMatchObject({ kind: "refused", write: { message: expect.stringMatching(/SL fills one direction/) } });
+  });
+});

@@ -1,0 +1,39 @@
+/** Argument checks of the QATOM functions, before any request (pure): wrong types are #VALUE! with the argument named. */
+import { cubeArg, depthArg, dimensionArg, MAX_MEMBERS, membersArg, nameArg } from "./args";
+
+describe("QATOM function arguments", () => {
+  it("takes text and whole numbers as names (Excel stores a typed 1997 as a number), and nothing else", () => {
+    expect(nameArg(" [Store].[USA] ", "member 1")).toBe("[Store].[USA]");
+    expect(nameArg(1997, "member 1")).toBe("1997");
+    expect(nameArg(null, "member 1")).toBe("");
+    expect(() => nameArg(true, "member 2")).toThrow("member 2 must be text (a name), got boolean true");
+    expect(() => nameArg(2.5, "member 2")).toThrow(/member 2 must be text \(a name\), got number 2.5/);
+    expect(() => nameArg({}, "member 2")).toThrow(/an error or a non-scalar value/);
+    expect(() => nameArg(true, "member 2")).toThrow(expect.objectContaining({ code: "invalidValue" }));
+  });
+
+  it("requires a cube and a dimension", () => {
+    expect(cubeArg("Sales")).toBe("Sales");
+    expect(() => cubeArg("")).toThrow(/cube is required/);
+    expect(() => cubeArg(false)).toThrow("cube must be text (a name), got boolean false");
+    expect(dimensionArg("Store")).toBe("Store");
+    expect(() => dimensionArg(null)).toThrow(/dimension is required/);
+  });
+
+  it("flattens member arguments and ranges, skips empty cells, and needs 1 to 64 members", () => {
+    expect(membersArg([[["[Measures].[Units]"]], [["a", ""], [null, 1997]]])).toEqual(["[Measures].[Units]", "a", "1997"]);
+    expect(() => membersArg([[["", null]]])).toThrow(/give at least one member/);
+    expect(membersArg(Array.from({ length: MAX_MEMBERS }, (_, i) => `m${i}`))).toHaveLength(MAX_MEMBERS);
+    expect(() => membersArg(Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => `m${i}`))).toThrow(`${MAX_MEMBERS + 1} members; a cell has at most ${MAX_MEMBERS}`);
+    expect(() => membersArg([["Sales", true]])).toThrow("member 2 must be text (a name), got boolean true");
+  });
+
+  it("reads QATOM.MEMBERS' depth: omitted is 1, 0 is every level below", () => {
+    expect(depthArg(undefined)).toBe(1);
+    expect(depthArg("")).toBe(1);
+    expect(depthArg(0)).toBe(0);
+    expect(depthArg(3)).toBe(3);
+    expect(() => depthArg(-1)).toThrow(/depth must be a whole number/);
+    expect(() => depthArg(1.5)).toThrow(/got number 1.5/);
+  });
+});
