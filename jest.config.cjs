@@ -1,7 +1,7 @@
 /** Jest in plain CommonJS mode with swc; type-checking is a separate `tsc --noEmit` step. */
 module.exports = {
   testEnvironment: "node",
-  roots: ["<rootDir>/backend", "<rootDir>/addin", "<rootDir>/functions", "<rootDir>/taskpane", "<rootDir>/test"],
+  roots: ["<rootDir>/common", "<rootDir>/backend", "<rootDir>/addin", "<rootDir>/functions", "<rootDir>/taskpane", "<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {

@@ -6,10 +6,11 @@
  *
  * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-batching
  */
+import { MAX_CELLS_PER_REQUEST } from "../../common/limits";
 import type { Cell } from "../../proto/gen/quantatom/v1/lattice_pb";
 
-/** The server's limit of cells per GetCells / WatchCells (backend/src/services/backend.ts). */
-export const MAX_CELLS_PER_REQUEST = 20_000;
+/** The server's limit of cells per GetCells / WatchCells (common/limits.ts). */
+export { MAX_CELLS_PER_REQUEST };
 
 /** The answer for one cell: the server's Cell (which may carry a per-cell error), or why the whole call failed. */
 export type BatchResult = { cell: Cell } | { failure: unknown };

@@ -7,6 +7,7 @@
  */
 
 import type { Client } from "@connectrpc/connect";
+import type { DataAction, SpreadMethodCode } from "../../common/spreading/codes";
 import type { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
 import type { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
 
@@ -51,14 +52,13 @@ export type PendingStatus = "pending" | "submitting" | "applied" | "conflict" | 
 
 /**
  * TM1's spreading methods for a write to a consolidated cell, by their TM1 codes (proto
- * `SpreadMethod`): proportional `P`, equal `S`, equal leaves `LS`, repeat `R`, repeat leaves `LR`,
- * percent change `P%`, relative proportional `RP`, relative percent adjustment `R%`, clear `C`.
- * Straight line `SL` and growth `GR` are not here: the add-in turns them into one write per cell.
+ * `SpreadMethod`), declared once in common/spreading/codes.ts. Straight line `SL` and growth `GR`
+ * are not among them: the add-in turns them into one write per cell.
  */
-export type SpreadMethodCode = "P" | "S" | "LS" | "R" | "LR" | "P%" | "RP" | "R%" | "C";
+export type { SpreadMethodCode };
 
-/** TM1's data actions: replace (no symbol), add `+`, subtract `~`. */
-export type SpreadAction = "replace" | "add" | "subtract";
+/** TM1's data actions: replace (no symbol), add `+`, subtract `~` (common/spreading/codes.ts `DataAction`). */
+export type SpreadAction = DataAction;
 
 /** How a pending write to a consolidated cell is spread to the leaf cells below it. */
 export interface PendingSpread {

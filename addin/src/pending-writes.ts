@@ -13,6 +13,7 @@
  * changed writes), so the task pane can hand `list` to React's `useSyncExternalStore`.
  */
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { MAX_WRITES_PER_REQUEST } from "../../common/limits";
 import { type WriteResult, WriteStatus } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { cellKey } from "./address";
 import type { FormulaCell, Holds, PendingOptions, PendingSpread, PendingWrite, PendingWrites, QatomApi } from "./contracts";
@@ -20,8 +21,8 @@ import { toQatomError } from "./errors";
 import { cubeKey } from "./observable";
 import { defaultSpread, spreadProblem, toProtoSpread, wireValue } from "./spreading";
 
-/** The server's limit of writes per WriteCells (backend/src/services/backend.ts). */
-export const MAX_WRITES_PER_REQUEST = 10_000;
+/** The server's limit of writes per WriteCells (common/limits.ts). */
+export { MAX_WRITES_PER_REQUEST };
 
 /** Why a value typed over a calculated cell is refused (the server refuses it too). */
 export const CALCULATED_MESSAGE =

@@ -2,9 +2,9 @@
  * TM1 spreading codes typed over QATOM.CELL cells, turned into pending writes: which text is a code,
  * what a code means for one cell (a leaf, or a consolidated cell whose write the server spreads),
  * the values of a straight line or growth over a run of cells, and the proto's `Spread`. Pure: no
- * Office, no I/O. The grammar and the SL / GR arithmetic are the backend's own
- * (backend/src/lattice/spread/parse.ts and methods.ts, pure modules bundled into the add-in), so
- * Excel and the server read a code the same way.
+ * Office, no I/O. The grammar and the SL / GR arithmetic are shared with the server
+ * (common/spreading/parse.ts and line.ts, pure modules bundled into the add-in), so Excel and the
+ * server read a code the same way.
  *
  * What a code does over a cell (the add-in's choices, documented in addin/src/README.md):
  *
@@ -22,9 +22,8 @@
  * the typed one, as TM1 does in a view: `P%+>10` raises the typed cell and every cell to its right.
  * TM1 writes them after the method (`SL>100:200`); written last (`SL100:200>`) they are accepted too.
  */
-import type { Direction, SpreadCode } from "../../backend/src/lattice/spread/parse";
-import { parseSpreadCode } from "../../backend/src/lattice/spread/parse";
-import { growth, straightLine } from "../../backend/src/lattice/spread/methods";
+import { growth, straightLine } from "../../common/spreading/line";
+import { type Direction, parseSpreadCode, type SpreadCode } from "../../common/spreading/parse";
 import { DataAction, SpreadMethod, type SpreadSchema } from "../../proto/gen/quantatom/v1/lattice_pb";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { CellSnapshot, PendingSpread, SpreadAction, SpreadMethodCode } from "./contracts";

@@ -5,13 +5,14 @@
  */
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { USER_HEADER } from "../../common/limits";
 import { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
 import { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
 import type { ConnectionSettings, QatomApi } from "./contracts";
 import { notConnectedError } from "./errors";
 
-/** The header that names the user until sign-in exists (backend/src/services/backend.ts). */
-export const USER_HEADER = "X-Quantatom-User";
+/** The header that names the user until sign-in exists (common/limits.ts; header names are case-insensitive). */
+export { USER_HEADER };
 
 /**
  * Clients for `settings`. `fetch` is looked up on `globalThis` at each call unless given, so a

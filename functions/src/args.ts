@@ -4,9 +4,10 @@
  * (an unknown or ambiguous one is `#N/A` with the server's message).
  */
 import { invalidValue } from "../../addin/src/errors";
+import { MAX_MEMBERS_PER_ADDRESS } from "../../common/limits";
 
-/** Most members in one address (backend/src/services/backend.ts, MAX_MEMBERS_PER_ADDRESS). */
-export const MAX_MEMBERS = 64;
+/** Most members in one address: the server's limit (common/limits.ts). */
+export const MAX_MEMBERS = MAX_MEMBERS_PER_ADDRESS;
 
 function describe(v: unknown): string {
   if (v === null || v === undefined) return "empty";

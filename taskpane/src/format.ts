@@ -1,5 +1,7 @@
 /** How the pane writes values, times and cell addresses for people. */
 
+import { parseUniqueName } from "../../common/names";
+
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
 const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -14,10 +16,13 @@ export function formatTime(t: number | Date | undefined): string {
   return ms ? timeFormat.format(ms) : "unknown time";
 }
 
-/** The member's own name: `[Region].[North].[Oslo]` -> `Oslo`; a bare name stays as it is. */
+/**
+ * The member's own name: `[Region].[North].[Oslo]` -> `Oslo`, `[a]]b]` -> `a]b` (the shared parser
+ * of common/names.ts); a bare or malformed name stays as it is.
+ */
 export function memberName(uniqueName: string): string {
-  const m = /\[((?:[^\]]|\]\])*)\]$/.exec(uniqueName.trim());
-  return m ? m[1].replace(/\]\]/g, "]") : uniqueName;
+  const r = parseUniqueName(uniqueName);
+  return r.ok && uniqueName.trim().startsWith("[") ? r.parts[r.parts.length - 1] : uniqueName;
 }
 
 /** A short label for a cell: its members' own names, e.g. `Oslo · Widget · Plan`. */

@@ -1,3 +1,4 @@
+import { bracket, escapeName, parseUniqueName } from "../../../common/names";
 import type { DimensionDef } from "./model";
 
 /**
@@ -198,61 +199,26 @@ export class Dimension {
 export function memberUniqueNames(def: DimensionDef): string[] {
   const n = def.members.length;
   const out: string[] = new Array(n);
-  const dimPart = `[${escapeName(def.name)}]`;
+  const dimPart = bracket(def.name);
   for (let i = 0; i < n; i++) {
     const p = def.members[i].parent;
-    const own = `[${escapeName(def.members[i].name)}]`;
+    const own = bracket(def.members[i].name);
     if (p < 0 || (def.hasAll && def.members[p].parent < 0)) out[i] = `${dimPart}.${own}`;
     else out[i] = `${out[p]}.${own}`;
   }
   return out;
 }
 
-/** Escapes `]` as `]]`, as MDX does inside brackets. */
-export function escapeName(name: string): string {
-  return name.replace(/]/g, "]]");
-}
+/** Escapes `]` as `]]`, as MDX does inside brackets (common/names.ts). */
+export { escapeName };
 
 /**
- * Splits an MDX-style member name into its parts: `[Store].[USA].[CA]` gives
- * `["Store", "USA", "CA"]`; a bare name `CA` gives `["CA"]`. Inside brackets `]]` stands for `]`.
- * @returns the parts, or a string describing why the name is malformed.
+ * Splits an MDX-style member name into its parts with the one parser of common/names.ts, bare
+ * names taken whole: `[Store].[USA].[CA]` gives `["Store", "USA", "CA"]`; a bare name `CA` gives
+ * `["CA"]`. Inside brackets `]]` stands for `]`.
+ * @returns the parts, or a message saying what is wrong and at which character.
  */
 export function parseMemberName(text: string): string[] | string {
-  const s = text.trim();
-  if (s.length === 0) return "the member name is empty";
-  if (s[0] !== "[") {
-    if (s.includes("[") || s.includes("]")) return `"${text}" mixes bare text with brackets`;
-    return [s];
-  }
-  const parts: string[] = [];
-  let i = 0;
-  while (i < s.length) {
-    if (s[i] !== "[") return `"${text}": expected "[" at position ${i + 1}`;
-    i++;
-    let part = "";
-    for (;;) {
-      if (i >= s.length) return `"${text}": unbalanced "[" (no closing "]")`;
-      const ch = s[i];
-      if (ch === "]") {
-        if (s[i + 1] === "]") {
-          part += "]";
-          i += 2;
-          continue;
-        }
-        i++;
-        break;
-      }
-      part += ch;
-      i++;
-    }
-    if (part.trim().length === 0) return `"${text}": empty name in brackets`;
-    parts.push(part);
-    if (i < s.length) {
-      if (s[i] !== ".") return `"${text}": expected "." at position ${i + 1}`;
-      i++;
-      if (i >= s.length) return `"${text}": ends with "."`;
-    }
-  }
-  return parts;
+  const r = parseUniqueName(text);
+  return r.ok ? r.parts : r.message;
 }

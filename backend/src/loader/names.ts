@@ -4,13 +4,12 @@
  * All member is not part of the path (`[Store].[USA].[CA]`, not `[Store].[All Stores].[USA].[CA]`);
  * its own unique name is `[Dimension].[All member name]`. A `]` inside a name is written `]]`.
  */
-import { escapeName, memberUniqueNames } from "../lattice/dimension";
+import { bracket, joinUniqueName, parseUniqueName as parseName } from "../../../common/names";
+import { memberUniqueNames } from "../lattice/dimension";
 import type { DimensionDef } from "../lattice/model";
 
-/** `[name]` with `]` escaped as `]]`. */
-export function bracket(name: string): string {
-  return `[${escapeName(name)}]`;
-}
+/** `[name]` with `]` escaped as `]]` (common/names.ts). */
+export { bracket };
 
 /**
  * The unique name of member `index` of `dim`, e.g. `[Customers].[USA].[WA].[Seattle]`, by the
@@ -26,45 +25,15 @@ export function memberUniqueName(dim: DimensionDef, index: number): string {
 
 /**
  * Splits an MDX unique name into its names: `[Time].[1997].[Q1]` -> `["Time", "1997", "Q1"]`.
- * Parts may be unbracketed when they need no brackets (`Time.1997`).
- * @throws Error when the text is not a well-formed unique name.
+ * Parts may be unbracketed when they need no brackets (`Time.1997`). Parsed by the one parser of
+ * common/names.ts, with dotted bare names.
+ * @throws Error when the text is not a well-formed unique name, saying what is wrong and at which
+ *   character (e.g. `"[Time": unbalanced "[" at character 1 (no closing "]")`).
  */
 export function parseUniqueName(text: string): string[] {
-  const parts: string[] = [];
-  let i = 0;
-  const n = text.length;
-  for (;;) {
-    if (text[i] === "[") {
-      let name = "";
-      i++;
-      for (;;) {
-        if (i >= n) throw new Error(`unclosed [ in ${JSON.stringify(text)}`);
-        if (text[i] === "]") {
-          if (text[i + 1] === "]") {
-            name += "]";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        name += text[i++];
-      }
-      parts.push(name);
-    } else {
-      const dot = text.indexOf(".", i);
-      const end = dot === -1 ? n : dot;
-      const name = text.slice(i, end).trim();
-      if (name === "" || name.includes("[") || name.includes("]")) {
-        throw new Error(`malformed unique name ${JSON.stringify(text)}`);
-      }
-      parts.push(name);
-      i = end;
-    }
-    if (i >= n) return parts;
-    if (text[i] !== ".") throw new Error(`expected "." at character ${i + 1} of ${JSON.stringify(text)}`);
-    i++;
-  }
+  const r = parseName(text, { bareNames: "dotted" });
+  if (!r.ok) throw new Error(r.message);
+  return r.parts;
 }
 
 /**
@@ -79,5 +48,5 @@ export function findMember(dim: DimensionDef, uniqueName: string): number {
     return -1;
   }
   if (parts[0] !== dim.name || parts.length < 2) return -1;
-  return memberUniqueNames(dim).indexOf(parts.map(bracket).join("."));
+  return memberUniqueNames(dim).indexOf(joinUniqueName(parts));
 }

@@ -23,8 +23,11 @@
  * them against a cube is the job of `graph.ts`.
  *
  * The loader's caption expression parser (`loader/expression.ts`) is a single-purpose function
- * without a separate tokenizer, so this module keeps its own small scanner.
+ * without a separate tokenizer, so this module keeps its own small scanner; a bracketed member name
+ * is read by the one name parser of common/names.ts (`readBracketed`).
  */
+
+import { readBracketed } from "../../../../common/names";
 
 /** The binary operators, arithmetic and comparison. */
 export type BinaryOp = "+" | "-" | "*" | "/" | "=" | "<>" | "<" | "<=" | ">" | ">=";
@@ -112,22 +115,10 @@ function tokenize(src: string): Token[] {
       // One or more bracketed parts joined by ".", e.g. [Measures].[Store Sales].
       for (;;) {
         const open = i;
-        i++;
-        let name = "";
-        for (;;) {
-          if (i >= n) throw new FormulaSyntaxError(n + 1, `"]" to close the "[" at column ${open + 1}`, "the end of the formula");
-          if (src[i] === "]") {
-            if (src[i + 1] === "]") {
-              name += "]";
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          name += src[i++];
-        }
-        if (name.trim() === "") throw new FormulaSyntaxError(open + 2, "a member name inside the brackets", `"${src.slice(open, i)}"`);
+        const seg = readBracketed(src, open);
+        if (!seg.ok) throw new FormulaSyntaxError(n + 1, `"]" to close the "[" at column ${open + 1}`, "the end of the formula");
+        i = seg.end;
+        if (seg.name.trim() === "") throw new FormulaSyntaxError(open + 2, "a member name inside the brackets", `"${src.slice(open, i)}"`);
         if (src[i] === "." && src[i + 1] === "[") {
           i++;
           continue;

@@ -1,14 +1,6 @@
-import {
-  applyRow,
-  type DataAction,
-  growth,
-  type LeafMethod,
-  type SpreadResult,
-  spreadLeaves,
-  straightLine,
-  targetMet,
-  weightedTotal,
-} from "./methods";
+import { straightLine } from "../../../../common/spreading/line";
+import { parseSpreadCode, type SpreadCode } from "../../../../common/spreading/parse";
+import { applyRow, type DataAction, type LeafMethod, type SpreadResult, spreadLeaves, targetMet, toLeafMethod, weightedTotal } from "./methods";
 
 // Sources of the examples (IBM Planning Analytics documentation):
 const SYNTAX_TABLE = "https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=syntax-data-spreading-hold-reference-table";
@@ -20,7 +12,6 @@ const REPEAT_LEAVES_REST = "https://www.ibm.com/docs/en/planning-analytics/2.1.0
 const PERCENT_CHANGE = "https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=examples-percent-change";
 const REL_PROP = "Relative proportional data spreading method (ibm.com/support/knowledgecenter/SSD29G_2.0.0, c_paw_rel_prop_ds.html)";
 const REL_PCT = "https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=examples-relative-percent-adjustment";
-const STRAIGHT = "Straight line data spreading method (ibm.com/support/knowledgecenter/SSD29G_2.0.0, c_paw_straight_line_ds.html)";
 
 const f = (...xs: number[]) => Float64Array.from(xs);
 const ones = (n: number) => new Float64Array(n).fill(1);
@@ -249,16 +240,7 @@ describe("target tolerance", () => {
   });
 });
 
-describe("row methods SL and GR", () => {
-  it(`SL100:200 over six cells (${STRAIGHT})`, () => {
-    expect(round(straightLine(6, 100, 200))).toEqual([100, 120, 140, 160, 180, 200]);
-    expect(round(straightLine(1, 100, 200))).toEqual([100]);
-    expect(round(straightLine(0, 100, 200))).toEqual([]);
-  });
-  it(`GR300:25 grows 300 by 25% per cell (${SYNTAX_TABLE})`, () => {
-    expect(round(growth(4, 300, 25))).toEqual([300, 375, 468.75, 585.9375]);
-    expect(round(growth(3, 100, -10))).toEqual([100, 90, 81]);
-  });
+describe("row methods SL and GR (their values: common/spreading/line.test.ts)", () => {
   it("applyRow: replace, add, subtract, holds and errors", () => {
     const sl = straightLine(3, 10, 30);
     expect(round(applyRow(f(1, Number.NaN, 3), sl) as Float64Array)).toEqual([10, 20, 30]);
@@ -266,5 +248,31 @@ describe("row methods SL and GR", () => {
     expect(round(applyRow(f(1, 2, 3), sl, "subtract", mask(3, 1)) as Float64Array)).toEqual([-9, 2, -27]);
     expect(applyRow(f(1, 2), sl)).toMatchObject({ ok: false, code: "LENGTH_MISMATCH" });
     expect(applyRow(f(1, 2, 3), sl, "replace", mask(3, 0, 1, 2))).toMatchObject({ ok: false, code: "ALL_HELD" });
+  });
+});
+
+function parsed(text: string): SpreadCode {
+  const r = parseSpreadCode(text);
+  if (!r.ok) throw new Error(`${text}: ${r.message}`);
+  return r.code;
+}
+
+describe("toLeafMethod", () => {
+  it("turns a parsed RP code plus a reference into IBM's relative proportional example", () => {
+    const m = toLeafMethod(parsed("RP400"), Float64Array.from([10, 20, 70]));
+    if ("ok" in m) throw new Error(m.message);
+    const r = spreadLeaves({ values: new Float64Array(3), weights: Float64Array.from([1, 1, 1]) }, m.method, m.action);
+    expect(r.ok && Array.from(r.values)).toEqual([40, 80, 280]);
+  });
+  it("maps the leaf methods and their actions", () => {
+    expect(toLeafMethod(parsed("P~10"))).toEqual({ method: { kind: "P", value: 10 }, action: "subtract" });
+    expect(toLeafMethod(parsed("LR*25"))).toEqual({ method: { kind: "LR", value: 25, allLeaves: true }, action: "replace" });
+    expect(toLeafMethod(parsed("P%+10"))).toEqual({ method: { kind: "P%", percent: 10 }, action: "add" });
+    expect(toLeafMethod(parsed("C"))).toEqual({ method: { kind: "C" }, action: "replace" });
+  });
+  it("rejects RP/R% without a reference, row methods and holds", () => {
+    for (const code of ["RP5", "R%5", "SL1:2", "GR1:2", "H"]) {
+      expect(toLeafMethod(parsed(code))).toMatchObject({ ok: false, code: "BAD_ARGUMENT" });
+    }
   });
 });

@@ -25,8 +25,11 @@
  *   1e-8 for targets below 1 in magnitude, relative 1e-8 above.
  */
 
-/** How the spread amount combines with the existing leaf values (TM1 data action: none, `+`, `~`). */
-export type DataAction = "replace" | "add" | "subtract";
+import type { DataAction } from "../../../../common/spreading/codes";
+import type { SpreadCode } from "../../../../common/spreading/parse";
+
+/** How the spread amount combines with the existing leaf values (TM1 data action: none, `+`, `~`); declared in common/. */
+export type { DataAction };
 
 /**
  * A spreading method over the leaves of one consolidated target, with its arguments. Codes follow
@@ -302,35 +305,7 @@ function finish(out: Float64Array, weights: Float64Array, target: number, what: 
 }
 
 /**
- * Straight Line `SL start:end` over an ordered row of cells (e.g. months): linear interpolation
- * between the endpoints at equal intervals, `start + (end - start) * k / (n - 1)`; one cell gets
- * `start`. IBM "Straight line data spreading method": six cells from 100 to 200 give
- * 100, 120, 140, 160, 180, 200.
- */
-export function straightLine(n: number, start: number, end: number): Float64Array {
-  const out = new Float64Array(Math.max(0, n));
-  for (let k = 0; k < n; k++) out[k] = n === 1 ? start : start + ((end - start) * k) / (n - 1);
-  return out;
-}
-
-/**
- * Growth % `GR start:rate` over an ordered row of cells: the first cell gets `start`, each next cell
- * the previous one grown by `rate` percent, `start * (1 + rate / 100) ** k` (IBM syntax table:
- * `GR300:25` applies a 25% growth to the starting value 300).
- */
-export function growth(n: number, start: number, ratePercent: number): Float64Array {
-  const out = new Float64Array(Math.max(0, n));
-  const f = 1 + ratePercent / 100;
-  let v = start;
-  for (let k = 0; k < n; k++) {
-    out[k] = v;
-    v *= f;
-  }
-  return out;
-}
-
-/**
- * Combines a row method's computed values (from {@link straightLine} or {@link growth}, or a repeated
+ * Combines a row method's computed values (from `straightLine` or `growth` in common/spreading/line.ts, or a repeated
  * value for a row `R`) with the row's current values under a data action; held cells keep their
  * values (their computed value is skipped, the sequence is not shifted).
  * @returns a fresh array, or `LENGTH_MISMATCH` / `ALL_HELD`.
@@ -354,4 +329,34 @@ export function applyRow(
   }
   if (n > 0 && changed === 0) return fail("ALL_HELD", `all ${n} cells of the row are held`);
   return out;
+}
+
+/**
+ * Turns a parsed code into the {@link LeafMethod} and data action of a spread from a consolidated
+ * cell. `RP` and `R%` need the reference slice's leaf values. Row methods (`SL`, `GR`) and holds are
+ * not leaf spreads: they return `BAD_ARGUMENT` (use `straightLine` / `growth` / `applyRow`).
+ */
+export function toLeafMethod(code: SpreadCode, reference?: Float64Array): { method: LeafMethod; action: DataAction } | SpreadError {
+  const bad = (message: string): SpreadError => ({ ok: false, code: "BAD_ARGUMENT", message });
+  switch (code.kind) {
+    case "P":
+    case "S":
+    case "R":
+      return { method: { kind: code.kind, value: code.value }, action: code.action };
+    case "LS":
+    case "LR":
+      return { method: { kind: code.kind, value: code.value, allLeaves: code.allLeaves }, action: code.action };
+    case "P%":
+      return { method: { kind: "P%", percent: code.percent }, action: code.action };
+    case "RP":
+      if (!reference) return bad("RP needs the reference cell's leaf values");
+      return { method: { kind: "RP", value: code.value, reference }, action: code.action };
+    case "R%":
+      if (!reference) return bad("R% needs the reference cell's leaf values");
+      return { method: { kind: "R%", percent: code.percent, reference }, action: code.action };
+    case "C":
+      return { method: { kind: "C" }, action: "replace" };
+    default:
+      return bad(`${code.kind} is not a spread over the leaves of a consolidated cell`);
+  }
 }

@@ -20,10 +20,11 @@
 import type { Cube } from "../cube";
 import type { Dimension } from "../dimension";
 import type { LeafPlan } from "../plan";
+import type { SpreadMethodCode } from "../../../../common/spreading/codes";
 import { type DataAction, type LeafMethod, type SpreadErrorCode, spreadLeaves } from "./methods";
 
-/** A spread method over the leaves of a consolidated cell (TM1 codes; SL and GR are row methods). */
-export type SpreadMethodCode = "P" | "S" | "LS" | "R" | "LR" | "P%" | "RP" | "R%" | "C";
+/** A spread method over the leaves of a consolidated cell (TM1 codes; SL and GR are row methods); declared in common/. */
+export type { SpreadMethodCode };
 
 /** What to spread into one consolidated cell. */
 export interface SpreadSpec {

@@ -1,5 +1,4 @@
-import { spreadLeaves } from "./methods";
-import { parseSpreadCode, type SpreadCode, toLeafMethod } from "./parse";
+import { parseSpreadCode, type SpreadCode } from "./parse";
 
 // Codes from IBM Planning Analytics "Data spreading and hold syntax reference table"
 // (https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=syntax-data-spreading-hold-reference-table)
@@ -80,25 +79,5 @@ describe("parseSpreadCode: bad codes name the bad part", () => {
     if (r.ok) return;
     expect({ code: r.code, part: r.part, position: r.position }).toEqual({ code: "PARSE_ERROR", part, position });
     expect(r.message).toMatch(message);
-  });
-});
-
-describe("toLeafMethod", () => {
-  it("turns a parsed RP code plus a reference into IBM's relative proportional example", () => {
-    const m = toLeafMethod(parsed("RP400"), Float64Array.from([10, 20, 70]));
-    if ("ok" in m) throw new Error(m.message);
-    const r = spreadLeaves({ values: new Float64Array(3), weights: Float64Array.from([1, 1, 1]) }, m.method, m.action);
-    expect(r.ok && Array.from(r.values)).toEqual([40, 80, 280]);
-  });
-  it("maps the leaf methods and their actions", () => {
-    expect(toLeafMethod(parsed("P~10"))).toEqual({ method: { kind: "P", value: 10 }, action: "subtract" });
-    expect(toLeafMethod(parsed("LR*25"))).toEqual({ method: { kind: "LR", value: 25, allLeaves: true }, action: "replace" });
-    expect(toLeafMethod(parsed("P%+10"))).toEqual({ method: { kind: "P%", percent: 10 }, action: "add" });
-    expect(toLeafMethod(parsed("C"))).toEqual({ method: { kind: "C" }, action: "replace" });
-  });
-  it("rejects RP/R% without a reference, row methods and holds", () => {
-    for (const code of ["RP5", "R%5", "SL1:2", "GR1:2", "H"]) {
-      expect(toLeafMethod(parsed(code))).toMatchObject({ ok: false, code: "BAD_ARGUMENT" });
-    }
   });
 });

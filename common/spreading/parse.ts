@@ -1,4 +1,4 @@
-import type { DataAction, LeafMethod, SpreadError } from "./methods";
+import type { DataAction } from "./codes";
 
 /**
  * Parser for TM1 data spreading codes typed into a cell, per IBM Planning Analytics "Data spreading
@@ -154,35 +154,5 @@ export function parseSpreadCode(input: string): SpreadParseResult {
       return { ok: true, code: { kind: "SL", action, directions, start: first, end: second } };
     case "GR":
       return { ok: true, code: { kind: "GR", action, directions, start: first, rate: second } };
-  }
-}
-
-/**
- * Turns a parsed code into the {@link LeafMethod} and data action of a spread from a consolidated
- * cell. `RP` and `R%` need the reference slice's leaf values. Row methods (`SL`, `GR`) and holds are
- * not leaf spreads: they return `BAD_ARGUMENT` (use `straightLine` / `growth` / `applyRow`).
- */
-export function toLeafMethod(code: SpreadCode, reference?: Float64Array): { method: LeafMethod; action: DataAction } | SpreadError {
-  const bad = (message: string): SpreadError => ({ ok: false, code: "BAD_ARGUMENT", message });
-  switch (code.kind) {
-    case "P":
-    case "S":
-    case "R":
-      return { method: { kind: code.kind, value: code.value }, action: code.action };
-    case "LS":
-    case "LR":
-      return { method: { kind: code.kind, value: code.value, allLeaves: code.allLeaves }, action: code.action };
-    case "P%":
-      return { method: { kind: "P%", percent: code.percent }, action: code.action };
-    case "RP":
-      if (!reference) return bad("RP needs the reference cell's leaf values");
-      return { method: { kind: "RP", value: code.value, reference }, action: code.action };
-    case "R%":
-      if (!reference) return bad("R% needs the reference cell's leaf values");
-      return { method: { kind: "R%", percent: code.percent, reference }, action: code.action };
-    case "C":
-      return { method: { kind: "C" }, action: "replace" };
-    default:
-      return bad(`${code.kind} is not a spread over the leaves of a consolidated cell`);
   }
 }
