@@ -90,7 +90,12 @@ describe("a transaction in several parts", () => {
     const parts: number[] = [];
     try {
       await evA.start(a);
-      await evB.start({ applyTransaction: (tx) => (applied.push(tx), b.applyTransaction(tx)) });
+      await evB.start({
+        applyTransaction(tx) {
+          applied.push(tx);
+          return b.applyTransaction(tx);
+        },
+      });
       await bus.subscribe([TOPICS.write], (m) => {
         parts.push(parseWriteEvent(m.value).part ?? 0);
       });
