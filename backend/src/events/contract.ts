@@ -94,28 +94,19 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
   const rows: NewOutboxRow[] = [];
   for (let p = 0; p < parts; p++) {
     const part = changes.slice(p * OUTBOX_CHUNK, (p + 1) * OUTBOX_CHUNK);
+    const ofPart = { cube, cubeId, txId, at, part: p, parts };
     const write: WriteEvent = {
-      cube,
-      cubeId,
+      ...ofPart,
       loadedAt,
-      txId,
       instanceId,
       user,
-      at,
-      part: p,
-      parts,
       changes: part.map((c) => ({ coords: c.coords, members: c.members, value: c.value, version: c.version })),
     };
-    const calc: CalcEvent = { cube, cubeId, txId, at, part: p, parts, coords: part.map((c) => c.coords) };
+    const calc: CalcEvent = { ...ofPart, coords: part.map((c) => c.coords) };
     const audit: AuditEvent = {
-      cube,
-      cubeId,
-      txId,
+      ...ofPart,
       instanceId,
       user,
-      at,
-      part: p,
-      parts,
       records: part.map((c) => ({ members: c.members, oldValue: c.oldValue, newValue: c.value, version: c.version })),
     };
     rows.push(
