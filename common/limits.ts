@@ -1,6 +1,6 @@
 /**
  * Limits of the API that both sides enforce: the server refuses a request over them (a
- * ConnectError, see backend/src/services/backend.ts) and the add-in splits its requests or refuses
+ * `resource_exhausted` error, see backend/src/domain/checks.ts) and the add-in splits its requests or refuses
  * the formula before sending, so that a big sheet never trips them.
  */
 
