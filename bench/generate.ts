@@ -14,7 +14,7 @@
  * deduplicated (topped up until the count is exact), so rows come out time-major as a load of
  * date-ordered facts would. Values have two decimals.
  */
-import type { CubeDef, DimensionDef, LeafCells, MemberDef } from "../backend/src/lattice/model";
+import type { CubeDef, DimensionDef, LeafCells, MemberDef } from "../backend/src/lattice";
 import { Rng } from "./rng";
 
 /** Name of the generated cube. */

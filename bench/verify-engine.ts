@@ -6,7 +6,7 @@
  * up) is checked by the benchmark itself, against DuckDB. Run: `node bin/run-ts.cjs bench/verify-engine.ts`.
  */
 import { Cube } from "../backend/src/lattice";
-import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice/model";
+import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice";
 import { Rng } from "./rng";
 
 /** A random ragged, weighted hierarchy of `size` members. */

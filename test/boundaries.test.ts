@@ -10,6 +10,9 @@
  *   `worker_threads`, …) and nothing from the rest of the backend: it is given its scan executor
  *   (`compute/`) and knows no store, cache, bus or RPC, so the same engine runs in a request, a
  *   worker and a test (docs/architecture.md).
+ * - Everything else (the rest of the backend, the benches, the cross-cutting tests) uses the engine
+ *   through its index, `backend/src/lattice` (index.ts), not its modules; a unit test beside the
+ *   code may reach an engine module it tests.
  *
  * To add a rule, add a {@link Rule} to `RULES`.
  */
@@ -61,12 +64,23 @@ const BACKEND_OUTSIDE_ENGINE = ["cache", "cli", "compute", "domain", "events", "
 /** `folder` may not import from `other/` (by relative path). */
 const noImportsFrom = (folder: string, other: string): Rule => ({ folder, forbidden: `${other}/`, forbids: importsFolder(other) });
 
+/** A specifier that reaches into `backend/src/lattice/<module>` from outside the engine (its index is fine); tests exempt. */
+const reachesIntoEngine: Rule["forbids"] = (specifier, file) => {
+  const engine = path.join(root, "backend", "src", "lattice");
+  if (!specifier.startsWith(".") || file.startsWith(engine + path.sep) || file.endsWith(".test.ts")) return null;
+  const resolved = path.resolve(path.dirname(file), specifier);
+  return resolved.startsWith(engine + path.sep) && resolved !== path.join(engine, "index")
+    ? "reaches into the engine; import backend/src/lattice (its index)"
+    : null;
+};
+
 const RULES: Rule[] = [
   ...["addin", "functions", "taskpane", "common"].map((folder) => noImportsFrom(folder, "backend")),
   ...["addin", "functions", "taskpane"].map((other) => noImportsFrom("common", other)),
   { folder: "common", forbidden: "node:*", forbids: importsNodeBuiltin },
   { folder: "backend/src/lattice", forbidden: "node:*", forbids: importsNodeBuiltin },
   ...BACKEND_OUTSIDE_ENGINE.map((other) => noImportsFrom("backend/src/lattice", `backend/src/${other}`)),
+  ...["backend/src", "bench", "test"].map((folder) => ({ folder, forbidden: "backend/src/lattice/* (only its index)", forbids: reachesIntoEngine })),
 ];
 
 /** Every .ts / .tsx file under `dir` (skipping node_modules and generated output). */
@@ -155,5 +169,11 @@ describe("the import scanner", () => {
     expect(importsNodeBuiltin("fs/promises", "")).toBe("is a Node built-in");
     expect(importsNodeBuiltin("react", "")).toBeNull();
     expect(importsNodeBuiltin("./fs", "")).toBeNull();
+    const service = path.join(root, "backend", "src", "services", "x.ts");
+    expect(reachesIntoEngine("../lattice", service)).toBeNull();
+    expect(reachesIntoEngine("../lattice/index", service)).toBeNull();
+    expect(reachesIntoEngine("../lattice/cube", service)).toMatch(/reaches into the engine/);
+    expect(reachesIntoEngine("../lattice/cube", path.join(root, "backend", "src", "services", "x.test.ts"))).toBeNull();
+    expect(reachesIntoEngine("./cube", path.join(root, "backend", "src", "lattice", "x.ts"))).toBeNull();
   });
 });

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Code } from "@connectrpc/connect";
-import type { CubeDef, LeafCells } from "../backend/src/lattice/model";
+import type { CubeDef, LeafCells } from "../backend/src/lattice";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";

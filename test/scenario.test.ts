@@ -6,7 +6,7 @@
  */
 import { Code } from "@connectrpc/connect";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
-import type { CubeDef } from "../backend/src/lattice/model";
+import type { CubeDef } from "../backend/src/lattice";
 import { apiClients } from "./helpers/clients";
 import { CubeServer, type StoreKind } from "./helpers/cube-server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";

@@ -1,4 +1,4 @@
-import type { CubeDef, LeafCells } from "../../backend/src/lattice/model";
+import type { CubeDef, LeafCells } from "../../backend/src/lattice";
 
 /**
  * A small cube for API tests: Region (All > North > {Oslo, Bergen}, South > {Rome}), Product

@@ -11,7 +11,7 @@
  * this: it stays pure.
  */
 import { createHash } from "node:crypto";
-import type { CellState, Cube } from "../lattice/cube";
+import type { CellState, Cube } from "../lattice";
 import { MemoryTileCache, type MemoryTileCacheOptions } from "./memory";
 import { type CacheLog, RedisTileCache, type RedisTileCacheOptions } from "./redis";
 import type { TileCache } from "./types";

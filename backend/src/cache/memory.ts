@@ -1,4 +1,4 @@
-import type { CellState } from "../lattice/cube";
+import type { CellState } from "../lattice";
 import type { TileCache, TileCacheStats } from "./types";
 
 /** Options of MemoryTileCache. */

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import type { CellState } from "../lattice/cube";
+import type { CellState } from "../lattice";
 import { decodeCells, encodeCells, type TileCache, type TileCacheStats } from "./types";
 
 /** Where the Redis cache reports outages: once when it becomes unavailable, once when it returns. */

@@ -1,4 +1,4 @@
-import type { CellState } from "../lattice/cube";
+import type { CellState } from "../lattice";
 
 /** Counters of a tile cache, for the bench and diagnostics. */
 export interface TileCacheStats {

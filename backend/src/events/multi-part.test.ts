@@ -9,7 +9,7 @@ import path from "node:path";
 import pino from "pino";
 import { Backend } from "../domain";
 import { Cube } from "../lattice";
-import type { CubeDef, LeafCells } from "../lattice/model";
+import type { CubeDef, LeafCells } from "../lattice";
 import { openStore, type SqlStore } from "../store";
 import { type CommittedTransaction, createEvents, type Events, InProcessBus, OUTBOX_CHUNK, parseWriteEvent, TOPICS } from "./index";
 

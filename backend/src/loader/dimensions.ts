@@ -3,7 +3,7 @@
  * joins), or from the listed members of a static dimension, or the measures; then the default
  * member resolved.
  */
-import type { DimensionDef, MemberDef } from "../lattice/model";
+import type { DimensionDef, MemberDef } from "../lattice";
 import { recordError } from "./csv";
 import type { ColumnRef, ModelPlan, PlanExpr, PlanFactor, PlanMeasuresDimension, PlanStaticDimension, PlanTableDimension } from "./model";
 import { findMember, memberUniqueName, parseUniqueName } from "./names";

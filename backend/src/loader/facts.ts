@@ -3,7 +3,7 @@
  * per foreign key group), then laid out as leaf cells, one copy per fact leaf of the static
  * dimensions (Actual, seeded Plan).
  */
-import type { LeafCells } from "../lattice/model";
+import type { LeafCells } from "../lattice";
 import { CsvRecordError, streamCsv } from "./csv";
 import { describeBadDecimal, parseScaled, scaleOf } from "./decimal";
 import type { BuiltDimension } from "./dimensions";

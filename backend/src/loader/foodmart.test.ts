@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import type { CubeDef, LeafCells } from "../lattice/model";
+import type { CubeDef, LeafCells } from "../lattice";
 import { findMember, loadModel, memberUniqueName } from ".";
 
 const dataDir = path.resolve(__dirname, "..", "..", "..", "data", "foodmart");

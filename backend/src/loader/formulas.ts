@@ -2,10 +2,10 @@
  * The load's member formulas: collected from the plan as the cube stores them, and checked against
  * the built dimensions as the engine will compile them.
  */
-import { Dimension } from "../lattice/dimension";
-import { buildFormulaGraph, FormulaGraphError } from "../lattice/formulas";
-import type { CubeFormula } from "../lattice/model";
-import { Resolver } from "../lattice/resolver";
+import { Dimension } from "../lattice";
+import { buildFormulaGraph, FormulaGraphError } from "../lattice";
+import type { CubeFormula } from "../lattice";
+import { Resolver } from "../lattice";
 import type { BuiltDimension } from "./dimensions";
 import { LoadError } from "./errors";
 import type { ModelPlan, PlanFormula } from "./model";

@@ -3,7 +3,7 @@
  * a star or snowflake schema to a cube, loaded into a CubeDef and LeafCells in memory
  * ({@link loadModel}) and saved to a store in one transaction ({@link loadModelIntoStore}).
  */
-import type { CubeDef } from "../lattice/model";
+import type { CubeDef } from "../lattice";
 import type { Store } from "../store/types";
 import { type LoadProgressFn, loadModel } from "./load";
 import { createProgressBars } from "./progress";

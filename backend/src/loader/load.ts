@@ -4,7 +4,7 @@
  * saves the result (store.saveCube, one transaction), so a failed load changes nothing.
  */
 import { stat } from "node:fs/promises";
-import type { CubeDef, LeafCells } from "../lattice/model";
+import type { CubeDef, LeafCells } from "../lattice";
 import { buildMeasuresDimension, buildStaticDimension, buildTableDimension, type BuiltDimension, resolveDefaultMember } from "./dimensions";
 import { LoadError } from "./errors";
 import { aggregateFacts, buildCells, factGroups } from "./facts";

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { CubeDef, LeafCells } from "../lattice/model";
+import type { CubeDef, LeafCells } from "../lattice";
 import type { Store } from "../store/types";
 import {
   findMember,

@@ -5,8 +5,8 @@
  * its own unique name is `[Dimension].[All member name]`. A `]` inside a name is written `]]`.
  */
 import { bracket, joinUniqueName, parseUniqueName as parseName } from "../../../common/names";
-import { memberUniqueNames } from "../lattice/dimension";
-import type { DimensionDef } from "../lattice/model";
+import { memberUniqueNames } from "../lattice";
+import type { DimensionDef } from "../lattice";
 
 /** `[name]` with `]` escaped as `]]` (common/names.ts). */
 export { bracket };

@@ -5,7 +5,7 @@
  * half-loaded. The general Store contract on both databases is store.test.ts.
  */
 import { createTestDatabase } from "../../../test/helpers/pg";
-import type { CubeDef, LeafCells } from "../lattice/model";
+import type { CubeDef, LeafCells } from "../lattice";
 import { openPostgresDriver, type SqlDriver } from "./driver";
 import { runMigrations } from "./migrate";
 import { copyChunks, SqlStore } from "./sql-store";

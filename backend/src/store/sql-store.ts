@@ -4,7 +4,7 @@
  * cubes (save, load), commit (writes, audit records, outbox rows), audit (history, stored states),
  * comments, outbox (claim, mark, prune).
  */
-import type { CubeDef, LeafCells } from "../lattice/model";
+import type { CubeDef, LeafCells } from "../lattice";
 import type { SqlDriver, SqlRunner } from "./driver";
 import { cellHistory, readCells } from "./sql/audit";
 import { addComment, listComments } from "./sql/comments";

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import type { CubeDef, LeafCells } from "../lattice/model";
+import type { CubeDef, LeafCells } from "../lattice";
 import { openPgliteDriver, openPostgresDriver, type SqlDriver } from "./driver";
 import { openStore } from "./index";
 import { listMigrations, runMigrations } from "./migrate";

@@ -1,4 +1,4 @@
-import type { CellWriter, CubeDef, LeafCells } from "../lattice/model";
+import type { CellWriter, CubeDef, LeafCells } from "../lattice";
 
 /** A stored cube, as the backend rebuilds its lattice from it at start. */
 export interface StoredCube {

@@ -4,7 +4,7 @@
  * text parameters and results rather than one protocol row per cell, which is what makes saving and
  * loading hundreds of thousands of cells fast on PGlite.
  */
-import type { CubeDef, LeafCells } from "../../lattice/model";
+import type { CubeDef, LeafCells } from "../../lattice";
 import type { ProgressFn } from "../types";
 
 /** SQL for a timestamptz expression as whole milliseconds since the epoch (float8). */

@@ -1,5 +1,5 @@
 /** Cubes in the store: list, save (bulk insert or COPY) and load (keyset pages) a cube's leaf cells. */
-import type { CellWriter, CubeDef, LeafCells } from "../../lattice/model";
+import type { CellWriter, CubeDef, LeafCells } from "../../lattice";
 import type { SqlDriver, SqlRunner } from "../driver";
 import type { ProgressFn, StoredCube } from "../types";
 import { copyChunks, epochMs, parseCoordList, sortedRowOrder, validateCells } from "./codecs";
