@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {
-    "^.+\\.(t|j)sx?$": [
+    "^.+\\.(t|j|mj)sx?$": [
       "@swc/jest",
       {
         jsc: { parser: { syntax: "typescript", tsx: true }, target: "es2022" },
@@ -13,7 +13,8 @@ module.exports = {
       },
     ],
   },
-  transformIgnorePatterns: ["/node_modules/(?!(.+/node_modules/)?(strip-bom|uuid)/)"],
+  transformIgnorePatterns: ["/node_modules/(?!(.+/node_modules/)?(strip-bom|uuid|jose|oauth2-mock-server|is-plain-obj)/)"],
+  moduleFileExtensions: ["js", "mjs", "cjs", "jsx", "ts", "tsx", "json", "node"],
   testTimeout: 60000,
   reporters: ["default", "<rootDir>/test/helpers/summary-reporter.cjs"],
 };
