@@ -3,7 +3,7 @@ import { Dimension } from "./dimension";
 import { type BatchResult, type EvalStats, evaluateBatch, Rollup, type RowSource, type ScanExecutor, serialExecutor } from "./evaluate";
 import { LeafStore } from "./leaf-store";
 import type { CellWriter, CubeDef, LeafCells } from "./model";
-import { type AddressError, Resolver } from "./resolver";
+import { type AddressError, type MemberFilter, Resolver } from "./resolver";
 import { lastWrittenBelow } from "./spread/target";
 import { keyOf, type Subscription, type WatchedCell, WatchRegistry } from "./watch";
 
@@ -149,9 +149,12 @@ export class Cube {
     this.watches = new WatchRegistry(this.dims);
   }
 
-  /** Resolves an address (see Resolver) to member ids, or a per-cell error. */
-  resolve(members: readonly string[]): Int32Array | AddressError {
-    return this.resolver.address(members);
+  /**
+   * Resolves an address (see Resolver) to member ids, or a per-cell error.
+   * @param visible the members the caller may see (see MemberFilter); none: every member.
+   */
+  resolve(members: readonly string[], visible?: MemberFilter): Int32Array | AddressError {
+    return this.resolver.address(members, visible);
   }
 
   /** True when some member of the address has children. */
@@ -320,9 +323,12 @@ export class Cube {
     return { version: this.store.versions[r], writer: this.writers.get(r) ?? null };
   }
 
-  /** Resolves one member name (see Resolver.member) to its dimension index and id, or a per-cell error. */
-  member(text: string): { dim: number; id: number } | AddressError {
-    return this.resolver.member(text);
+  /**
+   * Resolves one member name (see Resolver.member) to its dimension index and id, or a per-cell error.
+   * @param visible the members the caller may see (see MemberFilter); none: every member.
+   */
+  member(text: string, visible?: MemberFilter): { dim: number; id: number } | AddressError {
+    return this.resolver.member(text, visible);
   }
 
   /** Index in `dims` of the dimension named `name` (case-insensitive), or -1. */

@@ -29,10 +29,11 @@ export { buildFormulaGraph, FormulaGraphError } from "./formulas";
 export { type MemberColumn, SHARED_MIN_ROWS } from "./leaf-store";
 export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, MemberDef } from "./model";
 export type { LeafPlan } from "./plan";
-export { type AddressError, type AddressErrorCode, type MemberRef, Resolver } from "./resolver";
+export { type AddressError, type AddressErrorCode, type MemberFilter, type MemberRef, Resolver } from "./resolver";
 export { planScenarioCopy, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";
 export type { DataAction } from "./spread/methods";
 export {
+  type LeafWriteMasks,
   lastWrittenBelow,
   overlaps,
   planSpread,

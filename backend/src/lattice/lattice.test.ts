@@ -116,6 +116,51 @@ describe("Cube", () => {
     expect(bad).toMatchObject({ code: "INVALID_ADDRESS" });
   });
 
+  it("resolves among visible members only: a hidden member reads as one that does not exist", () => {
+    // Hide East (and so Metro and E1 below it) and Labour.
+    const hidden = new Set(["0:5", "0:6", "0:7", "1:4"]);
+    const visible = (d: number, id: number) => !hidden.has(`${d}:${id}`);
+    expect(cube.resolve(["N1", "Revenue"], visible)).toBeInstanceOf(Int32Array);
+    const east = cube.resolve(["[Region].[East]"], visible) as { code: string; message: string; candidates: string[] };
+    const nowhere = cube.resolve(["[Region].[Eest]"], visible) as { code: string; message: string; candidates: string[] };
+    expect(east.code).toBe("UNKNOWN_MEMBER");
+    expect(east.message).toBe('unknown member [Region].[East]: dimension Region has no member "East" at the top of dimension Region');
+    // A typo near East suggests it to someone who sees it, never to someone who does not.
+    expect((cube.resolve(["[Region].[Eest]"]) as { candidates: string[] }).candidates).toContain("[Region].[East]");
+    expect(nowhere.message).not.toMatch(/\[Region\]\.\[East\]/);
+    expect(east.candidates).not.toContain("[Region].[East]");
+    // Below a hidden member, and by bare name: the same, and hidden names are never candidates.
+    expect(cube.resolve(["[Region].[East].[Metro].[E1]"], visible)).toMatchObject({ code: "UNKNOWN_MEMBER" });
+    const bare = cube.resolve(["E1"], visible) as { message: string; candidates: string[] };
+    expect(bare.message).toMatch(/no member of the cube is named "E1"/);
+    expect(bare.candidates.join()).not.toMatch(/E1|East|Metro/);
+    expect(cube.resolve(["Labour"], visible)).toMatchObject({ code: "UNKNOWN_MEMBER" });
+    // The unfiltered resolution (cached) is unchanged.
+    expect(cube.resolve(["E1"])).toBeInstanceOf(Int32Array);
+    // A dimension left out, or named alone, takes its default member even when hidden.
+    const noActual = (d: number, id: number) => !(d === 2 && id === 0);
+    expect(Array.from(cube.resolve(["N1"], noActual) as Int32Array)).toEqual([2, 0, 0]);
+    expect(Array.from(cube.resolve(["N1", "[Scenario]"], noActual) as Int32Array)).toEqual([2, 0, 0]);
+    expect(cube.resolve(["Actual"], noActual)).toMatchObject({ code: "UNKNOWN_MEMBER" });
+    // A hidden All member hides the whole dimension.
+    expect(cube.resolve(["[Region].[All Regions].[North]"], (d, id) => !(d === 0 && id === 0))).toMatchObject({ code: "UNKNOWN_MEMBER" });
+  });
+
+  it("makes a bare name unambiguous when all but one of its members are hidden", () => {
+    const amb: DimensionDef = {
+      name: "Other",
+      levels: ["(All)", "X"],
+      hasAll: true,
+      members: [
+        { name: "All Other", parent: -1, level: 0 },
+        { name: "North", parent: 0, level: 1 },
+      ],
+    };
+    const c2 = new Cube({ name: "T2", dimensions: [region, amb] }, { count: 0, coords: [new Int32Array(0), new Int32Array(0)], values: new Float64Array(0) });
+    const r = c2.resolve(["North"], (d, id) => !(d === 1 && id === 1));
+    expect(Array.from(r as Int32Array)).toEqual([1, 0]);
+  });
+
   it("reports an ambiguous bare name with its candidates", () => {
     const amb: DimensionDef = {
       name: "Other",

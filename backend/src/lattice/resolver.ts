@@ -17,6 +17,16 @@ export interface MemberRef {
   id: number;
 }
 
+/**
+ * Which members a caller may see, by dimension index and member id (e.g. a user's rights, given by
+ * the backend: the engine knows no users). A hidden member resolves exactly as one that does not
+ * exist: the same UNKNOWN_MEMBER message, and it is never a candidate of an ambiguous or unknown
+ * name, so an error never tells that it exists. A member shows only when it and its ancestors are
+ * visible. `[Dimension]` alone and dimensions left out of an address still mean the default member,
+ * visible or not: naming the dimension tells nothing about its members.
+ */
+export type MemberFilter = (dim: number, id: number) => boolean;
+
 const MAX_CANDIDATES = 10;
 const MAX_CACHE = 200_000;
 
@@ -60,24 +70,40 @@ export class Resolver {
     return this.dimByName.get(name.trim().toLowerCase()) ?? -1;
   }
 
-  /** Resolves one member name; results are cached. */
-  member(text: string): MemberRef | AddressError {
-    const hit = this.cache.get(text);
-    if (hit) return hit;
-    const result = this.resolveUncached(text);
-    if (this.cache.size >= MAX_CACHE) this.cache.clear();
-    this.cache.set(text, result);
-    return result;
+  /**
+   * Resolves one member name; results without a filter are cached.
+   * @param visible the members the caller may see (none: all). With a filter, a name that resolves
+   *   to a visible member (and visible ancestors) comes from the cache; any other is resolved again
+   *   among the visible members only.
+   */
+  member(text: string, visible?: MemberFilter): MemberRef | AddressError {
+    let result = this.cache.get(text);
+    if (!result) {
+      result = this.resolveUncached(text);
+      if (this.cache.size >= MAX_CACHE) this.cache.clear();
+      this.cache.set(text, result);
+    }
+    if (!visible || ("id" in result && this.shown(result.dim, result.id, visible))) return result;
+    return this.resolveUncached(text, visible);
+  }
+
+  /** True when member `id` of dimension `d` and all its ancestors pass `visible`. */
+  private shown(d: number, id: number, visible: MemberFilter | undefined): boolean {
+    if (!visible) return true;
+    const parent = this.dims[d].parent;
+    for (let m = id; m >= 0; m = parent[m]) if (!visible(d, m)) return false;
+    return true;
   }
 
   /**
    * Resolves a cell address to one member id per dimension, filling in default members.
+   * @param visible the members the caller may see (see MemberFilter); none: all.
    * @returns coordinates in dimension order, or the first error met.
    */
-  address(members: readonly string[]): Int32Array | AddressError {
+  address(members: readonly string[], visible?: MemberFilter): Int32Array | AddressError {
     const coords = new Int32Array(this.dims.length).fill(-1);
     for (const text of members) {
-      const ref = this.member(text);
+      const ref = this.member(text, visible);
       if ("code" in ref) return ref;
       if (coords[ref.dim] >= 0) {
         const dim = this.dims[ref.dim];
@@ -95,19 +121,19 @@ export class Resolver {
     return coords;
   }
 
-  private resolveUncached(text: string): MemberRef | AddressError {
+  private resolveUncached(text: string, visible?: MemberFilter): MemberRef | AddressError {
     if (typeof text !== "string") {
       return { code: "INVALID_ADDRESS", message: "a member name must be a string", candidates: [] };
     }
     const parts = parseMemberName(text);
     if (typeof parts === "string") return { code: "INVALID_ADDRESS", message: parts, candidates: [] };
     const d = parts.length > 1 || text.trim().startsWith("[") ? this.dimensionIndex(parts[0]) : -1;
-    if (d >= 0) return this.resolvePath(d, parts.slice(1), text);
-    return this.resolveRelative(parts, text);
+    if (d >= 0) return this.resolvePath(d, parts.slice(1), text, visible);
+    return this.resolveRelative(parts, text, visible);
   }
 
   /** A path anchored at the top of dimension `d`. */
-  private resolvePath(d: number, path: string[], text: string): MemberRef | AddressError {
+  private resolvePath(d: number, path: string[], text: string, visible?: MemberFilter): MemberRef | AddressError {
     const dim = this.dims[d];
     if (path.length === 0) return { dim: d, id: dim.defaultMember };
     const idx = this.childIndex[d];
@@ -118,10 +144,15 @@ export class Resolver {
       cur = all;
       if (path[0].toLowerCase() === dim.names[all].toLowerCase()) i = 1;
     }
+    // With the All member hidden nothing of the dimension shows: every path fails at its first part.
+    const allHidden = dim.hasAll && visible !== undefined && !visible(d, dim.roots[0]);
+    if (allHidden) i = 0;
     for (; i < path.length; i++) {
-      const next = idx.get(`${cur}|${path[i].toLowerCase()}`);
+      let next = allHidden ? undefined : idx.get(`${cur}|${path[i].toLowerCase()}`);
+      if (next !== undefined && visible && !visible(d, next)) next = undefined;
       if (next === undefined) {
-        const siblings = cur < 0 ? Array.from(dim.roots) : Array.from(dim.children[cur]);
+        let siblings = cur < 0 ? Array.from(dim.roots) : Array.from(dim.children[cur]);
+        if (visible) siblings = allHidden ? [] : siblings.filter((id) => visible(d, id));
         const where = cur < 0 || (dim.hasAll && cur === dim.roots[0]) ? `at the top of dimension ${dim.name}` : `under ${dim.uniqueName(cur)}`;
         const closest = closestNames(
           path[i],
@@ -139,9 +170,10 @@ export class Resolver {
   }
 
   /** A bare name or a path that does not start with a dimension. */
-  private resolveRelative(parts: string[], text: string): MemberRef | AddressError {
+  private resolveRelative(parts: string[], text: string, visible?: MemberFilter): MemberRef | AddressError {
     const last = parts[parts.length - 1].toLowerCase();
     let found = this.bareIndex.get(last) ?? [];
+    if (visible) found = found.filter((ref) => this.shown(ref.dim, ref.id, visible));
     if (parts.length > 1) {
       found = found.filter((ref) => {
         const dim = this.dims[ref.dim];
@@ -164,8 +196,11 @@ export class Resolver {
       };
     }
     const all: { name: string; unique: string }[] = [];
-    this.dims.forEach((dim) => {
-      for (let id = 0; id < dim.size; id++) all.push({ name: dim.names[id], unique: dim.uniqueName(id) });
+    this.dims.forEach((dim, d) => {
+      for (let id = 0; id < dim.size; id++) {
+        if (visible && !this.shown(d, id, visible)) continue;
+        all.push({ name: dim.names[id], unique: dim.uniqueName(id) });
+      }
     });
     const closest = closestNames(parts[parts.length - 1], all);
     const dimHint =

@@ -142,6 +142,26 @@ describe("planSpread", () => {
     expect(value(c, 3, 2, 1, 0)).toBeCloseTo(130, 10);
   });
 
+  it("holds the leaves the writer may not change (write masks), counts them, and names them when the target is out of reach", () => {
+    const c = cube(base);
+    // Region mask: N1 may not be written; the other dimensions allow everything.
+    const regionMask = Uint8Array.from([1, 1, 0, 1, 1, 1]);
+    const plan = ok(planSpread(c, at(0, 0, 1, 0), spec({ value: 200 }), [], limits, [regionMask, null, null, null]));
+    expect(plan.heldByRights).toBe(1);
+    apply(c, plan);
+    expect(value(c, 0, 0, 1, 0)).toBeCloseTo(200, 10);
+    expect(value(c, 2, 2, 1, 0)).toBe(10); // N1 Jan kept
+    // A leaf held both ways counts as held by the hold, not by rights.
+    const both = ok(planSpread(c, at(0, 0, 1, 0), spec({ value: 300 }), [at(2, 2, 1, 0)], limits, [regionMask, null, null, null]));
+    expect(both.heldByRights).toBe(0);
+    // North with N1 and N2 both forbidden: nothing can move, and the message says why.
+    const none = planSpread(c, at(1, 0, 1, 0), spec({ value: 5 }), [], limits, [Uint8Array.from([1, 1, 0, 0, 1, 1]), null, null, null]);
+    expect(none).toMatchObject({ ok: false, code: "ALL_HELD" });
+    expect((none as { message: string }).message).toMatch(/all 6 leaves are held .*\(6 leaf cells are held because you may not write them\)/);
+    // All-null masks are no masks.
+    expect(ok(planSpread(c, at(0, 0, 1, 0), spec({ value: 10 }), [], limits, [null, null, null, null])).heldByRights).toBe(0);
+  });
+
   it("refuses when every leaf is held", () => {
     const c = cube(base);
     const r = planSpread(c, at(1, 0, 1, 0), spec({ value: 5 }), [at(1, 0, 1, 0)], limits);

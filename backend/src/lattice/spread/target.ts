@@ -62,7 +62,20 @@ export interface SpreadPlan extends LeafPlan {
   leaves: number;
   /** The consolidated cell's value after the spread (weighted sum of its leaves; empty = 0). */
   total: number;
+  /**
+   * Leaves kept as they are because `writable` (see planSpread) does not allow them, not counting
+   * those a hold keeps anyway: the writer's rights acting as holds.
+   */
+  heldByRights: number;
 }
+
+/**
+ * Which leaf cells a spread may change, per dimension: `masks[d][m]` is 1 when leaf member `m` of
+ * dimension `d` may be written, and a null entry allows every member of `d`. A leaf cell may change
+ * only when every dimension allows its member; the others are held. The engine knows no users: the
+ * backend derives the masks from the writer's rights (security/).
+ */
+export type LeafWriteMasks = readonly (Uint8Array | null)[];
 
 /** Result of {@link planSpread}. */
 export type SpreadPlanResult = SpreadPlan | SpreadPlanError;
@@ -91,10 +104,20 @@ interface RangeDim {
  * Plans a spread of `spec` into the consolidated cell `target`.
  * @param holds held cells (leaf or consolidated), one member id per dimension each: leaves under a
  *   held cell keep their values.
+ * @param writable leaves the writer may change (see LeafWriteMasks); the others are held too and
+ *   counted in `heldByRights`. None: every leaf.
  * @returns the leaf changes, or an error naming why nothing can change (all leaves held, target not
- *   met within 1e-8, too many new cells, a reference of another shape).
+ *   met within 1e-8, too many new cells, a reference of another shape); when leaves held by
+ *   `writable` took part, the error says how many.
  */
-export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, holds: readonly Int32Array[], limits: SpreadLimits): SpreadPlanResult {
+export function planSpread(
+  cube: Cube,
+  target: Int32Array,
+  spec: SpreadSpec,
+  holds: readonly Int32Array[],
+  limits: SpreadLimits,
+  writable?: LeafWriteMasks,
+): SpreadPlanResult {
   const { dims, store } = cube;
   const nd = dims.length;
   if (!cube.isConsolidated(target)) return fail("NOT_CONSOLIDATED", "the cell is a leaf cell: write its value instead of spreading");
@@ -237,15 +260,20 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
   }
 
   const method = leafMethod(spec, reference);
-  let attempt = compute(cube, target, ranges, holds, leafCoords!, leafRows!, method, spec.action);
+  const masks = writable?.some((m) => m !== null) ? writable : undefined;
+  let attempt = compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
   if (spec.method === "P" && !attempt.baseNonZero && !dense) {
     // ProportionSpreadToZeroCells: the unheld leaves hold nothing, so spread equally over every leaf.
     const err = denseLeaves();
     if (err) return err;
-    attempt = compute(cube, target, ranges, holds, leafCoords!, leafRows!, method, spec.action);
+    attempt = compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
   }
   const res = attempt.result;
-  if (!res.ok) return fail(res.code, res.message);
+  if (!res.ok) {
+    const n = attempt.heldByRights;
+    const why = n > 0 ? ` (${fmtInt(n)} leaf cell${n === 1 ? " is" : "s are"} held because you may not write ${n === 1 ? "it" : "them"})` : "";
+    return fail(res.code, `${res.message}${why}`);
+  }
 
   // Keep the leaves whose value changes.
   const n = leafRows!.length;
@@ -264,6 +292,7 @@ export function planSpread(cube: Cube, target: Int32Array, spec: SpreadSpec, hol
     newCells: 0,
     leaves: n,
     total: res.total,
+    heldByRights: attempt.heldByRights,
   };
   let j = 0;
   for (let i = 0; i < n; i++) {
@@ -359,12 +388,13 @@ function leafMethod(spec: SpreadSpec, reference: Float64Array | null): LeafMetho
   }
 }
 
-/** Gathers values, weights, holds and groups of the leaves and runs the method. */
+/** Gathers values, weights, holds (`holds`, and leaves `masks` forbid) and groups of the leaves and runs the method. */
 function compute(
   cube: Cube,
   target: Int32Array,
   ranges: readonly RangeDim[],
   holds: readonly Int32Array[],
+  masks: LeafWriteMasks | undefined,
   coords: Int32Array,
   rows: Int32Array,
   method: LeafMethod,
@@ -380,6 +410,7 @@ function compute(
   // Only holds that overlap the target matter.
   const relevant = holds.filter((h) => dims.every((dim, d) => overlaps(dim, h[d], target[d])));
   let base = 0;
+  let heldByRights = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     values[i] = r < 0 ? Number.NaN : store.values[r];
@@ -401,13 +432,23 @@ function compute(
         break;
       }
     }
+    if (masks && !hold[i]) {
+      for (let d = 0; d < nd; d++) {
+        const mask = masks[d];
+        if (mask && !mask[coords[i * nd + d]]) {
+          hold[i] = 1;
+          heldByRights++;
+          break;
+        }
+      }
+    }
     if (!hold[i] && w !== 0) {
       const v = values[i];
       if (v === v) base += w * v;
     }
   }
   const result = spreadLeaves({ values, weights, hold, groups }, method, action);
-  return { result, values, baseNonZero: base !== 0 };
+  return { result, values, baseNonZero: base !== 0, heldByRights };
 }
 
 /** True when the member ranges of `a` and `b` on one dimension share a leaf. */
