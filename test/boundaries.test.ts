@@ -10,6 +10,8 @@
  *   `worker_threads`, …) and nothing from the rest of the backend: it is given its scan executor
  *   (`compute/`) and knows no store, cache, bus or RPC, so the same engine runs in a request, a
  *   worker and a test (docs/architecture.md).
+ * - Rights (`backend/src/security/`) are policy without I/O: they use the engine (through its index)
+ *   and `common/`, and nothing else of the backend; the domain layer loads, stores and enforces them.
  * - Everything else (the rest of the backend, the benches, the cross-cutting tests) uses the engine
  *   through its index, `backend/src/lattice` (index.ts), not its modules; a unit test beside the
  *   code may reach an engine module it tests.
@@ -59,7 +61,7 @@ const importsNodeBuiltin: Rule["forbids"] = (specifier) =>
   specifier.startsWith("node:") || builtinModules.includes(specifier) ? "is a Node built-in" : null;
 
 /** The backend's folders outside the engine, which the engine may not import. */
-const BACKEND_OUTSIDE_ENGINE = ["cache", "cli", "compute", "domain", "events", "loader", "server", "services", "store", "writes"];
+const BACKEND_OUTSIDE_ENGINE = ["cache", "cli", "compute", "domain", "events", "loader", "security", "server", "services", "store", "writes"];
 
 /** `folder` may not import from `other/` (by relative path). */
 const noImportsFrom = (folder: string, other: string): Rule => ({ folder, forbidden: `${other}/`, forbids: importsFolder(other) });
@@ -80,6 +82,7 @@ const RULES: Rule[] = [
   { folder: "common", forbidden: "node:*", forbids: importsNodeBuiltin },
   { folder: "backend/src/lattice", forbidden: "node:*", forbids: importsNodeBuiltin },
   ...BACKEND_OUTSIDE_ENGINE.map((other) => noImportsFrom("backend/src/lattice", `backend/src/${other}`)),
+  ...BACKEND_OUTSIDE_ENGINE.filter((other) => other !== "security").map((other) => noImportsFrom("backend/src/security", `backend/src/${other}`)),
   ...["backend/src", "bench", "test"].map((folder) => ({ folder, forbidden: "backend/src/lattice/* (only its index)", forbids: reachesIntoEngine })),
 ];
 
