@@ -19,6 +19,8 @@ export const TOPICS = {
   calc: "atom.calc.trigger",
   /** Audit records: one record per applied leaf change (`AuditEvent`). */
   audit: "audit.log",
+  /** A cube's security changed (`SecurityEvent`): every instance reloads that cube's rights. */
+  security: "security.changed",
 } as const;
 
 /**
@@ -116,6 +118,50 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
     );
   }
   return rows;
+}
+
+/**
+ * Payload of `security.changed`, keyed by the cube's name: an admin changed a cube's security (a
+ * right, a group, a membership, an admin role; see security/operations.ts). The message names the
+ * new version only: other instances read the security from the store (which holds it since the same
+ * transaction), so a lost or repeated message never leaves them with a wrong model.
+ */
+export interface SecurityEvent {
+  cube: string;
+  cubeId: number;
+  /** When the cube was loaded (ms): with cubeId, the generation of the cube. */
+  loadedAt: number;
+  /** The security version the change made. */
+  version: number;
+  /** The backend instance that committed it. */
+  instanceId: string;
+  /** Who made the change, when (ms), and what (the audit record's action and sentence). */
+  actor: string;
+  at: number;
+  action: string;
+  summary: string;
+}
+
+/** The outbox row of a security change: one message on TOPICS.security keyed by the cube's name. */
+export function securityOutboxRow(ev: SecurityEvent): NewOutboxRow {
+  return { topic: TOPICS.security, key: ev.cube, payload: JSON.stringify(ev) };
+}
+
+/** Parses and checks a SecurityEvent. @throws Error naming what is missing. */
+export function parseSecurityEvent(json: string): SecurityEvent {
+  const ev = JSON.parse(json) as SecurityEvent;
+  if (
+    typeof ev !== "object" ||
+    ev === null ||
+    typeof ev.cube !== "string" ||
+    typeof ev.cubeId !== "number" ||
+    typeof ev.loadedAt !== "number" ||
+    typeof ev.version !== "number" ||
+    typeof ev.instanceId !== "string"
+  ) {
+    throw new Error("not a security event: needs cube, cubeId, loadedAt, version, instanceId");
+  }
+  return ev;
 }
 
 /** Parses and checks a WriteEvent. @throws Error naming the missing or wrong field. */

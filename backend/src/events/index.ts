@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { Store } from "../store/types";
-import { type CommittedTransaction, parseWriteEvent, TOPICS, TransactionAssembler, type WriteEvent } from "./contract";
+import { type CommittedTransaction, parseSecurityEvent, parseWriteEvent, type SecurityEvent, TOPICS, TransactionAssembler, type WriteEvent } from "./contract";
 import { InProcessBus } from "./in-process-bus";
 import { KafkaBus } from "./kafka-bus";
 import { OutboxRelay, type RelayOptions } from "./relay";
@@ -16,10 +16,15 @@ export { KafkaBus } from "./kafka-bus";
 export { OutboxRelay } from "./relay";
 export * from "./types";
 
-/** What applies other instances' transactions: the Backend (domain/backend.ts). */
+/** What applies other instances' transactions and security changes: the Backend (domain/backend.ts). */
 export interface TransactionSink {
   /** Applies a whole committed transaction; returns the number of leaf changes applied. */
   applyTransaction(tx: CommittedTransaction): number;
+  /**
+   * Reloads a cube's security after another instance changed it (none: security events are
+   * ignored). A rejection is logged; the next change, or a restart, loads it again.
+   */
+  applySecurityChange?(ev: SecurityEvent): Promise<void>;
 }
 
 /** Eventing of one instance: made first (its relay is the backend's publisher), started once the lattices are built. */
@@ -37,7 +42,8 @@ export interface Events {
   /**
    * Starts relaying and, on Kafka or a shared bus, consuming `atom.write.raw` into `sink`: each
    * transaction, once all its parts arrived, is applied at once, each change only when newer than
-   * the cell's version there (so a change is never applied twice, and order does not matter).
+   * the cell's version there (so a change is never applied twice, and order does not matter); and
+   * `security.changed`: the cube's security is reloaded from the store.
    */
   start(sink: TransactionSink): Promise<void>;
   close(): Promise<void>;
@@ -92,8 +98,20 @@ export function createEvents(opts: EventsOptions): Events {
         stats.changesApplied += n;
         stats.changesSkipped += tx.changes.length - n;
       };
+      const onSecurity = async (m: BusMessage) => {
+        let ev: SecurityEvent;
+        try {
+          ev = parseSecurityEvent(m.value);
+        } catch (err) {
+          log.warn({ err: (err as Error).message, topic: m.topic }, "ignoring a malformed security event");
+          return;
+        }
+        if (ev.instanceId === instanceId || !sink.applySecurityChange) return; // applied locally at commit
+        await sink.applySecurityChange(ev).catch((err: unknown) => log.error({ err, cube: ev.cube }, "could not reload a cube's security"));
+      };
+      const onMessage = (m: BusMessage) => (m.topic === TOPICS.security ? onSecurity(m) : onWrite(m));
       // A single instance on its own in-process bus sees only its own writes: no consumer needed.
-      if (bus.kind === "kafka" || !ownBus) await bus.subscribe([TOPICS.write], onWrite);
+      if (bus.kind === "kafka" || !ownBus) await bus.subscribe([TOPICS.write, TOPICS.security], onMessage);
       relay.start();
     },
     async close() {

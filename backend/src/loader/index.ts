@@ -43,7 +43,8 @@ export interface LoadSummary {
 }
 
 /**
- * Loads a model file and saves the cube to `store` (replacing a cube of the same name). The load
+ * Loads a model file and saves the cube, with its security section, to `store` (replacing a cube of
+ * the same name, and its rights). The load
  * happens entirely in memory first; only a complete cube is handed to `store.saveCube`, which
  * writes it in one transaction, so a failure at any point leaves the store unchanged. Used by
  * `quantatom load` and by the server's first start.
@@ -68,7 +69,7 @@ export async function loadModelIntoStore(
     const loaded = await loadModel(modelPath, { onProgress: report });
     def = loaded.def;
     count = loaded.cells.count;
-    cubeId = await store.saveCube(def, loaded.cells, (done, total) => report("save", done, total));
+    cubeId = await store.saveCube(def, loaded.cells, (done, total) => report("save", done, total), loaded.security);
   } finally {
     bars?.stop();
   }

@@ -5,11 +5,13 @@
  */
 import { stat } from "node:fs/promises";
 import type { CubeDef, LeafCells } from "../lattice";
+import type { SecurityModel } from "../security";
 import { buildMeasuresDimension, buildStaticDimension, buildTableDimension, type BuiltDimension, resolveDefaultMember } from "./dimensions";
 import { LoadError } from "./errors";
 import { aggregateFacts, buildCells, factGroups } from "./facts";
 import { compileFormulas } from "./formulas";
 import { compileModel, type PlanMeasuresDimension, readModelFile } from "./model";
+import { compileSecurity } from "./security";
 import { linkTables, readTable, type TableData } from "./tables";
 
 export { NULL_MEMBER_NAME } from "./dimensions";
@@ -33,6 +35,8 @@ export interface LoadOptions {
 export interface LoadResult {
   def: CubeDef;
   cells: LeafCells;
+  /** The cube's security from the `security:` section, in canonical form; null: none (an open cube). */
+  security: SecurityModel | null;
 }
 
 /**
@@ -71,7 +75,7 @@ export interface LoadResult {
  *   the model and listing the CSV's columns), an unparsable number, a foreign key without a match,
  *   a duplicate key, a name that breaks a level's `uniqueMembers`, a member formula with a syntax
  *   error, an unknown member or a cycle (at the formula's line and column; a cycle names its
- *   members in order).
+ *   members in order), a `security:` section naming an unknown dimension, member, group or right.
  */
 export async function loadModel(modelPath: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const progress = opts.onProgress ?? (() => {});
@@ -113,6 +117,7 @@ export async function loadModel(modelPath: string, opts: LoadOptions = {}): Prom
   }
   for (let i = 0; i < built.length; i++) resolveDefaultMember(plan, plan.dimensions[i], built[i].def);
   const formulas = compileFormulas(plan, built);
+  const security = compileSecurity(plan.source, built);
 
   // Facts.
   const groups = factGroups(plan, data, built);
@@ -131,5 +136,5 @@ export async function loadModel(modelPath: string, opts: LoadOptions = {}): Prom
     dimensions: built.map((b) => b.def),
     ...(formulas.length === 0 ? {} : { formulas }),
   };
-  return { def, cells };
+  return { def, cells, security };
 }

@@ -2,7 +2,7 @@
  * The one implementation of `Store`, over a `SqlDriver`: the same SQL runs on embedded PGlite and
  * on a PostgreSQL server. Schema: `migrations/*.sql`. Each job is a module of `sql/`: codecs,
  * cubes (save, load), commit (writes, audit records, outbox rows), audit (history, stored states),
- * comments, outbox (claim, mark, prune).
+ * comments, outbox (claim, mark, prune), security (rights documents and their audit log).
  */
 import type { CubeDef, LeafCells } from "../lattice";
 import type { SqlDriver, SqlRunner } from "./driver";
@@ -11,11 +11,16 @@ import { addComment, listComments } from "./sql/comments";
 import { commitWrites } from "./sql/commit";
 import { listCubes, loadCube, saveCube } from "./sql/cubes";
 import { claimOutbox, markOutboxRelayed, pendingOutboxCount, pruneOutbox, releaseOutbox } from "./sql/outbox";
+import { changeSecurity, loadSecurity, securityAudit } from "./sql/security";
+import type { SecurityModel, VersionedSecurity } from "../security/model";
 import type {
   CommitOptions,
   CommitResult,
+  NewOutboxRow,
   OutboxRow,
   PendingWrite,
+  SecurityAuditRecord,
+  SecurityChangeResult,
   ProgressFn,
   Store,
   StoredAuditRecord,
@@ -72,8 +77,8 @@ export class SqlStore implements Store {
     return listCubes(this.driver);
   }
 
-  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn): Promise<number> {
-    return saveCube(this.driver, this.#saveBatchRows, def, cells, onProgress);
+  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn, security?: SecurityModel | null): Promise<number> {
+    return saveCube(this.driver, this.#saveBatchRows, def, cells, onProgress, security ?? null);
   }
 
   loadCube(name: string, onProgress?: ProgressFn): Promise<StoredCube> {
@@ -100,6 +105,23 @@ export class SqlStore implements Store {
 
   listComments(cubeId: number): Promise<StoredComment[]> {
     return listComments(this.driver, cubeId);
+  }
+
+  loadSecurity(cubeId: number): Promise<VersionedSecurity | null> {
+    return loadSecurity(this.driver, cubeId);
+  }
+
+  changeSecurity(
+    cubeId: number,
+    actor: string,
+    change: (current: SecurityModel | null) => { model: SecurityModel; action: string; detail: unknown; summary: string },
+    outbox: (committed: { version: number; at: number }) => NewOutboxRow[],
+  ): Promise<SecurityChangeResult> {
+    return changeSecurity(this.driver, cubeId, actor, change, outbox);
+  }
+
+  securityAudit(cubeId: number, limit: number): Promise<SecurityAuditRecord[]> {
+    return securityAudit(this.driver, cubeId, limit);
   }
 
   claimOutbox(relayId: string, limit: number, leaseMs: number): Promise<OutboxRow[]> {

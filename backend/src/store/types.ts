@@ -1,4 +1,5 @@
 import type { CellWriter, CubeDef, LeafCells } from "../lattice";
+import type { SecurityModel, VersionedSecurity } from "../security/model";
 
 /** A stored cube, as the backend rebuilds its lattice from it at start. */
 export interface StoredCube {
@@ -10,6 +11,8 @@ export interface StoredCube {
   writers: Map<number, CellWriter>;
   /** When the cube was loaded, ms since the epoch. */
   loadedAt: number;
+  /** The cube's security and its version; null for an open cube (no security section). */
+  security: VersionedSecurity | null;
 }
 
 /** One leaf write to commit. `coords` are member indexes, one per dimension. */
@@ -113,6 +116,31 @@ export interface StoredAuditRecord {
   members: string[];
 }
 
+/** One record of the security audit log: a change an admin made to a cube's security. */
+export interface SecurityAuditRecord {
+  id: number;
+  /** The security version the change made. */
+  version: number;
+  /** The user id that made it. */
+  actor: string;
+  /** The operation, e.g. `set_right` (security/operations.ts SecurityChange kinds). */
+  action: string;
+  /** Its details, e.g. `{ group, dimension, member, right, previous }`. */
+  detail: Record<string, unknown>;
+  /** The change in a sentence. */
+  summary: string;
+  /** ms since the epoch. */
+  at: number;
+}
+
+/** What `Store.changeSecurity` committed: the new model and version, the commit time (ms) and the audit record's id. */
+export interface SecurityChangeResult {
+  model: SecurityModel;
+  version: number;
+  at: number;
+  auditId: number;
+}
+
 /** Progress callback for long operations: `done` of `total` units (rows). */
 export type ProgressFn = (done: number, total: number) => void;
 
@@ -126,10 +154,11 @@ export interface Store {
   /** Names and ids of stored cubes. */
   listCubes(): Promise<{ id: number; name: string; loadedAt: number }[]>;
   /**
-   * Stores a cube's definition and leaf cells, replacing a cube of the same name (its writes,
-   * audit records and comments are removed with it), in one transaction: on failure nothing changes.
+   * Stores a cube's definition and leaf cells, and its security (version 1; null or absent: an
+   * open cube), replacing a cube of the same name (its writes, audit records, comments and
+   * security are removed with it), in one transaction: on failure nothing changes.
    */
-  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn): Promise<number>;
+  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn, security?: SecurityModel | null): Promise<number>;
   /** Reads a cube back, with every committed write applied. Rejects if the cube does not exist. */
   loadCube(name: string, onProgress?: ProgressFn): Promise<StoredCube>;
   /**
@@ -156,6 +185,21 @@ export interface Store {
   ): Promise<StoredComment>;
   /** All comments of a cube, newest first. */
   listComments(cubeId: number): Promise<StoredComment[]>;
+  /** A cube's security and its version, or null for an open cube. */
+  loadSecurity(cubeId: number): Promise<VersionedSecurity | null>;
+  /**
+   * Changes a cube's security atomically: `change` gets the current model (null: open) and returns
+   * the next with what the audit log records; the model, its audit record and the outbox rows
+   * `outbox` makes go in one transaction (see sql/security.ts). If `change` throws, nothing changes.
+   */
+  changeSecurity(
+    cubeId: number,
+    actor: string,
+    change: (current: SecurityModel | null) => { model: SecurityModel; action: string; detail: unknown; summary: string },
+    outbox: (committed: { version: number; at: number }) => NewOutboxRow[],
+  ): Promise<SecurityChangeResult>;
+  /** The security audit records of a cube, newest first. */
+  securityAudit(cubeId: number, limit: number): Promise<SecurityAuditRecord[]>;
   /** Claims outbox rows for relaying (see SqlStore.claimOutbox). */
   claimOutbox(relayId: string, limit: number, leaseMs: number): Promise<OutboxRow[]>;
   /** Marks outbox rows relayed. */

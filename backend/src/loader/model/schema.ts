@@ -138,6 +138,35 @@ const DimensionSchema = z.preprocess(
   ]),
 );
 
+/** A user id: text, or a number written without quotes (an employee number). */
+const userId = z.union([nonEmpty, z.number()]).transform(String);
+
+/**
+ * The `security:` section (shape only: names, members and rights are checked against the built cube
+ * by loader/security.ts). Absent: the cube is open to every user.
+ */
+const SecuritySchema = z.strictObject({
+  admins: z.array(userId).default([]),
+  groups: z
+    .array(
+      z.strictObject({
+        name: nonEmpty,
+        /** Dimension name -> member (unique name, bare name, or `[Dimension]` for all of it) -> right. */
+        rights: z.record(nonEmpty, z.record(nonEmpty, nonEmpty)).default({}),
+      }),
+    )
+    .default([]),
+  users: z
+    .array(
+      z.strictObject({
+        id: userId,
+        name: nonEmpty.optional(),
+        groups: z.array(nonEmpty).default([]),
+      }),
+    )
+    .default([]),
+});
+
 /** The zod schema of a model file (shape only; cross-references are checked by {@link compileModel}). */
 export const ModelFileSchema = z.strictObject({
   cube: nonEmpty,
@@ -146,7 +175,11 @@ export const ModelFileSchema = z.strictObject({
   fact: nonEmpty,
   joins: z.array(JoinSchema).default([]),
   dimensions: z.array(DimensionSchema).min(1),
+  security: SecuritySchema.optional(),
 });
+
+/** The `security:` section as validated by the schema, with defaults filled in. */
+export type ModelSecurity = z.output<typeof SecuritySchema>;
 
 /** A model file as validated by {@link ModelFileSchema}, with defaults filled in. */
 export type ModelFile = z.output<typeof ModelFileSchema>;

@@ -2,7 +2,9 @@
 import type { CellWriter, CubeDef, LeafCells } from "../../lattice";
 import type { SqlDriver, SqlRunner } from "../driver";
 import type { ProgressFn, StoredCube } from "../types";
+import type { SecurityModel } from "../../security/model";
 import { copyChunks, epochMs, parseCoordList, sortedRowOrder, validateCells } from "./codecs";
+import { insertSecurity, loadSecurity } from "./security";
 
 /** Stored cubes ordered by id; `loadedAt` in ms since the epoch. */
 export async function listCubes(db: SqlRunner): Promise<{ id: number; name: string; loadedAt: number }[]> {
@@ -20,12 +22,20 @@ export async function listCubes(db: SqlRunner): Promise<{ id: number; name: stri
  * writer (`cells.versions` is ignored); NaN values are stored as NULL (cleared cells). Cells are
  * inserted sorted by coordinates in batches (10,000 rows by default); `onProgress(done, total)` is called
  * after each batch, and an exception it throws aborts the save like any other error.
+ * `security` (the cube's rights, canonical; null: an open cube) is saved with it at version 1.
  * Resolves to the new cube id.
  * @throws Error before touching the database when `cells` does not fit `def` (no name or no
  * dimensions, number of coordinate columns, column lengths, duplicate coordinates); otherwise the
  * database error (or the one `onProgress` threw). On any error the transaction is rolled back: a previous cube of that name stays intact.
  */
-export async function saveCube(db: SqlDriver, batchRows: number, def: CubeDef, cells: LeafCells, onProgress?: ProgressFn): Promise<number> {
+export async function saveCube(
+  db: SqlDriver,
+  batchRows: number,
+  def: CubeDef,
+  cells: LeafCells,
+  onProgress?: ProgressFn,
+  security: SecurityModel | null = null,
+): Promise<number> {
   validateCells(def, cells);
   const dims = def.dimensions.length;
   const total = cells.count;
@@ -51,6 +61,7 @@ export async function saveCube(db: SqlDriver, batchRows: number, def: CubeDef, c
       "INSERT INTO cube (name, def) VALUES ($1, $2::jsonb) RETURNING id",
       [def.name, JSON.stringify(def)],
     );
+    if (security) await insertSecurity(tx, Number(id), security);
     if (tx.copyFrom) {
       // PostgreSQL server: COPY FROM STDIN, in this transaction (a failure rolls it all back).
       const copied = await tx.copyFrom(
@@ -78,7 +89,7 @@ export async function saveCube(db: SqlDriver, batchRows: number, def: CubeDef, c
  * Reads cube `name` with every committed write applied, from one consistent snapshot. Rows come
  * in coordinate order, in pages (50,000 rows by default); `onProgress(done, total)` is called after each page.
  * `cells.versions` is always set; cleared cells have NaN values. `writers` holds the rows with a
- * recorded writer (cells written through `commitWrites`).
+ * recorded writer (cells written through `commitWrites`); `security` the cube's rights (null: open).
  * @throws Error `cube "NAME" is not stored` when there is no such cube.
  */
 export async function loadCube(db: SqlDriver, pageRows: number, name: string, onProgress?: ProgressFn): Promise<StoredCube> {
@@ -150,6 +161,7 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
       cells: { count: total, coords, values, versions },
       writers,
       loadedAt: Number(cubes[0].loaded_at),
+      security: await loadSecurity(tx, id),
     };
   });
 }
