@@ -44,6 +44,11 @@ export interface Config {
    * default 25000.
    */
   spreadMaxNewCells: number;
+  /**
+   * User ids (as requests carry them, see services/requests.ts `userOf`) that administer every cube:
+   * every right on every member, and the security RPCs. `QATOM_ADMINS`, comma-separated; default none.
+   */
+  admins: string[];
 }
 
 /** The project root (the folder holding package.json). */
@@ -72,7 +77,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceId: env.QATOM_INSTANCE_ID || undefined,
     outboxLeaseMs: positiveInt(env.QATOM_OUTBOX_LEASE_MS, 30_000, "QATOM_OUTBOX_LEASE_MS"),
     spreadMaxNewCells: positiveInt(env.QATOM_SPREAD_MAX_NEW_CELLS, 25_000, "QATOM_SPREAD_MAX_NEW_CELLS"),
+    admins: parseList(env.QATOM_ADMINS),
   };
+}
+
+/** A comma-separated list, each entry trimmed, empty entries dropped; [] when unset. */
+function parseList(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 }
 
 /** `host:port[,host:port...]` as a list; undefined when unset or empty. @throws Error on a malformed entry. */

@@ -3,7 +3,7 @@
  * GetMembers parent): one place that turns the engine's address errors into DomainErrors, so every
  * RPC reports an unknown member as not_found and any other bad address as invalid_argument.
  */
-import type { Cube } from "../lattice";
+import type { Cube, MemberFilter } from "../lattice";
 import { checkMembers } from "./checks";
 import { addressFailure, DomainError } from "./errors";
 
@@ -24,14 +24,15 @@ export function resolveCell(cube: Cube, members: readonly string[], where = "mem
  * A member of dimension `d` named by `text`: a unique name, or a name under the dimension
  * (`Actual` is tried as `[Scenario].[Actual]`, then as a bare name anywhere).
  * @param field the request field, for messages (`from`, `parent`).
+ * @param visible the members the caller sees (a hidden one is unknown); none: all.
  * @throws DomainError not_found for an unknown member, invalid_argument for a bad name or a member
  *   of another dimension.
  */
-export function memberOf(cube: Cube, d: number, text: string, field: string): number {
+export function memberOf(cube: Cube, d: number, text: string, field: string, visible?: MemberFilter): number {
   const dim = cube.dims[d];
   const qualified = text.includes("[");
-  let ref = cube.member(qualified ? text : `[${dim.name}].[${text}]`);
-  if ("code" in ref && !qualified) ref = cube.member(text);
+  let ref = cube.member(qualified ? text : `[${dim.name}].[${text}]`, visible);
+  if ("code" in ref && !qualified) ref = cube.member(text, visible);
   if ("code" in ref) throw addressFailure(ref, field);
   if (ref.dim !== d) throw new DomainError(`${field} ${text} is a member of dimension ${cube.dims[ref.dim].name}, not ${dim.name}`, "invalid_argument");
   return ref.id;

@@ -1,12 +1,15 @@
 /**
  * The backend's domain facade, what the Connect services call: the cubes this instance serves, a
- * write queue per cube, the write pipeline (writes/), replication from other instances, and reads
- * through the hot-tile cache. Built by the composition root (server/main.ts) from explicit parts.
+ * write queue per cube, the write pipeline (writes/), replication from other instances, reads
+ * through the hot-tile cache, and every cube's security (who sees and may do what, domain/security.ts;
+ * its administration, domain/security-admin.ts). Built by the composition root (server/main.ts)
+ * from explicit parts.
  */
 import { randomUUID } from "node:crypto";
 import { readCells, type TileCache } from "../cache";
-import type { CommittedTransaction } from "../events/contract";
+import type { CommittedTransaction, SecurityEvent } from "../events/contract";
 import type { CellState } from "../lattice";
+import type { VersionedSecurity } from "../security";
 import type { Store } from "../store/types";
 import { copyScenario, resolveScenarioCopy } from "../writes/copy-scenario";
 import { DEFAULT_SPREAD_MAX_NEW_CELLS, type WriteContext } from "../writes/context";
@@ -14,9 +17,13 @@ import type { Publisher } from "../writes/publish";
 import { resolveHolds } from "../writes/resolve";
 import type { ScenarioCopyInput, ScenarioCopyOutcome, WriteInput, WriteOutcome } from "../writes/types";
 import { writeCells } from "../writes/write-cells";
+import { type Access, type CellResult, cellResult, GuardedWatch, resolveReads } from "./access";
 import { checkWrites } from "./checks";
 import { CubeRegistry, type ServedCube } from "./cube-registry";
+import { DomainError } from "./errors";
 import { applyTransaction } from "./replication";
+import { type KnownUser, knownUsers, SecurityAdmin } from "./security-admin";
+import { SecurityRegistry } from "./security";
 import { WriteQueue } from "./write-queue";
 
 /** What a Backend is built from. */
@@ -29,7 +36,12 @@ export interface BackendOptions {
   publisher?: Publisher;
   /** Hot tiles for GetCells; none: the engine answers every read. */
   cache?: TileCache;
+  /** User ids that administer every cube (QATOM_ADMINS); default none. */
+  serverAdmins?: readonly string[];
 }
+
+/** A served cube with the security it was stored with (null or absent: open to every user). */
+export type ServedCubeWithSecurity = ServedCube & { security?: VersionedSecurity | null };
 
 /**
  * The backend's state: the cubes it serves (lattices in memory) over a durable store, and the write
@@ -39,6 +51,9 @@ export class Backend {
   private readonly cubes = new CubeRegistry();
   private readonly queue = new WriteQueue();
   private readonly ctx: WriteContext;
+  private readonly rights: SecurityRegistry;
+  /** The security administration (SecurityService), admins only. */
+  readonly security: SecurityAdmin;
   /** This instance's id: its outbox rows carry it, and its consumer group is named after it. */
   readonly instanceId: string;
   /** Hot tiles for GetCells, if any. */
@@ -56,6 +71,15 @@ export class Backend {
       spreadMaxNewCells: opts.spreadMaxNewCells ?? DEFAULT_SPREAD_MAX_NEW_CELLS,
       publisher: opts.publisher,
     };
+    this.rights = new SecurityRegistry(opts.serverAdmins ?? []);
+    this.security = new SecurityAdmin({
+      store,
+      instanceId: this.instanceId,
+      registry: this.rights,
+      publisher: opts.publisher,
+      access: (cube, user) => this.access(cube, user),
+      inQueue: (served, fn) => this.queue.run(served.cube.name.toLowerCase(), fn),
+    });
   }
 
   /** Most leaf cells one spread may create. */
@@ -63,14 +87,84 @@ export class Backend {
     return this.ctx.spreadMaxNewCells;
   }
 
-  /** Serves a cube (replacing one of the same name). */
-  addCube(served: ServedCube): void {
-    this.cubes.add(served);
+  /**
+   * Serves a cube (replacing one of the same name) with its security as stored (StoredCube.security;
+   * none: an open cube).
+   */
+  addCube(served: ServedCubeWithSecurity): void {
+    const { security, ...cube } = served;
+    this.cubes.add(cube);
+    this.rights.set(cube, security ?? null);
   }
 
-  /** Cubes served, in name order. */
+  /** Cubes served, in name order (all of them: see `visibleCubes` for what a user sees). */
   listCubes(): ServedCube[] {
     return this.cubes.list();
+  }
+
+  /**
+   * A served cube as `user` may use it, with the user's rights on it now.
+   * @throws DomainError invalid_argument when the name is empty; not_found when no cube has it or
+   *   the user may not see it (the same message, listing only the cubes the user sees).
+   */
+  access(cubeName: string, user: string): Access {
+    if (!cubeName || cubeName.trim() === "") throw new DomainError('cube is required (the cube\'s name, e.g. "Sales")', "invalid_argument");
+    const served = this.cubes.find(cubeName);
+    const security = served ? this.rights.of(served) : null;
+    const rights = security?.forUser(user);
+    if (!served || !security || !rights?.sees) {
+      const names = this.visibleCubes(user).map((a) => a.served.cube.name);
+      throw new DomainError(`cube "${cubeName}" not found; cubes: ${names.join(", ") || "(none)"}`, "not_found");
+    }
+    return { served, user, rights, security };
+  }
+
+  /** The cubes `user` sees (see security/rights.ts), in name order, with the user's rights on each. */
+  visibleCubes(user: string): Access[] {
+    const out: Access[] = [];
+    for (const served of this.cubes.list()) {
+      const security = this.rights.of(served);
+      const rights = security.forUser(user);
+      if (rights.sees) out.push({ served, user, rights, security });
+    }
+    return out;
+  }
+
+  /**
+   * The users declared in the served cubes' security sections, and the server's admins, by id: each
+   * with its display name, its groups (over all cubes), whether it administers a cube, and the cubes
+   * it is declared in or administers. For the development sign-in.
+   */
+  knownUsers(): KnownUser[] {
+    return knownUsers(
+      this.cubes.list().map((served) => ({ name: served.cube.name, model: this.rights.of(served).model })),
+      this.rights.serverAdmins,
+    );
+  }
+
+  /**
+   * Reads cells as `access.user` (GetCells): addresses resolved among the members the user sees,
+   * readable cells through the hot tiles, the others with their per-cell problem (NO_ACCESS for a
+   * cell the user may not read: never its value or version). Results in request order.
+   * @throws DomainError resource_exhausted over the cell limit, invalid_argument for an address of
+   *   too many members.
+   */
+  async readCellsAs(access: Access, cells: readonly { members: readonly string[] }[]): Promise<CellResult[]> {
+    const { cube } = access.served;
+    const targets = resolveReads(access, cells);
+    const good = targets.filter((t) => t.problem === null).map((t) => t.coords!);
+    const states = await this.readCells(access.served, good);
+    let k = 0;
+    return targets.map((t) => (t.problem === null ? cellResult(cube, t.coords!, states[k++]) : { problem: t.problem }));
+  }
+
+  /**
+   * Watches cells as `access.user` (WatchCells): see GuardedWatch. Close it when the stream ends.
+   * @param onChange told the request indexes to push again.
+   * @throws DomainError as readCellsAs.
+   */
+  watchCellsAs(access: Access, cells: readonly { members: readonly string[] }[], onChange: (indexes: number[]) => void): GuardedWatch {
+    return new GuardedWatch(access, resolveReads(access, cells), onChange);
   }
 
   /**
@@ -90,10 +184,11 @@ export class Backend {
   }
 
   /**
-   * Writes cells through the write pipeline (writes/write-cells.ts), in the cube's write queue.
+   * Writes cells as `user` through the write pipeline (writes/write-cells.ts), in the cube's write
+   * queue, with the user's rights as they are when the write's turn comes (writes/rights.ts).
    * @param holds cells held during this request's spreads (member lists, as addresses).
    * @throws DomainError for API misuse (see checkWrites; an unresolvable hold is invalid_argument,
-   *   an unknown cube not_found); per-write problems are outcomes.
+   *   an unknown or hidden cube not_found); per-write problems, rights included, are outcomes.
    */
   async writeCells(
     cubeName: string,
@@ -101,20 +196,21 @@ export class Backend {
     user: string,
     holds: readonly (readonly string[])[] = [],
   ): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
-    const served = this.cube(cubeName);
+    const { served, security, rights } = this.access(cubeName, user);
     checkWrites(writes);
-    const held = resolveHolds(served.cube, holds);
-    return this.queue.run(served.cube.name.toLowerCase(), () => writeCells(this.ctx, served, writes, user, held));
+    const held = resolveHolds(served.cube, holds, rights.visible);
+    return this.queue.run(served.cube.name.toLowerCase(), () => writeCells(this.ctx, served, writes, user, held, security.forUser(user)));
   }
 
   /**
-   * Copies one scenario onto another (writes/copy-scenario.ts), in the cube's write queue.
-   * @throws DomainError for an unknown cube, dimension or member, or a bad request (see resolveScenarioCopy).
+   * Copies one scenario onto another as `user` (writes/copy-scenario.ts), in the cube's write queue.
+   * @throws DomainError for an unknown (or hidden) cube, dimension or member, or a bad request (see
+   *   resolveScenarioCopy); permission_denied without Write on the whole target slice.
    */
   async copyScenario(cubeName: string, input: ScenarioCopyInput, user: string): Promise<ScenarioCopyOutcome> {
-    const served = this.cube(cubeName);
-    const spec = resolveScenarioCopy(served.cube, input);
-    return this.queue.run(served.cube.name.toLowerCase(), () => copyScenario(this.ctx, served, spec, input.baseVersion, user));
+    const { served, security, rights } = this.access(cubeName, user);
+    const spec = resolveScenarioCopy(served.cube, input, rights.visible);
+    return this.queue.run(served.cube.name.toLowerCase(), () => copyScenario(this.ctx, served, spec, input.baseVersion, user, security.forUser(user)));
   }
 
   /**
@@ -123,5 +219,18 @@ export class Backend {
    */
   applyTransaction(tx: CommittedTransaction): number {
     return applyTransaction(this.cubes, tx);
+  }
+
+  /**
+   * Reloads a cube's security after another instance changed it (a `security.changed` event): from
+   * the store, when this instance serves that generation of the cube and holds an older version.
+   * Open streams hear of it at once.
+   */
+  async applySecurityChange(ev: SecurityEvent): Promise<void> {
+    const served = this.cubes.find(ev.cube);
+    if (!served || served.id !== ev.cubeId || served.loadedAt !== ev.loadedAt) return;
+    if (ev.version <= this.rights.of(served).version) return;
+    const stored = await this.store.loadSecurity(served.id);
+    if (this.cubes.find(ev.cube) === served) this.rights.update(served, stored);
   }
 }

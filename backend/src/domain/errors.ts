@@ -11,9 +11,12 @@ import type { AddressError } from "../lattice";
 /**
  * Why a request cannot be served, as a code of a closed set (a subset of Connect's and gRPC's codes,
  * with the same meaning): `invalid_argument` (malformed or self-contradicting input),
- * `not_found` (an unknown cube, dimension or member), `resource_exhausted` (over a request limit).
+ * `not_found` (an unknown cube, dimension or member, or one the caller may not see: the two are
+ * told apart by no one), `resource_exhausted` (over a request limit), `permission_denied` (the
+ * caller sees what it names but lacks the right the request needs: Write on a scenario copy's
+ * target, Read on a cell's history, the Admin role for a security change).
  */
-export type DomainErrorCode = "invalid_argument" | "not_found" | "resource_exhausted";
+export type DomainErrorCode = "invalid_argument" | "not_found" | "resource_exhausted" | "permission_denied";
 
 /** A request the domain refuses as a whole; nothing was changed. */
 export class DomainError extends Error {

@@ -1,8 +1,12 @@
 /**
  * The domain layer: the backend facade the services call, the cube registry, request checks and
- * domain errors. The write pipeline itself is in ../writes.
+ * domain errors, rights on the read paths (access.ts) and the security of the served cubes
+ * (security.ts, security-admin.ts). The write pipeline itself is in ../writes, the rights model in
+ * ../security.
  */
-export { Backend, type BackendOptions } from "./backend";
+export { type Access, type CellProblem, type CellResult, GuardedWatch, type NoAccess, requireCell } from "./access";
+export { Backend, type BackendOptions, type ServedCubeWithSecurity } from "./backend";
+export type { ChangeOutcome, KnownUser, SecurityAdmin, SecurityView } from "./security-admin";
 export { checkCellBatch, checkMembers, checkWrites, clampLimit } from "./checks";
 export type { ServedCube } from "./cube-registry";
 export { DomainError, type DomainErrorCode } from "./errors";

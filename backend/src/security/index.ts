@@ -8,4 +8,4 @@
 export * from "./model";
 export { type AppliedChange, applyChange, type SecurityChange } from "./operations";
 export { CubeRights, type DimensionRights, type SecuredCube, UserRights } from "./rights";
-export { type CubeShape, checkModel, checkName, checkRight, MAX_NAME_LENGTH, rightKey, SecurityModelError } from "./validate";
+export { type CubeShape, checkModel, checkName, checkRight, MAX_NAME_LENGTH, rightKey, SecurityModelError, type SecurityModelInput } from "./validate";

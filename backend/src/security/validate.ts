@@ -32,6 +32,13 @@ export class SecurityModelError extends Error {
   }
 }
 
+/** A security model as written (a model file's section, a stored document): names not yet checked, rights as text. */
+export interface SecurityModelInput {
+  admins?: readonly string[];
+  groups?: readonly { name: string; rights?: Record<string, Record<string, string>> }[];
+  users?: readonly { id: string; name?: string; groups?: readonly string[] }[];
+}
+
 /** Most characters of a user id, group name or display name. */
 export const MAX_NAME_LENGTH = 200;
 
@@ -96,7 +103,7 @@ export function checkRight(text: unknown, path: (string | number)[]): RightName 
  * Checks a group's rights against the cube: known dimensions, members of those dimensions, known
  * rights, no member twice (after canonical naming). Returns them in canonical form.
  */
-function checkRights(cube: CubeShape, rights: SecurityGroup["rights"] | undefined, at: (string | number)[]): SecurityGroup["rights"] {
+function checkRights(cube: CubeShape, rights: Record<string, Record<string, string>> | undefined, at: (string | number)[]): SecurityGroup["rights"] {
   const out: SecurityGroup["rights"] = {};
   for (const [dimName, members] of Object.entries(rights ?? {})) {
     const d = dimensionKey(cube, dimName, [...at, dimName]);
@@ -120,7 +127,7 @@ function checkRights(cube: CubeShape, rights: SecurityGroup["rights"] | undefine
  * declared; a user listed without a name is named by the id.
  * @throws SecurityModelError at the first problem, with its path in the model.
  */
-export function checkModel(model: SecurityModel, cube: CubeShape): SecurityModel {
+export function checkModel(model: SecurityModelInput, cube: CubeShape): SecurityModel {
   const admins: string[] = [];
   (model.admins ?? []).forEach((a, i) => {
     const id = checkName(a, "an admin's user id", ["admins", i]);

@@ -55,7 +55,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const events = createEvents({ store, log, instanceId, kafkaBrokers: config.kafkaBrokers, relay: { leaseMs: config.outboxLeaseMs } });
   // The engine's executor: large scans split over helper threads (started on first use).
   const executor = new ThreadPoolExecutor();
-  const backend = new Backend(store, { instanceId, spreadMaxNewCells: config.spreadMaxNewCells, publisher: events.relay, cache });
+  const backend = new Backend(store, { instanceId, spreadMaxNewCells: config.spreadMaxNewCells, publisher: events.relay, cache, serverAdmins: config.admins });
   let ready = false;
   let failure: string | null = null;
   const app = createApp({ backend, ready: () => ready, failure: () => failure, log, addinDir: config.addinDir });
@@ -144,7 +144,7 @@ async function loadCubes(
     const t0 = Date.now();
     const stored = await store.loadCube(c.name);
     const cube = new Cube(stored.def, stored.cells, stored.writers, { executor });
-    backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt });
+    backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt, security: stored.security });
     log.info({ cube: c.name, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000 }, "cube ready");
   }
 }

@@ -1,9 +1,9 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { CommentaryService } from "../../../proto/gen/quantatom/v1/commentary_pb";
-import { type Backend, clampLimit, DomainError } from "../domain";
-import { resolveCell } from "../domain/addresses";
+import { type Backend, clampLimit, DomainError, requireCell } from "../domain";
 import type { Cube } from "../lattice";
+import { RIGHT } from "../security";
 import type { StoredComment } from "../store/types";
 import { userOf } from "./requests";
 
@@ -35,8 +35,10 @@ export function registerCommentaryService(backend: Backend) {
   return (router: ConnectRouter) =>
     router.service(CommentaryService, {
       async addComment(req, ctx) {
-        const served = backend.cube(req.cube);
-        const coords = resolveCell(served.cube, req.members);
+        const access = backend.access(req.cube, userOf(ctx));
+        const { served } = access;
+        // Commenting needs Write on the cell (reading a thread needs Read).
+        const coords = requireCell(access, req.members, RIGHT.write, "comment on");
         const text = req.text.trim();
         if (!text) throw new DomainError("text is required: the comment is empty", "invalid_argument");
         if (text.length > MAX_COMMENT_LENGTH) {
@@ -46,10 +48,13 @@ export function registerCommentaryService(backend: Backend) {
         return { comment: toComment(served.cube.name, stored) };
       },
 
-      async listComments(req) {
-        const served = backend.cube(req.cube);
+      async listComments(req, ctx) {
+        const access = backend.access(req.cube, userOf(ctx));
+        const { served, rights } = access;
         const { cube } = served;
-        const coords = resolveCell(cube, req.members);
+        // Reading a cell's comments needs Read on it; comments below it on cells the caller may not
+        // read are left out (neither listed nor counted).
+        const coords = requireCell(access, req.members, RIGHT.read, "read the comments on");
         const limit = clampLimit(req.limit, 100, 1000, "limit");
         const all = await backend.store.listComments(served.id);
         const own: StoredComment[] = [];
@@ -58,7 +63,7 @@ export function registerCommentaryService(backend: Backend) {
         for (const c of all) {
           if (c.coords.length !== coords.length) continue;
           if (c.coords.every((m, d) => m === coords[d])) own.push(c);
-          else if (consolidated && strictlyBelow(cube, c.coords, coords)) below.push(c);
+          else if (consolidated && strictlyBelow(cube, c.coords, coords) && rights.cell(c.coords) >= RIGHT.read) below.push(c);
         }
         return {
           comments: own.slice(0, limit).map((c) => toComment(cube.name, c)),

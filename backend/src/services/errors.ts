@@ -7,13 +7,14 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { CellErrorCode } from "../../../proto/gen/quantatom/v1/lattice_pb";
+import type { CellProblem } from "../domain/access";
 import { DomainError, type DomainErrorCode } from "../domain/errors";
-import type { AddressError } from "../lattice";
 
 const CODES: Record<DomainErrorCode, Code> = {
   invalid_argument: Code.InvalidArgument,
   not_found: Code.NotFound,
   resource_exhausted: Code.ResourceExhausted,
+  permission_denied: Code.PermissionDenied,
 };
 
 /**
@@ -28,13 +29,17 @@ export function toConnectError(err: unknown, log: Logger, rpc: string): ConnectE
   return new ConnectError("internal error; the server log has the details", Code.Internal);
 }
 
-/** Maps an engine address error onto the protocol's per-cell error (a bad cell in a good batch). */
-export function cellError(e: AddressError): { code: CellErrorCode; message: string; candidates: string[] } {
+/**
+ * Maps a per-cell problem onto the protocol's per-cell error (a bad cell in a good batch): an engine
+ * address error, or NO_ACCESS for a cell the caller may not read.
+ */
+export function cellError(e: CellProblem): { code: CellErrorCode; message: string; candidates: string[] } {
   const code = {
     UNKNOWN_MEMBER: CellErrorCode.UNKNOWN_MEMBER,
     AMBIGUOUS_MEMBER: CellErrorCode.AMBIGUOUS_MEMBER,
     DUPLICATE_DIMENSION: CellErrorCode.DUPLICATE_DIMENSION,
     INVALID_ADDRESS: CellErrorCode.INVALID_ADDRESS,
+    NO_ACCESS: CellErrorCode.NO_ACCESS,
   }[e.code];
   return { code, message: e.message, candidates: e.candidates };
 }

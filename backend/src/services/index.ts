@@ -9,6 +9,7 @@ import type { Backend } from "../domain";
 import { registerCommentaryService } from "./commentary-service";
 import { errorBoundary } from "./errors";
 import { registerLatticeService } from "./lattice-service";
+import { registerSecurityService } from "./security-service";
 
 export { cellError, errorBoundary, toConnectError } from "./errors";
 
@@ -17,6 +18,7 @@ export function routes(backend: Backend): (router: ConnectRouter) => void {
   return (router) => {
     registerLatticeService(backend)(router);
     registerCommentaryService(backend)(router);
+    registerSecurityService(backend)(router);
   };
 }
 

@@ -9,9 +9,8 @@ import {
   WriteStatus,
   type WriteResultSchema,
 } from "../../../proto/gen/quantatom/v1/lattice_pb";
-import { type Backend, checkCellBatch, checkMembers, clampLimit, DomainError } from "../domain";
-import { resolveCell } from "../domain/addresses";
-import type { AddressError, CellState, Cube } from "../lattice";
+import { type Backend, type CellResult, clampLimit, DomainError, requireCell } from "../domain";
+import { RIGHT } from "../security";
 import { cellError } from "./errors";
 import { getMembers } from "./members";
 import { spreadInput, toSafeNumber, userOf } from "./requests";
@@ -19,31 +18,16 @@ import { spreadInput, toSafeNumber, userOf } from "./requests";
 type CellInit = MessageInitShape<typeof CellSchema>;
 
 /**
- * A cell of the protocol from an engine state. `calculated` (a member formula computes the cell)
- * comes from the cube rather than the state, which may have come back from a tile cache.
+ * A cell of the protocol from a read's result: the state's value and version, or the per-cell
+ * error (an address problem, or NO_ACCESS: then neither value nor version). `calculated` (a member
+ * formula computes the cell) comes from the cube rather than the state, which may have come back
+ * from a tile cache.
  */
-function toCell(state: CellState, consolidated: boolean, calculated: boolean): CellInit {
+function toCell(r: CellResult): CellInit {
+  if ("problem" in r) return { error: cellError(r.problem) };
+  const { state, consolidated, calculated } = r;
   const version = BigInt(state.version);
   return state.value === null ? { version, consolidated, calculated } : { value: state.value, version, consolidated, calculated };
-}
-
-/** Resolves a batch of addresses: coordinates for the good ones, per-cell errors for the others. */
-function resolveBatch(cube: Cube, cells: readonly CellAddress[]): { coords: (Int32Array | null)[]; errors: (AddressError | null)[] } {
-  checkCellBatch(cells.length);
-  const coords: (Int32Array | null)[] = new Array(cells.length);
-  const errors: (AddressError | null)[] = new Array(cells.length);
-  cells.forEach((c, i) => {
-    checkMembers(c.members, `cells[${i}].members`);
-    const r = cube.resolve(c.members);
-    if (r instanceof Int32Array) {
-      coords[i] = r;
-      errors[i] = null;
-    } else {
-      coords[i] = null;
-      errors[i] = r;
-    }
-  });
-  return { coords, errors };
 }
 
 /** A queue that wakes one waiting consumer; used to turn change callbacks into a stream. */
@@ -81,76 +65,54 @@ class ChangeQueue {
 export function registerLatticeService(backend: Backend) {
   return (router: ConnectRouter) =>
     router.service(LatticeService, {
-      listCubes() {
+      listCubes(_req, ctx) {
+        // Only the cubes the caller sees, and in them only the members the caller sees.
         return {
-          cubes: backend.listCubes().map(({ cube }): MessageInitShape<typeof CubeInfoSchema> => ({
+          cubes: backend.visibleCubes(userOf(ctx)).map(({ served: { cube }, rights }): MessageInitShape<typeof CubeInfoSchema> => ({
             name: cube.name,
             description: cube.description,
             leafCellCount: BigInt(cube.leafCellCount()),
             dataVersion: BigInt(cube.maxVersion()),
-            dimensions: cube.dims.map((dim) => ({
-              name: dim.name,
-              defaultMember: dim.uniqueName(dim.defaultMember),
-              levels: [...dim.levels],
-              memberCount: dim.size,
-              leafCount: dim.leafCount,
-              roots: Array.from(dim.roots, (r) => dim.uniqueName(r)),
-            })),
+            dimensions: cube.dims.map((dim, d) => {
+              const shown = rights.visibleCount(d);
+              return {
+                name: dim.name,
+                defaultMember: rights.visible(d, dim.defaultMember) ? dim.uniqueName(dim.defaultMember) : "",
+                levels: [...dim.levels],
+                memberCount: shown.members,
+                leafCount: shown.leaves,
+                roots: Array.from(dim.roots)
+                  .filter((r) => rights.visible(d, r))
+                  .map((r) => dim.uniqueName(r)),
+              };
+            }),
           })),
         };
       },
 
-      getMembers(req) {
-        const { cube } = backend.cube(req.cube);
-        return getMembers(cube, req);
+      getMembers(req, ctx) {
+        const { served, rights } = backend.access(req.cube, userOf(ctx));
+        return getMembers(served.cube, req, rights.visible);
       },
 
-      async getCells(req) {
-        const served = backend.cube(req.cube);
-        const { cube } = served;
-        const { coords, errors } = resolveBatch(cube, req.cells);
-        const good = coords.filter((c): c is Int32Array => c !== null);
+      async getCells(req, ctx) {
+        const access = backend.access(req.cube, userOf(ctx));
         // Hot tiles (Redis or in process) when the backend has a cache; else the engine.
-        const states = await backend.readCells(served, good);
-        let k = 0;
-        return {
-          cells: coords.map((c, i): CellInit => (c === null ? { error: cellError(errors[i]!) } : toCell(states[k++], cube.isConsolidated(c), cube.isCalculated(c)))),
-        };
+        const results = await backend.readCellsAs(access, req.cells);
+        return { cells: results.map(toCell) };
       },
 
       async *watchCells(req, ctx) {
-        const { cube } = backend.cube(req.cube);
-        const { coords, errors } = resolveBatch(cube, req.cells);
-        const goodIndex: number[] = [];
-        const good: Int32Array[] = [];
-        coords.forEach((c, i) => {
-          if (c !== null) {
-            goodIndex.push(i);
-            good.push(c);
-          }
-        });
-        const consolidated = good.map((c) => cube.isConsolidated(c));
-        const calculated = good.map((c) => cube.isCalculated(c));
+        const access = backend.access(req.cube, userOf(ctx));
         const queue = new ChangeQueue();
-        const watch = cube.watch(good, (idx) => queue.push(idx));
+        const watch = backend.watchCellsAs(access, req.cells, (indexes) => queue.push(indexes));
         try {
-          const initial = watch.states();
-          const byIndex = new Map<number, CellInit>();
-          goodIndex.forEach((i, k) => {
-            byIndex.set(i, toCell(initial[k], consolidated[k], calculated[k]));
-          });
-          yield {
-            initial: true,
-            updates: coords.map((_, i) => ({ index: i, cell: byIndex.get(i) ?? { error: cellError(errors[i]!) } })),
-          };
+          yield { initial: true, updates: watch.results().map((r, i) => ({ index: i, cell: toCell(r) })) };
           for (;;) {
             const changed = await queue.next(ctx.signal);
             if (changed === null) return;
-            const states = watch.states(changed);
-            yield {
-              initial: false,
-              updates: changed.map((k, j) => ({ index: goodIndex[k], cell: toCell(states[j], consolidated[k], calculated[k]) })),
-            };
+            const results = watch.results(changed);
+            yield { initial: false, updates: changed.map((i, j) => ({ index: i, cell: toCell(results[j]) })) };
           }
         } finally {
           watch.close();
@@ -204,6 +166,7 @@ export function registerLatticeService(backend: Backend) {
                   updatedBy: o.updatedBy,
                   updatedAt: timestampFromMs(o.updatedAt),
                   leavesChanged: BigInt(o.leavesChanged),
+                  leavesHeldByRights: BigInt(o.leavesHeldByRights ?? 0),
                 };
               case "CONFLICT":
                 return {
@@ -227,10 +190,11 @@ export function registerLatticeService(backend: Backend) {
         };
       },
 
-      async getCellHistory(req) {
-        const served = backend.cube(req.cube);
+      async getCellHistory(req, ctx) {
+        const access = backend.access(req.cube, userOf(ctx));
+        const { served } = access;
         const { cube } = served;
-        const coords = resolveCell(cube, req.members);
+        const coords = requireCell(access, req.members, RIGHT.read, "read the history of");
         const formula = cube.formulaOf(coords);
         if (formula) {
           throw new DomainError(

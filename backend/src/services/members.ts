@@ -1,13 +1,16 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type GetMembersRequest, type GetMembersResponseSchema, MemberRelation } from "../../../proto/gen/quantatom/v1/lattice_pb";
-import type { Cube } from "../lattice";
+import type { Cube, MemberFilter } from "../lattice";
 import { clampLimit, DomainError } from "../domain";
 import { dimensionOf, memberOf } from "../domain/addresses";
 
 type MembersResponse = MessageInitShape<typeof GetMembersResponseSchema>;
 
-/** A member as GetMembers reports it; `formula` is the member's formula as declared, or "" for a stored member. */
-function info(cube: Cube, d: number, id: number) {
+/**
+ * A member as GetMembers reports it; `formula` is the member's formula as declared, or "" for a
+ * stored member; `childCount` counts the children the caller sees.
+ */
+function info(cube: Cube, d: number, id: number, visible: MemberFilter) {
   const dim = cube.dims[d];
   const p = dim.parent[id];
   return {
@@ -19,29 +22,32 @@ function info(cube: Cube, d: number, id: number) {
     isLeaf: dim.isLeaf(id),
     parentUniqueName: p < 0 ? "" : dim.uniqueName(p),
     weight: dim.weight[id],
-    childCount: dim.children[id].length,
+    childCount: dim.children[id].filter((c) => visible(d, c)).length,
     aliases: [...dim.aliases[id]],
     formula: cube.memberFormula(d, id)?.expression ?? "",
   };
 }
 
 /**
- * Implements GetMembers: children, descendants to a depth, or a name search in one dimension.
+ * Implements GetMembers: children, descendants to a depth, or a name search in one dimension, among
+ * the members the caller sees (`visible`: a hidden member is never listed, and a hidden parent is
+ * unknown; the members below a hidden one are hidden too).
  * @throws DomainError not_found for an unknown dimension or parent; invalid_argument for a bad
  *   parent name, depth or limit, or a search without a query.
  */
-export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse {
+export function getMembers(cube: Cube, req: GetMembersRequest, visible: MemberFilter = () => true): MembersResponse {
   const d = dimensionOf(cube, req.dimension, "dimension");
   const dim = cube.dims[d];
   const limit = clampLimit(req.limit, 1000, 100_000, "limit");
   if (req.depth < 0) throw new DomainError(`depth must be 0 or more, got ${req.depth}`, "invalid_argument");
 
   let parent = -1;
-  if (req.parent.trim()) parent = memberOf(cube, d, req.parent, "parent");
+  if (req.parent.trim()) parent = memberOf(cube, d, req.parent, "parent", visible);
 
   const out: number[] = [];
   let truncated = false;
   const push = (id: number): boolean => {
+    if (!visible(d, id)) return true;
     if (out.length >= limit) {
       truncated = true;
       return false;
@@ -74,6 +80,7 @@ export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse 
       const stack = top.reverse();
       while (stack.length > 0) {
         const id = stack.pop()!;
+        if (!visible(d, id)) continue;
         if (!push(id)) break;
         if (req.depth === 0 || dim.depth[id] - base < req.depth) {
           const kids = dim.children[id];
@@ -87,5 +94,5 @@ export function getMembers(cube: Cube, req: GetMembersRequest): MembersResponse 
       for (const id of kids) if (!push(id)) break;
     }
   }
-  return { members: out.map((id) => info(cube, d, id)), truncated };
+  return { members: out.map((id) => info(cube, d, id, visible)), truncated };
 }

@@ -1,9 +1,12 @@
 /**
- * CopyScenario through the write pipeline: resolve the scenario members and the slice → plan the
- * leaf changes (lattice/scenario.ts) → check the target's version (conflicts.ts) → commit in one
- * transaction, all or nothing (commit.ts) → apply → publish. Runs in the cube's write queue.
+ * CopyScenario through the write pipeline: resolve the scenario members and the slice (among the
+ * members the writer sees) → check rights (rights.ts: Write on the whole target slice, Read on the
+ * source) → plan the leaf changes (lattice/scenario.ts) → check the target's version (conflicts.ts)
+ * → commit in one transaction, all or nothing (commit.ts) → apply → publish. Runs in the cube's
+ * write queue.
  */
-import type { Cube, LeafChange, ScenarioCopySpec } from "../lattice";
+import type { Cube, LeafChange, MemberFilter, ScenarioCopySpec } from "../lattice";
+import type { UserRights } from "../security";
 import { planScenarioCopy } from "../lattice";
 import { dimensionOf, memberOf } from "../domain/addresses";
 import { checkMembers } from "../domain/checks";
@@ -14,21 +17,22 @@ import { commitPending } from "./commit";
 import { checkCopyTarget, staleLeafBelow } from "./conflicts";
 import type { WriteContext } from "./context";
 import { leafWrites } from "./plan";
+import { checkCopyRights } from "./rights";
 import type { ScenarioCopyInput, ScenarioCopyOutcome } from "./types";
 
 /**
- * Resolves a scenario copy's members and slice.
- * @throws DomainError not_found for an unknown dimension or member; invalid_argument for a factor
- *   that is not finite, a member of another dimension, a consolidated or calculated member, the same
- *   member twice, or a slice on the scenario dimension.
+ * Resolves a scenario copy's members and slice, among the members the writer sees (`visible`).
+ * @throws DomainError not_found for an unknown (or hidden) dimension member; invalid_argument for a
+ *   factor that is not finite, a member of another dimension, a consolidated or calculated member,
+ *   the same member twice, or a slice on the scenario dimension.
  */
-export function resolveScenarioCopy(cube: Cube, input: ScenarioCopyInput): ScenarioCopySpec {
+export function resolveScenarioCopy(cube: Cube, input: ScenarioCopyInput, visible?: MemberFilter): ScenarioCopySpec {
   const sd = dimensionOf(cube, input.dimension.trim() || "Scenario", "dimension");
   const dim = cube.dims[sd];
   if (!Number.isFinite(input.factor)) throw new DomainError(`factor is ${input.factor}; it must be a finite number`, "invalid_argument");
   const member = (text: string, field: string): number => {
     if (!text.trim()) throw new DomainError(`${field} is required (a member of ${dim.name}, e.g. "Actual")`, "invalid_argument");
-    const id = memberOf(cube, sd, text, field);
+    const id = memberOf(cube, sd, text, field, visible);
     if (!dim.isLeaf(id)) throw new DomainError(`${field} ${dim.uniqueName(id)} is consolidated; copy between leaf members`, "invalid_argument");
     if (cube.memberFormula(sd, id)) {
       throw new DomainError(`${field} ${dim.uniqueName(id)} is calculated by a formula; copy between stored members`, "invalid_argument");
@@ -41,7 +45,7 @@ export function resolveScenarioCopy(cube: Cube, input: ScenarioCopyInput): Scena
   checkMembers(input.slice, "slice");
   const slice = new Int32Array(cube.dims.length).fill(-1);
   input.slice.forEach((text, i) => {
-    const m = cube.member(text);
+    const m = cube.member(text, visible);
     if ("message" in m) throw new DomainError(`slice[${i}]: ${m.message}`, "not_found");
     if (m.dim === sd) throw new DomainError(`slice[${i}] ${text} is on the scenario dimension ${dim.name}`, "invalid_argument");
     if (slice[m.dim] >= 0) throw new DomainError(`slice names two members of ${cube.dims[m.dim].name}`, "invalid_argument");
@@ -56,7 +60,9 @@ export function resolveScenarioCopy(cube: Cube, input: ScenarioCopyInput): Scena
  * the slice become the source's times the factor, and target cells with no source are cleared, in
  * one transaction with an audit record per changed leaf; all or nothing.
  * @param baseVersion the target's version the caller saw, 0 for no check.
- * @throws the store's error (nothing committed).
+ * @param rights the writer's rights on the cube now.
+ * @throws DomainError permission_denied when the writer may not write the whole target slice or read
+ *   the source (writes/rights.ts); the store's error (nothing committed).
  */
 export async function copyScenario(
   ctx: WriteContext,
@@ -64,8 +70,10 @@ export async function copyScenario(
   spec: ScenarioCopySpec,
   baseVersion: number,
   user: string,
+  rights: UserRights,
 ): Promise<ScenarioCopyOutcome> {
   const { cube } = served;
+  checkCopyRights(cube, spec, rights);
   const plan = planScenarioCopy(cube, spec);
   const conflict = checkCopyTarget({ version: plan.targetVersion, writer: plan.targetWriter }, baseVersion);
   if (conflict) return conflict;

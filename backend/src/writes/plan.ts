@@ -5,6 +5,8 @@
  */
 import type { Cube, LeafPlan, SpreadMethodCode, SpreadPlan } from "../lattice";
 import { planSpread } from "../lattice";
+import type { UserRights } from "../security";
+import { leafMasks, referenceRefused } from "./rights";
 import type { PendingWrite } from "../store/types";
 import type { SpreadInput, WriteInput, WriteOutcome } from "./types";
 
@@ -38,11 +40,12 @@ export function describeSpread(method: SpreadMethodCode, sp: SpreadInput | undef
 }
 
 /**
- * Plans the spread of a write to a consolidated cell (whose version was checked): the method (P
- * unless `spread` says otherwise; C for an empty value), its reference cell for RP and R%, and the
- * leaf changes with `holds` kept. Returns the plan, or the REJECTED outcome that says why it
- * cannot be spread (a method that needs a value or a reference, a calculated reference, a target
- * out of reach, too many new cells).
+ * Plans the spread of a write to a consolidated cell (whose version and rights were checked): the
+ * method (P unless `spread` says otherwise; C for an empty value), its reference cell for RP and R%
+ * (resolved among the members the writer sees, and readable by the writer), and the leaf changes
+ * with `holds` kept, and the leaves the writer may not write held too. Returns the plan, or the
+ * REJECTED outcome that says why it cannot be spread (a method that needs a value or a reference, a
+ * calculated or unreadable reference, a target out of reach, too many new cells).
  */
 export function planConsolidated(
   cube: Cube,
@@ -50,6 +53,7 @@ export function planConsolidated(
   w: WriteInput,
   holds: readonly Int32Array[],
   maxNewCells: number,
+  rights: UserRights,
 ): SpreadPlan | WriteOutcome {
   const sp = w.spread;
   const method = sp?.method ?? (w.value === null ? "C" : "P");
@@ -64,13 +68,15 @@ export function planConsolidated(
     }
     reference = Int32Array.from(coords);
     for (const name of names) {
-      const m = cube.member(name);
+      const m = cube.member(name, rights.visible);
       if ("message" in m) return { status: "REJECTED", message: `reference: ${m.message}`, error: m };
       reference[m.dim] = m.id;
     }
     if (cube.formulaOf(reference)) {
       return { status: "REJECTED", message: "the reference cell is calculated by a formula; spread relative to stored cells" };
     }
+    const refused = referenceRefused(cube, rights, reference);
+    if (refused) return { status: "REJECTED", message: refused };
   }
   const plan = planSpread(
     cube,
@@ -78,6 +84,7 @@ export function planConsolidated(
     { method, action: sp?.action ?? "replace", includeEmpty: sp?.includeEmpty ?? false, value: w.value ?? 0, percent: sp?.percent ?? 0, reference },
     holds,
     { maxNewCells },
+    leafMasks(rights),
   );
   if (!plan.ok) {
     return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${plan.message}` };

@@ -29,7 +29,16 @@ export interface WriteInput {
 
 /** The outcome of one write (see WriteResult in lattice.proto). Times are ms since the epoch. */
 export type WriteOutcome =
-  | { status: "APPLIED"; version: number; value: number | null; updatedBy: string; updatedAt: number; leavesChanged: number }
+  | {
+      status: "APPLIED";
+      version: number;
+      value: number | null;
+      updatedBy: string;
+      updatedAt: number;
+      leavesChanged: number;
+      /** A spread's leaves kept as they were because the writer may not write them (0 or absent: none). */
+      leavesHeldByRights?: number;
+    }
   | {
       status: "CONFLICT";
       version: number;

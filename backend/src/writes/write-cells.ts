@@ -1,9 +1,11 @@
 /**
  * The write pipeline for WriteCells, step by step (each step a module of this folder):
- * resolve (resolve.ts) → plan leaf changes (plan.ts: spreading) → check (conflicts.ts: versions,
- * overlaps) → commit (commit.ts: values, audit records and outbox rows in one transaction) →
- * apply (apply.ts: lattice, watches, streams) → publish (publish.ts: the outbox relay).
- * The caller runs it in the cube's write queue, so no other write interleaves.
+ * resolve (resolve.ts, among the members the writer sees) → check rights (rights.ts: Write on a
+ * leaf, Spread on a consolidated cell) → check versions and overlaps (conflicts.ts) → plan leaf
+ * changes (plan.ts: spreading, with the leaves the writer may not write held) → commit (commit.ts:
+ * values, audit records and outbox rows in one transaction) → apply (apply.ts: lattice, watches,
+ * streams) → publish (publish.ts: the outbox relay). The caller runs it in the cube's write queue,
+ * so no other write (and no security change) interleaves.
  */
 import type { LeafChange, SpreadPlan } from "../lattice";
 import type { ServedCube } from "../domain/cube-registry";
@@ -14,6 +16,8 @@ import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow
 import type { WriteContext } from "./context";
 import { leafWrites, planConsolidated } from "./plan";
 import { resolveWrites } from "./resolve";
+import { rejectUnwritable } from "./rights";
+import type { UserRights } from "../security";
 import type { WriteInput, WriteOutcome } from "./types";
 
 /** A planned spread of one write: its plan and the range [from, to) of its pending writes. */
@@ -29,6 +33,7 @@ interface PlannedSpread {
  * committed together in one transaction, with one audit record per changed leaf, then applied to
  * the lattice (which notifies watches), then published.
  * @param holds resolved held cells for this request's spreads.
+ * @param rights the writer's rights on the cube now (see writes/rights.ts for what each write needs).
  * @returns one outcome per write, in order, and the transaction id ("" when nothing was applied).
  * @throws the store's error (nothing committed).
  */
@@ -38,16 +43,19 @@ export async function writeCells(
   writes: readonly WriteInput[],
   user: string,
   holds: readonly Int32Array[],
+  rights: UserRights,
 ): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
   const { cube } = served;
   const outcomes: WriteOutcome[] = new Array(writes.length);
 
-  // Resolve: each address once.
-  const targets = resolveWrites(cube, writes, outcomes);
+  // Resolve: each address once, among the members the writer sees.
+  const targets = resolveWrites(cube, writes, outcomes, rights.visible);
+  // Check rights before anything that reads a cell's state, so a refused write learns nothing of it.
+  rejectUnwritable(cube, targets, outcomes, rights);
   // Cells this instance has not caught up on yet (written through another instance): read them
   // from the store first, so that the version check below sees what the writer saw.
   const behind = targets.filter(
-    (c, i): c is Int32Array => c !== null && !cube.isConsolidated(c) && writes[i].baseVersion > cube.leafState(c).version,
+    (c, i): c is Int32Array => c !== null && !outcomes[i] && !cube.isConsolidated(c) && writes[i].baseVersion > cube.leafState(c).version,
   );
   await catchUp(ctx.store, served, behind);
   rejectOverlaps(cube, targets, outcomes);
@@ -67,7 +75,7 @@ export async function writeCells(
         outcomes[i] = refused;
         return;
       }
-      const plan = planConsolidated(cube, coords, w, holds, ctx.spreadMaxNewCells);
+      const plan = planConsolidated(cube, coords, w, holds, ctx.spreadMaxNewCells, rights);
       if (!("ok" in plan)) {
         outcomes[i] = plan;
         return;
@@ -79,7 +87,15 @@ export async function writeCells(
       }
       spreads.set(i, { plan, from, to: pending.length });
       if (plan.count === 0) {
-        outcomes[i] = { status: "APPLIED", version: state.version, value: state.value, updatedBy: "", updatedAt: served.loadedAt, leavesChanged: 0 };
+        outcomes[i] = {
+          status: "APPLIED",
+          version: state.version,
+          value: state.value,
+          updatedBy: "",
+          updatedAt: served.loadedAt,
+          leavesChanged: 0,
+          leavesHeldByRights: plan.heldByRights,
+        };
       }
       return;
     }
@@ -131,7 +147,7 @@ export async function writeCells(
     }
     let version = 0;
     for (const r of slice) if (r.ok && r.version > version) version = r.version;
-    outcomes[i] = { status: "APPLIED", version, value, updatedBy: user, updatedAt: at, leavesChanged: sp.plan.count };
+    outcomes[i] = { status: "APPLIED", version, value, updatedBy: user, updatedAt: at, leavesChanged: sp.plan.count, leavesHeldByRights: sp.plan.heldByRights };
   }
 
   // Publish; and conflicts found by the store mean this lattice is behind on those cells: catch up.

@@ -183,8 +183,9 @@ export const ListCommentsResponseSchema: GenMessage<ListCommentsResponse> = /*@_
 export const CommentaryService: GenService<{
   /**
    * AddComment adds a comment to a cell. The address is resolved as in GetCells (bare names,
-   * default members); a bad address fails the call with invalid_argument or not_found.
-   * The author is the caller (`X-Quantatom-User` header). Text: 1 to 4,000 characters.
+   * default members, hidden members unknown); a bad address fails the call with invalid_argument or
+   * not_found. Needs Write on the cell (permission_denied otherwise). The author is the caller
+   * (`X-Quantatom-User` header). Text: 1 to 4,000 characters.
    *
    * @generated from rpc quantatom.v1.CommentaryService.AddComment
    */
@@ -195,7 +196,9 @@ export const CommentaryService: GenService<{
   },
   /**
    * ListComments lists the comments on one cell, newest first; for a consolidated cell it also
-   * counts (and optionally lists) the comments on the cells below it.
+   * counts (and optionally lists) the comments on the cells below it. Needs Read on the cell
+   * (permission_denied otherwise); comments on cells below it that the caller may not read are
+   * neither counted nor listed.
    *
    * @generated from rpc quantatom.v1.CommentaryService.ListComments
    */
