@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CubeDef, LeafCells } from "../../backend/src/lattice";
+import type { SecurityModel } from "../../backend/src/security";
 import { type RunningServer, startServer } from "../../backend/src/server/main";
 import { openStore } from "../../backend/src/store";
 import { createTestDatabase } from "./pg";
@@ -26,12 +27,13 @@ export class CubeServer {
   /**
    * Saves `def` and `cells` into a new store of `kind`, then starts a server on it.
    * @param env more variables for the server's configuration (see testConfig).
+   * @param security the cube's security (canonical, see security/validate.ts checkModel); none: open.
    */
-  static async start(kind: StoreKind, def: CubeDef, cells: LeafCells, env: Record<string, string> = {}): Promise<CubeServer> {
+  static async start(kind: StoreKind, def: CubeDef, cells: LeafCells, env: Record<string, string> = {}, security: SecurityModel | null = null): Promise<CubeServer> {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-test-"));
     const db = kind === "PostgreSQL" ? await createTestDatabase() : undefined;
     const store = await openStore({ dataDir, databaseUrl: db?.url });
-    await store.saveCube(def, cells);
+    await store.saveCube(def, cells, undefined, security);
     await store.close();
     const full = { ...env, QATOM_DATA_DIR: dataDir, DATABASE_URL: db?.url };
     return new CubeServer(await CubeServer.run(full), full, dataDir, db?.drop);
