@@ -25,14 +25,6 @@ import { routerOptions, routes } from ".";
 const log = pino({ level: "silent" });
 const OSLO = ["[Measures].[Units]", "[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]"];
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("SecurityService on two instances (in-process bus, PGlite)", () => {
   let dir: string;
   let store: SqlStore;
