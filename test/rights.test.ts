@@ -13,7 +13,7 @@
  * stream is open pushes NO_ACCESS, granted again pushes the value), and admin calls.
  */
 import { Code } from "@connectrpc/connect";
-import { CellErrorCode, MemberRelation, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { CellErrorCode, type CellUpdate, MemberRelation, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { Right } from "../proto/gen/quantatom/v1/security_pb";
 import { Cube } from "../backend/src/lattice";
 import { checkModel } from "../backend/src/security";
@@ -259,7 +259,7 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("rights on %s", (kind) => {
       // North's right set to none: Oslo inherits it; North still shows (Bergen below is readable).
       await as("ada").security.setRight({ cube: "Demo", group: "north", member: NORTH, right: Right.NONE });
       const revoked = (await it.next()).value;
-      expect(revoked.updates.map((u) => [u.index, u.cell.error?.code, u.cell.value])).toEqual([
+      expect(revoked.updates.map((u: CellUpdate) => [u.index, u.cell?.error?.code, u.cell?.value])).toEqual([
         [0, CellErrorCode.NO_ACCESS, undefined],
         [1, CellErrorCode.NO_ACCESS, undefined],
       ]);
@@ -268,7 +268,7 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("rights on %s", (kind) => {
       await as("ada").lattice.writeCells({ cube: "Demo", writes: [{ members: osloPlan, value: 77, baseVersion: leaf.version }] });
       await as("ada").security.setRight({ cube: "Demo", group: "north", member: NORTH, clear: true });
       const granted = (await it.next()).value;
-      expect(granted.updates.map((u) => u.index)).toEqual([0, 1]);
+      expect(granted.updates.map((u: CellUpdate) => u.index)).toEqual([0, 1]);
       expect(granted.updates[0].cell.value).toBe(77);
       expect(granted.updates[1].cell.error).toBeUndefined();
     } finally {

@@ -91,9 +91,12 @@ function californiaUnitSales(): number {
   return facts.filter((f) => ca.has(f.store_id)).reduce((sum, f) => sum + Number(f.unit_sales), 0);
 }
 
+/** FoodMart is secured (its model's security section): the tests read and write as its admin. */
+const ADMIN = { "X-Quantatom-User": "admin" };
+
 /** A leaf address: the first leaf of each dimension, Plan scenario and Unit Sales. */
 async function firstLeafAddress(url: string): Promise<string[]> {
-  const cubes = (await request(`${url}/quantatom.v1.LatticeService/ListCubes`, {})).json as {
+  const cubes = (await request(`${url}/quantatom.v1.LatticeService/ListCubes`, {}, ADMIN)).json as {
     cubes: { name: string; dimensions: { name: string }[] }[];
   };
   const sales = cubes.cubes.find((c) => c.name === "Sales")!;
@@ -109,7 +112,7 @@ async function firstLeafAddress(url: string): Promise<string[]> {
     }
     let parent = "";
     for (;;) {
-      const res = (await request(`${url}/quantatom.v1.LatticeService/GetMembers`, { cube: "Sales", dimension: dim.name, parent })).json as {
+      const res = (await request(`${url}/quantatom.v1.LatticeService/GetMembers`, { cube: "Sales", dimension: dim.name, parent }, ADMIN)).json as {
         members: { uniqueName: string; isLeaf?: boolean }[];
       };
       const first = res.members[0];
@@ -131,8 +134,8 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const getCells = (url: string, cells: string[][]) =>
-  request(`${url}/quantatom.v1.LatticeService/GetCells`, { cube: "Sales", cells: cells.map((members) => ({ members })) });
+const getCells = (url: string, cells: string[][], user = "admin") =>
+  request(`${url}/quantatom.v1.LatticeService/GetCells`, { cube: "Sales", cells: cells.map((members) => ({ members })) }, { "X-Quantatom-User": user });
 
 it("serves FoodMart over HTTPS, and a Plan write survives kill -9 and a restart", async () => {
   const first = await startCli();
@@ -146,6 +149,12 @@ it("serves FoodMart over HTTPS, and a Plan write survives kill -9 and a restart"
     const cells = (ca.json as { cells: { value: number; consolidated: boolean }[] }).cells;
     expect(cells[0].value).toBe(californiaUnitSales());
     expect(cells[0].consolidated).toBe(true);
+    // Rights: walt (Washington's planner) reads California but not Canada, hidden from him; a user
+    // the model does not declare does not see the cube.
+    const walt = (await getCells(first.url, [["[Store].[USA].[CA]"], ["[Store].[Canada]"]], "walt")).json as { cells: { value?: number; error?: { code: string } }[] };
+    expect(walt.cells[0].value).toBe(californiaUnitSales());
+    expect(walt.cells[1].error?.code).toBe("CELL_ERROR_CODE_UNKNOWN_MEMBER");
+    expect((await getCells(first.url, [["[Store].[USA].[CA]"]], "stranger")).status).toBe(404);
 
     const leaf = await firstLeafAddress(first.url);
     const total = ["[Measures].[Unit Sales]", "[Scenario].[Plan]"];
@@ -153,7 +162,7 @@ it("serves FoodMart over HTTPS, and a Plan write survives kill -9 and a restart"
     const write = await request(
       `${first.url}/quantatom.v1.LatticeService/WriteCells`,
       { cube: "Sales", writes: [{ members: leaf, value: (before.cells[0].value ?? 0) + 5, baseVersion: before.cells[0].version }] },
-      { "X-Quantatom-User": "e2e" },
+      ADMIN,
     );
     const result = (write.json as { results: { status: string; version: string }[] }).results[0];
     expect(result.status).toBe("APPLIED");
