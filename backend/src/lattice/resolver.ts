@@ -29,6 +29,7 @@ export type MemberFilter = (dim: number, id: number) => boolean;
 
 const MAX_CANDIDATES = 10;
 const MAX_CACHE = 200_000;
+const MAX_FILTERED_CACHE = 50_000;
 
 /**
  * Resolves member names and cell addresses of one cube, the same way for every RPC:
@@ -46,6 +47,8 @@ export class Resolver {
   /** lowercase name or alias -> members anywhere in the cube. */
   private readonly bareIndex = new Map<string, MemberRef[]>();
   private readonly cache = new Map<string, MemberRef | AddressError>();
+  /** Per filter, the names whose resolution the filter changes (see member). */
+  private readonly filteredCache = new WeakMap<MemberFilter, Map<string, MemberRef | AddressError>>();
 
   constructor(private readonly dims: readonly Dimension[]) {
     this.childIndex = dims.map(() => new Map());
@@ -84,7 +87,20 @@ export class Resolver {
       this.cache.set(text, result);
     }
     if (!visible || ("id" in result && this.shown(result.dim, result.id, visible))) return result;
-    return this.resolveUncached(text, visible);
+    // Names that resolve differently for this caller: cached per filter (a caller's rights keep one
+    // filter until they change), so a sheet full of hidden names costs their resolution once.
+    let cache = this.filteredCache.get(visible);
+    if (!cache) {
+      cache = new Map();
+      this.filteredCache.set(visible, cache);
+    }
+    let filtered = cache.get(text);
+    if (!filtered) {
+      filtered = this.resolveUncached(text, visible);
+      if (cache.size >= MAX_FILTERED_CACHE) cache.clear();
+      cache.set(text, filtered);
+    }
+    return filtered;
   }
 
   /** True when member `id` of dimension `d` and all its ancestors pass `visible`. */
