@@ -61,7 +61,7 @@ const importsNodeBuiltin: Rule["forbids"] = (specifier) =>
   specifier.startsWith("node:") || builtinModules.includes(specifier) ? "is a Node built-in" : null;
 
 /** The backend's folders outside the engine, which the engine may not import. */
-const BACKEND_OUTSIDE_ENGINE = ["cache", "cli", "compute", "domain", "events", "loader", "security", "server", "services", "store", "writes"];
+const BACKEND_OUTSIDE_ENGINE = ["auth", "cache", "cli", "compute", "domain", "events", "loader", "security", "server", "services", "store", "writes"];
 
 /** `folder` may not import from `other/` (by relative path). */
 const noImportsFrom = (folder: string, other: string): Rule => ({ folder, forbidden: `${other}/`, forbids: importsFolder(other) });

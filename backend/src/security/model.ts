@@ -60,8 +60,8 @@ export interface SecurityGroup {
 /** A user declared in a cube's security. */
 export interface SecurityUser {
   /**
-   * The user id as requests carry it: today the `X-Quantatom-User` header, with sign-in the
-   * verified token's subject (services/requests.ts `userOf`). Compared exactly.
+   * The user id as requests carry it: the verified access token's subject (services/requests.ts
+   * `userOf`; `oid` for Entra ID). Compared exactly.
    */
   id: string;
   /** Display name (the id when the file gives none). */

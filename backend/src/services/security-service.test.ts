@@ -14,8 +14,8 @@ import pino from "pino";
 import { CellErrorCode, LatticeService } from "../../../proto/gen/quantatom/v1/lattice_pb";
 import { Right, SecurityService } from "../../../proto/gen/quantatom/v1/security_pb";
 import { smallCubeCells, smallCubeDef } from "../../../test/helpers/small-cube";
+import { createOidcVerifier, DEV_AUDIENCE, DevIssuer, type TokenVerifier } from "../auth";
 import { Backend } from "../domain";
-import { USER_HEADER } from "../domain/limits";
 import { createEvents, type Events, InProcessBus, TOPICS } from "../events";
 import { Cube } from "../lattice";
 import { checkModel } from "../security";
@@ -30,6 +30,8 @@ describe("SecurityService on two instances (in-process bus, PGlite)", () => {
   let store: SqlStore;
   const bus = new InProcessBus();
   const running: Events[] = [];
+  let issuer: DevIssuer;
+  let verifier: TokenVerifier;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-security-"));
@@ -45,6 +47,9 @@ describe("SecurityService on two instances (in-process bus, PGlite)", () => {
     );
     await store.saveCube(smallCubeDef, smallCubeCells(), undefined, security);
     await store.saveCube({ ...smallCubeDef, name: "Open" }, smallCubeCells());
+    issuer = await DevIssuer.open(dir);
+    issuer.setServerUrl("http://in-memory.test");
+    verifier = createOidcVerifier({ issuer: issuer.issuer, audience: DEV_AUDIENCE, fetch: issuer.fetch });
   });
 
   afterAll(async () => {
@@ -67,13 +72,14 @@ describe("SecurityService on two instances (in-process bus, PGlite)", () => {
     return b;
   }
 
+  /** Clients of `backend` signed in as `user` (a development-issuer token), in memory. */
   function clients(backend: Backend, user: string) {
     const transport = createRouterTransport(routes(backend), {
-      router: routerOptions(log),
+      router: routerOptions(log, verifier),
       transport: {
         interceptors: [
-          (next) => (req) => {
-            req.header.set(USER_HEADER, user);
+          (next) => async (req) => {
+            req.header.set("authorization", `Bearer ${(await issuer.issue({ id: user })).accessToken}`);
             return next(req);
           },
         ],

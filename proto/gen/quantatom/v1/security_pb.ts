@@ -96,7 +96,7 @@ export const SecurityGroupSchema: GenMessage<SecurityGroup> = /*@__PURE__*/
  */
 export type SecurityUser = Message<"quantatom.v1.SecurityUser"> & {
   /**
-   * The user id requests carry (today the X-Quantatom-User header; with sign-in the token's subject).
+   * The user id requests carry: the access token's subject (`oid` for Entra ID).
    *
    * @generated from field: string id = 1;
    */
