@@ -10,6 +10,7 @@ import { checkMembers } from "../domain/checks";
 import type { ServedCube } from "../domain/cube-registry";
 import { DomainError } from "../domain/errors";
 import { applyNewer, catchUp } from "./apply";
+import { planBoundProblem } from "./bounds";
 import { commitPending } from "./commit";
 import { checkCopyTarget, staleLeafBelow } from "./conflicts";
 import type { WriteContext } from "./context";
@@ -56,7 +57,8 @@ export function resolveScenarioCopy(cube: Cube, input: ScenarioCopyInput): Scena
  * the slice become the source's times the factor, and target cells with no source are cleared, in
  * one transaction with an audit record per changed leaf; all or nothing.
  * @param baseVersion the target's version the caller saw, 0 for no check.
- * @throws the store's error (nothing committed).
+ * @throws DomainError invalid_argument when a value it would store is beyond MAX_ABS_VALUE (nothing
+ *   is copied); the store's error (nothing committed).
  */
 export async function copyScenario(
   ctx: WriteContext,
@@ -67,6 +69,8 @@ export async function copyScenario(
 ): Promise<ScenarioCopyOutcome> {
   const { cube } = served;
   const plan = planScenarioCopy(cube, spec);
+  const overBound = planBoundProblem(cube, plan);
+  if (overBound) throw new DomainError(`the copy would store values out of range (factor ${spec.factor}): ${overBound}`, "invalid_argument");
   const conflict = checkCopyTarget({ version: plan.targetVersion, writer: plan.targetWriter }, baseVersion);
   if (conflict) return conflict;
   if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };

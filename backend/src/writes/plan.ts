@@ -6,6 +6,7 @@
 import type { Cube, LeafPlan, SpreadMethodCode, SpreadPlan } from "../lattice";
 import { planSpread } from "../lattice";
 import type { PendingWrite } from "../store/types";
+import { planBoundProblem } from "./bounds";
 import type { SpreadInput, WriteInput, WriteOutcome } from "./types";
 
 /**
@@ -42,7 +43,7 @@ export function describeSpread(method: SpreadMethodCode, sp: SpreadInput | undef
  * unless `spread` says otherwise; C for an empty value), its reference cell for RP and R%, and the
  * leaf changes with `holds` kept. Returns the plan, or the REJECTED outcome that says why it
  * cannot be spread (a method that needs a value or a reference, a calculated reference, a target
- * out of reach, too many new cells).
+ * out of reach, too many new cells, a leaf value beyond MAX_ABS_VALUE).
  */
 export function planConsolidated(
   cube: Cube,
@@ -79,8 +80,7 @@ export function planConsolidated(
     holds,
     { maxNewCells },
   );
-  if (!plan.ok) {
-    return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${plan.message}` };
-  }
-  return plan;
+  const problem = plan.ok ? planBoundProblem(cube, plan) : plan.message;
+  if (plan.ok && problem === null) return plan;
+  return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${problem}` };
 }
