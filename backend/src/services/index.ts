@@ -8,9 +8,11 @@ import type { Logger } from "pino";
 import type { Backend } from "../domain";
 import { registerCommentaryService } from "./commentary-service";
 import { errorBoundary } from "./errors";
+import { fieldLimits } from "./field-limits";
 import { registerLatticeService } from "./lattice-service";
 
-export { cellError, errorBoundary, toConnectError } from "./errors";
+export { cellError, errorBoundary, RequestReader, toConnectError, withRequestFaults } from "./errors";
+export { checkStringFields, fieldLimits, STRING_BOUNDS } from "./field-limits";
 
 /** Registers every service of quantatom.v1 on a router. */
 export function routes(backend: Backend): (router: ConnectRouter) => void {
@@ -20,10 +22,21 @@ export function routes(backend: Backend): (router: ConnectRouter) => void {
   };
 }
 
+/** Limits of the router beyond the API's own (config.ts). */
+export interface RouterLimits {
+  /**
+   * Largest request message, in bytes (connect's `readMaxBytes`, enforced while reading and after
+   * decompression); default connect's (4 GiB). The HTTP app also refuses a larger body itself,
+   * with a message naming QATOM_MAX_BODY_BYTES (server/body-limit.ts).
+   */
+  maxBodyBytes?: number;
+}
+
 /**
- * Router options: the error boundary (domain errors to Connect codes, nothing internal leaked) and
- * JSON that always emits every field (e.g. `"version": "0"`), not only non-default ones.
+ * Router options: the error boundary first (domain errors to Connect codes, a malformed request
+ * `invalid_argument`, nothing internal leaked), then the bounds on every string field; JSON that
+ * always emits every field (e.g. `"version": "0"`), not only non-default ones; and the body limit.
  */
-export function routerOptions(log: Logger): ConnectRouterOptions {
-  return { interceptors: [errorBoundary(log)], jsonOptions: { alwaysEmitImplicit: true } };
+export function routerOptions(log: Logger, limits: RouterLimits = {}): ConnectRouterOptions {
+  return { interceptors: [errorBoundary(log), fieldLimits()], jsonOptions: { alwaysEmitImplicit: true }, readMaxBytes: limits.maxBodyBytes };
 }
