@@ -17,6 +17,7 @@ import { writeCells } from "../writes/write-cells";
 import { checkWrites } from "./checks";
 import { CubeRegistry, type ServedCube } from "./cube-registry";
 import { applyTransaction } from "./replication";
+import { StreamQuota } from "./stream-quota";
 import { WriteQueue } from "./write-queue";
 
 /** What a Backend is built from. */
@@ -29,6 +30,8 @@ export interface BackendOptions {
   publisher?: Publisher;
   /** Hot tiles for GetCells; none: the engine answers every read. */
   cache?: TileCache;
+  /** Most WatchCells streams one user may hold open; default DEFAULT_MAX_STREAMS_PER_USER (8). */
+  maxStreamsPerUser?: number;
 }
 
 /**
@@ -43,6 +46,8 @@ export class Backend {
   readonly instanceId: string;
   /** Hot tiles for GetCells, if any. */
   readonly cache: TileCache | undefined;
+  /** The open WatchCells streams per user, and their limit. */
+  readonly streams: StreamQuota;
 
   constructor(
     readonly store: Store,
@@ -50,6 +55,7 @@ export class Backend {
   ) {
     this.instanceId = opts.instanceId ?? randomUUID();
     this.cache = opts.cache;
+    this.streams = new StreamQuota(opts.maxStreamsPerUser);
     this.ctx = {
       store,
       instanceId: this.instanceId,

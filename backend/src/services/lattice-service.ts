@@ -133,7 +133,10 @@ export function registerLatticeService(backend: Backend) {
         const calculated = good.map((c) => cube.isCalculated(c));
         const queue = new ChangeQueue();
         const watch = cube.watch(good, (idx) => queue.push(idx));
+        let release = () => {};
         try {
+          // One of the user's open streams (QATOM_MAX_STREAMS_PER_USER) until it ends, however it ends.
+          release = backend.streams.acquire(userOf(ctx));
           const initial = watch.states();
           const byIndex = new Map<number, CellInit>();
           goodIndex.forEach((i, k) => {
@@ -154,6 +157,7 @@ export function registerLatticeService(backend: Backend) {
           }
         } finally {
           watch.close();
+          release();
         }
       },
 
