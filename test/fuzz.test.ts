@@ -8,9 +8,11 @@
  * Every answer must be the client's fault or a success, never the server's: no HTTP 5xx, every
  * error a Connect error in its JSON shape (`{"code", "message"}`; for a stream, in its end
  * message) with a code that is not a server failure. A stream that opens (a valid request) is
- * closed after its first message.
+ * closed after its first message. Requests are signed in (a development token), so that they reach
+ * the services.
  */
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { fetchDevToken } from "../backend/src/auth/dev-client";
 import { Rng } from "../bench/rng";
 import { CommentaryService } from "../proto/gen/quantatom/v1/commentary_pb";
 import { LatticeService } from "../proto/gen/quantatom/v1/lattice_pb";
@@ -101,9 +103,11 @@ function problem(o: Outcome): string | null {
 
 describe("fuzzing every RPC over HTTP", () => {
   let server: CubeServer;
+  let authorization: string;
 
   beforeAll(async () => {
     server = await CubeServer.start("PGlite", smallCubeDef, smallCubeCells());
+    authorization = `Bearer ${(await fetchDevToken(server.url, "fuzzer")).accessToken}`;
   });
 
   afterAll(async () => {
@@ -126,7 +130,7 @@ describe("fuzzing every RPC over HTTP", () => {
       const controller = new AbortController();
       const res = await fetch(`${server.url}/${method.parent.typeName}/${method.name}`, {
         method: "POST",
-        headers: { "content-type": c.contentType, "x-quantatom-user": "fuzzer" },
+        headers: { "content-type": c.contentType, authorization },
         body: c.body as Uint8Array<ArrayBuffer>,
         signal: controller.signal,
       });
@@ -143,7 +147,7 @@ describe("fuzzing every RPC over HTTP", () => {
   it("still serves a good request afterwards", async () => {
     const res = await fetch(`${server.url}/quantatom.v1.LatticeService/GetCells`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-quantatom-user": "fuzzer" },
+      headers: { "content-type": "application/json", authorization },
       body: JSON.stringify({ cube: "Demo", cells: [{ members: ["[Measures].[Units]", "[Region].[South]", "[Scenario].[Actual]"] }] }),
     });
     expect(res.status).toBe(200);

@@ -8,6 +8,7 @@
 import http from "node:http";
 import net from "node:net";
 import { Code } from "@connectrpc/connect";
+import { fetchDevToken } from "../backend/src/auth/dev-client";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { apiClients } from "./helpers/clients";
 import { CubeServer } from "./helpers/cube-server";
@@ -18,6 +19,8 @@ const LIMIT = 64 * 1024;
 describe("abuse limits over HTTP", () => {
   let server: CubeServer;
   let port: number;
+  /** Ann's development access token, for the requests made with node:http. */
+  let token: string;
 
   beforeAll(async () => {
     server = await CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), {
@@ -28,6 +31,7 @@ describe("abuse limits over HTTP", () => {
       QATOM_MAX_STREAMS_PER_USER: "2",
     });
     port = Number(new URL(server.url).port);
+    token = (await fetchDevToken(server.url, "ann")).accessToken;
   });
 
   afterAll(async () => {
@@ -43,7 +47,7 @@ describe("abuse limits over HTTP", () => {
           port,
           method: "POST",
           path: `/quantatom.v1.LatticeService/${method}`,
-          headers: { "content-type": "application/json", "x-quantatom-user": "ann", ...(length ? { "content-length": body.length } : {}) },
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...(length ? { "content-length": body.length } : {}) },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -5,6 +5,8 @@ import { universalServerRequestFromFetch, universalServerResponseToFetch } from 
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import type { Logger } from "pino";
+import type { Auth } from "../auth";
+import { addAuthRoutes, type SeededUser } from "../auth/routes";
 import { projectRoot } from "../config";
 import type { Backend } from "../domain";
 import { routerOptions, routes, withRequestFaults } from "../services";
@@ -20,6 +22,10 @@ export interface AppState {
   log: Logger;
   /** Folder of the built add-in (`Config.addinDir`); default `<project>/dist/addin`. */
   addinDir?: string;
+  /** How callers sign in: the RPCs' token verifier and the /auth routes. */
+  auth: Auth;
+  /** The users development sign-in offers; default none listed. */
+  users?: () => SeededUser[];
   /** Largest request body of the API in bytes (`Config.maxBodyBytes`); default 32 MiB. */
   maxBodyBytes?: number;
 }
@@ -39,7 +45,7 @@ export function staticDirs(addinDir: string = defaultAddinDir): string[] {
 export function createApp(state: AppState): Hono {
   const app = new Hono();
   const maxBodyBytes = state.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const router = createConnectRouter(routerOptions(state.log, { maxBodyBytes }));
+  const router = createConnectRouter(routerOptions(state.log, state.auth.verifier, { maxBodyBytes }));
   routes(state.backend)(router);
 
   app.get("/healthz", (c) => {
@@ -48,6 +54,8 @@ export function createApp(state: AppState): Hono {
     if (!state.ready()) return c.json({ status: "starting" }, 503);
     return c.json({ status: "ok", cubes: state.backend.listCubes().map((s) => s.cube.name) });
   });
+
+  addAuthRoutes(app, state.auth, state.users ?? (() => []), state.log);
 
   // Connect's handlers over fetch (as createFetchHandler does), with the body limit applied while
   // the body streams in, and a malformed binary body answered invalid_argument (services/errors.ts).

@@ -9,8 +9,12 @@ import { createConnectRouter } from "@connectrpc/connect";
 import { createAsyncIterable, encodeEnvelope, readAllBytes, type UniversalHandler } from "@connectrpc/connect/protocol";
 import pino from "pino";
 import { WatchCellsRequestSchema } from "../../../proto/gen/quantatom/v1/lattice_pb";
+import type { TokenVerifier } from "../auth";
 import type { Backend } from "../domain";
 import { routerOptions, routes, withRequestFaults } from ".";
+
+/** A verifier that takes any token as its own subject (sign-in is tested in auth/). */
+const anyToken: TokenVerifier = { verify: async (t) => ({ subject: t, name: t, tenant: "default", expiresAt: Date.now() + 3_600_000 }) };
 
 /** A backend whose every call fails as a server bug would. */
 const failing = new Proxy(
@@ -22,7 +26,7 @@ const failing = new Proxy(
   },
 ) as unknown as Backend;
 
-const router = createConnectRouter(routerOptions(pino({ level: "silent" })));
+const router = createConnectRouter(routerOptions(pino({ level: "silent" }), anyToken));
 routes(failing)(router);
 const handler = (name: string): UniversalHandler => withRequestFaults(router.handlers.find((h) => h.method.name === name)!);
 
@@ -31,7 +35,7 @@ async function call(name: string, contentType: string, body: Uint8Array): Promis
     httpVersion: "1.1",
     method: "POST",
     url: `http://test/quantatom.v1.LatticeService/${name}`,
-    header: new Headers({ "content-type": contentType }),
+    header: new Headers({ "content-type": contentType, authorization: "Bearer ann" }),
     body: createAsyncIterable([body]),
     signal: new AbortController().signal,
   });

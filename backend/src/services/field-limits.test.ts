@@ -8,6 +8,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import pino from "pino";
 import { AddCommentRequestSchema, CommentaryService, CommentSchema } from "../../../proto/gen/quantatom/v1/commentary_pb";
 import { GetCellsRequestSchema, GetMembersRequestSchema, LatticeService, WriteCellsRequestSchema } from "../../../proto/gen/quantatom/v1/lattice_pb";
+import type { TokenVerifier } from "../auth";
 import type { Backend } from "../domain";
 import { checkStringFields, STRING_BOUNDS } from "./field-limits";
 import { routerOptions, routes } from ".";
@@ -67,7 +68,18 @@ describe("bounds on request strings", () => {
 
   it("refuses before the handler touches the backend, for unary calls and streams", async () => {
     const untouchable = new Proxy({}, { get: () => () => Promise.reject(new Error("the backend was called")) }) as unknown as Backend;
-    const transport = createRouterTransport(routes(untouchable), { router: routerOptions(pino({ level: "silent" })) });
+    const anyToken: TokenVerifier = { verify: async (t) => ({ subject: t, name: t, tenant: "default", expiresAt: Date.now() + 3_600_000 }) };
+    const transport = createRouterTransport(routes(untouchable), {
+      router: routerOptions(pino({ level: "silent" }), anyToken),
+      transport: {
+        interceptors: [
+          (next) => (req) => {
+            req.header.set("authorization", "Bearer ann");
+            return next(req);
+          },
+        ],
+      },
+    });
     const lattice = createClient(LatticeService, transport);
     const name = x(100_000);
     const err = await lattice.getCells({ cube: "Sales", cells: [{ members: [name] }] }).catch((e: unknown) => e);

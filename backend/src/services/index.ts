@@ -1,10 +1,11 @@
 /**
  * The Connect services (one module each) and how every router that serves them is set up: the
  * same routes and options serve HTTP (server/app.ts) and in-memory transports in tests
- * (`createRouterTransport(routes(backend), { router: routerOptions(log) })`).
+ * (`createRouterTransport(routes(backend), { router: routerOptions(log, verifier) })`).
  */
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { authenticate, type TokenVerifier } from "../auth";
 import type { Backend } from "../domain";
 import { registerCommentaryService } from "./commentary-service";
 import { errorBoundary } from "./errors";
@@ -34,9 +35,15 @@ export interface RouterLimits {
 
 /**
  * Router options: the error boundary first (domain errors to Connect codes, a malformed request
- * `invalid_argument`, nothing internal leaked), then the bounds on every string field; JSON that
- * always emits every field (e.g. `"version": "0"`), not only non-default ones; and the body limit.
+ * `invalid_argument`, nothing internal leaked), then sign-in (every RPC needs a verified token,
+ * auth/interceptor.ts), then the bounds on every string field; JSON that always emits every field
+ * (e.g. `"version": "0"`), not only non-default ones; and the body limit.
+ * @param verifier checks each request's access token.
  */
-export function routerOptions(log: Logger, limits: RouterLimits = {}): ConnectRouterOptions {
-  return { interceptors: [errorBoundary(log), fieldLimits()], jsonOptions: { alwaysEmitImplicit: true }, readMaxBytes: limits.maxBodyBytes };
+export function routerOptions(log: Logger, verifier: TokenVerifier, limits: RouterLimits = {}): ConnectRouterOptions {
+  return {
+    interceptors: [errorBoundary(log), authenticate(verifier, log), fieldLimits()],
+    jsonOptions: { alwaysEmitImplicit: true },
+    readMaxBytes: limits.maxBodyBytes,
+  };
 }
