@@ -28,6 +28,13 @@ const runtimeHost: Host = {
   readCells: async () => [],
   writeFormulas: async () => undefined,
   onSheetChanged: async () => async () => undefined,
+  isSetSupported: () => false,
+  displayDialog: async () => {
+    throw new Error("no Office dialog in the test page");
+  },
+  messageParent: () => {
+    throw new Error("the test page is not a dialog");
+  },
 };
 const ctx = createAddinContext({ host: runtimeHost });
 
