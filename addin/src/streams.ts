@@ -5,11 +5,17 @@
  * re-established with exponential backoff and jitter, and its first message re-sends every value.
  * Above the server's limit of 20,000 cells per stream, the cells are split over several streams.
  *
+ * Sign-in: every (re)connect asks for a token (addin/src/transport.ts). A stream the server ends
+ * with `unauthenticated` after it was live (its token expired) reconnects at once, with a fresh
+ * token. While nobody is signed in a stream does not retry: it waits until the runtime restarts it
+ * after sign-in (`restartAll`).
+ *
  * @see https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/
  */
 import type { Cell } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { MAX_CELLS_PER_REQUEST } from "./batcher";
 import type { QatomApi } from "./contracts";
+import { isSignInRequired, isUnauthenticated } from "./errors";
 
 /** Where stream messages go. */
 export interface StreamSink {
@@ -128,9 +134,19 @@ class CubeStream {
     } catch (err) {
       if (ac.signal.aborted) return;
       ac.abort(); // the other chunks of this set
+      const wasLive = this.live > 0;
       this.active = null;
       this.live = 0;
+      if (wasLive && isUnauthenticated(err)) {
+        // The token expired under a live stream: reconnect now (the next call renews the token).
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          this.restart(true);
+        }, 0);
+        return;
+      }
       this.sink.onFailure(keys, err, serverUrl);
+      if (isSignInRequired(err)) return; // restarted after sign-in (restartAll)
       const delay = backoffDelay(this.attempt++, this.opts);
       this.retry = setTimeout(() => {
         this.retry = null;
@@ -193,7 +209,7 @@ export class StreamRegistry {
     if (s?.wanted.delete(key)) s.changed();
   }
 
-  /** Reconnects every stream now (the server URL or user changed). */
+  /** Reconnects every stream now (the server URL or the signed-in user changed). */
   restartAll(): void {
     for (const s of this.cubes.values()) s.restart(true);
   }
