@@ -81,9 +81,17 @@ describe("streams and sign-in", () => {
     streams.dispose();
   });
 
-  it("a refused token at connect (not live) backs off as any failure does", async () => {
+  it("a token refused at connect is retried at once with a fresh one; refused again, it backs off as any failure does", async () => {
     const refused = new ConnectError("sign in again: the token is not valid", Code.Unauthenticated);
-    const fake = fakeApi([() => ({ messages: [], end: refused }), () => ({ messages: [initial()] })]);
+    const once = fakeApi([() => ({ messages: [], end: refused }), () => ({ messages: [initial()] })]);
+    const quiet = sink();
+    const first = new StreamRegistry(once.api, quiet.s, opts);
+    first.watch("demo", "Demo", "k1", ["[Region].[North]"]);
+    await until(() => quiet.connected() === 1);
+    expect(quiet.failures).toEqual([]); // no error shown for a token renewed at once
+    first.dispose();
+
+    const fake = fakeApi([() => ({ messages: [], end: refused }), () => ({ messages: [], end: refused }), () => ({ messages: [initial()] })]);
     const out = sink();
     const streams = new StreamRegistry(fake.api, out.s, { ...opts, backoffBaseMs: 40, backoffMaxMs: 40 });
     const t0 = Date.now();

@@ -6,9 +6,10 @@
  * Above the server's limit of 20,000 cells per stream, the cells are split over several streams.
  *
  * Sign-in: every (re)connect asks for a token (addin/src/transport.ts). A stream the server ends
- * with `unauthenticated` after it was live (its token expired) reconnects at once, with a fresh
- * token. While nobody is signed in a stream does not retry: it waits until the runtime restarts it
- * after sign-in (`restartAll`).
+ * with `unauthenticated` (its token expired, or was refused) reconnects at once, with a fresh token,
+ * without showing an error; refused again before it is live, it fails as any stream does. While
+ * nobody is signed in a stream does not retry: it waits until the runtime restarts it after
+ * sign-in (`restartAll`).
  *
  * @see https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/
  */
@@ -67,6 +68,8 @@ class CubeStream {
   private disposed = false;
   /** Cells of the running stream(s) whose first message has arrived. */
   private live = 0;
+  /** A token was refused since the stream was last live (one immediate retry with a fresh token). */
+  private refusedSinceLive = false;
 
   constructor(
     private readonly cube: string,
@@ -137,8 +140,10 @@ class CubeStream {
       const wasLive = this.live > 0;
       this.active = null;
       this.live = 0;
-      if (wasLive && isUnauthenticated(err)) {
-        // The token expired under a live stream: reconnect now (the next call renews the token).
+      if (isUnauthenticated(err) && (wasLive || !this.refusedSinceLive)) {
+        // The token expired under a live stream, or was refused (the interceptor dropped it):
+        // reconnect now with a fresh one. Refused again before the stream is live: a failure.
+        this.refusedSinceLive = true;
         this.retry = setTimeout(() => {
           this.retry = null;
           this.restart(true);
@@ -163,6 +168,7 @@ class CubeStream {
       if (msg.initial) {
         this.live += keys.length;
         this.attempt = 0;
+        this.refusedSinceLive = false;
         this.sink.onConnected();
       }
       for (const u of msg.updates) {

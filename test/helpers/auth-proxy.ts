@@ -15,6 +15,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { readClaims } from "../../addin/src/auth/claims";
 import { unsignedJwt } from "./auth-stand-in";
 
 /** A running proxy. */
@@ -25,7 +26,7 @@ export interface AuthProxy {
 }
 
 /** Starts a proxy in front of `target` (a backend's base URL). */
-export async function startAuthProxy(target: string, opts: { users: { id: string; name: string; groups?: string[]; admin?: boolean }[]; ttlSec?: number }): Promise<AuthProxy> {
+export async function startAuthProxy(target: string, opts: { users: { id: string; name: string; groups?: string[]; admin?: boolean }[]; ttlSec?: number; port?: number }): Promise<AuthProxy> {
   const issued = new Map<string, { sub: string; exp: number }>();
   const ttl = opts.ttlSec ?? 3600;
   const json = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -67,8 +68,11 @@ export async function startAuthProxy(target: string, opts: { users: { id: string
     const headers = { ...req.headers };
     delete headers.host;
     if (path.startsWith("/quantatom.v1.")) {
+      // Stateless, as a signature check with a key kept in the data directory is: a token issued by
+      // an earlier proxy (before a restart) is still good until it expires.
       const m = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ""));
-      const who = m ? issued.get(m[1]) : undefined;
+      const claims = m ? readClaims(m[1]) : null;
+      const who = m && (issued.get(m[1]) ?? (claims?.userId && claims.expiresAt ? { sub: claims.userId, exp: claims.expiresAt } : undefined));
       if (!who || who.exp <= Date.now()) {
         req.resume();
         json(res, 401, { code: "unauthenticated", message: `sign in again: ${m ? "the token is not valid" : "no access token: send Authorization: Bearer <token>"}` });
@@ -88,7 +92,10 @@ export async function startAuthProxy(target: string, opts: { users: { id: string
     res.on("close", () => upstream.destroy());
     req.pipe(upstream);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", resolve);
+  });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
