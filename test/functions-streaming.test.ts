@@ -181,16 +181,49 @@ describe("QATOM functions bundle against a real backend", () => {
     expect(note.last).toEqual(expected);
     await expect(f.functions.get("MEMBERS")!("Demo", "Region")).rejects.toEqual(expected);
     expect(f.context.connection.get()).toMatchObject({ status: "disconnected", serverUrl: url, message: `Not connected to ${url}` });
-    // the stream keeps retrying with backoff; nothing ever shows 0
-    await waitFor(() => f.requests.filter((r) => r.method === "WatchCells").length >= 3, 5000, "stream retries");
+    // the stream keeps retrying with backoff (each try first asks the server how to sign in); nothing ever shows 0
+    await waitFor(() => f.requests.filter((r) => r.method === "config").length >= 3, 5000, "stream retries");
     expect(c.results.every((r) => r instanceof StandInError)).toBe(true);
 
-    // the user fixes the server URL (in the task pane): it is stored, and the cells recover by themselves
+    // the user fixes the server URL in the task pane (it is stored) and signs in to that server:
+    // the cells recover by themselves
     await f.context.saveSettings({ serverUrl: `${demo.server.url}/` });
-    expect(JSON.parse(f.storage.items.get("quantatom.connection")!)).toEqual({ serverUrl: demo.server.url, userName: "tester" });
+    expect(JSON.parse(f.storage.items.get("quantatom.connection")!)).toEqual({ serverUrl: demo.server.url });
+    await waitFor(() => (c.last as StandInError)?.message === "Sign in in the task pane", 5000, "a sign-in to the new server");
+    await f.context.auth.signIn({ user: "tester" });
     await waitFor(() => typeof c.last === "number", 5000, "the value from the right server");
     await waitFor(() => typeof note.last === "string", 5000, "the comment");
     expect(f.context.connection.get()).toMatchObject({ status: "connected", serverUrl: demo.server.url });
+  });
+
+  it('without a sign-in every function shows #N/A "Sign in in the task pane"; once the user signs in, they recover by themselves; after sign-out, they say so again', async () => {
+    const f = await load({ signIn: null });
+    const total = cell(f, "Demo", [units, "[Region].[North]", "[Scenario].[Plan]"]);
+    const note = new StreamingInvocationStub<string>();
+    f.functions.get("COMMENT")!("Demo", [[[units]]], note);
+    const signIn = new StandInError("#N/A", "Sign in in the task pane");
+    await waitFor(() => total.results.length > 0 && note.results.length > 0, 5000, "results");
+    expect(total.last).toEqual(signIn);
+    expect(note.last).toEqual(signIn);
+    await expect(f.functions.get("MEMBERS")!("Demo", "Region")).rejects.toEqual(signIn);
+    // nothing reached the server's RPCs without a token
+    expect(f.requests.filter((r) => r.method !== "config" && r.method !== "dev-token")).toEqual([]);
+    expect(f.context.auth.state.get()).toMatchObject({ status: "signedOut", via: "development" });
+
+    // the user signs in in the task pane: the streams restart with the token, nothing else to do
+    await f.context.auth.signIn({ user: "tester" });
+    await waitFor(() => typeof total.last === "number" && typeof note.last === "string", 5000, "values after sign-in");
+    const truth = await otherClient(demo.server.url).lattice.getCells({ cube: "Demo", cells: [{ members: [units, "[Region].[North]", "[Scenario].[Plan]"] }] });
+    expect(total.last).toBe(truth.cells[0].value);
+    expect(await f.functions.get("MEMBERS")!("Demo", "Region")).toEqual([["[Region].[All Regions]"]]);
+    const rpcs = f.requests.filter((r) => r.method !== "config" && r.method !== "dev-token");
+    expect(rpcs.length).toBeGreaterThan(0);
+    expect(rpcs.every((r) => r.user === "tester")).toBe(true);
+
+    // signed out: every cell says so again (no value stays on the sheet, looking live)
+    await f.context.auth.signOut();
+    await waitFor(() => JSON.stringify(total.last) === JSON.stringify(signIn) && JSON.stringify(note.last) === JSON.stringify(signIn), 5000, "the cells to say sign in");
+    expect(total.resultsAfterCancel).toBe(0);
   });
 
   it("QATOM.MEMBERS spills a column of unique names: children by default, any depth, 0 for all", async () => {
