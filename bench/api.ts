@@ -3,12 +3,17 @@
  * client (binary protobuf) calling it, and the measurements that go through it (GetCells,
  * write -> WatchCells delivery).
  */
+import fs from "node:fs";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { serve } from "@hono/node-server";
 import pino from "pino";
 import { LatticeService, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { createAuth } from "../backend/src/auth";
+import { devTokenSource } from "../backend/src/auth/dev-client";
 import { readConfig } from "../backend/src/config";
 import { createApp } from "../backend/src/server/app";
 import { type RunningServer, startServer } from "../backend/src/server/main";
@@ -42,13 +47,16 @@ export async function startStoredServer(dataDir: string): Promise<BenchServer & 
  * caller's to close.
  */
 export async function serveBackend(backend: Backend): Promise<BenchServer> {
-  const app = createApp({ backend, ready: () => true, failure: () => null, log: pino({ level: "silent" }) });
+  const keys = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-bench-auth-"));
+  const auth = await createAuth(readConfig({}).auth, "127.0.0.1", keys);
+  const app = createApp({ backend, ready: () => true, failure: () => null, log: pino({ level: "silent" }), auth });
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
+  auth.setServerUrl(`http://127.0.0.1:${port}`);
   return {
     url: `http://127.0.0.1:${port}`,
     backend,
@@ -56,18 +64,20 @@ export async function serveBackend(backend: Backend): Promise<BenchServer> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        fs.rmSync(keys, { recursive: true, force: true });
       }),
   };
 }
 
-/** A Connect client (binary protobuf) of the lattice service at `url`, writing as `user`. */
+/** A Connect client (binary protobuf) of the lattice service at `url`, signed in as `user` through the server's development issuer. */
 export function latticeClient(url: string, user = "bench"): LatticeClient {
+  const token = devTokenSource(url, user);
   const transport = createConnectTransport({
     baseUrl: url,
     useBinaryFormat: true,
     interceptors: [
-      (next) => (req) => {
-        req.header.set("X-Quantatom-User", user);
+      (next) => async (req) => {
+        req.header.set("Authorization", `Bearer ${await token()}`);
         return next(req);
       },
     ],

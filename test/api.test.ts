@@ -6,6 +6,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CellErrorCode, MemberRelation, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { fetchDevToken } from "../backend/src/auth/dev-client";
 import { apiClients } from "./helpers/clients";
 import { CubeServer, type StoreKind } from "./helpers/cube-server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
@@ -19,9 +20,10 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("the Connect API on %s", (kin
   }
 
   async function postJson(method: string, body: string): Promise<{ status: number; json: { code?: string; message?: string } }> {
+    const { accessToken } = await fetchDevToken(server.url, "ann");
     const res = await fetch(`${server.url}/quantatom.v1.LatticeService/${method}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${accessToken}` },
       body,
     });
     return { status: res.status, json: (await res.json()) as { code?: string; message?: string } };

@@ -13,6 +13,7 @@ import type { CubeDef, LeafCells } from "../backend/src/lattice";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { fetchDevToken } from "../backend/src/auth/dev-client";
 import { apiClients } from "./helpers/clients";
 import { quietStart, testConfig } from "./helpers/server";
 
@@ -127,9 +128,10 @@ describe("calculated cells over the API", () => {
   });
 
   it("the JSON form carries calculated: true", async () => {
+    const { accessToken } = await fetchDevToken(server.url, "ann");
     const res = await fetch(`${server.url}/quantatom.v1.LatticeService/GetCells`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${accessToken}` },
       body: JSON.stringify({ cube: "Shop", cells: [{ members: [PROFIT, "LA"] }, { members: [SALES, "LA"] }] }),
     });
     expect(await res.json()).toEqual({

@@ -1,8 +1,9 @@
 /**
  * End to end, as a user runs it: `quantatom serve` (what `npm start` runs) with no configuration
  * but a fresh data folder, over HTTPS with the development certificates it makes, on FoodMart.
- * Checks /healthz, the documented GetCells call against an independent sum over the CSV, a Plan
- * write, and that the write survives `kill -9` and a restart.
+ * Checks /healthz, development sign-in as the README shows it (`POST /auth/dev-token`), that an
+ * RPC without a token is refused, the documented GetCells call against an independent sum over the
+ * CSV, a Plan write, and that the write survives `kill -9` and a restart.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -21,7 +22,21 @@ interface Started {
   output: () => string;
 }
 
+/** Bearer tokens per server URL (from its development issuer), sent with every RPC to it. */
+const tokens = new Map<string, string>();
+
+/** Signs in as `user` on the server at `url`, as the README's curl example does. */
+async function signIn(url: string, user: string): Promise<void> {
+  const res = await request(`${url}/auth/dev-token`, { user });
+  expect(res.status).toBe(200);
+  const { accessToken, expiresIn } = res.json as { accessToken: string; expiresIn: number };
+  expect(expiresIn).toBeGreaterThan(0);
+  tokens.set(url, accessToken);
+}
+
 function request(url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  const token = url.includes("/quantatom.v1.") ? tokens.get(new URL(url).origin) : undefined;
+  if (token) headers = { authorization: `Bearer ${token}`, ...headers };
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
@@ -140,6 +155,10 @@ it("serves FoodMart over HTTPS, and a Plan write survives kill -9 and a restart"
     expect(first.output()).toMatch(/=QATOM\.CELL\("Sales"/);
     const health = await request(`${first.url}/healthz`);
     expect(health).toEqual({ status: 200, json: { status: "ok", cubes: ["Sales"] } });
+    const anonymous = await getCells(first.url, [["[Measures].[Unit Sales]"]]);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json).toMatchObject({ code: "unauthenticated" });
+    await signIn(first.url, "admin");
 
     const ca = await getCells(first.url, [["[Measures].[Unit Sales]", "[Store].[USA].[CA]"]]);
     expect(ca.status).toBe(200);
@@ -153,16 +172,19 @@ it("serves FoodMart over HTTPS, and a Plan write survives kill -9 and a restart"
     const write = await request(
       `${first.url}/quantatom.v1.LatticeService/WriteCells`,
       { cube: "Sales", writes: [{ members: leaf, value: (before.cells[0].value ?? 0) + 5, baseVersion: before.cells[0].version }] },
-      { "X-Quantatom-User": "e2e" },
+      { "X-Quantatom-User": "cfo" },
     );
-    const result = (write.json as { results: { status: string; version: string }[] }).results[0];
+    const result = (write.json as { results: { status: string; version: string; updatedBy: string }[] }).results[0];
     expect(result.status).toBe("APPLIED");
+    // The author is the token's subject; the name in the header is ignored.
+    expect(result.updatedBy).toBe("admin");
 
     first.proc.kill("SIGKILL");
     await new Promise((r) => first.proc.once("exit", r));
 
     const second = await startCli();
     try {
+      await signIn(second.url, "admin");
       const after = (await getCells(second.url, [leaf, total])).json as { cells: { value?: number; version: string }[] };
       expect(after.cells[0].value).toBe((before.cells[0].value ?? 0) + 5);
       expect(after.cells[0].version).toBe(result.version);

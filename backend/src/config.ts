@@ -44,6 +44,27 @@ export interface Config {
    * default 25000.
    */
   spreadMaxNewCells: number;
+  /** How callers sign in (see auth/index.ts); development mode when no issuer is configured. */
+  auth: AuthConfig;
+}
+
+/**
+ * Sign-in settings. With `QATOM_OIDC_ISSUER` unset the backend runs its own development issuer
+ * (localhost only); with it set, tokens of that issuer are the only way in.
+ */
+export interface AuthConfig {
+  /** OpenID Connect issuer whose access tokens are accepted (`iss`), e.g. `https://login.microsoftonline.com/<tenant-id>/v2.0`. `QATOM_OIDC_ISSUER`. */
+  issuer?: string;
+  /** The audience the tokens must carry (`aud`): the backend's application id URI or client id. `QATOM_OIDC_AUDIENCE`, required with an issuer. */
+  audience?: string;
+  /** The add-in's application (client) id, for MSAL in the add-in. `QATOM_OIDC_CLIENT_ID`. */
+  clientId?: string;
+  /** Scopes the add-in asks for, e.g. `api://<backend-app-id>/access_as_user`. `QATOM_OIDC_SCOPES`, space- or comma-separated. */
+  scopes: string[];
+  /** MSAL authority for the add-in. `QATOM_OIDC_AUTHORITY`, default `https://login.microsoftonline.com/organizations`. */
+  authority: string;
+  /** Allowed clock skew for a token's `exp` and `nbf`, seconds. `QATOM_AUTH_CLOCK_SKEW_S`, default 30. */
+  clockSkewSec: number;
 }
 
 /** The project root (the folder holding package.json). */
@@ -72,6 +93,37 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceId: env.QATOM_INSTANCE_ID || undefined,
     outboxLeaseMs: positiveInt(env.QATOM_OUTBOX_LEASE_MS, 30_000, "QATOM_OUTBOX_LEASE_MS"),
     spreadMaxNewCells: positiveInt(env.QATOM_SPREAD_MAX_NEW_CELLS, 25_000, "QATOM_SPREAD_MAX_NEW_CELLS"),
+    auth: readAuthConfig(env),
+  };
+}
+
+/** The sign-in settings. @throws Error naming the variable when one is malformed or missing. */
+function readAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
+  const issuer = env.QATOM_OIDC_ISSUER?.trim() || undefined;
+  const audience = env.QATOM_OIDC_AUDIENCE?.trim() || undefined;
+  if (issuer) {
+    let url: URL;
+    try {
+      url = new URL(issuer);
+    } catch {
+      throw new Error(`QATOM_OIDC_ISSUER must be a URL, got ${JSON.stringify(issuer)}`);
+    }
+    if (url.protocol !== "https:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+      throw new Error(`QATOM_OIDC_ISSUER must be an https URL (http only on localhost), got ${JSON.stringify(issuer)}`);
+    }
+    if (!audience) throw new Error("QATOM_OIDC_AUDIENCE is required with QATOM_OIDC_ISSUER: the audience (aud) the backend's tokens carry");
+  }
+  const skew = env.QATOM_AUTH_CLOCK_SKEW_S === undefined || env.QATOM_AUTH_CLOCK_SKEW_S === "" ? 30 : Number(env.QATOM_AUTH_CLOCK_SKEW_S);
+  if (!Number.isInteger(skew) || skew < 0 || skew > 300) {
+    throw new Error(`QATOM_AUTH_CLOCK_SKEW_S must be an integer from 0 to 300 (seconds), got ${JSON.stringify(env.QATOM_AUTH_CLOCK_SKEW_S)}`);
+  }
+  return {
+    issuer,
+    audience,
+    clientId: env.QATOM_OIDC_CLIENT_ID?.trim() || undefined,
+    scopes: (env.QATOM_OIDC_SCOPES ?? "").split(/[\s,]+/).filter(Boolean),
+    authority: env.QATOM_OIDC_AUTHORITY?.trim() || "https://login.microsoftonline.com/organizations",
+    clockSkewSec: skew,
   };
 }
 

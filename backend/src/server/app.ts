@@ -5,6 +5,8 @@ import { createFetchHandler } from "@connectrpc/connect/protocol";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import type { Logger } from "pino";
+import type { Auth } from "../auth";
+import { addAuthRoutes, type SeededUser } from "../auth/routes";
 import { projectRoot } from "../config";
 import type { Backend } from "../domain";
 import { routerOptions, routes } from "../services";
@@ -19,6 +21,10 @@ export interface AppState {
   log: Logger;
   /** Folder of the built add-in (`Config.addinDir`); default `<project>/dist/addin`. */
   addinDir?: string;
+  /** How callers sign in: the RPCs' token verifier and the /auth routes. */
+  auth: Auth;
+  /** The users development sign-in offers; default none listed. */
+  users?: () => SeededUser[];
 }
 
 /** The built add-in's folder when none is configured. */
@@ -35,7 +41,7 @@ export function staticDirs(addinDir: string = defaultAddinDir): string[] {
  */
 export function createApp(state: AppState): Hono {
   const app = new Hono();
-  const router = createConnectRouter(routerOptions(state.log));
+  const router = createConnectRouter(routerOptions(state.log, state.auth.verifier));
   routes(state.backend)(router);
 
   app.get("/healthz", (c) => {
@@ -44,6 +50,8 @@ export function createApp(state: AppState): Hono {
     if (!state.ready()) return c.json({ status: "starting" }, 503);
     return c.json({ status: "ok", cubes: state.backend.listCubes().map((s) => s.cube.name) });
   });
+
+  addAuthRoutes(app, state.auth, state.users ?? (() => []), state.log);
 
   for (const h of router.handlers) {
     const handle = createFetchHandler(h);

@@ -7,6 +7,7 @@ import pino, { type Logger } from "pino";
 import { openTileCache } from "../cache";
 import type { Config } from "../config";
 import { ThreadPoolExecutor } from "../compute/thread-pool";
+import { createAuth } from "../auth";
 import { Backend } from "../domain";
 import { createEvents, type Events } from "../events";
 import { Cube, type ScanExecutor } from "../lattice";
@@ -47,6 +48,8 @@ export interface StartOptions {
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
   // The composition root: every part is made here and handed to what uses it.
+  // Sign-in: the organisation's OpenID issuer, or the development issuer (localhost only).
+  const auth = await createAuth(config.auth, config.host, config.dataDir);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const instanceId = config.instanceId ?? randomUUID();
   // Hot tiles for GetCells: Redis when REDIS_URL is set (an outage is logged once, reads computed), else in process.
@@ -58,7 +61,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const backend = new Backend(store, { instanceId, spreadMaxNewCells: config.spreadMaxNewCells, publisher: events.relay, cache });
   let ready = false;
   let failure: string | null = null;
-  const app = createApp({ backend, ready: () => ready, failure: () => failure, log, addinDir: config.addinDir });
+  const app = createApp({ backend, ready: () => ready, failure: () => failure, log, addinDir: config.addinDir, auth });
 
   let server: ServerType;
   const protocol = config.http ? "http" : "https";
@@ -80,6 +83,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   const port = (server.address() as AddressInfo).port;
   const url = `${protocol}://${config.host}:${port}`;
+  auth.setServerUrl(url);
   log.info({ url }, "listening; loading cubes");
 
   let closing = false;

@@ -1,21 +1,20 @@
 /**
- * Request fields as the domain takes them: the caller's user name, protobuf int64s as numbers,
+ * Request fields as the domain takes them: the verified caller's id, protobuf int64s as numbers,
  * and the proto's Spread as a SpreadInput. Each throws a DomainError naming the bad field.
  */
 import type { HandlerContext } from "@connectrpc/connect";
 import { DataAction, type Spread, SpreadMethod } from "../../../proto/gen/quantatom/v1/lattice_pb";
-import { checkMembers, DomainError, type SpreadInput, USER_HEADER } from "../domain";
+import { principalOf } from "../auth";
+import { checkMembers, DomainError, type SpreadInput } from "../domain";
 import type { SpreadMethodCode } from "../lattice";
 
 /**
- * The user named by the request (the `X-Quantatom-User` header), or `anonymous`.
- * @throws DomainError invalid_argument when the name is over 200 characters.
+ * The verified caller's id (the token's subject, see auth/principal.ts): what audit records,
+ * comments and history carry. Nothing the client sends otherwise (a header, a field) names the user.
+ * @throws ConnectError unauthenticated when the request carries no verified caller.
  */
 export function userOf(ctx: HandlerContext): string {
-  const u = ctx.requestHeader.get(USER_HEADER)?.trim();
-  if (!u) return "anonymous";
-  if (u.length > 200) throw new DomainError(`the ${USER_HEADER} header is over 200 characters`, "invalid_argument");
-  return u;
+  return principalOf(ctx).subject;
 }
 
 /**

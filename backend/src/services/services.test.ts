@@ -1,9 +1,10 @@
 /**
  * The Connect services in memory: the same routes and router options as the HTTP server
  * (`routes`, `routerOptions`), served by `createRouterTransport` to real clients, over a real
- * Backend on an embedded store (PGlite in a temporary folder). No HTTP: these tests pin the
- * services' own behaviour (the user header, per-cell errors, the one error boundary for unary
- * calls and streams, a write seen by a stream); test/api.test.ts covers the same API over HTTP.
+ * Backend on an embedded store (PGlite in a temporary folder), signed in through a development
+ * issuer. No HTTP: these tests pin the services' own behaviour (the verified caller, per-cell
+ * errors, the one error boundary for unary calls and streams, a write seen by a stream);
+ * test/api.test.ts covers the same API over HTTP and test/auth.test.ts sign-in against a real issuer.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -14,7 +15,7 @@ import pino from "pino";
 import { CommentaryService } from "../../../proto/gen/quantatom/v1/commentary_pb";
 import { CellErrorCode, LatticeService, WriteStatus } from "../../../proto/gen/quantatom/v1/lattice_pb";
 import { smallCubeCells, smallCubeDef } from "../../../test/helpers/small-cube";
-import { USER_HEADER } from "../domain/limits";
+import { createOidcVerifier, DEV_AUDIENCE, DevIssuer, type TokenVerifier } from "../auth";
 import { Backend } from "../domain";
 import { Cube } from "../lattice";
 import { openStore, type Store } from "../store";
@@ -24,6 +25,8 @@ describe("the Connect services in memory", () => {
   let dataDir: string;
   let store: Store;
   let backend: Backend;
+  let issuer: DevIssuer;
+  let verifier: TokenVerifier;
   /** Every line the services logged, as parsed JSON. */
   const logged: Record<string, unknown>[] = [];
 
@@ -34,6 +37,9 @@ describe("the Connect services in memory", () => {
     const stored = await store.loadCube("Demo");
     backend = new Backend(store, { instanceId: "services-test" });
     backend.addCube({ id: stored.id, cube: new Cube(stored.def, stored.cells, stored.writers), loadedAt: stored.loadedAt });
+    issuer = await DevIssuer.open(dataDir);
+    issuer.setServerUrl("http://in-memory.test");
+    verifier = createOidcVerifier({ issuer: issuer.issuer, audience: DEV_AUDIENCE, fetch: issuer.fetch });
   });
 
   afterAll(async () => {
@@ -41,8 +47,11 @@ describe("the Connect services in memory", () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Clients of both services acting as `user` (none: no user header), in memory. */
-  function clients(user?: string) {
+  /**
+   * Clients of both services signed in as `user` (none: no token), in memory; `headers` are sent
+   * besides, e.g. a name the client claims.
+   */
+  function clients(user?: string, headers: Record<string, string> = {}) {
     const sink = new Writable({
       write(chunk, _enc, done) {
         for (const line of String(chunk).split("\n").filter(Boolean)) logged.push(JSON.parse(line));
@@ -50,11 +59,12 @@ describe("the Connect services in memory", () => {
       },
     });
     const transport = createRouterTransport(routes(backend), {
-      router: routerOptions(pino({ level: "info" }, sink)),
+      router: routerOptions(pino({ level: "info" }, sink), verifier),
       transport: {
         interceptors: [
-          (next) => (req) => {
-            if (user !== undefined) req.header.set(USER_HEADER, user);
+          (next) => async (req) => {
+            if (user !== undefined) req.header.set("authorization", `Bearer ${(await issuer.issue({ id: user })).accessToken}`);
+            for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
             return next(req);
           },
         ],
@@ -76,19 +86,25 @@ describe("the Connect services in memory", () => {
     expect(res.cells[2].error).toMatchObject({ code: CellErrorCode.AMBIGUOUS_MEMBER, candidates: ["[Product].[Alpha]", "[Channel].[Alpha]"] });
   });
 
-  it("records the user of the header in the audit log, and 'anonymous' without one", async () => {
-    const { lattice } = clients("ann");
+  it("records the token's subject in the audit log, whatever name the client sends", async () => {
+    const { lattice } = clients("ann", { "X-Quantatom-User": "cfo" });
     const cur = await lattice.getCells({ cube: "Demo", cells: [{ members: planLeaf }] });
     const w = await lattice.writeCells({ cube: "Demo", writes: [{ members: planLeaf, value: 12, baseVersion: cur.cells[0].version }] });
-    expect(w.results[0].status).toBe(WriteStatus.APPLIED);
-    const anon = clients();
-    const w2 = await anon.lattice.writeCells({ cube: "Demo", writes: [{ members: planLeaf, value: 13, baseVersion: w.results[0].version }] });
-    expect(w2.results[0].status).toBe(WriteStatus.APPLIED);
+    expect(w.results[0]).toMatchObject({ status: WriteStatus.APPLIED, updatedBy: "ann" });
     const history = await lattice.getCellHistory({ cube: "Demo", members: planLeaf });
-    expect(history.records.slice(0, 2).map((r) => [r.user, r.newValue])).toEqual([
-      ["anonymous", 13],
-      ["ann", 12],
-    ]);
+    expect(history.records[0]).toMatchObject({ user: "ann", newValue: 12 });
+  });
+
+  it("answers every call without a token 'unauthenticated', streams included", async () => {
+    const { lattice, commentary } = clients();
+    await expect(lattice.listCubes({})).rejects.toMatchObject({ code: Code.Unauthenticated });
+    await expect(commentary.listComments({ cube: "Demo", members: planLeaf })).rejects.toMatchObject({ code: Code.Unauthenticated });
+    const err = await (async () => {
+      for await (const _ of lattice.watchCells({ cube: "Demo", cells: [{ members: planLeaf }] })) return null;
+      return null;
+    })().catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.Unauthenticated);
+    expect(logged.some((l) => l.msg === "sign-in refused" && String(l.reason).includes("no access token"))).toBe(true);
   });
 
   it("maps domain errors to their Connect codes, for unary calls and for streams", async () => {
