@@ -7,6 +7,7 @@
  */
 import fs from "node:fs";
 import net from "node:net";
+import { DevIssuer } from "../backend/src/auth";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { demoFunctions, newDemoStore, otherClient, startDemoServer, units } from "./helpers/demo-functions";
 import { StandInError, StreamingInvocationStub, waitFor } from "./helpers/office-stand-ins";
@@ -266,6 +267,34 @@ describe("QATOM functions bundle against a real backend", () => {
     await otherClient(demo.server.url, "carl").commentary.addComment({ cube: "Demo", members, text: "after cancel" });
     await new Promise((r) => setTimeout(r, 600));
     expect(note.resultsAfterCancel).toBe(0);
+  });
+
+  it("reconnects a stream the server ends when its token expires, with a fresh token, without the cells showing an error", async () => {
+    const dir = await newDemoStore();
+    const s = await startDemoServer(dir);
+    try {
+      // Tokens of the server's own development issuer (its key is in the data directory), for 3 s.
+      const issuer = await DevIssuer.open(dir);
+      issuer.setServerUrl(s.url);
+      const f = await load({ serverUrl: s.url, devToken: (user) => issuer.issue({ id: user }, 3) });
+      const plan = cell(f, "Demo", [units, "[Scenario].[Plan]"]);
+      await waitFor(() => f.context.streamedCellCount("Demo") === 1, 5000, "the stream");
+      const watchTokens = () => f.requests.filter((r) => r.method === "WatchCells").length;
+      await waitFor(() => watchTokens() >= 2 && f.context.streamedCellCount("Demo") === 1, 8000, "the stream after its token expired");
+      expect(f.requests.filter((r) => r.method === "dev-token").length).toBeGreaterThanOrEqual(2);
+      expect(plan.results.every((r) => typeof r === "number")).toBe(true);
+      // and it streams: another user's write arrives
+      const v0 = plan.last as number;
+      const bob = otherClient(s.url).lattice;
+      const leaf = [units, "[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]"];
+      const cur = await bob.getCells({ cube: "Demo", cells: [{ members: leaf }] });
+      await bob.writeCells({ cube: "Demo", writes: [{ members: leaf, value: (cur.cells[0].value ?? 0) + 2, baseVersion: cur.cells[0].version }] });
+      await waitFor(() => plan.last === v0 + 2, 5000, "the write through the new stream");
+    } finally {
+      for (const f of loaded.splice(0)) f.dispose();
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("re-establishes the stream after the server restarts, and re-sends the current values", async () => {

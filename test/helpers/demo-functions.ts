@@ -8,7 +8,6 @@ import os from "node:os";
 import path from "node:path";
 import { type RunningServer, startServer } from "../../backend/src/server/main";
 import { openStore } from "../../backend/src/store";
-import { startAuthProxy } from "./auth-proxy";
 import { apiClients } from "./clients";
 import { type LoadedFunctions, loadFunctions } from "./functions-bundle";
 import { StreamingInvocationStub } from "./office-stand-ins";
@@ -18,25 +17,11 @@ import { smallCubeCells, smallCubeDef } from "./small-cube";
 /** The small cube's stored measure. */
 export const units = "[Measures].[Units]";
 
-/**
- * Starts a server on `dataDir` (an ephemeral port unless `port` is given) and waits until it is
- * ready. Until the backend serves sign-in, its `url` and `port` are those of the sign-in stand-in
- * in front of it (test/helpers/auth-proxy.ts), which the add-in talks to.
- */
+/** Starts a server on `dataDir` (an ephemeral port unless `port` is given) and waits until it is ready. */
 export async function startDemoServer(dataDir: string, port = 0): Promise<RunningServer> {
-  const s = await startServer(testConfig({ PORT: "0", QATOM_DATA_DIR: dataDir }), quietStart());
+  const s = await startServer(testConfig({ PORT: String(port), QATOM_DATA_DIR: dataDir }), quietStart());
   await s.ready;
-  const proxy = await startAuthProxy(s.url, { users: [], port });
-  backends.set(proxy.url, s.url);
-  return {
-    ...s,
-    url: proxy.url,
-    port: Number(new URL(proxy.url).port),
-    close: async () => {
-      await proxy.close();
-      await s.close();
-    },
-  };
+  return s;
 }
 
 /** A new temporary PGlite store holding the Demo cube; returns its folder. */
@@ -48,12 +33,9 @@ export async function newDemoStore(): Promise<string> {
   return dataDir;
 }
 
-/** The backend behind the sign-in stand-in (until the backend serves sign-in), for clients of the old user header. */
-const backends = new Map<string, string>();
-
-/** API clients of another user (bob unless named), as a second Excel would be. */
+/** API clients of another user (bob unless named, signed in through the development issuer), as a second Excel would be. */
 export function otherClient(url: string, user = "bob") {
-  return apiClients(backends.get(url) ?? url, user);
+  return apiClients(url, user);
 }
 
 /** What {@link demoFunctions} gives a test file. */

@@ -70,6 +70,8 @@ export interface LoadOptions {
   serverUrl: string;
   /** The development user remembered as signed in (default `tester`); null: nobody. */
   signIn?: string | null;
+  /** Answers the runtime's `POST /auth/dev-token` instead of the server (e.g. with short-lived tokens of the same issuer). */
+  devToken?: (user: string) => Promise<{ accessToken: string; expiresIn: number }>;
   /** Tuning passed to the shared context (see AddinOptions); functions only. */
   tuning?: Omit<AddinOptions, "host" | "fetch">;
   /** Leave `Office` and `Excel` out (a runtime without a workbook). */
@@ -106,6 +108,10 @@ export async function loadFunctions(opts: LoadOptions): Promise<LoadedFunctions>
     const headers = new Headers(init?.headers);
     const bearer = /^Bearer (\S+)$/.exec(headers.get("authorization") ?? "")?.[1];
     requests.push({ method, cells: decodeCells(method, init?.body), user: bearer ? (readClaims(bearer)?.userId ?? null) : null });
+    if (opts.devToken && method === "dev-token") {
+      const { user } = JSON.parse(String(init?.body)) as { user: string };
+      return new Response(JSON.stringify(await opts.devToken(user)), { status: 200, headers: { "content-type": "application/json" } });
+    }
     return fetch(input, init);
   };
   const sandbox: Record<string | symbol, unknown> = {
