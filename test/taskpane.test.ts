@@ -527,6 +527,38 @@ describe("the task pane in Chromium", () => {
     await shot("signed-in-again");
   });
 
+  test("with Entra ID configured: one 'Sign in with Microsoft' button; a sign-in that cannot start says why", async () => {
+    // A second pane told that the server signs in with Entra ID (the backend's oidc answer, with the
+    // development server's origin); Entra ID itself cannot be reached from tests.
+    const oidc = await browser.context.newPage();
+    try {
+      await oidc.route("**/auth/config", (route) =>
+        route.fulfill({
+          json: {
+            mode: "oidc",
+            issuer: "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0",
+            audience: "11111111-1111-1111-1111-111111111111",
+            clientId: "22222222-2222-2222-2222-222222222222",
+            scopes: ["api://11111111-1111-1111-1111-111111111111/access_as_user"],
+            authority: "https://login.microsoftonline.com/organizations",
+          },
+        }),
+      );
+      await oidc.goto(`${server.url}/${PAGE}`);
+      const button = oidc.getByRole("button", { name: "Sign in with Microsoft" });
+      await button.waitFor();
+      expect(await oidc.getByLabel("Sign in as").count()).toBe(0);
+      await oidc.getByText(`Not signed in at ${server.url}`).waitFor();
+      await oidc.screenshot({ path: path.join(ARTIFACTS, "taskpane-sign-in-microsoft.png"), fullPage: true });
+      // This page has no Office: the dialog fallback cannot open, and the pane says so.
+      await button.click();
+      await oidc.getByText("sign-in with Microsoft could not start", { exact: false }).waitFor();
+      await button.waitFor(); // still offered
+    } finally {
+      await oidc.close();
+    }
+  });
+
   // The lead adds, with rights: a write the signed-in user may not make is refused, with the reason,
   // in the pending list (sign in as a seeded user without write rights on the cube, type, Submit).
   test.todo("a write the signed-in user has no right to make is refused, with the reason");
