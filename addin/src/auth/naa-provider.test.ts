@@ -130,6 +130,20 @@ describe("the NAA provider", () => {
     await expect(new NaaTokenProvider(config, canceled.factory).interactive()).rejects.toThrow("sign-in was canceled");
   });
 
+  it("MSAL that cannot start: silent gives up quietly (the cells ask for a sign-in), Sign in says why", async () => {
+    const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      const broken = async () => {
+        throw new BrowserAuthError("uninitialized_public_client_application", "corr-1");
+      };
+      const p = new NaaTokenProvider(config, broken);
+      expect(await p.silent()).toBeNull();
+      await expect(p.interactive()).rejects.toThrow(/sign-in with Microsoft failed/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it("sign-out clears the active account; the next silent call asks MSAL without one", async () => {
     const msal = fakeMsal({ silent: [() => result(ada), interactionRequired] });
     const p = new NaaTokenProvider(config, msal.factory);

@@ -71,8 +71,8 @@ export class NaaTokenProvider implements TokenProvider {
 
   /** `acquireTokenSilent`; null when MSAL needs the user (or cannot get a token silently at all). */
   async silent(): Promise<AccessToken | null> {
-    const app = await this.client();
     try {
+      const app = await this.client();
       return this.toAccessToken(await app.acquireTokenSilent(this.request(app)), app);
     } catch (err) {
       if (!isInteractionRequired(err)) console.warn("quantatom: silent sign-in failed", err);
@@ -82,7 +82,12 @@ export class NaaTokenProvider implements TokenProvider {
 
   /** Silent first; a pop-up (Office's, through NAA) when MSAL says the user must interact. */
   async interactive(): Promise<AccessToken> {
-    const app = await this.client();
+    let app: IPublicClientApplication;
+    try {
+      app = await this.client();
+    } catch (err) {
+      throw signInFailed(err);
+    }
     try {
       return this.toAccessToken(await app.acquireTokenSilent(this.request(app)), app);
     } catch (err) {

@@ -9,6 +9,7 @@
  */
 import { readClaims } from "./claims";
 
+/** The error of a call without a token, and its message (defined with the other errors, ../errors.ts). */
 export { isSignInRequired, SIGN_IN_MESSAGE, SignInRequiredError } from "../errors";
 
 /** Who a token names (its claims; see ./claims.ts). */
