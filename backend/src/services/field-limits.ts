@@ -152,7 +152,7 @@ export function checkStringFields(desc: DescMessage, msg: object): void {
 /**
  * The interceptor that applies {@link checkStringFields} to every request message before the
  * handler sees it: a unary request at once, each message of a stream as the handler reads it.
- * Goes after the error boundary (which maps its DomainError to invalid_argument).
+ * Goes after the error boundary (which maps its DomainError to invalid_argument) and sign-in.
  */
 export function fieldLimits(): Interceptor {
   return (next) => async (req) => {
