@@ -4,7 +4,20 @@
  * Office, since it is bundled into the add-in (see README.md beside this file; the rule is checked
  * by test/boundaries.test.ts).
  */
-export { MAX_CELLS_PER_REQUEST, MAX_MEMBERS_PER_ADDRESS, MAX_WRITES_PER_REQUEST, USER_HEADER } from "./limits";
+export {
+  MAX_ABS_VALUE,
+  MAX_CELLS_PER_REQUEST,
+  MAX_COMMENT_LENGTH,
+  MAX_MEMBER_TEXT_LENGTH,
+  MAX_MEMBERS_PER_ADDRESS,
+  MAX_NAME_LENGTH,
+  MAX_SEARCH_LENGTH,
+  MAX_STRING_FIELD_LENGTH,
+  MAX_WRITES_PER_REQUEST,
+  USER_HEADER,
+  VALUE_BOUND_TEXT,
+  valueBoundProblem,
+} from "./limits";
 export {
   type BracketedName,
   bracket,

@@ -8,7 +8,10 @@
  * - `functions.json`: the custom functions' metadata, from the same file's JSDoc tags, by
  *   Microsoft's custom-functions-metadata.
  * - `taskpane.js`: the React task pane (taskpane/src/index.tsx), bundled the same way.
- * - everything under addin/public/ (taskpane.html, the page of the shared runtime; index.html; icons).
+ * - `signin-dialog.js`: the sign-in dialog's page script (addin/src/auth/dialog-main.ts), for
+ *   Entra ID sign-in through the Office dialog where Office lacks nested app authentication.
+ * - everything under addin/public/ (taskpane.html, the page of the shared runtime; signin-dialog.html;
+ *   index.html; icons).
  * - `manifest.xml`: manifest.xml with every development URL (https://localhost:3000) rewritten to
  *   the public URL (`QATOM_PUBLIC_URL`), for a production host and Microsoft 365 centralized deployment.
  * - `build.json`: what was built, for which URL, and when (used by `--if-missing`).
@@ -32,14 +35,16 @@ export const DEV_ORIGIN = "https://localhost:3000";
 export const projectRoot = path.resolve(__dirname, "..");
 
 /** Files every complete build holds. */
-export const BUILD_OUTPUTS = ["manifest.xml", "functions.js", "functions.json", "taskpane.js", "taskpane.html", "build.json"] as const;
+export const BUILD_OUTPUTS = ["manifest.xml", "functions.js", "functions.json", "taskpane.js", "taskpane.html", "signin-dialog.js", "signin-dialog.html", "build.json"] as const;
 
-/** The two bundles' entry files. */
+/** The bundles' entry files. */
 export interface AddinEntries {
   /** The QATOM custom functions, with JSDoc `@customfunction` tags. */
   functions: string;
   /** The task pane (React). */
   taskpane: string;
+  /** The sign-in dialog's page (Entra ID through the Office dialog, where nested app authentication is missing). */
+  dialog: string;
 }
 
 /** The entry files in this repository. */
@@ -47,6 +52,7 @@ export function defaultEntries(root: string = projectRoot): AddinEntries {
   return {
     functions: path.join(root, "functions", "src", "functions.ts"),
     taskpane: path.join(root, "taskpane", "src", "index.tsx"),
+    dialog: path.join(root, "addin", "src", "auth", "dialog-main.ts"),
   };
 }
 
@@ -64,7 +70,7 @@ export interface BuildOptions {
    * built from (and, when `publicUrl` is given, was made for that URL). For `npm start`.
    */
   ifMissing?: boolean;
-  /** Entry files; default functions/src/functions.ts and taskpane/src/index.tsx. */
+  /** Entry files; default functions/src/functions.ts, taskpane/src/index.tsx and addin/src/auth/dialog-main.ts. */
   entries?: Partial<AddinEntries>;
   /** Folder of static files copied as they are; default addin/public. */
   publicDir?: string;
@@ -263,12 +269,15 @@ export async function buildAddin(opts: BuildOptions): Promise<BuildResult> {
   const missing = [
     [entries.functions, "the QATOM custom functions (JSDoc @customfunction tags), from the functions work"],
     [entries.taskpane, "the React task pane, from the task pane work"],
+    [entries.dialog, "the sign-in dialog's page, from the sign-in work"],
   ].filter(([file]) => !fs.existsSync(file));
   if (missing.length) {
     const list = missing.map(([file, what]) => `  ${path.relative(projectRoot, file)}: ${what}`).join("\n");
     throw new Error(`cannot build the add-in: its entry file${missing.length > 1 ? "s are" : " is"} missing:\n${list}`);
   }
-  if (!fs.existsSync(path.join(publicDir, "taskpane.html"))) throw new Error(`cannot build the add-in: ${publicDir} has no taskpane.html`);
+  for (const page of ["taskpane.html", "signin-dialog.html"]) {
+    if (!fs.existsSync(path.join(publicDir, page))) throw new Error(`cannot build the add-in: ${publicDir} has no ${page}`);
+  }
   if (!fs.existsSync(manifestSrc)) throw new Error(`cannot build the add-in: ${manifestSrc} is missing`);
 
   const manifest = renderManifest(fs.readFileSync(manifestSrc, "utf8"), publicUrl);
@@ -285,7 +294,7 @@ export async function buildAddin(opts: BuildOptions): Promise<BuildResult> {
     let bundled: string[];
     try {
       const result = await esbuild.build({
-        entryPoints: { functions: functionsEntry, taskpane: path.resolve(entries.taskpane) },
+        entryPoints: { functions: functionsEntry, taskpane: path.resolve(entries.taskpane), "signin-dialog": path.resolve(entries.dialog) },
         outdir: tmp,
         bundle: true,
         platform: "browser",
@@ -403,7 +412,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(`add-in in ${rel} is up to date (built for ${result.publicUrl}); \`npm run build\` rebuilds it`);
     return;
   }
-  const files = ["manifest.xml", "functions.json", "functions.js", "taskpane.js", "taskpane.html"];
+  const files = ["manifest.xml", "functions.json", "functions.js", "taskpane.js", "taskpane.html", "signin-dialog.js"];
   for (const f of files) console.log(`  ${path.join(rel, f)}  ${(fs.statSync(path.join(result.outDir, f)).size / 1024).toFixed(1)} KB`);
   console.log(`  functions: ${result.functionIds.map((id) => `QATOM.${id}`).join(", ")}`);
   console.log(`  manifest:  ${result.publicUrl}/manifest.xml`);

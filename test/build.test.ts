@@ -81,6 +81,12 @@ async function expectServed(addinDir: string, publicUrl: string): Promise<string
     expect(scripts).toEqual(["https://appsforoffice.microsoft.com/lib/1/hosted/office.js", "functions.js", "taskpane.js"]);
     expect(page).toContain('<div id="root">');
     for (const s of ["/functions.js", "/taskpane.js", "/functions.js.map", "/taskpane.js.map"]) expect((await get(s)).status).toBe(200);
+
+    // The sign-in dialog's page (Office's dialog API, where nested app authentication is missing)
+    // is served from the same origin, as displayDialogAsync requires, with Office.js and its bundle.
+    const dialog = (await get("/signin-dialog.html")).body.toString("utf8");
+    expect([...dialog.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1])).toEqual(["https://appsforoffice.microsoft.com/lib/1/hosted/office.js", "signin-dialog.js"]);
+    for (const s of ["/signin-dialog.js", "/signin-dialog.js.map"]) expect((await get(s)).status).toBe(200);
   } finally {
     await server.close();
   }
@@ -210,6 +216,7 @@ describe("buildAddin", () => {
       expect(defaultEntries()).toEqual({
         functions: path.join(root, "functions", "src", "functions.ts"),
         taskpane: path.join(root, "taskpane", "src", "index.tsx"),
+        dialog: path.join(root, "addin", "src", "auth", "dialog-main.ts"),
       });
     });
   });

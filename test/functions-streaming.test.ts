@@ -7,6 +7,7 @@
  */
 import fs from "node:fs";
 import net from "node:net";
+import { DevIssuer } from "../backend/src/auth";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { demoFunctions, newDemoStore, otherClient, startDemoServer, units } from "./helpers/demo-functions";
 import { StandInError, StreamingInvocationStub, waitFor } from "./helpers/office-stand-ins";
@@ -181,16 +182,49 @@ describe("QATOM functions bundle against a real backend", () => {
     expect(note.last).toEqual(expected);
     await expect(f.functions.get("MEMBERS")!("Demo", "Region")).rejects.toEqual(expected);
     expect(f.context.connection.get()).toMatchObject({ status: "disconnected", serverUrl: url, message: `Not connected to ${url}` });
-    // the stream keeps retrying with backoff; nothing ever shows 0
-    await waitFor(() => f.requests.filter((r) => r.method === "WatchCells").length >= 3, 5000, "stream retries");
+    // the stream keeps retrying with backoff (each try first asks the server how to sign in); nothing ever shows 0
+    await waitFor(() => f.requests.filter((r) => r.method === "config").length >= 3, 5000, "stream retries");
     expect(c.results.every((r) => r instanceof StandInError)).toBe(true);
 
-    // the user fixes the server URL (in the task pane): it is stored, and the cells recover by themselves
+    // the user fixes the server URL in the task pane (it is stored) and signs in to that server:
+    // the cells recover by themselves
     await f.context.saveSettings({ serverUrl: `${demo.server.url}/` });
-    expect(JSON.parse(f.storage.items.get("quantatom.connection")!)).toEqual({ serverUrl: demo.server.url, userName: "tester" });
+    expect(JSON.parse(f.storage.items.get("quantatom.connection")!)).toEqual({ serverUrl: demo.server.url });
+    await waitFor(() => (c.last as StandInError)?.message === "Sign in in the task pane", 5000, "a sign-in to the new server");
+    await f.context.auth.signIn({ user: "tester" });
     await waitFor(() => typeof c.last === "number", 5000, "the value from the right server");
     await waitFor(() => typeof note.last === "string", 5000, "the comment");
     expect(f.context.connection.get()).toMatchObject({ status: "connected", serverUrl: demo.server.url });
+  });
+
+  it('without a sign-in every function shows #N/A "Sign in in the task pane"; once the user signs in, they recover by themselves; after sign-out, they say so again', async () => {
+    const f = await load({ signIn: null });
+    const total = cell(f, "Demo", [units, "[Region].[North]", "[Scenario].[Plan]"]);
+    const note = new StreamingInvocationStub<string>();
+    f.functions.get("COMMENT")!("Demo", [[[units]]], note);
+    const signIn = new StandInError("#N/A", "Sign in in the task pane");
+    await waitFor(() => total.results.length > 0 && note.results.length > 0, 5000, "results");
+    expect(total.last).toEqual(signIn);
+    expect(note.last).toEqual(signIn);
+    await expect(f.functions.get("MEMBERS")!("Demo", "Region")).rejects.toEqual(signIn);
+    // nothing reached the server's RPCs without a token
+    expect(f.requests.filter((r) => r.method !== "config" && r.method !== "dev-token")).toEqual([]);
+    expect(f.context.auth.state.get()).toMatchObject({ status: "signedOut", via: "development" });
+
+    // the user signs in in the task pane: the streams restart with the token, nothing else to do
+    await f.context.auth.signIn({ user: "tester" });
+    await waitFor(() => typeof total.last === "number" && typeof note.last === "string", 5000, "values after sign-in");
+    const truth = await otherClient(demo.server.url).lattice.getCells({ cube: "Demo", cells: [{ members: [units, "[Region].[North]", "[Scenario].[Plan]"] }] });
+    expect(total.last).toBe(truth.cells[0].value);
+    expect(await f.functions.get("MEMBERS")!("Demo", "Region")).toEqual([["[Region].[All Regions]"]]);
+    const rpcs = f.requests.filter((r) => r.method !== "config" && r.method !== "dev-token");
+    expect(rpcs.length).toBeGreaterThan(0);
+    expect(rpcs.every((r) => r.user === "tester")).toBe(true);
+
+    // signed out: every cell says so again (no value stays on the sheet, looking live)
+    await f.context.auth.signOut();
+    await waitFor(() => JSON.stringify(total.last) === JSON.stringify(signIn) && JSON.stringify(note.last) === JSON.stringify(signIn), 5000, "the cells to say sign in");
+    expect(total.resultsAfterCancel).toBe(0);
   });
 
   it("QATOM.MEMBERS spills a column of unique names: children by default, any depth, 0 for all", async () => {
@@ -233,6 +267,34 @@ describe("QATOM functions bundle against a real backend", () => {
     await otherClient(demo.server.url, "carl").commentary.addComment({ cube: "Demo", members, text: "after cancel" });
     await new Promise((r) => setTimeout(r, 600));
     expect(note.resultsAfterCancel).toBe(0);
+  });
+
+  it("reconnects a stream the server ends when its token expires, with a fresh token, without the cells showing an error", async () => {
+    const dir = await newDemoStore();
+    const s = await startDemoServer(dir);
+    try {
+      // Tokens of the server's own development issuer (its key is in the data directory), for 3 s.
+      const issuer = await DevIssuer.open(dir);
+      issuer.setServerUrl(s.url);
+      const f = await load({ serverUrl: s.url, devToken: (user) => issuer.issue({ id: user }, 3) });
+      const plan = cell(f, "Demo", [units, "[Scenario].[Plan]"]);
+      await waitFor(() => f.context.streamedCellCount("Demo") === 1, 5000, "the stream");
+      const watchTokens = () => f.requests.filter((r) => r.method === "WatchCells").length;
+      await waitFor(() => watchTokens() >= 2 && f.context.streamedCellCount("Demo") === 1, 8000, "the stream after its token expired");
+      expect(f.requests.filter((r) => r.method === "dev-token").length).toBeGreaterThanOrEqual(2);
+      expect(plan.results.every((r) => typeof r === "number")).toBe(true);
+      // and it streams: another user's write arrives
+      const v0 = plan.last as number;
+      const bob = otherClient(s.url).lattice;
+      const leaf = [units, "[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]"];
+      const cur = await bob.getCells({ cube: "Demo", cells: [{ members: leaf }] });
+      await bob.writeCells({ cube: "Demo", writes: [{ members: leaf, value: (cur.cells[0].value ?? 0) + 2, baseVersion: cur.cells[0].version }] });
+      await waitFor(() => plan.last === v0 + 2, 5000, "the write through the new stream");
+    } finally {
+      for (const f of loaded.splice(0)) f.dispose();
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("re-establishes the stream after the server restarts, and re-sends the current values", async () => {

@@ -253,6 +253,21 @@ describe.each(cases)("%s", (name, load, base) => {
     expect(named.get("CustomFunctionsRuntime")).toBe("1.1");
   });
 
+  // Sign-in (addin/src/auth/): nested app authentication is MSAL's business and needs nothing in an
+  // add-in-only manifest; Microsoft's NAA sample (Samples/auth/Office-Add-in-SSO-NAA/manifest.xml)
+  // has none. <WebApplicationInfo> belongs to the legacy Office SSO (getAccessToken, on-behalf-of),
+  // which the add-in does not use. NestedAppAuth is checked at run time, with the Office dialog as
+  // the fallback, so requiring it would hide the add-in where the fallback works.
+  // https://learn.microsoft.com/office/dev/add-ins/develop/enable-nested-app-authentication-in-your-add-in
+  it("needs no manifest entry for sign-in: no WebApplicationInfo, and NestedAppAuth is not required", () => {
+    expect(app.getElementsByTagNameNS(NS.app, "WebApplicationInfo").length).toBe(0);
+    expect(app.getElementsByTagNameNS(NS.ov, "WebApplicationInfo").length).toBe(0);
+    const sets = child(child(app, NS.app, "Requirements"), NS.app, "Sets");
+    expect(children(sets).map((s) => s.getAttribute("Name"))).not.toContain("NestedAppAuth");
+    // The sign-in dialog opens on the add-in's own origin: no other AppDomain is needed.
+    expect(all(app, NS.app, "AppDomain").map((d) => d.textContent)).toEqual([new URL(base).origin]);
+  });
+
   it("runs the functions, the task pane and the ribbon in one long-lived shared runtime (taskpane.html)", () => {
     const vo = child(app, NS.ov, "VersionOverrides");
     expect(xsiType(vo)).toBe("VersionOverridesV1_0");

@@ -6,7 +6,7 @@
 import type { Cell } from "../../proto/gen/quantatom/v1/lattice_pb";
 import type { WaveBatcher } from "./batcher";
 import type { CellOutcome, CellRef, CellSnapshot, QatomError } from "./contracts";
-import { toQatomError } from "./errors";
+import { isAuthFailure, toQatomError } from "./errors";
 import { cubeKey, refKey } from "./observable";
 import type { StreamRegistry, StreamSink } from "./streams";
 
@@ -94,11 +94,13 @@ export class CellFeed implements StreamSink {
   onFailure(keys: readonly string[], err: unknown, serverUrl: string): void {
     this.connection.failed(err, serverUrl);
     const error = toQatomError(err, serverUrl);
+    const signedOut = isAuthFailure(err);
     for (const k of keys) {
       const e = this.entries.get(k);
       // A cell that has shown a value keeps it while the stream reconnects (the pane shows the
-      // connection state); a cell that never had one shows why.
-      if (e && !e.snapshot) this.setError(e, error);
+      // connection state); a cell that never had one shows why. Without a sign-in every cell says
+      // so: values must not stay on the sheet, looking live, after the user signed out.
+      if (e && (!e.snapshot || signedOut)) this.setError(e, error);
     }
   }
 
@@ -115,7 +117,7 @@ export class CellFeed implements StreamSink {
     } else {
       const url = await this.serverUrl();
       this.connection.failed(r.failure, url);
-      if (!e.snapshot) this.setError(e, toQatomError(r.failure, url));
+      if (!e.snapshot || isAuthFailure(r.failure)) this.setError(e, toQatomError(r.failure, url));
     }
   }
 

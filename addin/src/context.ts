@@ -6,6 +6,9 @@
  *
  * @see https://learn.microsoft.com/office/dev/add-ins/develop/configure-your-add-in-to-use-a-shared-runtime
  */
+import { AuthSession } from "./auth/session";
+import type { MsalFactory } from "./auth/naa-provider";
+import type { RenewalOptions } from "./auth/token-provider";
 import { WaveBatcher } from "./batcher";
 import { CellFeed, type ConnectionReporter } from "./cells";
 import { CommentFeed, type CommentOptions, DEFAULT_COMMENT_OPTIONS } from "./comments";
@@ -41,6 +44,10 @@ export interface AddinOptions {
   host?: Host;
   /** The fetch to send requests with (default: `globalThis.fetch` at each call). */
   fetch?: typeof fetch;
+  /** Makes MSAL's nested application for Entra ID sign-in (default MSAL's own; tests pass theirs). */
+  msal?: MsalFactory;
+  /** When tokens are renewed (default: 2 minutes before they expire). */
+  renewal?: Partial<RenewalOptions>;
   /** How long the wave batcher collects QATOM.CELL reads after the first one (default 16 ms). */
   batchWindowMs?: number;
   streams?: Partial<StreamOptions>;
@@ -64,9 +71,10 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     settings ??= loadSettings(host);
     return settings;
   };
+  const auth = new AuthSession({ host, serverUrl: async () => (await getSettings()).serverUrl, fetch: options.fetch, msal: options.msal, renewal: options.renewal });
   const getApi = () => {
     api ??= getSettings().then((s) => {
-      const a = createApi(s, options.fetch);
+      const a = createApi(s.serverUrl, { tokens: auth, fetch: options.fetch });
       serverUrl = a.serverUrl;
       return a;
     });
@@ -104,6 +112,19 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   const holds = new HoldsStore();
   const pendingWrites = new PendingWritesStore(getApi, holds);
 
+  // A new user (or none) sees only what they may: every stream and comment is read again with the
+  // new token, or shows "Sign in in the task pane" when there is none.
+  let signedInAs: string | null = null;
+  const stopWatchingAuth = auth.state.subscribe(() => {
+    const s = auth.state.get();
+    if (s.status === "loading" || s.status === "signingIn") return;
+    const who = s.status === "signedIn" ? `${s.serverUrl}\u0000${s.user.tenant ?? ""}\u0000${s.user.id}` : null;
+    if (who === signedInAs) return;
+    signedInAs = who;
+    streams.restartAll();
+    comments.refreshAll();
+  });
+
   let started: Promise<void> | null = null;
   let stopListening: (() => Promise<void>) | null = null;
   let disposed = false;
@@ -112,14 +133,17 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     getSettings,
     async saveSettings(patch) {
       const next = normalizeSettings({ ...(await getSettings()), ...patch });
+      const before = (await getSettings()).serverUrl;
       await storeSettings(host, next);
       settings = Promise.resolve(next);
       api = null;
       connection.set({ status: "unknown", serverUrl: next.serverUrl });
+      if (next.serverUrl !== before) auth.reset();
       streams.restartAll();
       comments.refreshAll();
       return next;
     },
+    auth,
     api: getApi,
     connection,
     pendingWrites,
@@ -128,6 +152,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
 
     start() {
       started ??= (async () => {
+        // Sign in silently where possible (a remembered development user, MSAL's single sign-on).
+        void auth.start();
         if (!(await host.ready()) || disposed) return;
         const handler = createWritebackHandler(host, formulaCells, pendingWrites, holds);
         stopListening = await host.onSheetChanged((change) => {
@@ -196,6 +222,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
 
     dispose() {
       disposed = true;
+      stopWatchingAuth();
       batcher.dispose();
       streams.dispose();
       comments.dispose();

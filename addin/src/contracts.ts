@@ -10,13 +10,17 @@ import type { Client } from "@connectrpc/connect";
 import type { DataAction, SpreadMethodCode } from "../../common/spreading/codes";
 import type { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
 import type { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
+import type { AuthConfig, SeededUser } from "./auth/config";
+import type { AuthState } from "./auth/session";
+import type { ProviderKind, SignedInUser } from "./auth/token-provider";
 
-/** Where the backend is and who the user is; kept in the runtime's storage between sessions. */
+/** Sign-in's shapes (addin/src/auth/): the server's configuration, the state, who is signed in. */
+export type { AuthConfig, AuthState, ProviderKind, SeededUser, SignedInUser };
+
+/** Where the backend is; kept in the runtime's storage between sessions (who the user is comes from sign-in). */
 export interface ConnectionSettings {
   /** Base URL of the backend, e.g. `https://localhost:3000` (the origin that served the add-in by default). */
   serverUrl: string;
-  /** User name sent as the `X-Quantatom-User` header until sign-in exists. */
-  userName: string;
 }
 
 /** A cell of a cube as the add-in knows it: the formula's arguments, resolved by the server. */
@@ -198,7 +202,7 @@ export interface Observable<T> {
   subscribe(fn: () => void): () => void;
 }
 
-/** Connect clients for the backend named by the settings (binary protobuf, `X-Quantatom-User` set). */
+/** Connect clients for the backend named by the settings (binary protobuf, every call with the signed-in user's bearer token). */
 export interface QatomApi {
   /** Base URL without a trailing slash. */
   serverUrl: string;
@@ -234,14 +238,46 @@ export interface FormulaHandle {
 }
 
 /**
+ * The runtime's sign-in, shared by the functions and the task pane (implemented by
+ * `AuthSession`, ./auth/session.ts). The functions only ask for tokens silently; the pane's
+ * buttons call `signIn` and `signOut`.
+ */
+export interface SignIn {
+  /** Where sign-in stands (loading, unavailable, signed out, signing in, signed in as whom). */
+  readonly state: Observable<AuthState>;
+  /** Reads the server's sign-in configuration and signs in silently when it may; idempotent. */
+  start(): Promise<AuthState>;
+  /**
+   * Signs in with the user: as the development user `choice.user`, or with Microsoft (nested app
+   * authentication, or the Office dialog where Office lacks it).
+   * @throws AddinError with the reason (the state's message says it too).
+   */
+  signIn(choice?: { user?: string }): Promise<SignedInUser>;
+  /** Forgets the token and the account; calls then fail with "Sign in in the task pane". */
+  signOut(): Promise<void>;
+  /**
+   * The token for a call, silently (what every RPC of the runtime sends).
+   * @throws SignInRequiredError ("Sign in in the task pane") when nobody is signed in.
+   */
+  getToken(): Promise<string>;
+  /** Drops a token the server refused, so that the next call renews it. */
+  invalidate(token: string): void;
+}
+
+/**
  * The one object the custom functions, the writeback handler and the task pane share in the
  * runtime. Get it with `getAddinContext()` (./context.ts).
  */
 export interface AddinContext {
-  /** Where the backend is and who the user is (read from the runtime's storage on first use). */
+  /** Where the backend is (read from the runtime's storage on first use). */
   getSettings(): Promise<ConnectionSettings>;
-  /** Saves settings to the runtime's storage and reconnects every stream to the new server. */
+  /**
+   * Saves settings to the runtime's storage and reconnects every stream to the new server (a new
+   * server means a new sign-in: its configuration is read again).
+   */
   saveSettings(patch: Partial<ConnectionSettings>): Promise<ConnectionSettings>;
+  /** Who is signed in, and the buttons' actions; every call of the runtime carries its token. */
+  readonly auth: SignIn;
   /** Clients for the current settings (replaced when the settings change). */
   api(): Promise<QatomApi>;
   /** Reachability of the backend. */
@@ -253,8 +289,9 @@ export interface AddinContext {
   /** QATOM.CELL formulas on the sheets, by address. */
   readonly formulaCells: FormulaCells;
   /**
-   * Starts what needs Office: the worksheet onChanged handler that turns a number or a TM1 code
-   * typed over a QATOM.CELL cell into a pending write or a hold. Idempotent; both bundles may call it.
+   * Starts the runtime: sign-in (silently, where it may: see ./auth/session.ts) and what needs
+   * Office, the worksheet onChanged handler that turns a number or a TM1 code typed over a
+   * QATOM.CELL cell into a pending write or a hold. Idempotent; both bundles may call it.
    */
   start(): Promise<void>;
   /**
@@ -278,7 +315,7 @@ export interface AddinContext {
    * @throws QatomError-shaped `AddinError` (see ./errors.ts).
    */
   listMembers(cube: string, dimension: string, parent: string, depth: number): Promise<string[]>;
-  /** Adds a comment as the current user and refreshes the QATOM.COMMENT formulas of that cube. */
+  /** Adds a comment as the signed-in user and refreshes the QATOM.COMMENT formulas of that cube. */
   addComment(ref: CellRef, text: string): Promise<void>;
   /** Stops streams, polls and timers (tests, or the runtime shutting down). */
   dispose(): void;

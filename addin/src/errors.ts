@@ -1,7 +1,9 @@
 /**
  * Errors by tier, at the add-in's edge: anything the server or the network says becomes a
  * `notAvailable` (#N/A) with the server's message; a wrong argument type, found before any request,
- * is `invalidValue` (#VALUE!). A failure is never turned into a value (no silent 0).
+ * is `invalidValue` (#VALUE!); a call without a valid token (nobody signed in, or the server refused
+ * the token) is `notAvailable` "Sign in in the task pane". A failure is never turned into a value
+ * (no silent 0).
  * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-errors
  */
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -16,6 +18,43 @@ export class AddinError extends Error implements QatomError {
     super(message);
     this.name = "AddinError";
   }
+}
+
+/** What a function shows when it cannot get a token without the user (see addin/src/auth/). */
+export const SIGN_IN_MESSAGE = "Sign in in the task pane";
+
+/**
+ * The error of a call made without a token: the user must sign in in the task pane. Recognise it
+ * with `isSignInRequired` (the two bundles have their own copies of this class).
+ */
+export class SignInRequiredError extends AddinError {
+  constructor(message: string = SIGN_IN_MESSAGE) {
+    super("notAvailable", message);
+    this.name = "SignInRequiredError";
+  }
+}
+
+/**
+ * True for a SignInRequiredError from either bundle (by name: `instanceof` fails across bundles),
+ * also as the `cause` of the ConnectError a Connect client wraps it in.
+ */
+export function isSignInRequired(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 3 && typeof e === "object" && e !== null; depth++) {
+    if ((e as { name?: unknown }).name === "SignInRequiredError") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** True when the server refused the call's token (`unauthenticated`: none, refused, or expired). */
+export function isUnauthenticated(err: unknown): boolean {
+  return err instanceof ConnectError && err.code === Code.Unauthenticated;
+}
+
+/** A failure that signing in fixes: no token here, or one the server refused. */
+export function isAuthFailure(err: unknown): boolean {
+  return isSignInRequired(err) || isUnauthenticated(err);
 }
 
 /** `#VALUE!`: an argument of the wrong type. */
@@ -60,6 +99,7 @@ export function isCanceled(err: unknown): boolean {
  */
 export function toQatomError(err: unknown, serverUrl: string): QatomError {
   if (err instanceof AddinError) return { code: err.code, message: err.message };
+  if (isAuthFailure(err)) return { code: "notAvailable", message: SIGN_IN_MESSAGE };
   if (isNetworkFailure(err)) {
     const base = notConnectedMessage(serverUrl);
     const raw = err instanceof ConnectError ? err.rawMessage : "";

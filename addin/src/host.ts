@@ -1,12 +1,15 @@
 /// <reference types="office-js" />
 /// <reference types="office-runtime" />
 /**
- * The ONE module that touches Office: `Office.onReady`, `Excel.run`, `OfficeRuntime.storage` and the
- * page's location. Everything else talks to the `Host` interface, so tests (and runtimes without
- * Office, such as a plain browser page) pass their own.
+ * The ONE module that touches Office: `Office.onReady`, `Excel.run`, `OfficeRuntime.storage`, the
+ * page's location, requirement-set checks and the dialog API (sign-in's fallback). Everything else
+ * talks to the `Host` interface, so tests (and runtimes without Office, such as a plain browser
+ * page) pass their own.
  *
  * @see https://learn.microsoft.com/javascript/api/excel/excel.worksheetcollection#excel-excel-worksheetcollection-onchanged-member
  * @see https://learn.microsoft.com/javascript/api/office-runtime/officeruntime.storage
+ * @see https://learn.microsoft.com/office/dev/add-ins/develop/dialog-api-in-office-add-ins
+ * @see https://learn.microsoft.com/office/dev/add-ins/develop/dialog-handle-errors-events
  */
 
 /** Persistent key-value storage (OfficeRuntime.storage's shape). */
@@ -39,9 +42,47 @@ export interface SheetCell {
   value: unknown;
 }
 
+/**
+ * A dialog box opened by `Host.displayDialog` (Office.Dialog, narrowed to what sign-in uses). Its
+ * page talks back with `Host.messageParent`.
+ */
+export interface HostDialog {
+  /** Handles the messages the dialog's page sends with `messageParent` (Office's DialogMessageReceived). */
+  onMessage(handler: (message: string) => void): void;
+  /**
+   * Handles the dialog's events (Office's DialogEventReceived), by error number: 12002 the page
+   * could not be loaded, 12003 it went to an http URL, 12006 the user closed the dialog.
+   */
+  onEvent(handler: (code: number) => void): void;
+  /** Closes the dialog (asynchronously, as Office does). */
+  close(): void;
+}
+
+/**
+ * `displayDialogAsync` could not open the dialog. Codes (Microsoft's "Handle errors and events in the
+ * Office dialog box"): 12004 the URL's domain is not the host page's, 12005 the URL is http, 12007 a
+ * dialog is already open from this page, 12009 the user chose to ignore the dialog, 12011 the
+ * browser blocked the pop-up (Office on the web); 0 when Office has no dialog API here.
+ */
+export class DialogOpenError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DialogOpenError";
+  }
+}
+
+/** Error number of DialogEventReceived when the user closed the dialog (Microsoft's dialog error table). */
+export const DIALOG_CLOSED_BY_USER = 12006;
+
 /** The Office surface the add-in runtime needs. */
 export interface Host {
-  /** Resolves true once Office is ready, false at once when there is no Office (a plain page). */
+  /**
+   * Resolves true once Office is ready in a workbook, false at once when there is no Office (a plain
+   * page). Where Office is but Excel is not (a dialog's page) it waits for Office and resolves false.
+   */
   ready(): Promise<boolean>;
   /** OfficeRuntime.storage, else the page's localStorage (a shared runtime has both), else null. */
   readonly storage: KeyValueStorage | null;
@@ -53,15 +94,51 @@ export interface Host {
   writeFormulas(cells: readonly { address: string; formula: string }[]): Promise<void>;
   /** Listens to cell changes on every worksheet of the workbook; resolves to a function that stops listening. */
   onSheetChanged(handler: (change: SheetChange) => void): Promise<() => Promise<void>>;
+  /**
+   * Whether Office supports a requirement set at `minVersion` or later
+   * (`Office.context.requirements.isSetSupported`); false where there is no Office. Call after `ready()`.
+   * @example host.isSetSupported("NestedAppAuth", "1.1") // nested app authentication (MSAL in the add-in)
+   */
+  isSetSupported(name: string, minVersion: string): boolean;
+  /**
+   * Opens a dialog box on a page of the add-in's own origin (`Office.context.ui.displayDialogAsync`;
+   * `height` and `width` in percent of the screen).
+   * @throws DialogOpenError with Office's error number when it cannot be opened.
+   */
+  displayDialog(url: string, options: { height: number; width: number }): Promise<HostDialog>;
+  /**
+   * From a page opened as a dialog: sends `message` to the page that opened it
+   * (`Office.context.ui.messageParent`).
+   * @throws Error when this page is not an Office dialog.
+   */
+  messageParent(message: string): void;
 }
 
 /** The part of the Office globals used below, declared loosely: the add-in may load where Office is absent. */
 type OfficeGlobals = {
-  Office?: { onReady(): Promise<unknown> };
+  Office?: {
+    onReady(): Promise<unknown>;
+    context?: {
+      requirements?: { isSetSupported(name: string, minVersion?: string): boolean };
+      ui?: {
+        displayDialogAsync?(url: string, options: { height: number; width: number; displayInIframe?: boolean }, callback: (result: OfficeAsyncResult) => void): void;
+        messageParent?(message: string): void;
+      };
+    };
+    EventType?: { DialogMessageReceived?: string; DialogEventReceived?: string };
+    AsyncResultStatus?: { Succeeded?: string; Failed?: string };
+  };
   Excel?: typeof Excel;
   OfficeRuntime?: { storage?: KeyValueStorage };
   localStorage?: { getItem(key: string): string | null; setItem(key: string, value: string): void };
   location?: { origin?: string; protocol?: string };
+};
+
+/** Office.AsyncResult<Office.Dialog>, the fields read here. */
+type OfficeAsyncResult = {
+  status: string;
+  value?: { addEventHandler(type: string, handler: (arg: { message?: string; error?: number }) => void): void; close(): void };
+  error?: { code: number; message: string };
 };
 
 function globals(): OfficeGlobals {
@@ -83,14 +160,17 @@ function localStorageAdapter(ls: OfficeGlobals["localStorage"]): KeyValueStorage
   };
 }
 
-/** The host over the real Office globals (Excel JavaScript API 1.9+: `worksheets.onChanged`). */
-export function officeHost(): Host {
-  const g = globals();
+/**
+ * The host over the real Office globals (Excel JavaScript API 1.9+: `worksheets.onChanged`).
+ * @param scope where the globals are (default `globalThis`; tests pass an object of stand-ins).
+ */
+export function officeHost(scope?: object): Host {
+  const g = (scope ?? globals()) as OfficeGlobals;
   return {
     async ready() {
-      if (!g.Office || !g.Excel) return false;
+      if (!g.Office) return false;
       await g.Office.onReady();
-      return true;
+      return g.Excel !== undefined;
     },
     storage: g.OfficeRuntime?.storage ?? localStorageAdapter(g.localStorage),
     pageOrigin() {
@@ -154,6 +234,38 @@ export function officeHost(): Host {
           await context.sync();
         });
       };
+    },
+    isSetSupported(name, minVersion) {
+      const requirements = g.Office?.context?.requirements;
+      return requirements ? requirements.isSetSupported(name, minVersion) === true : false;
+    },
+    displayDialog(url, options) {
+      const office = g.Office;
+      const ui = office?.context?.ui;
+      if (!ui?.displayDialogAsync) return Promise.reject(new DialogOpenError(0, "Office's dialog API is not available here"));
+      const messageEvent = office?.EventType?.DialogMessageReceived ?? "dialogMessageReceived";
+      const dialogEvent = office?.EventType?.DialogEventReceived ?? "dialogEventReceived";
+      const failed = office?.AsyncResultStatus?.Failed ?? "failed";
+      return new Promise((resolve, reject) => {
+        // displayInIframe false: a sign-in page must not be framed (Microsoft's dialog API guidance).
+        ui.displayDialogAsync!(url, { ...options, displayInIframe: false }, (result) => {
+          if (result.status === failed || !result.value) {
+            reject(new DialogOpenError(result.error?.code ?? 0, result.error?.message ?? "the dialog could not be opened"));
+            return;
+          }
+          const dialog = result.value;
+          resolve({
+            onMessage: (handler) => dialog.addEventHandler(messageEvent, (arg) => handler(String(arg.message ?? ""))),
+            onEvent: (handler) => dialog.addEventHandler(dialogEvent, (arg) => handler(Number(arg.error))),
+            close: () => dialog.close(),
+          });
+        });
+      });
+    },
+    messageParent(message) {
+      const ui = g.Office?.context?.ui;
+      if (!ui?.messageParent) throw new Error("this page is not an Office dialog: Office.context.ui.messageParent is missing");
+      ui.messageParent(message);
     },
   };
 }

@@ -6,14 +6,15 @@
  * server's reason) or error (not sent; Submit retries).
  *
  * A write to a consolidated cell carries its spread (TM1's method and data action; proportional
- * replace by default), which the task pane can change until Submit. A write to a calculated cell
- * is refused here at once, as the server would refuse it.
+ * replace by default), which the task pane can change until Submit. A write to a calculated cell,
+ * or of a value beyond ±1e15 (common/limits.ts MAX_ABS_VALUE), is refused here at once, with the
+ * server's reason.
  *
  * The list is immutable between changes (each change makes a new array and new objects for the
  * changed writes), so the task pane can hand `list` to React's `useSyncExternalStore`.
  */
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { MAX_WRITES_PER_REQUEST } from "../../common/limits";
+import { MAX_WRITES_PER_REQUEST, valueBoundProblem } from "../../common/limits";
 import { type WriteResult, WriteStatus } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { cellKey } from "./address";
 import type { FormulaCell, Holds, PendingOptions, PendingSpread, PendingWrite, PendingWrites, QatomApi } from "./contracts";
@@ -59,8 +60,11 @@ export class PendingWritesStore implements PendingWrites {
       status: "pending",
     };
     if (options.code !== undefined) w.code = options.code;
+    const overBound = valueBoundProblem(value);
     if (snap?.calculated) {
       w = { ...w, status: "rejected", message: CALCULATED_MESSAGE };
+    } else if (overBound) {
+      w = { ...w, status: "rejected", message: overBound };
     } else if (w.consolidated) {
       w.spread = defaultSpread(value, options.spread);
       const problem = spreadProblem(w.spread, value);
@@ -77,7 +81,7 @@ export class PendingWritesStore implements PendingWrites {
     const w = this.items.find((x) => x.id === id);
     if (!w?.spread || w.status === "submitting" || w.status === "applied" || w.status === "conflict") return;
     const spread = defaultSpread(w.value, { ...w.spread, ...patch });
-    const problem = spreadProblem(spread, w.value);
+    const problem = valueBoundProblem(w.value) ?? spreadProblem(spread, w.value);
     this.replace(w, { spread, status: problem ? "rejected" : "pending", message: problem ?? undefined, leavesChanged: undefined, currentValue: undefined });
   }
 

@@ -5,11 +5,18 @@
  * re-established with exponential backoff and jitter, and its first message re-sends every value.
  * Above the server's limit of 20,000 cells per stream, the cells are split over several streams.
  *
+ * Sign-in: every (re)connect asks for a token (addin/src/transport.ts). A stream the server ends
+ * with `unauthenticated` (its token expired, or was refused) reconnects at once, with a fresh token,
+ * without showing an error; refused again before it is live, it fails as any stream does. While
+ * nobody is signed in a stream does not retry: it waits until the runtime restarts it after
+ * sign-in (`restartAll`).
+ *
  * @see https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/
  */
 import type { Cell } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { MAX_CELLS_PER_REQUEST } from "./batcher";
 import type { QatomApi } from "./contracts";
+import { isSignInRequired, isUnauthenticated } from "./errors";
 
 /** Where stream messages go. */
 export interface StreamSink {
@@ -61,6 +68,8 @@ class CubeStream {
   private disposed = false;
   /** Cells of the running stream(s) whose first message has arrived. */
   private live = 0;
+  /** A token was refused since the stream was last live (one immediate retry with a fresh token). */
+  private refusedSinceLive = false;
 
   constructor(
     private readonly cube: string,
@@ -128,9 +137,21 @@ class CubeStream {
     } catch (err) {
       if (ac.signal.aborted) return;
       ac.abort(); // the other chunks of this set
+      const wasLive = this.live > 0;
       this.active = null;
       this.live = 0;
+      if (isUnauthenticated(err) && (wasLive || !this.refusedSinceLive)) {
+        // The token expired under a live stream, or was refused (the interceptor dropped it):
+        // reconnect now with a fresh one. Refused again before the stream is live: a failure.
+        this.refusedSinceLive = true;
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          this.restart(true);
+        }, 0);
+        return;
+      }
       this.sink.onFailure(keys, err, serverUrl);
+      if (isSignInRequired(err)) return; // restarted after sign-in (restartAll)
       const delay = backoffDelay(this.attempt++, this.opts);
       this.retry = setTimeout(() => {
         this.retry = null;
@@ -147,6 +168,7 @@ class CubeStream {
       if (msg.initial) {
         this.live += keys.length;
         this.attempt = 0;
+        this.refusedSinceLive = false;
         this.sink.onConnected();
       }
       for (const u of msg.updates) {
@@ -193,7 +215,7 @@ export class StreamRegistry {
     if (s?.wanted.delete(key)) s.changed();
   }
 
-  /** Reconnects every stream now (the server URL or user changed). */
+  /** Reconnects every stream now (the server URL or the signed-in user changed). */
   restartAll(): void {
     for (const s of this.cubes.values()) s.restart(true);
   }

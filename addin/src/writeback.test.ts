@@ -103,6 +103,25 @@ describe("the pending-writes store and typing, over a stand-in WriteCells", () =
     expect(sent[0].writes[0]).toMatchObject({ value: undefined, spread: { method: SpreadMethod.CLEAR } });
   });
 
+  it("refuses a value beyond ±1e15 before sending, with the server's message, whatever the spread", async () => {
+    const { sent, pending, targets } = setup();
+    const oslo = fc("Sheet1!B3", "[Region].[North].[Oslo]", snap(10, false));
+    const north = fc("Sheet1!B2", "[Region].[North]", snap(30, true));
+    applyTyped(targets, oslo, { kind: "value", value: 1.7976931348623157e308 });
+    applyTyped(targets, north, parseTypedText("P+2E15")!);
+    const message = (v: number) => `the value ${v} is beyond ±1e15, the largest magnitude a cell may hold (MAX_ABS_VALUE: Excel's 15 significant digits)`;
+    expect(pending.list()).toMatchObject([
+      { status: "rejected", message: message(1.7976931348623157e308) },
+      { status: "rejected", code: "P+2E15", message: message(2e15) },
+    ]);
+    pending.setSpread("sheet1!B2", { method: "S" });
+    expect(pending.list()[1]).toMatchObject({ status: "rejected", message: message(2e15) });
+    await pending.submit();
+    expect(sent).toHaveLength(0);
+    applyTyped(targets, oslo, { kind: "value", value: -1e15 });
+    expect(pending.list()[0]).toMatchObject({ status: "pending", value: -1e15 });
+  });
+
   it("expands SL and GR over the QATOM cells in a direction, skipping held cells, and stops at the first other cell", () => {
     const { pending, holds, targets, place } = setup();
     const row = [

@@ -49,6 +49,34 @@ export interface Config {
    * every right on every member, and the security RPCs. `QATOM_ADMINS`, comma-separated; default none.
    */
   admins: string[];
+  /**
+   * Largest request body of the Connect API, in bytes: a larger one is refused with
+   * `resource_exhausted` while it streams in, before it is parsed (server/body-limit.ts).
+   * `QATOM_MAX_BODY_BYTES`, default 33554432 (32 MiB).
+   */
+  maxBodyBytes: number;
+  /**
+   * Most WatchCells streams one user may hold open on this instance; one more is
+   * `resource_exhausted`. `QATOM_MAX_STREAMS_PER_USER`, default 8.
+   */
+  maxStreamsPerUser: number;
+  /**
+   * How long a connection may take to send a request's headers, from when it opens or its
+   * previous response ended; a connection that sends nothing is closed after it (HTTP 408 if it
+   * sent part of a request). `QATOM_HEADERS_TIMEOUT_MS`, default 10000.
+   */
+  headersTimeoutMs: number;
+  /**
+   * How long a client may take to send a whole request (headers and body). Only receiving the
+   * request counts: a WatchCells response streams on after it. At least `headersTimeoutMs`.
+   * `QATOM_REQUEST_TIMEOUT_MS`, default 60000.
+   */
+  requestTimeoutMs: number;
+  /**
+   * How long an idle keep-alive connection stays open after a response before the server closes
+   * it. `QATOM_KEEP_ALIVE_TIMEOUT_MS`, default 5000.
+   */
+  keepAliveTimeoutMs: number;
   /** How callers sign in (see auth/index.ts); development mode when no issuer is configured. */
   auth: AuthConfig;
 }
@@ -99,6 +127,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxLeaseMs: positiveInt(env.QATOM_OUTBOX_LEASE_MS, 30_000, "QATOM_OUTBOX_LEASE_MS"),
     spreadMaxNewCells: positiveInt(env.QATOM_SPREAD_MAX_NEW_CELLS, 25_000, "QATOM_SPREAD_MAX_NEW_CELLS"),
     admins: parseList(env.QATOM_ADMINS),
+    maxBodyBytes: positiveInt(env.QATOM_MAX_BODY_BYTES, 32 * 1024 * 1024, "QATOM_MAX_BODY_BYTES"),
+    maxStreamsPerUser: positiveInt(env.QATOM_MAX_STREAMS_PER_USER, 8, "QATOM_MAX_STREAMS_PER_USER"),
+    ...timeouts(env),
     auth: readAuthConfig(env),
   };
 }
@@ -139,6 +170,16 @@ function parseList(value: string | undefined): string[] {
     .split(",")
     .map((x) => x.trim())
     .filter((x) => x !== "");
+}
+
+/** The HTTP server's timeouts. @throws Error when one is malformed or the request timeout is below the headers timeout. */
+function timeouts(env: NodeJS.ProcessEnv): Pick<Config, "headersTimeoutMs" | "requestTimeoutMs" | "keepAliveTimeoutMs"> {
+  const headersTimeoutMs = positiveInt(env.QATOM_HEADERS_TIMEOUT_MS, 10_000, "QATOM_HEADERS_TIMEOUT_MS");
+  const requestTimeoutMs = positiveInt(env.QATOM_REQUEST_TIMEOUT_MS, Math.max(60_000, headersTimeoutMs), "QATOM_REQUEST_TIMEOUT_MS");
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new Error(`QATOM_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must be at least QATOM_HEADERS_TIMEOUT_MS (${headersTimeoutMs})`);
+  }
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs: positiveInt(env.QATOM_KEEP_ALIVE_TIMEOUT_MS, 5_000, "QATOM_KEEP_ALIVE_TIMEOUT_MS") };
 }
 
 /** `host:port[,host:port...]` as a list; undefined when unset or empty. @throws Error on a malformed entry. */

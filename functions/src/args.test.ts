@@ -1,5 +1,5 @@
 /** Argument checks of the QATOM functions, before any request (pure): wrong types are #VALUE! with the argument named. */
-import { cubeArg, depthArg, dimensionArg, MAX_MEMBERS, membersArg, nameArg } from "./args";
+import { cubeArg, depthArg, dimensionArg, MAX_MEMBERS, membersArg, nameArg, parentArg } from "./args";
 
 describe("QATOM function arguments", () => {
   it("takes text and whole numbers as names (Excel stores a typed 1997 as a number), and nothing else", () => {
@@ -26,6 +26,16 @@ describe("QATOM function arguments", () => {
     expect(membersArg(Array.from({ length: MAX_MEMBERS }, (_, i) => `m${i}`))).toHaveLength(MAX_MEMBERS);
     expect(() => membersArg(Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => `m${i}`))).toThrow(`${MAX_MEMBERS + 1} members; a cell has at most ${MAX_MEMBERS}`);
     expect(() => membersArg([["Sales", true]])).toThrow("member 2 must be text (a name), got boolean true");
+  });
+
+  it("refuses names over the server's limits before any request", () => {
+    expect(() => cubeArg("c".repeat(257))).toThrow("cube has 257 characters; the limit is 256");
+    expect(() => dimensionArg("d".repeat(300))).toThrow(expect.objectContaining({ code: "invalidValue", message: "dimension has 300 characters; the limit is 256" }));
+    expect(() => membersArg(["a", "m".repeat(4097)])).toThrow("member 2 has 4097 characters; the limit is 4096");
+    expect(() => parentArg("p".repeat(100_000))).toThrow("parent has 100000 characters; the limit is 4096");
+    expect(cubeArg("c".repeat(256))).toHaveLength(256);
+    expect(membersArg(["m".repeat(4096)])[0]).toHaveLength(4096);
+    expect(parentArg(null)).toBe("");
   });
 
   it("reads QATOM.MEMBERS' depth: omitted is 1, 0 is every level below", () => {

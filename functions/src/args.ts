@@ -4,7 +4,7 @@
  * (an unknown or ambiguous one is `#N/A` with the server's message).
  */
 import { invalidValue } from "../../addin/src/errors";
-import { MAX_MEMBERS_PER_ADDRESS } from "../../common/limits";
+import { MAX_MEMBER_TEXT_LENGTH, MAX_MEMBERS_PER_ADDRESS, MAX_NAME_LENGTH } from "../../common/limits";
 
 /** Most members in one address: the server's limit (common/limits.ts). */
 export const MAX_MEMBERS = MAX_MEMBERS_PER_ADDRESS;
@@ -13,6 +13,12 @@ function describe(v: unknown): string {
   if (v === null || v === undefined) return "empty";
   if (typeof v === "object") return "an error or a non-scalar value";
   return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** `name` when it is at most `max` characters. @throws AddinError invalidValue naming the argument and the server's limit. */
+function bounded(name: string, what: string, max: number): string {
+  if (name.length > max) throw invalidValue(`${what} has ${name.length} characters; the limit is ${max}`);
+  return name;
 }
 
 /**
@@ -27,24 +33,30 @@ export function nameArg(v: unknown, what: string): string {
   throw invalidValue(`${what} must be text (a name), got ${describe(v)}`);
 }
 
-/** The cube argument: a non-empty name. */
+/** The cube argument: a non-empty name of at most MAX_NAME_LENGTH characters. */
 export function cubeArg(v: unknown): string {
   const cube = nameArg(v, "cube");
   if (!cube) throw invalidValue('cube is required: the cube\'s name, e.g. "Sales"');
-  return cube;
+  return bounded(cube, "cube", MAX_NAME_LENGTH);
 }
 
-/** QATOM.MEMBERS' dimension argument: a non-empty name. */
+/** QATOM.MEMBERS' dimension argument: a non-empty name of at most MAX_NAME_LENGTH characters. */
 export function dimensionArg(v: unknown): string {
   const dim = nameArg(v, "dimension");
   if (!dim) throw invalidValue('dimension is required: the dimension\'s name, e.g. "Store"');
-  return dim;
+  return bounded(dim, "dimension", MAX_NAME_LENGTH);
+}
+
+/** QATOM.MEMBERS' parent argument: a member's text of at most MAX_MEMBER_TEXT_LENGTH characters, or "". */
+export function parentArg(v: unknown): string {
+  return bounded(nameArg(v, "parent"), "parent", MAX_MEMBER_TEXT_LENGTH);
 }
 
 /**
  * The members of a repeating member argument: each argument is a single name or a range of names
  * (a matrix); empty cells of a range are skipped.
- * @throws AddinError invalidValue for a value that is not a name, no member at all, or over 64.
+ * @throws AddinError invalidValue for a value that is not a name, a name over
+ *   MAX_MEMBER_TEXT_LENGTH characters, no member at all, or over 64.
  */
 export function membersArg(args: unknown): string[] {
   const out: string[] = [];
@@ -53,7 +65,8 @@ export function membersArg(args: unknown): string[] {
       for (const x of v) visit(x);
       return;
     }
-    const name = nameArg(v, `member ${out.length + 1}`);
+    const what = `member ${out.length + 1}`;
+    const name = bounded(nameArg(v, what), what, MAX_MEMBER_TEXT_LENGTH);
     if (name) out.push(name);
   };
   visit(args);

@@ -10,7 +10,7 @@
  * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-json-autogeneration
  */
 import { getAddinContext } from "../../addin/src/context";
-import { cubeArg, depthArg, dimensionArg, membersArg, nameArg } from "./args";
+import { cubeArg, depthArg, dimensionArg, membersArg, parentArg } from "./args";
 import { excelErrorOf, toExcelError } from "./excel";
 
 /**
@@ -59,7 +59,7 @@ export function comment(cube: string, members: unknown[][][], invocation: Custom
  */
 export async function members(cube: string, dimension: string, parent?: string, depth?: number): Promise<string[][]> {
   try {
-    const names = await getAddinContext().listMembers(cubeArg(cube), dimensionArg(dimension), nameArg(parent, "parent"), depthArg(depth));
+    const names = await getAddinContext().listMembers(cubeArg(cube), dimensionArg(dimension), parentArg(parent), depthArg(depth));
     return names.map((n) => [n]);
   } catch (err) {
     throw excelErrorOf(err);

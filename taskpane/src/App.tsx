@@ -1,11 +1,11 @@
 import { Divider, FluentProvider, makeStyles, tokens, webLightTheme } from "@fluentui/react-components";
 import { useCallback, useMemo, useRef, useState } from "react";
-import type { ConnectionSettings, Holds, PendingWrites, QatomApi } from "../../addin/src/contracts";
-import { createApi } from "../../addin/src/transport";
+import type { ConnectionSettings, Holds, PendingWrites, QatomApi, SignIn } from "../../addin/src/contracts";
+import { createApi, type TokenSource } from "../../addin/src/transport";
 import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
 import { ConflictsPanel, HoldsPanel, PendingPanel } from "./Changes";
 import { ConnectionPanel } from "./Connection";
-import { useLiveCell, usePendingList, useSelection } from "./hooks";
+import { signedInKey, useAuthState, useLiveCell, usePendingList, useSelection } from "./hooks";
 import type { TaskpaneHost } from "./host";
 
 const useStyles = makeStyles({
@@ -35,8 +35,8 @@ const useStyles = makeStyles({
   },
 });
 
-/** Clients made once per settings object. */
-const defaultClients = (settings: ConnectionSettings) => createApi(settings);
+/** Clients made once per settings object and signed-in user, sending the shared runtime's tokens. */
+const defaultClients = (settings: ConnectionSettings, tokens: TokenSource) => createApi(settings.serverUrl, { tokens });
 
 /** Everything the task pane needs from outside; tests pass fakes for `host` (and may for `pending`). */
 export interface TaskpaneProps {
@@ -46,21 +46,26 @@ export interface TaskpaneProps {
   pending: PendingWrites;
   /** The shared runtime's held cells. */
   holds: Holds;
+  /** The shared runtime's sign-in (the functions use the same one). */
+  auth: SignIn;
   /** The connection in use; the pane re-creates its clients when it changes. */
   settings: ConnectionSettings;
   /** Stores new settings (the shared runtime keeps them); the caller then passes them back in `settings`. */
   onSaveSettings(settings: ConnectionSettings): void | Promise<void>;
-  /** Clients for given settings; by default the shared runtime's (Connect over fetch). */
-  makeClients?: (settings: ConnectionSettings) => QatomApi;
+  /** Clients for given settings and tokens; by default Connect over fetch, as the shared runtime's. */
+  makeClients?: (settings: ConnectionSettings, tokens: TokenSource) => QatomApi;
 }
 
 /**
- * The QuantatomAI task pane: connection, conflicts, pending changes with their spreads and results,
+ * The QuantatomAI task pane: connection and sign-in, conflicts, pending changes with their spreads and results,
  * held cells, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
  */
-export function TaskpaneApp({ host, pending, holds, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
+export function TaskpaneApp({ host, pending, holds, auth, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
-  const clients = useMemo(() => makeClients(settings), [makeClients, settings]);
+  const who = signedInKey(useAuthState(auth));
+  // Made again when the user changes, so that everything shown is read again as the new user.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `who` is the reason to make them again
+  const clients = useMemo(() => makeClients(settings, auth), [makeClients, settings, auth, who]);
   const { selection, error: selectionError } = useSelection(host);
   const list = usePendingList(pending);
   const cell = selection?.cell ?? null;
@@ -83,7 +88,7 @@ export function TaskpaneApp({ host, pending, holds, settings, onSaveSettings, ma
   return (
     <FluentProvider theme={webLightTheme} className={styles.root}>
       <main className={styles.main} aria-label="QuantatomAI">
-        <ConnectionPanel settings={settings} clients={clients} onSave={onSaveSettings} />
+        <ConnectionPanel settings={settings} clients={clients} auth={auth} onSave={onSaveSettings} />
         <Divider />
         <ConflictsPanel {...changes} />
         <PendingPanel {...changes} />
@@ -92,8 +97,9 @@ export function TaskpaneApp({ host, pending, holds, settings, onSaveSettings, ma
         <SelectedCellPanel selection={selection} live={live} error={selectionError ?? liveError} />
         {cell && (
           <>
-            <CommentsPanel key={`c${cellKey}`} clients={clients} cell={cell} consolidated={live?.consolidated} announce={announce} />
-            <HistoryPanel key={`h${cellKey}`} clients={clients} cell={cell} live={live} />
+            {/* Keyed by the user too: nothing read as the previous user stays on screen. */}
+            <CommentsPanel key={`c${who}${cellKey}`} clients={clients} cell={cell} consolidated={live?.consolidated} announce={announce} />
+            <HistoryPanel key={`h${who}${cellKey}`} clients={clients} cell={cell} live={live} />
           </>
         )}
         <div role="status" aria-live="polite" className={styles.visuallyHidden}>

@@ -1,13 +1,29 @@
-/** React hooks over the pane's data sources: the host's selection, pending writes, the live cell. */
+/** React hooks over the pane's data sources: sign-in, the host's selection, pending writes, the live cell. */
 import { ConnectError } from "@connectrpc/connect";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { CellRef, HeldCell, Holds, PendingWrite, PendingWrites, QatomApi } from "../../addin/src/contracts";
+import type { AuthState, CellRef, HeldCell, Holds, PendingWrite, PendingWrites, QatomApi, SignIn } from "../../addin/src/contracts";
 import type { SelectedCell, TaskpaneHost } from "./host";
 
 /** A message for a person from anything thrown (Connect errors keep only their message). */
 export function errorMessage(err: unknown): string {
   if (err instanceof ConnectError) return err.rawMessage;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The shared runtime's sign-in state, re-rendered on every change. */
+export function useAuthState(auth: SignIn): AuthState {
+  return useSyncExternalStore(
+    (fn) => auth.state.subscribe(fn),
+    () => auth.state.get(),
+  );
+}
+
+/**
+ * A key that changes whenever the signed-in user (or the server) does, "" while nobody is signed
+ * in: clients and the data they read are made again for a new user.
+ */
+export function signedInKey(s: AuthState): string {
+  return s.status === "signedIn" ? JSON.stringify([s.serverUrl, s.user.tenant ?? "", s.user.id]) : "";
 }
 
 /** The selected cell, kept current through the host's selection events. */

@@ -2,7 +2,7 @@
 /**
  * The task pane's entry point in Excel (bundled to dist/addin/taskpane.js by scripts/build.ts):
  * waits for Office, then mounts the pane with the Office host (./host.ts) and the shared runtime's
- * context (settings, pending writes, formula registry), which the custom functions share.
+ * context (settings, sign-in, pending writes, formula registry), which the custom functions share.
  */
 import { useState } from "react";
 import { createRoot } from "react-dom/client";
@@ -13,7 +13,7 @@ import { createOfficeHost, type TaskpaneHost } from "./host";
 
 function Root({ ctx, host, initial }: { ctx: AddinContext; host: TaskpaneHost; initial: ConnectionSettings }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} auth={ctx.auth} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 Office.onReady(async () => {

@@ -33,7 +33,7 @@ export async function newDemoStore(): Promise<string> {
   return dataDir;
 }
 
-/** API clients of another user (bob unless named), as a second Excel would be. */
+/** API clients of another user (bob unless named, signed in through the development issuer), as a second Excel would be. */
 export function otherClient(url: string, user = "bob") {
   return apiClients(url, user);
 }

@@ -3,15 +3,20 @@
  * build's options (browser platform, IIFE, es2020; see scripts/build.ts) into a temporary file, and
  * evaluated in a fresh `vm` context whose globals are the Office stand-ins, a counting `fetch`, and
  * the web APIs a browser page has. Each load is a separate runtime (its own shared context).
+ *
+ * Sign-in: by default the runtime's storage remembers a development sign-in as `tester` (as after a
+ * sign-in in the task pane), so the runtime signs in silently when it starts; `signIn: null` starts
+ * with nobody signed in.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import vm from "node:vm";
 import { fromBinary } from "@bufbuild/protobuf";
+import { readClaims } from "../../addin/src/auth/claims";
 import type { AddinOptions, AddinRuntime } from "../../addin/src/context";
 import { GetCellsRequestSchema, WatchCellsRequestSchema } from "../../proto/gen/quantatom/v1/lattice_pb";
-import { customFunctionsStandIn, FakeWorkbook, storageStandIn } from "./office-stand-ins";
+import { customFunctionsStandIn, FakeWorkbook, officeStandIn, storageStandIn } from "./office-stand-ins";
 
 const ENTRY = path.join(__dirname, "..", "..", "functions", "src", "functions.ts");
 
@@ -21,6 +26,7 @@ export interface SentRequest {
   method: string;
   /** Member lists of a GetCells or WatchCells request. */
   cells?: string[][];
+  /** Whom the request's bearer token names (its `sub`), null without one. */
   user: string | null;
 }
 
@@ -62,7 +68,10 @@ export interface LoadedFunctions {
 /** What `load` may set up. */
 export interface LoadOptions {
   serverUrl: string;
-  userName?: string;
+  /** The development user remembered as signed in (default `tester`); null: nobody. */
+  signIn?: string | null;
+  /** Answers the runtime's `POST /auth/dev-token` instead of the server (e.g. with short-lived tokens of the same issuer). */
+  devToken?: (user: string) => Promise<{ accessToken: string; expiresIn: number }>;
   /** Tuning passed to the shared context (see AddinOptions); functions only. */
   tuning?: Omit<AddinOptions, "host" | "fetch">;
   /** Leave `Office` and `Excel` out (a runtime without a workbook). */
@@ -87,13 +96,22 @@ export async function loadFunctions(opts: LoadOptions): Promise<LoadedFunctions>
   const code = await bundleFunctions();
   const cf = customFunctionsStandIn();
   const workbook = new FakeWorkbook(cf.functions);
-  const storage = storageStandIn({ "quantatom.connection": JSON.stringify({ serverUrl: opts.serverUrl, userName: opts.userName ?? "tester" }) });
+  const signIn = opts.signIn === undefined ? "tester" : opts.signIn;
+  const storage = storageStandIn({
+    "quantatom.connection": JSON.stringify({ serverUrl: opts.serverUrl }),
+    ...(signIn ? { "quantatom.signin": JSON.stringify({ serverUrl: opts.serverUrl, user: signIn }) } : {}),
+  });
   const requests: SentRequest[] = [];
   const countingFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = String(input);
     const method = url.slice(url.lastIndexOf("/") + 1);
     const headers = new Headers(init?.headers);
-    requests.push({ method, cells: decodeCells(method, init?.body), user: headers.get("x-quantatom-user") });
+    const bearer = /^Bearer (\S+)$/.exec(headers.get("authorization") ?? "")?.[1];
+    requests.push({ method, cells: decodeCells(method, init?.body), user: bearer ? (readClaims(bearer)?.userId ?? null) : null });
+    if (opts.devToken && method === "dev-token") {
+      const { user } = JSON.parse(String(init?.body)) as { user: string };
+      return new Response(JSON.stringify(await opts.devToken(user)), { status: 200, headers: { "content-type": "application/json" } });
+    }
     return fetch(input, init);
   };
   const sandbox: Record<string | symbol, unknown> = {
@@ -127,7 +145,7 @@ export async function loadFunctions(opts: LoadOptions): Promise<LoadedFunctions>
     OfficeRuntime: { storage },
   };
   if (!opts.noOffice) {
-    sandbox.Office = { onReady: async () => ({ host: "Excel", platform: "PC" }) };
+    sandbox.Office = officeStandIn({ pageOrigin: opts.serverUrl }).office;
     sandbox.Excel = workbook.excel;
   }
   sandbox.__qatomOptions = {

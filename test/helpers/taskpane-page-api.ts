@@ -14,6 +14,11 @@ export interface TaskpaneTestApi {
   type(address: string, value: number | string | null): void;
   /** Addresses the pane asked the host to go to (from "Go to" buttons). */
   wentTo: string[];
+  /**
+   * What the QATOM.CELL formula at `address` shows now, as Excel would: its value (0 for an empty
+   * cell), or the error's message (what `#N/A` says in its tooltip).
+   */
+  shows(address: string): { value: number } | { error: string } | null;
 }
 
 declare global {

@@ -28,11 +28,19 @@ const runtimeHost: Host = {
   readCells: async () => [],
   writeFormulas: async () => undefined,
   onSheetChanged: async () => async () => undefined,
+  isSetSupported: () => false,
+  displayDialog: async () => {
+    throw new Error("no Office dialog in the test page");
+  },
+  messageParent: () => {
+    throw new Error("the test page is not a dialog");
+  },
 };
 const ctx = createAddinContext({ host: runtimeHost });
 
 /** The fake sheet: formulas opened as Excel's QATOM.CELL invocations would, and one selected cell. */
 const formulas = new Map<string, FormulaHandle>();
+const shown = new Map<string, { value: number } | { error: string }>();
 let selected = "Sheet1!A1";
 const listeners = new Set<() => void>();
 const wentTo: string[] = [];
@@ -57,6 +65,7 @@ window.qatomTest = {
       if (formulas.has(address)) throw new Error(`${address} already holds a formula`);
       let first = true;
       const handle = ctx.openCell({ cube, members }, address, (outcome) => {
+        shown.set(address, outcome.ok ? { value: outcome.snapshot.value ?? 0 } : { error: outcome.error.message });
         if (!first) return;
         first = false;
         if (outcome.ok) resolve();
@@ -74,11 +83,12 @@ window.qatomTest = {
     ctx.typeOver(address, value);
   },
   wentTo,
+  shows: (address) => shown.get(address) ?? null,
 };
 
 function Page({ initial }: { initial: Awaited<ReturnType<typeof ctx.getSettings>> }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} auth={ctx.auth} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 ctx.getSettings().then((initial) => createRoot(document.getElementById("root")!).render(<Page initial={initial} />));

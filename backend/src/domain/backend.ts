@@ -24,6 +24,7 @@ import { DomainError } from "./errors";
 import { applyTransaction } from "./replication";
 import { type KnownUser, knownUsers, SecurityAdmin } from "./security-admin";
 import { SecurityRegistry } from "./security";
+import { StreamQuota } from "./stream-quota";
 import { WriteQueue } from "./write-queue";
 
 /** What a Backend is built from. */
@@ -38,6 +39,8 @@ export interface BackendOptions {
   cache?: TileCache;
   /** User ids that administer every cube (QATOM_ADMINS); default none. */
   serverAdmins?: readonly string[];
+  /** Most WatchCells streams one user may hold open; default DEFAULT_MAX_STREAMS_PER_USER (8). */
+  maxStreamsPerUser?: number;
 }
 
 /** A served cube with the security it was stored with (null or absent: open to every user). */
@@ -58,6 +61,8 @@ export class Backend {
   readonly instanceId: string;
   /** Hot tiles for GetCells, if any. */
   readonly cache: TileCache | undefined;
+  /** The open WatchCells streams per user, and their limit. */
+  readonly streams: StreamQuota;
 
   constructor(
     readonly store: Store,
@@ -65,6 +70,7 @@ export class Backend {
   ) {
     this.instanceId = opts.instanceId ?? randomUUID();
     this.cache = opts.cache;
+    this.streams = new StreamQuota(opts.maxStreamsPerUser);
     this.ctx = {
       store,
       instanceId: this.instanceId,

@@ -11,5 +11,6 @@ export { checkCellBatch, checkMembers, checkWrites, clampLimit } from "./checks"
 export type { ServedCube } from "./cube-registry";
 export { DomainError, type DomainErrorCode } from "./errors";
 export * from "./limits";
+export { DEFAULT_MAX_STREAMS_PER_USER, StreamQuota } from "./stream-quota";
 export type { ScenarioCopyInput, ScenarioCopyOutcome, SpreadInput, WriteInput, WriteOutcome } from "../writes/types";
 export { DEFAULT_SPREAD_MAX_NEW_CELLS } from "../writes/context";

@@ -1,4 +1,5 @@
 import { distance } from "fastest-levenshtein";
+import { MAX_MEMBER_TEXT_LENGTH, MAX_NAME_LENGTH } from "../../../common/limits";
 import { type Dimension, parseMemberName } from "./dimension";
 
 /** Why an address could not be resolved; mirrors the protocol's CellErrorCode. */
@@ -28,8 +29,40 @@ export interface MemberRef {
 export type MemberFilter = (dim: number, id: number) => boolean;
 
 const MAX_CANDIDATES = 10;
+/** Most results the resolver keeps cached, and most characters of member text among them. */
 const MAX_CACHE = 200_000;
 const MAX_FILTERED_CACHE = 50_000;
+const MAX_CACHE_CHARS = 8_000_000;
+/**
+ * Most members one closest-name search looks at (each one a length check, and an edit distance
+ * when the lengths are close enough): an unknown name in a cube of millions of members costs the
+ * same as in one of 50,000.
+ */
+export const MAX_CLOSEST_COMPARED = 50_000;
+
+/**
+ * How much closest-name searching a Resolver does over time, in members looked at: a bucket of
+ * `capacity` that refills at `perSecond`. A search when the bucket is empty is skipped (the
+ * unknown member's message says so, and the result is not cached), so that many unknown names,
+ * in one request or in many, cannot hold the server: searching costs at most about `capacity`
+ * members at once and `perSecond` a second (about 1.5 µs each for names of a few words).
+ */
+export interface SearchAllowance {
+  capacity: number;
+  perSecond: number;
+  /** The clock, in ms. */
+  now: () => number;
+}
+
+/** The default allowance: 200,000 members at once (about 0.3 s), 100,000 a second after that. */
+export const DEFAULT_SEARCH_ALLOWANCE: SearchAllowance = { capacity: 200_000, perSecond: 100_000, now: () => Date.now() };
+/** Longest text a message repeats in full; longer text is cut (the request has it whole). */
+const MAX_ECHO = 120;
+
+/** `text` as a message repeats it: cut after MAX_ECHO characters, saying how long it was. */
+function echo(text: string): string {
+  return text.length <= MAX_ECHO ? text : `${text.slice(0, MAX_ECHO)}… (${text.length} characters)`;
+}
 
 /**
  * Resolves member names and cell addresses of one cube, the same way for every RPC:
@@ -38,7 +71,10 @@ const MAX_FILTERED_CACHE = 50_000;
  *   `[Dimension]` alone means the dimension's default member;
  * - a bare name (`CA`, `[CA]`) or a partial path (`[CA].[Los Angeles]`) when it matches exactly one
  *   member of the cube; an alias counts as a name.
- * Names compare case-insensitively, as in MDX.
+ * Names compare case-insensitively, as in MDX. Text over MAX_MEMBER_TEXT_LENGTH, or with a part
+ * over MAX_NAME_LENGTH (common/limits.ts), is an INVALID_ADDRESS before any lookup, and the search
+ * for the closest names that an unknown name's message lists compares at most
+ * MAX_CLOSEST_COMPARED names, so resolving any text costs a bounded time.
  */
 export class Resolver {
   private readonly dimByName = new Map<string, number>();
@@ -47,10 +83,20 @@ export class Resolver {
   /** lowercase name or alias -> members anywhere in the cube. */
   private readonly bareIndex = new Map<string, MemberRef[]>();
   private readonly cache = new Map<string, MemberRef | AddressError>();
-  /** Per filter, the names whose resolution the filter changes (see member). */
-  private readonly filteredCache = new WeakMap<MemberFilter, Map<string, MemberRef | AddressError>>();
+  /** Per filter, the names whose resolution the filter changes (see member), and their characters. */
+  private readonly filteredCache = new WeakMap<MemberFilter, { results: Map<string, MemberRef | AddressError>; chars: number }>();
+  /** Set when the last resolution's closest-name search was skipped or cut short by the allowance. */
+  private searchSkipped = false;
+  private cachedChars = 0;
+  private searchTokens: number;
+  private searchAt: number;
 
-  constructor(private readonly dims: readonly Dimension[]) {
+  constructor(
+    private readonly dims: readonly Dimension[],
+    private readonly allowance: SearchAllowance = DEFAULT_SEARCH_ALLOWANCE,
+  ) {
+    this.searchTokens = allowance.capacity;
+    this.searchAt = allowance.now();
     this.childIndex = dims.map(() => new Map());
     dims.forEach((dim, d) => {
       this.dimByName.set(dim.name.toLowerCase(), d);
@@ -82,23 +128,37 @@ export class Resolver {
   member(text: string, visible?: MemberFilter): MemberRef | AddressError {
     let result = this.cache.get(text);
     if (!result) {
+      this.searchSkipped = false;
       result = this.resolveUncached(text);
-      if (this.cache.size >= MAX_CACHE) this.cache.clear();
-      this.cache.set(text, result);
+      if (typeof text === "string" && !this.searchSkipped) {
+        if (this.cache.size >= MAX_CACHE || this.cachedChars + text.length > MAX_CACHE_CHARS) {
+          this.cache.clear();
+          this.cachedChars = 0;
+        }
+        this.cache.set(text, result);
+        this.cachedChars += text.length;
+      }
     }
     if (!visible || ("id" in result && this.shown(result.dim, result.id, visible))) return result;
     // Names that resolve differently for this caller: cached per filter (a caller's rights keep one
     // filter until they change), so a sheet full of hidden names costs their resolution once.
     let cache = this.filteredCache.get(visible);
     if (!cache) {
-      cache = new Map();
+      cache = { results: new Map(), chars: 0 };
       this.filteredCache.set(visible, cache);
     }
-    let filtered = cache.get(text);
+    let filtered = cache.results.get(text);
     if (!filtered) {
+      this.searchSkipped = false;
       filtered = this.resolveUncached(text, visible);
-      if (cache.size >= MAX_FILTERED_CACHE) cache.clear();
-      cache.set(text, filtered);
+      if (typeof text === "string" && !this.searchSkipped) {
+        if (cache.results.size >= MAX_FILTERED_CACHE || cache.chars + text.length > MAX_CACHE_CHARS) {
+          cache.results.clear();
+          cache.chars = 0;
+        }
+        cache.results.set(text, filtered);
+        cache.chars += text.length;
+      }
     }
     return filtered;
   }
@@ -141,8 +201,15 @@ export class Resolver {
     if (typeof text !== "string") {
       return { code: "INVALID_ADDRESS", message: "a member name must be a string", candidates: [] };
     }
+    if (text.length > MAX_MEMBER_TEXT_LENGTH) {
+      return invalid(`member ${echo(text)} has ${text.length} characters; the limit is ${MAX_MEMBER_TEXT_LENGTH} (MAX_MEMBER_TEXT_LENGTH)`);
+    }
     const parts = parseMemberName(text);
-    if (typeof parts === "string") return { code: "INVALID_ADDRESS", message: parts, candidates: [] };
+    if (typeof parts === "string") return invalid(parts.replace(`"${text}"`, () => `"${echo(text)}"`));
+    const long = parts.findIndex((p) => p.length > MAX_NAME_LENGTH);
+    if (long >= 0) {
+      return invalid(`member ${echo(text)}: part ${long + 1} is a name of ${parts[long].length} characters; the limit is ${MAX_NAME_LENGTH} (MAX_NAME_LENGTH)`);
+    }
     const d = parts.length > 1 || text.trim().startsWith("[") ? this.dimensionIndex(parts[0]) : -1;
     if (d >= 0) return this.resolvePath(d, parts.slice(1), text, visible);
     return this.resolveRelative(parts, text, visible);
@@ -170,14 +237,13 @@ export class Resolver {
         let siblings = cur < 0 ? Array.from(dim.roots) : Array.from(dim.children[cur]);
         if (visible) siblings = allHidden ? [] : siblings.filter((id) => visible(d, id));
         const where = cur < 0 || (dim.hasAll && cur === dim.roots[0]) ? `at the top of dimension ${dim.name}` : `under ${dim.uniqueName(cur)}`;
-        const closest = closestNames(
-          path[i],
-          siblings.map((id) => ({ name: dim.names[id], unique: dim.uniqueName(id) })),
-        );
+        const closest = this.closest(path[i], [dim], (visit) => {
+          for (const id of siblings) if (!visit(0, id)) return;
+        });
         return {
           code: "UNKNOWN_MEMBER",
-          message: `unknown member ${text}: dimension ${dim.name} has no member "${path[i]}" ${where}${closest.length ? `; closest: ${closest.join(", ")}` : ""}`,
-          candidates: closest,
+          message: `unknown member ${echo(text)}: dimension ${dim.name} has no member "${echo(path[i])}" ${where}${closestText(closest)}`,
+          candidates: closest ?? [],
         };
       }
       cur = next;
@@ -207,36 +273,103 @@ export class Resolver {
       const shown = names.slice(0, MAX_CANDIDATES);
       return {
         code: "AMBIGUOUS_MEMBER",
-        message: `ambiguous member ${text}: it matches ${found.length} members (${shown.join(", ")}${names.length > shown.length ? ", ..." : ""}); use a unique name`,
+        message: `ambiguous member ${echo(text)}: it matches ${found.length} members (${shown.join(", ")}${names.length > shown.length ? ", ..." : ""}); use a unique name`,
         candidates: shown,
       };
     }
-    const all: { name: string; unique: string }[] = [];
-    this.dims.forEach((dim, d) => {
-      for (let id = 0; id < dim.size; id++) {
-        if (visible && !this.shown(d, id, visible)) continue;
-        all.push({ name: dim.names[id], unique: dim.uniqueName(id) });
-      }
-    });
-    const closest = closestNames(parts[parts.length - 1], all);
+    const closest = this.closest(
+      parts[parts.length - 1],
+      this.dims,
+      (visit) => {
+        for (let d = 0; d < this.dims.length; d++) for (let id = 0; id < this.dims[d].size; id++) if (!visit(d, id)) return;
+      },
+      visible,
+    );
     const dimHint =
-      parts.length > 1 ? ` (no dimension is named "${parts[0]}"; dimensions: ${this.dims.map((x) => x.name).join(", ")})` : "";
+      parts.length > 1 ? ` (no dimension is named "${echo(parts[0])}"; dimensions: ${this.dims.map((x) => x.name).join(", ")})` : "";
     return {
       code: "UNKNOWN_MEMBER",
-      message: `unknown member ${text}: no member of the cube is named "${parts[parts.length - 1]}"${dimHint}${closest.length ? `; closest: ${closest.join(", ")}` : ""}`,
-      candidates: closest,
+      message: `unknown member ${echo(text)}: no member of the cube is named "${echo(parts[parts.length - 1])}"${dimHint}${closestText(closest)}`,
+      candidates: closest ?? [],
     };
+  }
+
+  /**
+   * {@link closestNames} within the search allowance: null when the bucket is empty (and
+   * `searchSkipped` set, as when the bucket cuts a search short).
+   * @param visible with `dims` the cube's own dimensions, only the members it shows are candidates
+   *   (the hidden ones count towards the allowance all the same).
+   */
+  private closest(
+    wanted: string,
+    dims: readonly Dimension[],
+    members: (visit: (d: number, id: number) => boolean) => void,
+    visible?: MemberFilter,
+  ): string[] | null {
+    const now = this.allowance.now();
+    const { capacity, perSecond } = this.allowance;
+    this.searchTokens = Math.min(capacity, this.searchTokens + (Math.max(0, now - this.searchAt) * perSecond) / 1000);
+    this.searchAt = now;
+    if (this.searchTokens < 1) {
+      this.searchSkipped = true;
+      return null;
+    }
+    const budget = Math.min(MAX_CLOSEST_COMPARED, Math.floor(this.searchTokens));
+    let visited = 0;
+    const names = closestNames(
+      wanted,
+      dims,
+      (visit) =>
+        members((d, id) => {
+          visited++;
+          if (visible && !this.shown(d, id, visible)) return visited < budget;
+          return visit(d, id) && visited < budget;
+        }),
+    );
+    this.searchTokens -= visited;
+    if (visited >= budget && budget < MAX_CLOSEST_COMPARED) this.searchSkipped = true;
+    return names;
   }
 }
 
-/** The unique names of the (at most 5) members whose names are closest to `wanted` by edit distance. */
-function closestNames(wanted: string, members: { name: string; unique: string }[]): string[] {
+/** The end of an unknown member's message: its closest names, or why there are none. */
+function closestText(closest: string[] | null): string {
+  if (closest === null) return " (closest names not searched: too many unknown names were looked up just now)";
+  return closest.length ? `; closest: ${closest.join(", ")}` : "";
+}
+
+function invalid(message: string): AddressError {
+  return { code: "INVALID_ADDRESS", message, candidates: [] };
+}
+
+/**
+ * The unique names of the (at most 5) members whose names are closest to `wanted` by edit
+ * distance, within 60% of its length (at least 2), nearest first, then by unique name. Looks at
+ * most MAX_CLOSEST_COMPARED members, skipping at no cost those whose length alone puts them too
+ * far (the distance is at least the difference in length); nothing for a name over MAX_NAME_LENGTH.
+ * @param members calls `visit(dimension index, member id)` for each candidate until it returns false.
+ */
+export function closestNames(wanted: string, dims: readonly Dimension[], members: (visit: (d: number, id: number) => boolean) => void): string[] {
+  if (wanted.length > MAX_NAME_LENGTH) return [];
   const w = wanted.toLowerCase();
-  const scored = members.map((m) => ({ unique: m.unique, d: distance(w, m.name.toLowerCase()) }));
-  scored.sort((a, b) => a.d - b.d || a.unique.localeCompare(b.unique));
   const limit = Math.max(2, Math.ceil(w.length * 0.6));
-  return scored
-    .filter((s) => s.d <= limit)
+  const near: { d: number; dim: number; id: number }[] = [];
+  let seen = 0;
+  members((dim, id) => {
+    const name = dims[dim].names[id];
+    if (Math.abs(name.length - w.length) <= limit) {
+      const d = distance(w, name.toLowerCase());
+      if (d <= limit) near.push({ d, dim, id });
+    }
+    return ++seen < MAX_CLOSEST_COMPARED;
+  });
+  near.sort((a, b) => a.d - b.d);
+  // Unique names only for the nearest five and those tied with the fifth.
+  const cut = near.length > 5 ? near[4].d : Number.POSITIVE_INFINITY;
+  return near
+    .filter((s) => s.d <= cut)
+    .map((s) => ({ d: s.d, unique: dims[s.dim].uniqueName(s.id) }))
+    .sort((a, b) => a.d - b.d || a.unique.localeCompare(b.unique))
     .slice(0, 5)
     .map((s) => s.unique);
 }

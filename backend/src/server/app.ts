@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createConnectRouter } from "@connectrpc/connect";
-import { createFetchHandler } from "@connectrpc/connect/protocol";
+import { universalServerRequestFromFetch, universalServerResponseToFetch } from "@connectrpc/connect/protocol";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import type { Logger } from "pino";
@@ -9,7 +9,8 @@ import type { Auth } from "../auth";
 import { addAuthRoutes, type SeededUser } from "../auth/routes";
 import { projectRoot } from "../config";
 import type { Backend } from "../domain";
-import { routerOptions, routes } from "../services";
+import { routerOptions, routes, withRequestFaults } from "../services";
+import { DEFAULT_MAX_BODY_BYTES, declaredTooLarge, limitBody } from "./body-limit";
 
 /** What the HTTP app needs to know about the backend's state. */
 export interface AppState {
@@ -25,6 +26,8 @@ export interface AppState {
   auth: Auth;
   /** The users development sign-in offers; default none listed. */
   users?: () => SeededUser[];
+  /** Largest request body of the API in bytes (`Config.maxBodyBytes`); default 32 MiB. */
+  maxBodyBytes?: number;
 }
 
 /** The built add-in's folder when none is configured. */
@@ -41,7 +44,8 @@ export function staticDirs(addinDir: string = defaultAddinDir): string[] {
  */
 export function createApp(state: AppState): Hono {
   const app = new Hono();
-  const router = createConnectRouter(routerOptions(state.log, state.auth.verifier));
+  const maxBodyBytes = state.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const router = createConnectRouter(routerOptions(state.log, state.auth.verifier, { maxBodyBytes }));
   routes(state.backend)(router);
 
   app.get("/healthz", (c) => {
@@ -53,13 +57,19 @@ export function createApp(state: AppState): Hono {
 
   addAuthRoutes(app, state.auth, state.users ?? (() => []), state.log);
 
+  // Connect's handlers over fetch (as createFetchHandler does), with the body limit applied while
+  // the body streams in, and a malformed binary body answered invalid_argument (services/errors.ts).
   for (const h of router.handlers) {
-    const handle = createFetchHandler(h);
-    app.post(h.requestPath, (c) => {
+    const handle = withRequestFaults(h);
+    app.post(h.requestPath, async (c) => {
       if (!state.ready()) {
         return c.json({ code: "unavailable", message: "the backend is starting (loading its cubes); try again shortly" }, 503);
       }
-      return handle(c.req.raw);
+      const tooLarge = declaredTooLarge(c.req.raw.headers, maxBodyBytes);
+      if (tooLarge) return c.json(tooLarge.body, tooLarge.status);
+      const req = universalServerRequestFromFetch(c.req.raw, {});
+      const body = req.body as AsyncIterable<Uint8Array>;
+      return universalServerResponseToFetch(await handle({ ...req, body: limitBody(body, maxBodyBytes) }));
     });
   }
 

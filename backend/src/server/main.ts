@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
+import type http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
@@ -58,15 +59,33 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const events = createEvents({ store, log, instanceId, kafkaBrokers: config.kafkaBrokers, relay: { leaseMs: config.outboxLeaseMs } });
   // The engine's executor: large scans split over helper threads (started on first use).
   const executor = new ThreadPoolExecutor();
-  const backend = new Backend(store, { instanceId, spreadMaxNewCells: config.spreadMaxNewCells, publisher: events.relay, cache, serverAdmins: config.admins });
+  const backend = new Backend(store, {
+    instanceId,
+    spreadMaxNewCells: config.spreadMaxNewCells,
+    publisher: events.relay,
+    cache,
+    maxStreamsPerUser: config.maxStreamsPerUser,
+    serverAdmins: config.admins,
+  });
   let ready = false;
   let failure: string | null = null;
-  const app = createApp({ backend, ready: () => ready, failure: () => failure, log, addinDir: config.addinDir, auth });
+  const app = createApp({
+    backend,
+    ready: () => ready,
+    failure: () => failure,
+    log,
+    addinDir: config.addinDir,
+    auth,
+    maxBodyBytes: config.maxBodyBytes,
+    // Development sign-in offers the users the cubes' security sections declare (and QATOM_ADMINS).
+    users: () => backend.knownUsers(),
+  });
 
   let server: ServerType;
   const protocol = config.http ? "http" : "https";
+  const timeouts = serverTimeouts(config);
   if (config.http) {
-    server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+    server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: timeouts });
   } else {
     const certs = await ensureDevCerts(config.certsDir);
     server = serve({
@@ -74,7 +93,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       port: config.port,
       hostname: config.host,
       createServer: https.createServer,
-      serverOptions: { key: fs.readFileSync(certs.key), cert: fs.readFileSync(certs.cert) },
+      // A TLS connection that never completes its handshake is closed after the headers timeout too.
+      serverOptions: { ...timeouts, handshakeTimeout: config.headersTimeoutMs, key: fs.readFileSync(certs.key), cert: fs.readFileSync(certs.cert) },
     });
   }
   await new Promise<void>((resolve, reject) => {
@@ -126,6 +146,23 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await store.close();
     },
   });
+}
+
+/**
+ * The Node HTTP server's timeouts from the configuration: `headersTimeout` (a connection that sends
+ * nothing, or not its whole headers, in time is closed; Node checks every
+ * `connectionsCheckingInterval`), `requestTimeout` (receiving the whole request; a WatchCells
+ * response streams on after the request is received) and `keepAliveTimeout` (an idle kept-alive
+ * connection). Node's own default for the check interval is 30 s, so it is tied to the headers
+ * timeout here.
+ */
+export function serverTimeouts(config: Pick<Config, "headersTimeoutMs" | "requestTimeoutMs" | "keepAliveTimeoutMs">): http.ServerOptions {
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.headersTimeoutMs / 4))),
+  };
 }
 
 async function loadCubes(

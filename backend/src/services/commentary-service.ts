@@ -1,14 +1,14 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { CommentaryService } from "../../../proto/gen/quantatom/v1/commentary_pb";
-import { type Backend, clampLimit, DomainError, requireCell } from "../domain";
+import { type Backend, clampLimit, DomainError, MAX_COMMENT_LENGTH, requireCell } from "../domain";
 import type { Cube } from "../lattice";
 import { RIGHT } from "../security";
 import type { StoredComment } from "../store/types";
 import { userOf } from "./requests";
 
-/** Longest comment text, in characters. */
-export const MAX_COMMENT_LENGTH = 4000;
+/** Longest comment text, in characters (common/limits.ts). */
+export { MAX_COMMENT_LENGTH };
 
 /** True when every member of `cell` is `target`'s member or below it, and the two differ. */
 function strictlyBelow(cube: Cube, cell: readonly number[], target: Int32Array): boolean {

@@ -9,10 +9,12 @@ import { authenticate, type TokenVerifier } from "../auth";
 import type { Backend } from "../domain";
 import { registerCommentaryService } from "./commentary-service";
 import { errorBoundary } from "./errors";
+import { fieldLimits } from "./field-limits";
 import { registerLatticeService } from "./lattice-service";
 import { registerSecurityService } from "./security-service";
 
-export { cellError, errorBoundary, toConnectError } from "./errors";
+export { cellError, errorBoundary, RequestReader, toConnectError, withRequestFaults } from "./errors";
+export { checkStringFields, fieldLimits, STRING_BOUNDS } from "./field-limits";
 
 /** Registers every service of quantatom.v1 on a router. */
 export function routes(backend: Backend): (router: ConnectRouter) => void {
@@ -23,12 +25,27 @@ export function routes(backend: Backend): (router: ConnectRouter) => void {
   };
 }
 
+/** Limits of the router beyond the API's own (config.ts). */
+export interface RouterLimits {
+  /**
+   * Largest request message, in bytes (connect's `readMaxBytes`, enforced while reading and after
+   * decompression); default connect's (4 GiB). The HTTP app also refuses a larger body itself,
+   * with a message naming QATOM_MAX_BODY_BYTES (server/body-limit.ts).
+   */
+  maxBodyBytes?: number;
+}
+
 /**
- * Router options: the error boundary (domain errors to Connect codes, nothing internal leaked),
- * then sign-in (every RPC needs a verified token, auth/interceptor.ts), and JSON that always emits
- * every field (e.g. `"version": "0"`), not only non-default ones.
+ * Router options: the error boundary first (domain errors to Connect codes, a malformed request
+ * `invalid_argument`, nothing internal leaked), then sign-in (every RPC needs a verified token,
+ * auth/interceptor.ts), then the bounds on every string field; JSON that always emits every field
+ * (e.g. `"version": "0"`), not only non-default ones; and the body limit.
  * @param verifier checks each request's access token.
  */
-export function routerOptions(log: Logger, verifier: TokenVerifier): ConnectRouterOptions {
-  return { interceptors: [errorBoundary(log), authenticate(verifier, log)], jsonOptions: { alwaysEmitImplicit: true } };
+export function routerOptions(log: Logger, verifier: TokenVerifier, limits: RouterLimits = {}): ConnectRouterOptions {
+  return {
+    interceptors: [errorBoundary(log), authenticate(verifier, log), fieldLimits()],
+    jsonOptions: { alwaysEmitImplicit: true },
+    readMaxBytes: limits.maxBodyBytes,
+  };
 }

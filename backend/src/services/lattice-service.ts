@@ -105,7 +105,10 @@ export function registerLatticeService(backend: Backend) {
         const access = backend.access(req.cube, userOf(ctx));
         const queue = new ChangeQueue();
         const watch = backend.watchCellsAs(access, req.cells, (indexes) => queue.push(indexes));
+        let release = () => {};
         try {
+          // One of the user's open streams (QATOM_MAX_STREAMS_PER_USER) until it ends, however it ends.
+          release = backend.streams.acquire(access.user);
           yield { initial: true, updates: watch.results().map((r, i) => ({ index: i, cell: toCell(r) })) };
           for (;;) {
             const changed = await queue.next(ctx.signal);
@@ -115,6 +118,7 @@ export function registerLatticeService(backend: Backend) {
           }
         } finally {
           watch.close();
+          release();
         }
       },
 

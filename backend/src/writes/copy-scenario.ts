@@ -13,6 +13,7 @@ import { checkMembers } from "../domain/checks";
 import type { ServedCube } from "../domain/cube-registry";
 import { DomainError } from "../domain/errors";
 import { applyNewer, catchUp } from "./apply";
+import { planBoundProblem } from "./bounds";
 import { commitPending } from "./commit";
 import { checkCopyTarget, staleLeafBelow } from "./conflicts";
 import type { WriteContext } from "./context";
@@ -62,7 +63,8 @@ export function resolveScenarioCopy(cube: Cube, input: ScenarioCopyInput, visibl
  * @param baseVersion the target's version the caller saw, 0 for no check.
  * @param rights the writer's rights on the cube now.
  * @throws DomainError permission_denied when the writer may not write the whole target slice or read
- *   the source (writes/rights.ts); the store's error (nothing committed).
+ *   the source (writes/rights.ts); invalid_argument when a value it would store is beyond
+ *   MAX_ABS_VALUE (nothing is copied); the store's error (nothing committed).
  */
 export async function copyScenario(
   ctx: WriteContext,
@@ -75,6 +77,8 @@ export async function copyScenario(
   const { cube } = served;
   checkCopyRights(cube, spec, rights);
   const plan = planScenarioCopy(cube, spec);
+  const overBound = planBoundProblem(cube, plan);
+  if (overBound) throw new DomainError(`the copy would store values out of range (factor ${spec.factor}): ${overBound}`, "invalid_argument");
   const conflict = checkCopyTarget({ version: plan.targetVersion, writer: plan.targetWriter }, baseVersion);
   if (conflict) return conflict;
   if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };

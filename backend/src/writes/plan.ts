@@ -8,6 +8,7 @@ import { planSpread } from "../lattice";
 import type { UserRights } from "../security";
 import { leafMasks, referenceRefused } from "./rights";
 import type { PendingWrite } from "../store/types";
+import { planBoundProblem } from "./bounds";
 import type { SpreadInput, WriteInput, WriteOutcome } from "./types";
 
 /**
@@ -45,7 +46,8 @@ export function describeSpread(method: SpreadMethodCode, sp: SpreadInput | undef
  * (resolved among the members the writer sees, and readable by the writer), and the leaf changes
  * with `holds` kept, and the leaves the writer may not write held too. Returns the plan, or the
  * REJECTED outcome that says why it cannot be spread (a method that needs a value or a reference, a
- * calculated or unreadable reference, a target out of reach, too many new cells).
+ * calculated or unreadable reference, a target out of reach, too many new cells, a leaf value
+ * beyond MAX_ABS_VALUE).
  */
 export function planConsolidated(
   cube: Cube,
@@ -86,8 +88,7 @@ export function planConsolidated(
     { maxNewCells },
     leafMasks(rights),
   );
-  if (!plan.ok) {
-    return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${plan.message}` };
-  }
-  return plan;
+  const problem = plan.ok ? planBoundProblem(cube, plan) : plan.message;
+  if (plan.ok && problem === null) return plan;
+  return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${problem}` };
 }

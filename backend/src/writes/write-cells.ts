@@ -13,6 +13,7 @@ import type { PendingWrite } from "../store/types";
 import { applyNewer, catchUp } from "./apply";
 import { commitPending } from "./commit";
 import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow } from "./conflicts";
+import { typedValueRejected } from "./bounds";
 import type { WriteContext } from "./context";
 import { leafWrites, planConsolidated } from "./plan";
 import { resolveWrites } from "./resolve";
@@ -68,6 +69,11 @@ export async function writeCells(
   targets.forEach((coords, i) => {
     if (!coords || outcomes[i]) return;
     const w = writes[i];
+    const overBound = typedValueRejected(w);
+    if (overBound) {
+      outcomes[i] = overBound;
+      return;
+    }
     if (cube.isConsolidated(coords)) {
       const state = cube.getCells([coords])[0];
       const refused = checkConsolidated(cube, coords, state, w.baseVersion, served.loadedAt);

@@ -157,6 +157,13 @@ describe("evaluateFormula", () => {
       expect(calc("0 / [Measures].[Store Sales]", S.CA, SC.Actual)).toBe(0);
     });
 
+    test("a result beyond the range of a double is empty, never Infinity or NaN", () => {
+      expect(calc("[Measures].[Store Sales] / 1e-307", S.CA, SC.Actual)).toBeNull();
+      expect(calc("-[Measures].[Store Sales] * 1e307", S.CA, SC.Actual)).toBeNull();
+      expect(calc("[Measures].[Store Sales] * 1e307 - [Measures].[Store Sales] * 1e307", S.CA, SC.Actual)).toBeNull();
+      expect(calc("[Measures].[Store Sales] * 1e300", S.CA, SC.Actual)).toBeGreaterThan(1e300);
+    });
+
     test("comparisons treat one empty operand as 0; IF takes an empty condition as false", () => {
       expect(calc("[Measures].[Unit Sales] = [Measures].[Store Sales] - 120", S.CA, SC.Budget)).toBe(1);
       expect(calc("[Measures].[Unit Sales] < [Measures].[Store Sales]", S.CA, SC.Budget)).toBe(1);

@@ -19,6 +19,9 @@
  *   2.1 docs, "Arithmetic operators"); Excel gives #DIV/0!. Values here are numbers or empty, with
  *   no error values, and a zero would look like a real result and add into totals, so division by
  *   zero gives empty, the nearest to TM1's "undefined".
+ * - A result that is not a finite number (a quotient beyond the largest double, such as 1e15 over
+ *   a value of 1e-300, or Infinity - Infinity on the way) is empty for the same reason: no
+ *   Infinity or NaN ever reaches a reader (stored values are bounded, common/limits.ts MAX_ABS_VALUE).
  * - A comparison gives 1 (true) or 0 (false). IF takes its condition as true when it is non-empty
  *   and not 0 (empty is false, as in Excel), and evaluates only the branch taken.
  * - MIN and MAX skip empty arguments (as Excel's MIN/MAX skip blank cells); all empty gives empty.
@@ -116,6 +119,7 @@ export function evaluateFormula(expr: ResolvedExpr, cell: ArrayLike<number>, val
     }
   };
   const result = ev(expr);
+  if (result !== null && !Number.isFinite(result)) return null;
   return reads > 0 && found === 0 ? null : result;
 }
 

@@ -1,0 +1,30 @@
+import { readConfig } from "./config";
+
+describe("readConfig: limits and timeouts", () => {
+  it("has documented defaults", () => {
+    expect(readConfig({})).toMatchObject({
+      maxBodyBytes: 32 * 1024 * 1024,
+      maxStreamsPerUser: 8,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
+    });
+  });
+
+  it("reads the variables, and refuses malformed or contradictory ones", () => {
+    const env = {
+      QATOM_MAX_BODY_BYTES: "1024",
+      QATOM_MAX_STREAMS_PER_USER: "2",
+      QATOM_HEADERS_TIMEOUT_MS: "500",
+      QATOM_REQUEST_TIMEOUT_MS: "700",
+      QATOM_KEEP_ALIVE_TIMEOUT_MS: "300",
+    };
+    expect(readConfig(env)).toMatchObject({ maxBodyBytes: 1024, maxStreamsPerUser: 2, headersTimeoutMs: 500, requestTimeoutMs: 700, keepAliveTimeoutMs: 300 });
+    expect(readConfig({ QATOM_HEADERS_TIMEOUT_MS: "90000" }).requestTimeoutMs).toBe(90_000);
+    expect(() => readConfig({ QATOM_MAX_BODY_BYTES: "32MB" })).toThrow(/QATOM_MAX_BODY_BYTES must be a positive integer, got "32MB"/);
+    expect(() => readConfig({ QATOM_MAX_STREAMS_PER_USER: "0" })).toThrow(/QATOM_MAX_STREAMS_PER_USER/);
+    expect(() => readConfig({ QATOM_HEADERS_TIMEOUT_MS: "5000", QATOM_REQUEST_TIMEOUT_MS: "1000" })).toThrow(
+      "QATOM_REQUEST_TIMEOUT_MS (1000) must be at least QATOM_HEADERS_TIMEOUT_MS (5000)",
+    );
+  });
+});
