@@ -28,3 +28,10 @@ describe("readConfig: limits and timeouts", () => {
     );
   });
 });
+
+describe("readConfig: QATOM_ADMINS", () => {
+  it("lists the server's admins, comma-separated and trimmed; none by default", () => {
+    expect(readConfig({}).admins).toEqual([]);
+    expect(readConfig({ QATOM_ADMINS: " ada, root ,," }).admins).toEqual(["ada", "root"]);
+  });
+});
