@@ -33,3 +33,4 @@ export {
 export { DATA_ACTIONS, type DataAction, SPREAD_METHOD_CODES, type SpreadMethodCode } from "./spreading/codes";
 export { growth, straightLine } from "./spreading/line";
 export { type Direction, parseSpreadCode, type SpreadCode, type SpreadParseError, type SpreadParseResult } from "./spreading/parse";
+export { DEFAULT_TENANT, TENANT_ID } from "./tenants";

@@ -160,7 +160,7 @@ describeRedis("hot tiles in Redis", () => {
     expect(fromB.cells.map((c) => c.value)).toEqual([30, 30, 10]);
     expect(cacheB.stats()).toMatchObject({ hits: 1, misses: 0 });
     // The tile carries a TTL.
-    const keys = await cacheA.redis.keys("qatom:tile:demo:*");
+    const keys = await cacheA.redis.keys("qatom:default:tile:demo:*");
     expect(keys.length).toBeGreaterThanOrEqual(1);
     expect(await cacheA.redis.ttl(keys[0])).toBeGreaterThan(0);
 

@@ -20,8 +20,8 @@ export interface Principal {
   expiresAt: number;
 }
 
-/** The tenant of tokens that carry no `tid` claim (the development issuer's, a single-tenant issuer's). */
-export const DEFAULT_TENANT = "default";
+/** The tenant of tokens that carry no `tid` claim (common/tenants.ts). */
+export { DEFAULT_TENANT } from "../../../common/tenants";
 
 /** Context key of the verified caller; unset before the interceptor ran (and for unauthenticated routes). */
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "the verified caller" });

@@ -121,5 +121,8 @@ describe("principalFromClaims", () => {
     });
     expect(principalFromClaims({ sub: "bob", preferred_username: "bob@example.com" })).toMatchObject({ subject: "bob", name: "bob@example.com", tenant: "default" });
     expect(() => principalFromClaims({ name: "nobody" })).toThrow(AuthError);
+    // A token that names its tenant badly is refused, never taken for the default tenant.
+    expect(() => principalFromClaims({ sub: "eve", tid: "acme/../globex" })).toThrow(/tid is not a tenant id/);
+    expect(() => principalFromClaims({ sub: "eve", tid: 42 })).toThrow(AuthError);
   });
 });

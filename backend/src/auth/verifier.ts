@@ -8,6 +8,7 @@
  * clock skew (RFC 7519 §4.1).
  */
 import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } from "jose";
+import { TENANT_ID } from "../../../common/tenants";
 import { DEFAULT_TENANT, type Principal } from "./principal";
 
 /** Why a token was refused (for logs and the client's message; never holds the token). */
@@ -85,7 +86,11 @@ export function principalFromClaims(payload: JWTPayload): Principal {
   if (!subject) throw new AuthError(CLAIM_MESSAGES.sub);
   const name =
     (typeof payload.name === "string" && payload.name.trim()) || (typeof payload.preferred_username === "string" && payload.preferred_username) || subject;
-  const tenant = typeof payload.tid === "string" && payload.tid ? payload.tid : DEFAULT_TENANT;
+  if (payload.tid !== undefined && (typeof payload.tid !== "string" || !TENANT_ID.test(payload.tid))) {
+    // Never fall back to the default tenant for a token that names another one badly.
+    throw new AuthError("the token's tid is not a tenant id (1 to 64 letters, digits or -)");
+  }
+  const tenant = payload.tid ?? DEFAULT_TENANT;
   return { subject, name: name.slice(0, 200), tenant, expiresAt: (payload.exp ?? 0) * 1000 };
 }
 

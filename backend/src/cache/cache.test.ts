@@ -81,7 +81,7 @@ describe("readCells", () => {
     ]);
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 2, sets: 2 });
     expect(dataVersionOf(cube)).toMatch(/^5\.[0-9a-z]+$/);
-    expect(tileKey(served, dataVersionOf(cube), batch)).toMatch(/^qatom:tile:demo:7\.1700000000000:v5\.[0-9a-z]+:/);
+    expect(tileKey(served, dataVersionOf(cube), batch)).toMatch(/^qatom:default:tile:demo:7\.1700000000000:v5\.[0-9a-z]+:/);
   });
 
   it("does not use a tile that arrives after a write applied while it was fetched", async () => {

@@ -10,6 +10,7 @@
  * whatever order, reads the same keys, while one that has not applied them yet reads others. The engine (backend/src/lattice) knows nothing of
  * this: it stays pure.
  */
+import { DEFAULT_TENANT } from "../../../common/tenants";
 import { createHash } from "node:crypto";
 import type { CellState, Cube } from "../lattice";
 import { MemoryTileCache, type MemoryTileCacheOptions } from "./memory";
@@ -40,16 +41,19 @@ export function dataVersionOf(cube: Cube): string {
   return cube.versionStamp();
 }
 
-/** What names a stored cube across instances: its name, id in the store and load time (ids restart in a fresh database). */
+/** What names a stored cube across instances: its tenant, name, id in the store and load time (ids restart in a fresh database). */
 export interface TileCube {
   id: number;
   loadedAt: number;
   cube: Cube;
+  /** The cube's tenant; absent: DEFAULT_TENANT. */
+  tenant?: string;
 }
 
 /**
  * The key of the tile holding the cells `coords` (in this order) of a stored cube at data version
- * `version`: `qatom:tile:<cube>:<id>.<loadedAt>:v<version>:<sha1 of the coordinates>`.
+ * `version`: `qatom:<tenant>:tile:<cube>:<id>.<loadedAt>:v<version>:<sha1 of the coordinates>`
+ * (the tenant first, so that one tenant's keys can be listed, counted or dropped on their own).
  */
 export function tileKey(served: TileCube, version: string, coords: readonly ArrayLike<number>[]): string {
   const h = createHash("sha1");
@@ -58,7 +62,8 @@ export function tileKey(served: TileCube, version: string, coords: readonly Arra
     h.update(";");
   }
   const cube = encodeURIComponent(served.cube.name.toLowerCase());
-  return `qatom:tile:${cube}:${served.id}.${served.loadedAt}:v${version}:${h.digest("base64url")}`;
+  const tenant = encodeURIComponent(served.tenant ?? DEFAULT_TENANT);
+  return `qatom:${tenant}:tile:${cube}:${served.id}.${served.loadedAt}:v${version}:${h.digest("base64url")}`;
 }
 
 /**

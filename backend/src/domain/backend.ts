@@ -6,6 +6,7 @@
  * from explicit parts.
  */
 import { randomUUID } from "node:crypto";
+import { DEFAULT_TENANT } from "../../../common/tenants";
 import { readCells, type TileCache } from "../cache";
 import type { CommittedTransaction, SecurityEvent } from "../events/contract";
 import type { CellState } from "../lattice";
@@ -19,7 +20,7 @@ import type { ScenarioCopyInput, ScenarioCopyOutcome, WriteInput, WriteOutcome }
 import { writeCells } from "../writes/write-cells";
 import { type Access, type CellResult, cellResult, GuardedWatch, resolveReads } from "./access";
 import { checkWrites } from "./checks";
-import { CubeRegistry, type ServedCube } from "./cube-registry";
+import { CubeRegistry, cubeKey, type ServedCube, tenantOf } from "./cube-registry";
 import { DomainError } from "./errors";
 import { applyTransaction } from "./replication";
 import { type KnownUser, knownUsers, SecurityAdmin } from "./security-admin";
@@ -83,8 +84,8 @@ export class Backend {
       instanceId: this.instanceId,
       registry: this.rights,
       publisher: opts.publisher,
-      access: (cube, user) => this.access(cube, user),
-      inQueue: (served, fn) => this.queue.run(served.cube.name.toLowerCase(), fn),
+      access: (cube, user, tenant) => this.access(cube, user, tenant),
+      inQueue: (served, fn) => this.queue.run(cubeKey(served.cube.name, tenantOf(served)), fn),
     });
   }
 
@@ -113,22 +114,22 @@ export class Backend {
    * @throws DomainError invalid_argument when the name is empty; not_found when no cube has it or
    *   the user may not see it (the same message, listing only the cubes the user sees).
    */
-  access(cubeName: string, user: string): Access {
+  access(cubeName: string, user: string, tenant: string = DEFAULT_TENANT): Access {
     if (!cubeName || cubeName.trim() === "") throw new DomainError('cube is required (the cube\'s name, e.g. "Sales")', "invalid_argument");
-    const served = this.cubes.find(cubeName);
+    const served = this.cubes.find(cubeName, tenant);
     const security = served ? this.rights.of(served) : null;
     const rights = security?.forUser(user);
     if (!served || !security || !rights?.sees) {
-      const names = this.visibleCubes(user).map((a) => a.served.cube.name);
+      const names = this.visibleCubes(user, tenant).map((a) => a.served.cube.name);
       throw new DomainError(`cube "${cubeName}" not found; cubes: ${names.join(", ") || "(none)"}`, "not_found");
     }
     return { served, user, rights, security };
   }
 
   /** The cubes `user` sees (see security/rights.ts), in name order, with the user's rights on each. */
-  visibleCubes(user: string): Access[] {
+  visibleCubes(user: string, tenant: string = DEFAULT_TENANT): Access[] {
     const out: Access[] = [];
-    for (const served of this.cubes.list()) {
+    for (const served of this.cubes.list(tenant)) {
       const security = this.rights.of(served);
       const rights = security.forUser(user);
       if (rights.sees) out.push({ served, user, rights, security });
@@ -177,8 +178,8 @@ export class Backend {
    * The cube named `name` (case-insensitive).
    * @throws DomainError invalid_argument when the name is empty, not_found when no cube has it.
    */
-  cube(name: string): ServedCube {
-    return this.cubes.get(name);
+  cube(name: string, tenant: string = DEFAULT_TENANT): ServedCube {
+    return this.cubes.get(name, tenant);
   }
 
   /**
@@ -201,11 +202,12 @@ export class Backend {
     writes: readonly WriteInput[],
     user: string,
     holds: readonly (readonly string[])[] = [],
+    tenant: string = DEFAULT_TENANT,
   ): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
-    const { served, security, rights } = this.access(cubeName, user);
+    const { served, security, rights } = this.access(cubeName, user, tenant);
     checkWrites(writes);
     const held = resolveHolds(served.cube, holds, rights.visible);
-    return this.queue.run(served.cube.name.toLowerCase(), () => writeCells(this.ctx, served, writes, user, held, security.forUser(user)));
+    return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => writeCells(this.ctx, served, writes, user, held, security.forUser(user)));
   }
 
   /**
@@ -213,10 +215,10 @@ export class Backend {
    * @throws DomainError for an unknown (or hidden) cube, dimension or member, or a bad request (see
    *   resolveScenarioCopy); permission_denied without Write on the whole target slice.
    */
-  async copyScenario(cubeName: string, input: ScenarioCopyInput, user: string): Promise<ScenarioCopyOutcome> {
-    const { served, security, rights } = this.access(cubeName, user);
+  async copyScenario(cubeName: string, input: ScenarioCopyInput, user: string, tenant: string = DEFAULT_TENANT): Promise<ScenarioCopyOutcome> {
+    const { served, security, rights } = this.access(cubeName, user, tenant);
     const spec = resolveScenarioCopy(served.cube, input, rights.visible);
-    return this.queue.run(served.cube.name.toLowerCase(), () => copyScenario(this.ctx, served, spec, input.baseVersion, user, security.forUser(user)));
+    return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => copyScenario(this.ctx, served, spec, input.baseVersion, user, security.forUser(user)));
   }
 
   /**
@@ -233,10 +235,10 @@ export class Backend {
    * Open streams hear of it at once.
    */
   async applySecurityChange(ev: SecurityEvent): Promise<void> {
-    const served = this.cubes.find(ev.cube);
+    const served = this.cubes.find(ev.cube, ev.tenant ?? DEFAULT_TENANT);
     if (!served || served.id !== ev.cubeId || served.loadedAt !== ev.loadedAt) return;
     if (ev.version <= this.rights.of(served).version) return;
     const stored = await this.store.loadSecurity(served.id);
-    if (this.cubes.find(ev.cube) === served) this.rights.update(served, stored);
+    if (this.cubes.find(ev.cube, ev.tenant ?? DEFAULT_TENANT) === served) this.rights.update(served, stored);
   }
 }

@@ -5,13 +5,14 @@
  * applied here at once (open streams included), and published so that every other instance reloads
  * the cube's security. Also the list of the users the cubes declare, for the development sign-in.
  */
+import { DEFAULT_TENANT } from "../../../common/tenants";
 import { securityOutboxRow } from "../events/contract";
 import { applyChange, type SecurityChange, type SecurityModel } from "../security";
 import type { SecurityAuditRecord, Store } from "../store/types";
 import type { Publisher } from "../writes/publish";
 import type { Access } from "./access";
 import { clampLimit } from "./checks";
-import type { ServedCube } from "./cube-registry";
+import { type ServedCube, tenantOf } from "./cube-registry";
 import { DomainError } from "./errors";
 import { type SecurityRegistry, toDomainError } from "./security";
 
@@ -95,7 +96,7 @@ export interface SecurityAdminParts {
   registry: SecurityRegistry;
   publisher?: Publisher;
   /** A cube as a user may use it (Backend.access: not_found when hidden). */
-  access(cube: string, user: string): Access;
+  access(cube: string, user: string, tenant: string): Access;
   /** Runs `fn` in the cube's write queue, so that no write of the cube runs while its security changes. */
   inQueue<T>(served: ServedCube, fn: () => Promise<T>): Promise<T>;
 }
@@ -109,8 +110,8 @@ export class SecurityAdmin {
    * @throws DomainError not_found for an unknown or hidden cube; permission_denied when the user
    *   sees it but is not an admin of it.
    */
-  private adminAccess(cube: string, user: string): Access {
-    const access = this.parts.access(cube, user);
+  private adminAccess(cube: string, user: string, tenant: string): Access {
+    const access = this.parts.access(cube, user, tenant);
     if (!access.rights.admin) {
       throw new DomainError(`you are not an admin of cube ${access.served.cube.name}: its admins and the server's (QATOM_ADMINS) may read and change its security`, "permission_denied");
     }
@@ -118,8 +119,8 @@ export class SecurityAdmin {
   }
 
   /** A cube's security, for an admin of it. @throws DomainError as adminAccess. */
-  list(cube: string, user: string): SecurityView {
-    const { served, security } = this.adminAccess(cube, user);
+  list(cube: string, user: string, tenant: string = DEFAULT_TENANT): SecurityView {
+    const { served, security } = this.adminAccess(cube, user, tenant);
     return {
       cube: served.cube.name,
       secured: security.model !== null,
@@ -133,8 +134,8 @@ export class SecurityAdmin {
    * A cube's security audit log, newest first (default 100 records, at most 10,000), for an admin of it.
    * @throws DomainError as adminAccess; invalid_argument for a bad limit.
    */
-  async audit(cube: string, user: string, limit: number): Promise<SecurityAuditRecord[]> {
-    const { served } = this.adminAccess(cube, user);
+  async audit(cube: string, user: string, limit: number, tenant: string = DEFAULT_TENANT): Promise<SecurityAuditRecord[]> {
+    const { served } = this.adminAccess(cube, user, tenant);
     return this.parts.store.securityAudit(served.id, clampLimit(limit, 100, 10_000, "limit"));
   }
 
@@ -145,12 +146,12 @@ export class SecurityAdmin {
    * @throws DomainError as adminAccess; not_found or invalid_argument for a change that does not fit
    *   the cube (an unknown group, user or member, a bad right, the last admin).
    */
-  async change(cube: string, user: string, change: SecurityChange): Promise<ChangeOutcome> {
-    const { served } = this.adminAccess(cube, user);
+  async change(cube: string, user: string, change: SecurityChange, tenant: string = DEFAULT_TENANT): Promise<ChangeOutcome> {
+    const { served } = this.adminAccess(cube, user, tenant);
     const { store, registry, instanceId } = this.parts;
     return this.parts.inQueue(served, async () => {
       // The user's admin role, again in the queue: a change before this one may have taken it.
-      if (!registry.of(served).forUser(user).admin) this.adminAccess(cube, user);
+      if (!registry.of(served).forUser(user).admin) this.adminAccess(cube, user, tenant);
       let action = "";
       let summary = "";
       const result = await store
@@ -164,7 +165,7 @@ export class SecurityAdmin {
             return applied;
           },
           ({ version, at }) => [
-            securityOutboxRow({ cube: served.cube.name, cubeId: served.id, loadedAt: served.loadedAt, version, instanceId, actor: user, at, action, summary }),
+            securityOutboxRow({ cube: served.cube.name, tenant: tenantOf(served), cubeId: served.id, loadedAt: served.loadedAt, version, instanceId, actor: user, at, action, summary }),
           ],
         )
         .catch((err: unknown) => {

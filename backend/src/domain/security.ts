@@ -5,7 +5,7 @@
  * security module's errors onto DomainErrors.
  */
 import { CubeRights, type SecurityModel, SecurityModelError, type UserRights, type VersionedSecurity } from "../security";
-import type { ServedCube } from "./cube-registry";
+import { cubeKey, type ServedCube, tenantOf } from "./cube-registry";
 import { DomainError } from "./errors";
 
 /**
@@ -49,7 +49,7 @@ export class CubeSecurity {
   }
 }
 
-/** The security of every served cube, by lowercase cube name. */
+/** The security of every served cube, by tenant and lowercase cube name (cube-registry.ts `cubeKey`). */
 export class SecurityRegistry {
   private readonly cubes = new Map<string, CubeSecurity>();
 
@@ -59,13 +59,13 @@ export class SecurityRegistry {
   /** Sets the security of a cube just served (a new generation: streams of an older one keep theirs). */
   set(served: ServedCube, security: VersionedSecurity | null): CubeSecurity {
     const state = new CubeSecurity(served, security?.model ?? null, security?.version ?? 0, new CubeRights(served.cube, security?.model ?? null, this.serverAdmins));
-    this.cubes.set(served.cube.name.toLowerCase(), state);
+    this.cubes.set(cubeKey(served.cube.name, tenantOf(served)), state);
     return state;
   }
 
   /** The security of a served cube. @throws Error when the cube was served without it (a caller bug). */
   of(served: ServedCube): CubeSecurity {
-    const state = this.cubes.get(served.cube.name.toLowerCase());
+    const state = this.cubes.get(cubeKey(served.cube.name, tenantOf(served)));
     if (!state || state.served !== served) throw new Error(`cube ${served.cube.name} is served without its security`);
     return state;
   }

@@ -6,7 +6,7 @@
 import type { CommittedChange } from "../store/types";
 import { type AuditEvent, type CalcEvent, OUTBOX_CHUNK, outboxRows, parseWriteEvent, TOPICS, TransactionAssembler, type TransactionHeader, type WriteEvent } from "./contract";
 
-const header: TransactionHeader = { cube: "Demo", cubeId: 3, loadedAt: 1000, txId: "tx-1", instanceId: "A", user: "ann", at: 2000 };
+const header: TransactionHeader = { cube: "Demo", tenant: "acme", cubeId: 3, loadedAt: 1000, txId: "tx-1", instanceId: "A", user: "ann", at: 2000 };
 
 function changes(n: number, from = 0): CommittedChange[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -30,13 +30,15 @@ function part(part: number, parts: number, n: number, from: number, h: Partial<T
 }
 
 describe("outboxRows", () => {
-  it("writes one row per topic (write, calc, audit) for a transaction within one chunk, keyed by cube", () => {
+  it("writes one row per topic (write, calc, audit) for a transaction within one chunk, keyed by tenant and cube", () => {
     const rows = outboxRows(header, changes(3));
     expect(rows.map((r) => [r.topic, r.key])).toEqual([
-      [TOPICS.write, "Demo"],
-      [TOPICS.calc, "Demo"],
-      [TOPICS.audit, "Demo"],
+      [TOPICS.write, "acme/Demo"],
+      [TOPICS.calc, "acme/Demo"],
+      [TOPICS.audit, "acme/Demo"],
     ]);
+    const { tenant: _t, ...untenanted } = header;
+    expect(outboxRows(untenanted, changes(1)).map((r) => r.key)).toEqual(["default/Demo", "default/Demo", "default/Demo"]);
     const write = parseWriteEvent(rows[0].payload);
     expect(write).toMatchObject({ ...header, part: 0, parts: 1 });
     expect(write.changes).toEqual(changes(3).map(({ oldValue: _o, ...c }) => c));

@@ -9,6 +9,7 @@
  * several messages per topic, each carrying `part` and `parts`; a consumer applies the transaction
  * only once it holds every part, so no instance ever shows half of it.
  */
+import { DEFAULT_TENANT } from "../../../common/tenants";
 import type { CommittedChange, NewOutboxRow } from "../store/types";
 
 /** Topics of the outbox rows of one write transaction. */
@@ -32,6 +33,8 @@ export const OUTBOX_CHUNK = 2_000;
 /** What every message of one transaction carries. */
 export interface TransactionHeader {
   cube: string;
+  /** The tenant the cube belongs to (common/tenants.ts); absent: DEFAULT_TENANT. */
+  tenant?: string;
   cubeId: number;
   /** When the cube was loaded (ms): with cubeId, the generation of the cube the write is for. */
   loadedAt: number;
@@ -92,11 +95,13 @@ export interface CalcEvent extends PartOf {
  */
 export function outboxRows(header: TransactionHeader, changes: readonly CommittedChange[]): NewOutboxRow[] {
   const { cube, cubeId, loadedAt, txId, instanceId, user, at } = header;
+  const tenant = header.tenant ?? DEFAULT_TENANT;
+  const key = messageKey(tenant, cube);
   const parts = Math.max(1, Math.ceil(changes.length / OUTBOX_CHUNK));
   const rows: NewOutboxRow[] = [];
   for (let p = 0; p < parts; p++) {
     const part = changes.slice(p * OUTBOX_CHUNK, (p + 1) * OUTBOX_CHUNK);
-    const ofPart = { cube, cubeId, txId, at, part: p, parts };
+    const ofPart = { cube, tenant, cubeId, txId, at, part: p, parts };
     const write: WriteEvent = {
       ...ofPart,
       loadedAt,
@@ -112,9 +117,9 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
       records: part.map((c) => ({ members: c.members, oldValue: c.oldValue, newValue: c.value, version: c.version })),
     };
     rows.push(
-      { topic: TOPICS.write, key: cube, payload: JSON.stringify(write) },
-      { topic: TOPICS.calc, key: cube, payload: JSON.stringify(calc) },
-      { topic: TOPICS.audit, key: cube, payload: JSON.stringify(audit) },
+      { topic: TOPICS.write, key, payload: JSON.stringify(write) },
+      { topic: TOPICS.calc, key, payload: JSON.stringify(calc) },
+      { topic: TOPICS.audit, key, payload: JSON.stringify(audit) },
     );
   }
   return rows;
@@ -128,6 +133,8 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
  */
 export interface SecurityEvent {
   cube: string;
+  /** The tenant the cube belongs to; absent: DEFAULT_TENANT. */
+  tenant?: string;
   cubeId: number;
   /** When the cube was loaded (ms): with cubeId, the generation of the cube. */
   loadedAt: number;
@@ -142,9 +149,17 @@ export interface SecurityEvent {
   summary: string;
 }
 
-/** The outbox row of a security change: one message on TOPICS.security keyed by the cube's name. */
+/** The outbox row of a security change: one message on TOPICS.security keyed by the cube's tenant and name. */
 export function securityOutboxRow(ev: SecurityEvent): NewOutboxRow {
-  return { topic: TOPICS.security, key: ev.cube, payload: JSON.stringify(ev) };
+  return { topic: TOPICS.security, key: messageKey(ev.tenant ?? DEFAULT_TENANT, ev.cube), payload: JSON.stringify(ev) };
+}
+
+/**
+ * The Kafka message key of a cube's events: `<tenant>/<cube>`, so that one cube's messages stay in
+ * order on one partition and two tenants' cubes of the same name never share a key.
+ */
+export function messageKey(tenant: string, cube: string): string {
+  return `${tenant}/${cube}`;
 }
 
 /** Parses and checks a SecurityEvent. @throws Error naming what is missing. */
@@ -235,7 +250,7 @@ export class TransactionAssembler {
     const parts = ev.parts ?? 1;
     if (parts <= 1) return ev;
     this.expire();
-    const key = `${ev.cube.toLowerCase()}|${ev.cubeId}|${ev.txId}`;
+    const key = `${ev.tenant ?? DEFAULT_TENANT}|${ev.cube.toLowerCase()}|${ev.cubeId}|${ev.txId}`;
     let entry = this.pending.get(key);
     if (!entry) {
       entry = { first: this.now(), parts: new Array(parts), received: 0 };
@@ -265,6 +280,6 @@ export class TransactionAssembler {
     const e = this.pending.get(key);
     if (!e) return;
     this.pending.delete(key);
-    this.opts.onDrop?.(key.split("|")[2], e.received, e.parts.length);
+    this.opts.onDrop?.(key.split("|")[3], e.received, e.parts.length);
   }
 }

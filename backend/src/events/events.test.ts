@@ -93,14 +93,14 @@ describe("outbox, relay and consumer (in-process bus, PGlite)", () => {
     await store.sql.exec("DELETE FROM outbox");
   });
 
-  it("writes one row per topic in the commit's transaction, keyed by cube, and none for a conflict", async () => {
+  it("writes one row per topic in the commit's transaction, keyed by tenant and cube, and none for a conflict", async () => {
     const a = await instance("A");
     const base = leaf(a, OSLO).version;
     const { outcomes, txId } = await a.writeCells("Demo", [{ members: OSLO, value: 11, baseVersion: base }], "ann");
     expect(outcomes[0].status).toBe("APPLIED");
     const rows = await outboxRows();
     expect(rows.map((r) => r.topic).sort()).toEqual([TOPICS.calc, TOPICS.write, TOPICS.audit].sort());
-    expect(rows.every((r) => r.key === "Demo" && !r.relayed)).toBe(true);
+    expect(rows.every((r) => r.key === "default/Demo" && !r.relayed)).toBe(true);
     const ev = parseWriteEvent(rows.find((r) => r.topic === TOPICS.write)!.payload);
     expect(ev).toMatchObject({ cube: "Demo", cubeId, loadedAt: a.cube("Demo").loadedAt, txId, instanceId: "A", user: "ann" });
     expect(ev.changes).toEqual([{ coords: [2, 1, 1, 1, 0], members: expect.any(Array), value: 11, version: expect.any(Number) }]);

@@ -49,6 +49,7 @@ export interface LoadSummary {
  * writes it in one transaction, so a failure at any point leaves the store unchanged. Used by
  * `quantatom load` and by the server's first start.
  *
+ * @param tenant the tenant the cube belongs to (common/tenants.ts); default DEFAULT_TENANT.
  * @param onProgress phases `read`, `aggregate`, `build` (see LoadProgressFn), then `save` with
  *   saveCube's progress in rows. When left out, progress bars are drawn on stderr (if it is a
  *   terminal); pass `() => {}` for silence.
@@ -58,6 +59,7 @@ export async function loadModelIntoStore(
   store: Store,
   modelPath: string,
   onProgress?: LoadProgressFn,
+  tenant?: string,
 ): Promise<LoadSummary> {
   const started = performance.now();
   const bars = onProgress ? undefined : createProgressBars();
@@ -69,7 +71,7 @@ export async function loadModelIntoStore(
     const loaded = await loadModel(modelPath, { onProgress: report });
     def = loaded.def;
     count = loaded.cells.count;
-    cubeId = await store.saveCube(def, loaded.cells, (done, total) => report("save", done, total), loaded.security);
+    cubeId = await store.saveCube(def, loaded.cells, (done, total) => report("save", done, total), loaded.security, tenant);
   } finally {
     bars?.stop();
   }

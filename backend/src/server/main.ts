@@ -183,10 +183,10 @@ async function loadCubes(
   }
   for (const c of cubes) {
     const t0 = Date.now();
-    const stored = await store.loadCube(c.name);
+    const stored = await store.loadCube(c.name, undefined, c.tenant);
     const cube = new Cube(stored.def, stored.cells, stored.writers, { executor });
-    backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt, security: stored.security });
-    log.info({ cube: c.name, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000 }, "cube ready");
+    backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt, tenant: stored.tenant, security: stored.security });
+    log.info({ cube: c.name, tenant: c.tenant, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000 }, "cube ready");
   }
 }
 

@@ -5,7 +5,7 @@ import { type Backend, clampLimit, DomainError, MAX_COMMENT_LENGTH, requireCell 
 import type { Cube } from "../lattice";
 import { RIGHT } from "../security";
 import type { StoredComment } from "../store/types";
-import { userOf } from "./requests";
+import { tenantOfCall, userOf } from "./requests";
 
 /** Longest comment text, in characters (common/limits.ts). */
 export { MAX_COMMENT_LENGTH };
@@ -35,7 +35,7 @@ export function registerCommentaryService(backend: Backend) {
   return (router: ConnectRouter) =>
     router.service(CommentaryService, {
       async addComment(req, ctx) {
-        const access = backend.access(req.cube, userOf(ctx));
+        const access = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         const { served } = access;
         // Commenting needs Write on the cell (reading a thread needs Read).
         const coords = requireCell(access, req.members, RIGHT.write, "comment on");
@@ -49,7 +49,7 @@ export function registerCommentaryService(backend: Backend) {
       },
 
       async listComments(req, ctx) {
-        const access = backend.access(req.cube, userOf(ctx));
+        const access = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         const { served, rights } = access;
         const { cube } = served;
         // Reading a cell's comments needs Read on it; comments below it on cells the caller may not

@@ -12,7 +12,7 @@ import { type Backend, type CellResult, clampLimit, DomainError, requireCell } f
 import { RIGHT } from "../security";
 import { cellError } from "./errors";
 import { getMembers } from "./members";
-import { spreadInput, toSafeNumber, userOf } from "./requests";
+import { spreadInput, toSafeNumber, tenantOfCall, userOf } from "./requests";
 
 type CellInit = MessageInitShape<typeof CellSchema>;
 
@@ -67,7 +67,7 @@ export function registerLatticeService(backend: Backend) {
       listCubes(_req, ctx) {
         // Only the cubes the caller sees, and in them only the members the caller sees.
         return {
-          cubes: backend.visibleCubes(userOf(ctx)).map(({ served: { cube }, rights }): MessageInitShape<typeof CubeInfoSchema> => ({
+          cubes: backend.visibleCubes(userOf(ctx), tenantOfCall(ctx)).map(({ served: { cube }, rights }): MessageInitShape<typeof CubeInfoSchema> => ({
             name: cube.name,
             description: cube.description,
             leafCellCount: BigInt(cube.leafCellCount()),
@@ -90,19 +90,19 @@ export function registerLatticeService(backend: Backend) {
       },
 
       getMembers(req, ctx) {
-        const { served, rights } = backend.access(req.cube, userOf(ctx));
+        const { served, rights } = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         return getMembers(served.cube, req, rights.visible);
       },
 
       async getCells(req, ctx) {
-        const access = backend.access(req.cube, userOf(ctx));
+        const access = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         // Hot tiles (Redis or in process) when the backend has a cache; else the engine.
         const results = await backend.readCellsAs(access, req.cells);
         return { cells: results.map(toCell) };
       },
 
       async *watchCells(req, ctx) {
-        const access = backend.access(req.cube, userOf(ctx));
+        const access = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         const queue = new ChangeQueue();
         const watch = backend.watchCellsAs(access, req.cells, (indexes) => queue.push(indexes));
         let release = () => {};
@@ -134,6 +134,7 @@ export function registerLatticeService(backend: Backend) {
             baseVersion: toSafeNumber(req.baseVersion, "baseVersion"),
           },
           userOf(ctx),
+          tenantOfCall(ctx),
         );
         if (out.status === "CONFLICT") return { status: WriteStatus.CONFLICT, version: BigInt(out.version), message: out.message };
         return {
@@ -156,6 +157,7 @@ export function registerLatticeService(backend: Backend) {
           })),
           user,
           req.holds.map((h) => h.members),
+          tenantOfCall(ctx),
         );
         return {
           transactionId: txId,
@@ -194,7 +196,7 @@ export function registerLatticeService(backend: Backend) {
       },
 
       async getCellHistory(req, ctx) {
-        const access = backend.access(req.cube, userOf(ctx));
+        const access = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         const { served } = access;
         const { cube } = served;
         const coords = requireCell(access, req.members, RIGHT.read, "read the history of");

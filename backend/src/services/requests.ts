@@ -18,6 +18,15 @@ export function userOf(ctx: HandlerContext): string {
 }
 
 /**
+ * The verified caller's tenant (the token's `tid`, see auth/principal.ts): the only cubes the
+ * call may name, list or stream are this tenant's.
+ * @throws ConnectError unauthenticated when the request carries no verified caller.
+ */
+export function tenantOfCall(ctx: HandlerContext): string {
+  return principalOf(ctx).tenant;
+}
+
+/**
  * Converts a protobuf int64 (bigint) that must fit a JavaScript number exactly.
  * @throws DomainError invalid_argument when it is beyond 2^53 - 1 or negative.
  */

@@ -3,7 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { Right, SecurityService } from "../../../proto/gen/quantatom/v1/security_pb";
 import { type Backend, type ChangeOutcome, DomainError } from "../domain";
 import type { RightName, SecurityChange } from "../security";
-import { userOf } from "./requests";
+import { tenantOfCall, userOf } from "./requests";
 
 /** Proto rights by name, and back. */
 const TO_PROTO: Record<RightName, Right> = { none: Right.NONE, read: Right.READ, write: Right.WRITE, spread: Right.SPREAD };
@@ -19,11 +19,11 @@ function changed(o: ChangeOutcome) {
  * @see ../../../proto/quantatom/v1/security.proto for the contract of each RPC.
  */
 export function registerSecurityService(backend: Backend) {
-  const change = async (cube: string, ctx: Parameters<typeof userOf>[0], c: SecurityChange) => changed(await backend.security.change(cube, userOf(ctx), c));
+  const change = async (cube: string, ctx: Parameters<typeof userOf>[0], c: SecurityChange) => changed(await backend.security.change(cube, userOf(ctx), c, tenantOfCall(ctx)));
   return (router: ConnectRouter) =>
     router.service(SecurityService, {
       listSecurity(req, ctx) {
-        const v = backend.security.list(req.cube, userOf(ctx));
+        const v = backend.security.list(req.cube, userOf(ctx), tenantOfCall(ctx));
         return {
           cube: v.cube,
           secured: v.secured,
@@ -41,7 +41,7 @@ export function registerSecurityService(backend: Backend) {
       },
 
       async listSecurityAudit(req, ctx) {
-        const records = await backend.security.audit(req.cube, userOf(ctx), req.limit);
+        const records = await backend.security.audit(req.cube, userOf(ctx), req.limit, tenantOfCall(ctx));
         return {
           records: records.map((r) => ({
             id: BigInt(r.id),

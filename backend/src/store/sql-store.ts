@@ -73,16 +73,16 @@ export class SqlStore implements Store {
     this.#commitBatchCells = size(options.commitBatchCells, 10_000, "commitBatchCells");
   }
 
-  listCubes(): Promise<{ id: number; name: string; loadedAt: number }[]> {
+  listCubes(): Promise<{ id: number; name: string; tenant: string; loadedAt: number }[]> {
     return listCubes(this.driver);
   }
 
-  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn, security?: SecurityModel | null): Promise<number> {
-    return saveCube(this.driver, this.#saveBatchRows, def, cells, onProgress, security ?? null);
+  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn, security?: SecurityModel | null, tenant?: string): Promise<number> {
+    return saveCube(this.driver, this.#saveBatchRows, def, cells, onProgress, security ?? null, tenant);
   }
 
-  loadCube(name: string, onProgress?: ProgressFn): Promise<StoredCube> {
-    return loadCube(this.driver, this.#loadPageRows, name, onProgress);
+  loadCube(name: string, onProgress?: ProgressFn, tenant?: string): Promise<StoredCube> {
+    return loadCube(this.driver, this.#loadPageRows, name, onProgress, tenant);
   }
 
   commitWrites(

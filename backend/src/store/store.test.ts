@@ -212,7 +212,7 @@ describe.each(backends)("Store on $name", (backend) => {
     const keys = [...rows.keys()];
     expect(keys).toEqual([...keys].sort());
     const cubes = await store.listCubes();
-    expect(cubes).toContainEqual({ id, name: "RoundTrip", loadedAt: cube.loadedAt });
+    expect(cubes).toContainEqual({ id, name: "RoundTrip", tenant: "default", loadedAt: cube.loadedAt });
   });
 
   test("loadCube rejects a cube that is not stored", async () => {

@@ -11,6 +11,8 @@ export interface StoredCube {
   writers: Map<number, CellWriter>;
   /** When the cube was loaded, ms since the epoch. */
   loadedAt: number;
+  /** The tenant the cube belongs to (common/tenants.ts). */
+  tenant: string;
   /** The cube's security and its version; null for an open cube (no security section). */
   security: VersionedSecurity | null;
 }
@@ -151,16 +153,17 @@ export type ProgressFn = (done: number, total: number) => void;
  * Errors: methods reject with the database's error; `commitWrites` never half-applies.
  */
 export interface Store {
-  /** Names and ids of stored cubes. */
-  listCubes(): Promise<{ id: number; name: string; loadedAt: number }[]>;
+  /** Names, tenants and ids of the stored cubes of every tenant. */
+  listCubes(): Promise<{ id: number; name: string; tenant: string; loadedAt: number }[]>;
   /**
    * Stores a cube's definition and leaf cells, and its security (version 1; null or absent: an
-   * open cube), replacing a cube of the same name (its writes, audit records, comments and
-   * security are removed with it), in one transaction: on failure nothing changes.
+   * open cube), for `tenant` (default DEFAULT_TENANT), replacing that tenant's cube of the same
+   * name (its writes, audit records, comments and security are removed with it), in one
+   * transaction: on failure nothing changes.
    */
-  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn, security?: SecurityModel | null): Promise<number>;
-  /** Reads a cube back, with every committed write applied. Rejects if the cube does not exist. */
-  loadCube(name: string, onProgress?: ProgressFn): Promise<StoredCube>;
+  saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn, security?: SecurityModel | null, tenant?: string): Promise<number>;
+  /** Reads a cube of `tenant` (default DEFAULT_TENANT) back, with every committed write applied. Rejects if the cube does not exist. */
+  loadCube(name: string, onProgress?: ProgressFn, tenant?: string): Promise<StoredCube>;
   /**
    * Commits leaf writes in one transaction with one audit record each. A write whose stored version
    * is not `baseVersion` is not applied (result ok: false); the others are, each with a new version

@@ -4,7 +4,7 @@
  * durable, and only then is it applied and acknowledged ("acknowledged means durable").
  */
 import { randomUUID } from "node:crypto";
-import type { ServedCube } from "../domain/cube-registry";
+import { type ServedCube, tenantOf } from "../domain/cube-registry";
 import { outboxRows } from "../events/contract";
 import type { CommitResult, PendingWrite } from "../store/types";
 import type { WriteContext } from "./context";
@@ -27,7 +27,7 @@ export async function commitPending(ctx: WriteContext, served: ServedCube, user:
   const cube = served.cube.name;
   const { results, at } = await ctx.store.commitWrites(served.id, txId, user, pending, {
     outbox: ({ at, loadedAt, changes }) =>
-      outboxRows({ cube, cubeId: served.id, loadedAt, txId, instanceId: ctx.instanceId, user, at }, changes),
+      outboxRows({ cube, tenant: tenantOf(served), cubeId: served.id, loadedAt, txId, instanceId: ctx.instanceId, user, at }, changes),
   });
   return { results, at, txId };
 }

@@ -3,15 +3,16 @@ import type { CellWriter, CubeDef, LeafCells } from "../../lattice";
 import type { SqlDriver, SqlRunner } from "../driver";
 import type { ProgressFn, StoredCube } from "../types";
 import type { SecurityModel } from "../../security/model";
+import { DEFAULT_TENANT } from "../../../../common/tenants";
 import { copyChunks, epochMs, parseCoordList, sortedRowOrder, validateCells } from "./codecs";
 import { insertSecurity, loadSecurity } from "./security";
 
-/** Stored cubes ordered by id; `loadedAt` in ms since the epoch. */
-export async function listCubes(db: SqlRunner): Promise<{ id: number; name: string; loadedAt: number }[]> {
-  const rows = await db.query<{ id: number; name: string; loaded_at: unknown }>(
-    `SELECT id, name, ${epochMs("loaded_at")} AS loaded_at FROM cube ORDER BY id`,
+/** Stored cubes of every tenant, ordered by id; `loadedAt` in ms since the epoch. */
+export async function listCubes(db: SqlRunner): Promise<{ id: number; name: string; tenant: string; loadedAt: number }[]> {
+  const rows = await db.query<{ id: number; name: string; tenant: string; loaded_at: unknown }>(
+    `SELECT id, name, tenant, ${epochMs("loaded_at")} AS loaded_at FROM cube ORDER BY id`,
   );
-  return rows.map((r) => ({ id: Number(r.id), name: r.name, loadedAt: Number(r.loaded_at) }));
+  return rows.map((r) => ({ id: Number(r.id), name: r.name, tenant: r.tenant, loadedAt: Number(r.loaded_at) }));
 }
 
 /**
@@ -23,7 +24,8 @@ export async function listCubes(db: SqlRunner): Promise<{ id: number; name: stri
  * inserted sorted by coordinates in batches (10,000 rows by default); `onProgress(done, total)` is called
  * after each batch, and an exception it throws aborts the save like any other error.
  * `security` (the cube's rights, canonical; null: an open cube) is saved with it at version 1.
- * Resolves to the new cube id.
+ * The cube belongs to `tenant` (common/tenants.ts): only a cube of the same name in that tenant is
+ * replaced. Resolves to the new cube id.
  * @throws Error before touching the database when `cells` does not fit `def` (no name or no
  * dimensions, number of coordinate columns, column lengths, duplicate coordinates); otherwise the
  * database error (or the one `onProgress` threw). On any error the transaction is rolled back: a previous cube of that name stays intact.
@@ -35,6 +37,7 @@ export async function saveCube(
   cells: LeafCells,
   onProgress?: ProgressFn,
   security: SecurityModel | null = null,
+  tenant: string = DEFAULT_TENANT,
 ): Promise<number> {
   validateCells(def, cells);
   const dims = def.dimensions.length;
@@ -55,11 +58,11 @@ export async function saveCube(
 
   return db.transaction(async (tx) => {
     // Cells have no foreign key to cube (migration 003: it slowed bulk loads), so delete them first.
-    await tx.query("DELETE FROM cell WHERE cube_id IN (SELECT id FROM cube WHERE name = $1)", [def.name]);
-    await tx.query("DELETE FROM cube WHERE name = $1", [def.name]);
+    await tx.query("DELETE FROM cell WHERE cube_id IN (SELECT id FROM cube WHERE name = $1 AND tenant = $2)", [def.name, tenant]);
+    await tx.query("DELETE FROM cube WHERE name = $1 AND tenant = $2", [def.name, tenant]);
     const [{ id }] = await tx.query<{ id: number }>(
-      "INSERT INTO cube (name, def) VALUES ($1, $2::jsonb) RETURNING id",
-      [def.name, JSON.stringify(def)],
+      "INSERT INTO cube (name, def, tenant) VALUES ($1, $2::jsonb, $3) RETURNING id",
+      [def.name, JSON.stringify(def), tenant],
     );
     if (security) await insertSecurity(tx, Number(id), security);
     if (tx.copyFrom) {
@@ -86,20 +89,20 @@ export async function saveCube(
 }
 
 /**
- * Reads cube `name` with every committed write applied, from one consistent snapshot. Rows come
+ * Reads cube `name` of `tenant` with every committed write applied, from one consistent snapshot. Rows come
  * in coordinate order, in pages (50,000 rows by default); `onProgress(done, total)` is called after each page.
  * `cells.versions` is always set; cleared cells have NaN values. `writers` holds the rows with a
  * recorded writer (cells written through `commitWrites`); `security` the cube's rights (null: open).
  * @throws Error `cube "NAME" is not stored` when there is no such cube.
  */
-export async function loadCube(db: SqlDriver, pageRows: number, name: string, onProgress?: ProgressFn): Promise<StoredCube> {
+export async function loadCube(db: SqlDriver, pageRows: number, name: string, onProgress?: ProgressFn, tenant: string = DEFAULT_TENANT): Promise<StoredCube> {
   return db.transaction(async (tx) => {
     await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const cubes = await tx.query<{ id: number; def: CubeDef; loaded_at: unknown }>(
-      `SELECT id, def, ${epochMs("loaded_at")} AS loaded_at FROM cube WHERE name = $1`,
-      [name],
+      `SELECT id, def, ${epochMs("loaded_at")} AS loaded_at FROM cube WHERE name = $1 AND tenant = $2`,
+      [name, tenant],
     );
-    if (cubes.length === 0) throw new Error(`cube "${name}" is not stored`);
+    if (cubes.length === 0) throw new Error(`cube "${name}" is not stored${tenant === DEFAULT_TENANT ? "" : ` in tenant ${tenant}`}`);
     const id = Number(cubes[0].id);
     const def = cubes[0].def;
     const [{ n }] = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM cell WHERE cube_id = $1", [id]);
@@ -161,6 +164,7 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
       cells: { count: total, coords, values, versions },
       writers,
       loadedAt: Number(cubes[0].loaded_at),
+      tenant,
       security: await loadSecurity(tx, id),
     };
   });
