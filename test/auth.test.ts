@@ -16,14 +16,13 @@ import { generateKeyPair, SignJWT } from "jose";
 import { OAuth2Server } from "oauth2-mock-server";
 import { isLoopback } from "../backend/src/auth/routes";
 import { startServer } from "../backend/src/server/main";
-import { CommentaryService } from "../proto/gen/quantatom/v1/commentary_pb";
-import { LatticeService } from "../proto/gen/quantatom/v1/lattice_pb";
+import type { LatticeService } from "../proto/gen/quantatom/v1/lattice_pb";
+import { SERVICES } from "../backend/src/services";
 import { CubeServer } from "./helpers/cube-server";
 import { quietStart, testConfig } from "./helpers/server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 
 const AUDIENCE = "api://quantatom-auth-test";
-const SERVICES: DescService[] = [LatticeService, CommentaryService];
 
 /** Calls `method` of a client with an empty request; resolves with the first message of a stream. */
 async function call(client: Client<DescService>, method: DescMethod): Promise<unknown> {

@@ -13,12 +13,9 @@ import path from "node:path";
 import type { Page } from "playwright-core";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { type RunningServer, startServer } from "../backend/src/server/main";
-import { Cube } from "../backend/src/lattice";
-import { checkModel } from "../backend/src/security";
 import { openStore } from "../backend/src/store";
 import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
-import { CubeServer } from "./helpers/cube-server";
 import { bundlePage, launchChromium } from "./helpers/browser";
 import { expectNoPageErrors, type PageErrors, watchPageErrors } from "./helpers/page-errors";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
@@ -562,53 +559,7 @@ describe("the task pane in Chromium", () => {
     }
   });
 
-  test("a write the signed-in user has no right to make is refused, with the reason", async () => {
-    // A second server whose Demo cube is secured: Ann (group "viewers") may read every region but
-    // write none. A second pane signs in there as Ann, types over a cell and submits.
-    const security = checkModel(
-      {
-        admins: ["admin"],
-        groups: [{ name: "viewers", rights: { Region: { "[Region]": "read" } } }],
-        users: [
-          { id: "admin", name: "Ada Admin", groups: [] },
-          { id: "ann", name: "Ann Analyst", groups: ["viewers"] },
-        ],
-      },
-      new Cube(smallCubeDef, smallCubeCells()),
-    );
-    const secured = await CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: path.join(tmp, "page") }, security);
-    const pane = await browser.context.newPage();
-    try {
-      pane.setDefaultTimeout(10_000);
-      await pane.goto(`${secured.url}/${PAGE}`);
-      expect(await pane.getByLabel("Sign in as").locator("option").allTextContents()).toEqual(["Ada Admin (admin) – administrator", "Ann Analyst (ann)"]);
-      await pane.getByLabel("Sign in as").selectOption("ann");
-      await pane.getByRole("button", { name: "Sign in", exact: true }).click();
-      await pane.getByText("Signed in as Ann Analyst").waitFor();
-      await pane.getByText("Connected: Demo").waitFor();
-      await pane.evaluate(async (m) => {
-        await window.qatomTest.placeFormula("Sheet1!B2", "Demo", m);
-        window.qatomTest.select("Sheet1!B2");
-        window.qatomTest.type("Sheet1!B2", 99);
-      }, OSLO);
-      const item = pane
-        .getByRole("list", { name: "Pending changes" })
-        .getByRole("listitem")
-        .filter({ has: pane.getByRole("button", { name: "Go to Sheet1!B2" }) });
-      await item.getByText("10 → 99").waitFor();
-      await pane.getByRole("button", { name: "Submit (1)" }).click();
-      await item.getByText("Rejected", { exact: true }).waitFor();
-      await item.getByText("you may not write this cell", { exact: false }).waitFor();
-      // Nothing was written, and the reader still sees the value.
-      const cell = await apiClients(secured.url, "admin").lattice.getCells({ cube: "Demo", cells: [{ members: OSLO }] });
-      expect(cell.cells[0]).toMatchObject({ value: 10, version: 0n });
-      expect(await pane.evaluate(() => window.qatomTest.shows("Sheet1!B2"))).toEqual({ value: 10 });
-      await pane.screenshot({ path: path.join(ARTIFACTS, "taskpane-refused.png"), fullPage: true });
-    } finally {
-      await pane.close();
-      await secured.close();
-    }
-  });
+  // A write refused by rights: test/taskpane-rights.test.ts (a server with a secured cube).
 
   // Self-sufficient: run alone (-t "no errors") it still loads and drives the pane before checking,
   // and the check itself fails for a page that logs an error (test/page-errors.test.ts).

@@ -71,7 +71,10 @@ describe("the security: section", () => {
     });
     const saveCube = jest.fn(async () => 3);
     await loadModelIntoStore({ saveCube } as unknown as Store, file, () => {});
-    expect(saveCube).toHaveBeenCalledWith(loaded.def, expect.anything(), expect.any(Function), loaded.security);
+    expect(saveCube).toHaveBeenCalledWith(loaded.def, expect.anything(), expect.any(Function), loaded.security, undefined);
+    // Loaded for a tenant (quantatom load --tenant), the cube is saved as that tenant's.
+    await loadModelIntoStore({ saveCube } as unknown as Store, file, () => {}, "acme");
+    expect(saveCube).toHaveBeenLastCalledWith(loaded.def, expect.anything(), expect.any(Function), loaded.security, "acme");
   });
 
   it("is optional: a model without one loads an open cube", async () => {

@@ -3,6 +3,7 @@
  * same routes and options serve HTTP (server/app.ts) and in-memory transports in tests
  * (`createRouterTransport(routes(backend), { router: routerOptions(log, verifier) })`).
  */
+import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ConnectRouterOptions } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { authenticate, type TokenVerifier } from "../auth";
@@ -12,11 +13,17 @@ import { errorBoundary } from "./errors";
 import { fieldLimits } from "./field-limits";
 import { registerLatticeService } from "./lattice-service";
 import { registerSecurityService } from "./security-service";
+import { CommentaryService } from "../../../proto/gen/quantatom/v1/commentary_pb";
+import { LatticeService } from "../../../proto/gen/quantatom/v1/lattice_pb";
+import { SecurityService } from "../../../proto/gen/quantatom/v1/security_pb";
 
 export { cellError, errorBoundary, RequestReader, toConnectError, withRequestFaults } from "./errors";
 export { checkStringFields, fieldLimits, STRING_BOUNDS } from "./field-limits";
 
-/** Registers every service of quantatom.v1 on a router. */
+/** Every service `routes` serves: tests that must cover every RPC (sign-in, fuzzing) take them from here. */
+export const SERVICES: readonly DescService[] = [LatticeService, CommentaryService, SecurityService];
+
+/** Registers every service of quantatom.v1 on a router (each of SERVICES). */
 export function routes(backend: Backend): (router: ConnectRouter) => void {
   return (router) => {
     registerLatticeService(backend)(router);

@@ -1,0 +1,94 @@
+/**
+ * The task pane in Chromium against a server whose cube is secured: Ann (group "viewers") may read
+ * every region but write none. She signs in as a seeded development user, types over a cell and
+ * submits: the write is refused with the reason, nothing is written, and the cell keeps its value.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { Cube } from "../backend/src/lattice";
+import { checkModel } from "../backend/src/security";
+import { apiClients } from "./helpers/clients";
+import { bundlePage, launchChromium } from "./helpers/browser";
+import { CubeServer } from "./helpers/cube-server";
+import { expectNoPageErrors, type PageErrors, watchPageErrors } from "./helpers/page-errors";
+import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
+import "./helpers/taskpane-page-api";
+
+const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
+const PAGE = "taskpane-test.html";
+const OSLO_PLAN = ["[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"]; // 10
+
+describe("the task pane with rights", () => {
+  let tmp: string;
+  let server: CubeServer;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+  let pageErrors: PageErrors;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-taskpane-rights-"));
+    const pageDir = path.join(tmp, "page");
+    fs.mkdirSync(pageDir);
+    const security = checkModel(
+      {
+        admins: ["admin"],
+        groups: [{ name: "viewers", rights: { Region: { "[Region]": "read" } } }],
+        users: [
+          { id: "admin", name: "Ada Admin", groups: [] },
+          { id: "ann", name: "Ann Analyst", groups: ["viewers"] },
+        ],
+      },
+      new Cube(smallCubeDef, smallCubeCells()),
+    );
+    const started = await Promise.allSettled([
+      CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }, security).then((s) => {
+        server = s;
+      }),
+      bundlePage(path.join(__dirname, "helpers", "taskpane-page.tsx"), pageDir, PAGE, "QuantatomAI"),
+      launchChromium().then((b) => {
+        browser = b;
+      }),
+    ]);
+    for (const r of started) if (r.status === "rejected") throw r.reason;
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.setDefaultTimeout(10_000);
+    pageErrors = watchPageErrors(page);
+    await page.goto(`${server.url}/${PAGE}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("refuses a write the signed-in user has no right to make, with the reason, and writes nothing", async () => {
+    // The server's seeded users come from the cube's security section.
+    expect(await page.getByLabel("Sign in as").locator("option").allTextContents()).toEqual(["Ada Admin (admin) – administrator", "Ann Analyst (ann)"]);
+    await page.getByLabel("Sign in as").selectOption("ann");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByText("Signed in as Ann Analyst").waitFor();
+    await page.getByText("Connected: Demo").waitFor();
+    await page.evaluate(async (m) => {
+      await window.qatomTest.placeFormula("Sheet1!B2", "Demo", m);
+      window.qatomTest.select("Sheet1!B2");
+      window.qatomTest.type("Sheet1!B2", 99);
+    }, OSLO_PLAN);
+    const item = page
+      .getByRole("list", { name: "Pending changes" })
+      .getByRole("listitem")
+      .filter({ has: page.getByRole("button", { name: "Go to Sheet1!B2" }) });
+    await item.getByText("10 → 99").waitFor();
+    await page.getByRole("button", { name: "Submit (1)" }).click();
+    await item.getByText("Rejected", { exact: true }).waitFor();
+    await item.getByText("you may not write this cell", { exact: false }).waitFor();
+    const cell = await apiClients(server.url, "admin").lattice.getCells({ cube: "Demo", cells: [{ members: OSLO_PLAN }] });
+    expect(cell.cells[0]).toMatchObject({ value: 10, version: 0n });
+    expect(await page.evaluate(() => window.qatomTest.shows("Sheet1!B2"))).toEqual({ value: 10 });
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "taskpane-refused.png"), fullPage: true });
+    expectNoPageErrors(pageErrors);
+  });
+});
