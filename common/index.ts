@@ -14,7 +14,6 @@ export {
   MAX_SEARCH_LENGTH,
   MAX_STRING_FIELD_LENGTH,
   MAX_WRITES_PER_REQUEST,
-  USER_HEADER,
   VALUE_BOUND_TEXT,
   valueBoundProblem,
 } from "./limits";

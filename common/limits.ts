@@ -70,9 +70,3 @@ export function valueBoundProblem(value: number | null, what = "the value"): str
   if (value === null || (Number.isFinite(value) && Math.abs(value) <= MAX_ABS_VALUE)) return null;
   return `${what} ${value} is ${VALUE_BOUND_TEXT}`;
 }
-
-/**
- * The request header that names the user until sign-in exists. HTTP header names are
- * case-insensitive (RFC 9110, section 5.1); fetch sends them lower-cased, as written here.
- */
-export const USER_HEADER = "x-quantatom-user";
