@@ -76,6 +76,8 @@ export interface LoadOptions {
   tuning?: Omit<AddinOptions, "host" | "fetch">;
   /** Leave `Office` and `Excel` out (a runtime without a workbook). */
   noOffice?: boolean;
+  /** Requirement sets the stand-in `Office` supports, e.g. `{ ExcelApi: "1.20" }` (default none). */
+  requirementSets?: Record<string, string>;
 }
 
 function decodeCells(method: string, body: unknown): string[][] | undefined {
@@ -145,7 +147,7 @@ export async function loadFunctions(opts: LoadOptions): Promise<LoadedFunctions>
     OfficeRuntime: { storage },
   };
   if (!opts.noOffice) {
-    sandbox.Office = officeStandIn({ pageOrigin: opts.serverUrl }).office;
+    sandbox.Office = officeStandIn({ pageOrigin: opts.serverUrl, requirementSets: opts.requirementSets }).office;
     sandbox.Excel = workbook.excel;
   }
   sandbox.__qatomOptions = {

@@ -2,11 +2,21 @@
  * Stand-ins for the globals Excel gives a shared-runtime add-in, just enough for the functions
  * bundle and addin/src/host.ts: `CustomFunctions` (associate, Error, ErrorCode, streaming
  * invocations), `OfficeRuntime.storage`, `Office` (`onReady`, requirement sets, the dialog API:
- * see {@link officeStandIn}), and `Excel.run` over a small in-memory
+ * see ./office-dialog-stand-in.ts, re-exported here), and `Excel.run` over a small in-memory
  * workbook that behaves like Excel where writeback depends on it: entering a QATOM formula invokes
  * the associated function (streaming results land in the cell), overwriting it cancels the
  * invocation (`onCanceled`) *before* the worksheet's onChanged event fires, and writes through
  * `Range.formulas` fire onChanged too.
+ *
+ * Cell-edit mode as Excel documents it (Excel.RunOptions, "Delay execution while a cell is being
+ * edited"): while the user edits a cell ({@link FakeWorkbook.beginsEdit}), a batch's `sync()` fails
+ * with `InvalidOperationInCellEditMode` unless `Excel.run` was given `{ delayForCellEdit: true }`,
+ * in which case it waits until the edit ends. onChanged's `details` (valueBefore / valueAfter) are
+ * given only for a single-cell change ("details ... can be retrieved when the changed event is
+ * triggered on a single cell"). Formulas may refer to cells of their sheet (`$A2`, `B$1`).
+ * @see https://learn.microsoft.com/office/dev/add-ins/excel/excel-add-ins-delay-in-cell-edit
+ * @see https://learn.microsoft.com/javascript/api/excel/excel.runoptions
+ * @see https://learn.microsoft.com/javascript/api/excel/excel.worksheetchangedeventargs#excel-excel-worksheetchangedeventargs-details-member
  */
 
 /** CustomFunctions.ErrorCode's values. */
@@ -103,12 +113,36 @@ interface FakeSheet {
   cells: Map<string, FakeCell>;
 }
 
-/** Excel's WorksheetChangedEventArgs, the fields host.ts reads. */
-interface ChangedArgs {
+/** Excel's ChangedEventDetail (ExcelApi 1.9). */
+export interface ChangedDetail {
+  valueBefore: unknown;
+  valueAfter: unknown;
+  valueTypeBefore: string;
+  valueTypeAfter: string;
+}
+
+/** Excel's WorksheetChangedEventArgs, the fields host.ts reads; `details` only for a single-cell change. */
+export interface ChangedArgs {
   worksheetId: string;
   address: string;
   changeType: string;
   source: string;
+  details?: ChangedDetail;
+}
+
+/** Excel.RunOptions, as a batch was given them. */
+export interface StandInRunOptions {
+  delayForCellEdit?: boolean;
+  mergeUndoGroup?: boolean;
+}
+
+/** The error Excel gives a batch made while the user edits a cell (Excel.ErrorCodes.invalidOperationInCellEditMode; Office's own message). */
+export class CellEditModeError extends Error {
+  readonly code = "InvalidOperationInCellEditMode";
+  constructor() {
+    super("Excel is in cell-editing mode. Please exit the edit mode by pressing ENTER or TAB or selecting another cell, and then try again.");
+    this.name = "RichApi.Error";
+  }
 }
 
 function splitAddress(address: string): { sheet: string; local: string } {
@@ -147,7 +181,8 @@ function parseArgs(text: string): unknown[] {
     } else {
       let j = i;
       while (j < text.length && text[j] !== ",") j++;
-      out.push(Number(text.slice(i, j).trim()));
+      const token = text.slice(i, j).trim();
+      out.push(/^\$?[A-Za-z]{1,3}\$?\d+$/.test(token) ? { ref: token.replace(/\$/g, "").toUpperCase() } : Number(token));
       i = j;
     }
     while (text[i] === " ") i++;
@@ -165,6 +200,14 @@ export class FakeWorkbook {
   private readonly handlers = new Set<(ev: ChangedArgs) => unknown>();
   /** Excel.run calls made (to see that reads are batched). */
   runs = 0;
+  /** The options of each Excel.run, in order (`{}` when none were given). */
+  readonly runOptions: StandInRunOptions[] = [];
+  /** Batches that failed because the user was editing a cell. */
+  failedInEditMode = 0;
+  /** The cell the user is editing, null when none. */
+  editing: string | null = null;
+  private readonly editEnded: (() => void)[] = [];
+  private writeFailures: { count: number; error: () => Error } = { count: 0, error: () => new Error() };
 
   constructor(
     private readonly functions: Map<string, AnyFunction>,
@@ -198,19 +241,50 @@ export class FakeWorkbook {
     return c;
   }
 
-  /** The user enters something in a cell (a formula or a constant): as Excel, then onChanged. */
+  /**
+   * The user enters something in a cell (a formula or a constant) and presses Enter: as Excel, then
+   * onChanged. An edit in progress ends with it (batches waiting for it run after the event).
+   */
   userEnters(address: string, content: unknown): void {
+    const wasEditing = this.editing !== null;
+    this.editing = null;
     this.setContent(address, content);
+    if (wasEditing) this.releaseWaiting();
+  }
+
+  /** The user starts typing in a cell (Excel's Enter / Edit mode): batches sync only with `delayForCellEdit`, after the edit. */
+  beginsEdit(address: string): void {
+    this.editing = address;
+  }
+
+  /** The user leaves the edit without a change (Esc): waiting batches run. */
+  endsEdit(): void {
+    this.editing = null;
+    this.releaseWaiting();
+  }
+
+  /** The next `count` batches that write cells fail with `error` (as when the sheet is protected or Excel is busy). */
+  failWrites(count: number, error: () => Error): void {
+    this.writeFailures = { count, error };
+  }
+
+  private releaseWaiting(): void {
+    for (const resume of this.editEnded.splice(0)) resume();
   }
 
   /**
    * The user fills a range with one entry (Ctrl+Enter over a selection, e.g. `Sheet1!B2:D2`): every
-   * cell changes as by `userEnters`, then one onChanged fires for the whole range, as Excel does.
+   * cell changes as by `userEnters`, then one onChanged fires for the whole range, as Excel does,
+   * without `details` (Excel gives them for a single-cell change only).
    */
   userFills(range: string, content: unknown): void {
     const { sheet, local } = splitAddress(range);
     const s = this.sheet(sheet)!;
     const [from, to = from] = local.split(":");
+    if (from === to) {
+      this.userEnters(range, content);
+      return;
+    }
     const [, c1, r1] = /^([A-Z]+)(\d+)$/.exec(from)!;
     const [, c2, r2] = /^([A-Z]+)(\d+)$/.exec(to)!;
     const col = (l: string) => [...l].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0);
@@ -235,12 +309,14 @@ export class FakeWorkbook {
     const { sheet, local } = splitAddress(address);
     const s = this.sheet(sheet)!;
     const c = this.cell(address);
+    const before = c.value;
     c.invocation?.cancel();
     c.invocation = undefined;
     c.formula = content;
     c.value = content;
     if (typeof content === "string" && content.startsWith("=")) this.evaluate(excelAddress(s.name, local), c);
-    this.fire({ worksheetId: s.id, address: local, changeType: "RangeEdited", source: "Local" });
+    const details = { valueBefore: before, valueAfter: c.value, valueTypeBefore: this.valueType(before), valueTypeAfter: this.valueType(c.value) };
+    this.fire({ worksheetId: s.id, address: local, changeType: "RangeEdited", source: "Local", details });
   }
 
   private evaluate(address: string, c: FakeCell): void {
@@ -250,7 +326,8 @@ export class FakeWorkbook {
       c.value = new StandInError(ErrorCode.invalidName);
       return;
     }
-    const [first, ...rest] = parseArgs(m[2]);
+    const sheetName = splitAddress(address).sheet;
+    const [first, ...rest] = parseArgs(m[2]).map((a) => (typeof a === "object" && a !== null ? this.cell(excelAddress(sheetName, (a as { ref: string }).ref)).value : a));
     const inv = new StreamingInvocationStub(address);
     inv.setResult = (v: unknown) => {
       if (inv.canceled) inv.resultsAfterCancel++;
@@ -284,12 +361,18 @@ export class FakeWorkbook {
       run: async (a: unknown, b?: unknown) => {
         this.runs++;
         const batch = (typeof a === "function" ? a : b) as (ctx: unknown) => Promise<unknown>;
-        return batch(this.requestContext());
+        // Excel.run(options, batch) or Excel.run(object, batch) (a previous object's context: no options).
+        const given = typeof a === "object" && a !== null && !("workbook" in a) ? (a as StandInRunOptions) : {};
+        const options: StandInRunOptions = {};
+        if (given.delayForCellEdit !== undefined) options.delayForCellEdit = given.delayForCellEdit;
+        if (given.mergeUndoGroup !== undefined) options.mergeUndoGroup = given.mergeUndoGroup;
+        this.runOptions.push(options);
+        return batch(this.requestContext(options));
       },
     };
   }
 
-  private requestContext() {
+  private requestContext(options: StandInRunOptions) {
     const wb = this;
     const queued: (() => void)[] = [];
     const rangeOf = (sheet: FakeSheet, local: string) => {
@@ -337,6 +420,21 @@ export class FakeWorkbook {
       },
       async sync() {
         await Promise.resolve();
+        // The batch reaches Excel now: in cell-edit mode it fails, or waits when asked to.
+        // A delayed request runs as the edit ends, even if the user starts the next one right after.
+        if (wb.editing !== null) {
+          if (!options.delayForCellEdit) {
+            wb.failedInEditMode++;
+            queued.splice(0);
+            throw new CellEditModeError();
+          }
+          await new Promise<void>((resume) => wb.editEnded.push(resume));
+        }
+        if (queued.length > 0 && wb.writeFailures.count > 0) {
+          wb.writeFailures.count--;
+          queued.splice(0);
+          throw wb.writeFailures.error();
+        }
         for (const q of queued.splice(0)) q();
       },
     };
@@ -354,189 +452,5 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "a c
   return Date.now() - t0;
 }
 
-/** What `Office.context.ui.displayDialogAsync` passes its callback (Office.AsyncResult<Dialog>, the fields used). */
-export interface StandInAsyncResult {
-  status: "succeeded" | "failed";
-  value?: StandInDialogObject;
-  error?: { code: number; name: string; message: string };
-}
-
-/** Office.Dialog as the opener sees it. */
-export interface StandInDialogObject {
-  addEventHandler(eventType: string, handler: (arg: { message: string; origin: string | undefined } | { error: number }) => void): void;
-  close(): void;
-}
-
-/**
- * An open dialog, as the page loaded in it sees it: `office` is the dialog page's own `Office`
- * global (its `context.ui.messageParent` reaches the opener); the test plays the user.
- */
-export interface StandInDialog {
-  /** The URL the dialog was opened on. */
-  readonly url: string;
-  /** The options passed to displayDialogAsync. */
-  readonly options: Record<string, unknown>;
-  /** The dialog page's `Office` global (onReady, context.ui.messageParent, no requirements of a workbook). */
-  readonly office: OfficeStandIn;
-  /** True once the opener closed it or the user did. */
-  readonly closed: boolean;
-  /** The user closes the dialog with its X: the opener gets DialogEventReceived with error 12006. */
-  userCloses(): void;
-  /** The page could not be loaded: DialogEventReceived with error 12002. */
-  failsToLoad(): void;
-}
-
-/** The `Office` global of {@link officeStandIn}. */
-export interface OfficeStandIn {
-  onReady(): Promise<{ host: string; platform: string }>;
-  EventType: { DialogMessageReceived: "dialogMessageReceived"; DialogEventReceived: "dialogEventReceived" };
-  AsyncResultStatus: { Succeeded: "succeeded"; Failed: "failed" };
-  context: {
-    requirements: { isSetSupported(name: string, minVersion?: string): boolean };
-    ui: {
-      displayDialogAsync(startAddress: string, optionsOrCallback?: unknown, callback?: (result: StandInAsyncResult) => void): void;
-      messageParent(message: string, messageOptions?: { targetOrigin: string }): void;
-    };
-  };
-}
-
-/** `1.10` > `1.9`: requirement-set versions compare numerically, part by part. */
-function versionAtLeast(have: string, want: string): boolean {
-  const a = have.split(".").map(Number);
-  const b = want.split(".").map(Number);
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i] ?? 0;
-    const y = b[i] ?? 0;
-    if (x !== y) return x > y;
-  }
-  return true;
-}
-
-/** Options of {@link officeStandIn}. */
-export interface OfficeStandInOptions {
-  /** The origin of the page that runs the add-in (the task pane / shared runtime), e.g. `https://localhost:3000`. */
-  pageOrigin: string;
-  /** Requirement sets this "Office" supports, by name, with their highest version, e.g. `{ NestedAppAuth: "1.1" }`. */
-  requirementSets?: Record<string, string>;
-  /** Called (asynchronously, as a page loads) with each dialog that opens: the test's dialog page. */
-  onDialog?: (dialog: StandInDialog) => void | Promise<void>;
-}
-
-/**
- * The `Office` global of a page, with the parts Microsoft documents for requirement sets and the
- * dialog API, behaving as documented:
- *
- * - `context.requirements.isSetSupported(name, minVersion)`: true when the set is supported at that
- *   version or later; a missing `minVersion` means 1.1 ("Office versions and requirement sets").
- * - `context.ui.displayDialogAsync(url, [options], callback)`: fails with 12005 for an http URL,
- *   12004 for a URL outside the opener's origin (protocol, host and port), 12007 while a dialog
- *   from this page is open; otherwise succeeds with a Dialog whose `addEventHandler` takes
- *   `DialogMessageReceived` (`{message, origin}`) and `DialogEventReceived` (`{error}`: 12002 page
- *   not loaded, 12006 closed by the user), and whose `close()` closes it
- *   ("Handle errors and events in the Office dialog box", Office.Dialog).
- * - `context.ui.messageParent(message)` in the dialog's page: delivered to the opener's
- *   `DialogMessageReceived` handlers while the dialog is open. Messages must be strings.
- * - In the opener, `messageParent` throws: it is not a dialog.
- * @see https://learn.microsoft.com/office/dev/add-ins/develop/dialog-handle-errors-events
- * @see https://learn.microsoft.com/javascript/api/office/office.ui
- */
-export function officeStandIn(opts: OfficeStandInOptions): { office: OfficeStandIn; dialogs: StandInDialog[] } {
-  const dialogs: StandInDialog[] = [];
-  let open: StandInDialog | null = null;
-  const sets = opts.requirementSets ?? {};
-  const base = (ui: OfficeStandIn["context"]["ui"], requirements: Record<string, string>): OfficeStandIn => ({
-    onReady: async () => ({ host: "Excel", platform: "PC" }),
-    EventType: { DialogMessageReceived: "dialogMessageReceived", DialogEventReceived: "dialogEventReceived" },
-    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
-    context: {
-      requirements: {
-        isSetSupported: (name, minVersion = "1.1") => name in requirements && versionAtLeast(requirements[name], minVersion),
-      },
-      ui,
-    },
-  });
-  const fail = (callback: ((r: StandInAsyncResult) => void) | undefined, code: number, message: string) =>
-    setTimeout(() => callback?.({ status: "failed", error: { code, name: "Display Dialog Error", message } }), 0);
-
-  const office = base(
-    {
-      displayDialogAsync(startAddress, optionsOrCallback, maybeCallback) {
-        const callback = (typeof optionsOrCallback === "function" ? optionsOrCallback : maybeCallback) as ((r: StandInAsyncResult) => void) | undefined;
-        const options = typeof optionsOrCallback === "object" && optionsOrCallback !== null ? (optionsOrCallback as Record<string, unknown>) : {};
-        let url: URL;
-        try {
-          url = new URL(startAddress);
-        } catch {
-          fail(callback, 12004, "The domain of the URL is not included in the AppDomains element in the manifest, and is not subdomain of source location.");
-          return;
-        }
-        if (url.protocol === "http:" && !opts.pageOrigin.startsWith("http:")) {
-          fail(callback, 12005, "The URL uses the HTTP protocol. HTTPS is required.");
-          return;
-        }
-        if (url.origin !== new URL(opts.pageOrigin).origin) {
-          fail(callback, 12004, "The domain of the URL is not included in the AppDomains element in the manifest, and is not subdomain of source location.");
-          return;
-        }
-        if (open && !open.closed) {
-          fail(callback, 12007, "A dialog box is already opened from this host window.");
-          return;
-        }
-        const handlers = { message: [] as ((a: { message: string; origin: string | undefined }) => void)[], event: [] as ((a: { error: number }) => void)[] };
-        let closed = false;
-        const close = () => {
-          closed = true;
-          if (open === dialog) open = null;
-        };
-        const dialogObject: StandInDialogObject = {
-          addEventHandler(type, handler) {
-            if (type === "dialogMessageReceived") handlers.message.push(handler as (a: { message: string; origin: string | undefined }) => void);
-            else if (type === "dialogEventReceived") handlers.event.push(handler as (a: { error: number }) => void);
-            else throw new Error(`Invalid event type ${type}`);
-          },
-          close,
-        };
-        const event = (code: number) => {
-          if (closed) return;
-          close();
-          for (const h of handlers.event) h({ error: code });
-        };
-        const dialogOffice = base(
-          {
-            displayDialogAsync: (_u, a, b) => fail((typeof a === "function" ? a : b) as ((r: StandInAsyncResult) => void) | undefined, 12007, "A dialog box cannot open another."),
-            messageParent(message) {
-              if (typeof message !== "string") throw new TypeError("messageParent takes a string");
-              if (closed) return;
-              setTimeout(() => {
-                if (!closed) for (const h of handlers.message) h({ message, origin: url.origin });
-              }, 0);
-            },
-          },
-          {},
-        );
-        const dialog: StandInDialog = {
-          url: startAddress,
-          options,
-          office: dialogOffice,
-          get closed() {
-            return closed;
-          },
-          userCloses: () => event(12006),
-          failsToLoad: () => event(12002),
-        };
-        open = dialog;
-        dialogs.push(dialog);
-        setTimeout(() => {
-          callback?.({ status: "succeeded", value: dialogObject });
-          // The page loads after the opener has its Dialog (and has registered its handlers).
-          setTimeout(() => void opts.onDialog?.(dialog), 0);
-        }, 0);
-      },
-      messageParent() {
-        throw new Error("messageParent is available only in a page opened by displayDialogAsync");
-      },
-    },
-    sets,
-  );
-  return { office, dialogs };
-}
+/** The `Office` global (requirement sets, the dialog API) lives in its own file; re-exported here. */
+export * from "./office-dialog-stand-in";
