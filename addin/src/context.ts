@@ -20,6 +20,7 @@ import { type Host, officeHost } from "./host";
 import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { ObservableValue } from "./observable";
 import { PendingWritesStore } from "./pending-writes";
+import { RestoreProblems } from "./restores";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
 import { DEFAULT_STREAM_OPTIONS, type StreamOptions, StreamRegistry } from "./streams";
 import { createApi } from "./transport";
@@ -53,6 +54,8 @@ export interface AddinOptions {
   streams?: Partial<StreamOptions>;
   comments?: Partial<CommentOptions>;
   formulaCells?: Partial<FormulaCellOptions>;
+  /** Delays before retrying a formula that could not be put back (default 1 s, 5 s, then every 30 s). */
+  restoreRetryMs?: readonly number[];
 }
 
 /** An AddinContext with the internals tests and diagnostics may look at. */
@@ -111,6 +114,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   );
   const holds = new HoldsStore();
   const pendingWrites = new PendingWritesStore(getApi, holds);
+  const restores = new RestoreProblems((cells) => host.writeFormulas(cells), options.restoreRetryMs);
 
   // A new user (or none) sees only what they may: every stream and comment is read again with the
   // new token, or shows "Sign in in the task pane" when there is none.
@@ -149,13 +153,14 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     pendingWrites,
     holds,
     formulaCells,
+    restores,
 
     start() {
       started ??= (async () => {
         // Sign in silently where possible (a remembered development user, MSAL's single sign-on).
         void auth.start();
         if (!(await host.ready()) || disposed) return;
-        const handler = createWritebackHandler(host, formulaCells, pendingWrites, holds);
+        const handler = createWritebackHandler(host, formulaCells, pendingWrites, holds, restores);
         stopListening = await host.onSheetChanged((change) => {
           handler(change).catch((err: unknown) => console.error("quantatom: writeback failed", err));
         });
@@ -227,6 +232,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       streams.dispose();
       comments.dispose();
       formulaCells.dispose();
+      restores.dispose();
       void stopListening?.();
     },
 

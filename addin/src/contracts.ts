@@ -13,6 +13,7 @@ import type { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
 import type { AuthConfig, SeededUser } from "./auth/config";
 import type { AuthState } from "./auth/session";
 import type { ProviderKind, SignedInUser } from "./auth/token-provider";
+import type { RestoreProblems } from "./restores";
 
 /** Sign-in's shapes (addin/src/auth/): the server's configuration, the state, who is signed in. */
 export type { AuthConfig, AuthState, ProviderKind, SeededUser, SignedInUser };
@@ -288,6 +289,8 @@ export interface AddinContext {
   readonly holds: Holds;
   /** QATOM.CELL formulas on the sheets, by address. */
   readonly formulaCells: FormulaCells;
+  /** Formulas not put back after typing (a failed Excel batch, or a formula text never read), for the pane; see ./restores.ts. */
+  readonly restores: RestoreProblems;
   /**
    * Starts the runtime: sign-in (silently, where it may: see ./auth/session.ts) and what needs
    * Office, the worksheet onChanged handler that turns a number or a TM1 code typed over a

@@ -10,6 +10,13 @@
  * @see https://learn.microsoft.com/javascript/api/office-runtime/officeruntime.storage
  * @see https://learn.microsoft.com/office/dev/add-ins/develop/dialog-api-in-office-add-ins
  * @see https://learn.microsoft.com/office/dev/add-ins/develop/dialog-handle-errors-events
+ *
+ * Every `Excel.run` here passes `{ delayForCellEdit: true }`: by default Excel fails a batch with
+ * `InvalidOperationInCellEditMode` while the user is editing a cell, which is exactly when the
+ * onChanged handler runs after "type a number, Enter, type the next". With the option the batch
+ * waits until the edit ends ("Delay execution while a cell is being edited", Excel.RunOptions).
+ * @see https://learn.microsoft.com/office/dev/add-ins/excel/excel-add-ins-delay-in-cell-edit
+ * @see https://learn.microsoft.com/javascript/api/excel/excel.runoptions
  */
 
 /** Persistent key-value storage (OfficeRuntime.storage's shape). */
@@ -28,6 +35,18 @@ export interface SheetChange {
   changeType: string;
   /** `Local` for this user's edits, `Remote` for a co-author's. */
   source: "Local" | "Remote";
+  /**
+   * The value after the change, from the event's `details` (ExcelApi 1.9): Excel gives it only
+   * when one cell changed; absent for a multi-cell change.
+   * @see https://learn.microsoft.com/javascript/api/excel/excel.worksheetchangedeventargs#excel-excel-worksheetchangedeventargs-details-member
+   */
+  valueAfter?: unknown;
+}
+
+/** A formula to put back in a cell (address with sheet). */
+export interface FormulaWrite {
+  address: string;
+  formula: string;
 }
 
 /** What a sheet cell holds now. */
@@ -91,7 +110,15 @@ export interface Host {
   /** Reads cells (addresses with sheet) in one Excel.run; cells of missing sheets are left out. */
   readCells(addresses: readonly string[]): Promise<SheetCell[]>;
   /** Writes formulas (addresses with sheet) in one Excel.run. */
-  writeFormulas(cells: readonly { address: string; formula: string }[]): Promise<void>;
+  writeFormulas(cells: readonly FormulaWrite[]): Promise<void>;
+  /**
+   * Reads cells, lets `decide` record what they mean and name the formulas to put back, and writes
+   * those, all in one Excel.run: no edit of the user's can fall between the read and the write, and
+   * where Excel offers `mergeUndoGroup` (ExcelApi 1.20) the restore is one undo step.
+   * @returns the cells read (cells of missing sheets left out).
+   * @throws Excel's error when the batch fails; `decide` may have run (its records stay).
+   */
+  readAndRestore(addresses: readonly string[], decide: (cells: SheetCell[]) => FormulaWrite[]): Promise<SheetCell[]>;
   /** Listens to cell changes on every worksheet of the workbook; resolves to a function that stops listening. */
   onSheetChanged(handler: (change: SheetChange) => void): Promise<() => Promise<void>>;
   /**
@@ -160,12 +187,62 @@ function localStorageAdapter(ls: OfficeGlobals["localStorage"]): KeyValueStorage
   };
 }
 
+/** `B3` (one cell), not `B3:D9`. */
+function singleCell(address: string): boolean {
+  return !address.includes(":");
+}
+
+/**
+ * The body of `officeHost`: `Excel.run` with `delayForCellEdit` always, and `mergeUndoGroup` for a
+ * batch that writes where ExcelApi 1.20 is supported (RunOptions: "[API set: ExcelApi 1.20]").
+ */
+function runner(g: OfficeGlobals) {
+  const canMerge = () => g.Office?.context?.requirements?.isSetSupported("ExcelApi", "1.20") === true;
+  return <T>(excel: typeof Excel, writes: boolean, batch: (context: Excel.RequestContext) => Promise<T>): Promise<T> => {
+    const options: Excel.RunOptions = { delayForCellEdit: true };
+    if (writes && canMerge()) options.mergeUndoGroup = true;
+    return excel.run(options, batch);
+  };
+}
+
+/** Queues loads of cells (addresses with sheet); after the one sync inside, the returned function gives them. */
+async function loadCells(context: Excel.RequestContext, addresses: readonly string[]): Promise<() => SheetCell[]> {
+  const sheets = context.workbook.worksheets;
+  sheets.load("items/name");
+  await context.sync();
+  const present = new Set(sheets.items.map((s) => s.name.toLowerCase()));
+  const ranges: { address: string; range: Excel.Range }[] = [];
+  for (const address of addresses) {
+    const { sheet, local } = splitAddress(address);
+    if (!present.has(sheet.toLowerCase())) continue;
+    const range = sheets.getItem(sheet).getRange(local);
+    range.load("formulas,values,valueTypes");
+    ranges.push({ address, range });
+  }
+  await context.sync();
+  return () =>
+    ranges.map(({ address, range }) => ({
+      address,
+      formula: range.formulas[0][0],
+      valueType: String(range.valueTypes[0][0]),
+      value: range.values[0][0],
+    }));
+}
+
+function putFormulas(context: Excel.RequestContext, cells: readonly FormulaWrite[]): void {
+  for (const { address, formula } of cells) {
+    const { sheet, local } = splitAddress(address);
+    context.workbook.worksheets.getItem(sheet).getRange(local).formulas = [[formula]];
+  }
+}
+
 /**
  * The host over the real Office globals (Excel JavaScript API 1.9+: `worksheets.onChanged`).
  * @param scope where the globals are (default `globalThis`; tests pass an object of stand-ins).
  */
 export function officeHost(scope?: object): Host {
   const g = (scope ?? globals()) as OfficeGlobals;
+  const run = runner(g);
   return {
     async ready() {
       if (!g.Office) return false;
@@ -179,51 +256,47 @@ export function officeHost(scope?: object): Host {
     },
     async readCells(addresses) {
       if (!g.Excel || addresses.length === 0) return [];
-      return g.Excel.run(async (context) => {
-        const sheets = context.workbook.worksheets;
-        sheets.load("items/name");
-        await context.sync();
-        const present = new Set(sheets.items.map((s) => s.name.toLowerCase()));
-        const ranges: { address: string; range: Excel.Range }[] = [];
-        for (const address of addresses) {
-          const { sheet, local } = splitAddress(address);
-          if (!present.has(sheet.toLowerCase())) continue;
-          const range = sheets.getItem(sheet).getRange(local);
-          range.load("formulas,values,valueTypes");
-          ranges.push({ address, range });
-        }
-        await context.sync();
-        return ranges.map(({ address, range }) => ({
-          address,
-          formula: range.formulas[0][0],
-          valueType: String(range.valueTypes[0][0]),
-          value: range.values[0][0],
-        }));
+      return run(g.Excel, false, async (context) => {
+        const cells = await loadCells(context, addresses);
+        return cells();
       });
     },
     async writeFormulas(cells) {
       if (!g.Excel || cells.length === 0) return;
-      await g.Excel.run(async (context) => {
-        for (const { address, formula } of cells) {
-          const { sheet, local } = splitAddress(address);
-          context.workbook.worksheets.getItem(sheet).getRange(local).formulas = [[formula]];
-        }
+      await run(g.Excel, true, async (context) => {
+        putFormulas(context, cells);
         await context.sync();
+      });
+    },
+    async readAndRestore(addresses, decide) {
+      if (!g.Excel || addresses.length === 0) return [];
+      return run(g.Excel, true, async (context) => {
+        const read = (await loadCells(context, addresses))();
+        const writes = decide(read);
+        if (writes.length > 0) {
+          putFormulas(context, writes);
+          await context.sync();
+        }
+        return read;
       });
     },
     async onSheetChanged(handler) {
       const excel = g.Excel;
       if (!excel) return async () => {};
-      const registered = await excel.run(async (context) => {
+      const registered = await run(excel, false, async (context) => {
         const result = context.workbook.worksheets.onChanged.add(async (ev) => {
           // The name is read each time: sheets can be renamed while the handler lives.
-          const sheet = await excel.run(async (c) => {
+          const sheet = await run(excel, false, async (c) => {
             const ws = c.workbook.worksheets.getItem(ev.worksheetId);
             ws.load("name");
             await c.sync();
             return ws.name;
           });
-          handler({ sheet, address: ev.address, changeType: String(ev.changeType), source: ev.source === "Remote" ? "Remote" : "Local" });
+          const change: SheetChange = { sheet, address: ev.address, changeType: String(ev.changeType), source: ev.source === "Remote" ? "Remote" : "Local" };
+          // Excel gives details only for a single-cell change; reading them otherwise may throw.
+          const details = singleCell(ev.address) ? (ev as { details?: { valueAfter?: unknown } }).details : undefined;
+          if (details && "valueAfter" in details) change.valueAfter = details.valueAfter;
+          handler(change);
         });
         await context.sync();
         return result;

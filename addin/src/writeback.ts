@@ -20,8 +20,9 @@ import { formatCell, parseCell, parseRange } from "./address";
 import type { FormulaCell, Holds, PendingWrite, PendingWrites, TypedOutcome } from "./contracts";
 import type { FormulaCellRegistry } from "./formula-cells";
 import { buildCellFormula, isSingleCellCall } from "./formula-text";
-import type { Host, SheetCell, SheetChange } from "./host";
+import type { FormulaWrite, Host, SheetCell, SheetChange } from "./host";
 import { CALCULATED_MESSAGE } from "./pending-writes";
+import type { RestoreProblems } from "./restores";
 import { type CellEntry, DIRECTION_STEP, type Direction, entryForCode, isCellCode, lineEntry, lineValues, parseTypedText, type SpreadCode, type Typed } from "./spreading";
 
 /**
@@ -166,8 +167,25 @@ function filledLines(typedCells: { cell: FormulaCell; typed: Typed }[]): Formula
   return [...rows.keys()].sort((a, b) => a - b).map((r) => rows.get(r)!.sort((a, b) => a.at!.col - b.at!.col).map((p) => p.cell));
 }
 
-/** Builds the handler; register it with `host.onSheetChanged`. Resolves when the change is handled. */
-export function createWritebackHandler(host: Host, cells: FormulaCellRegistry, pending: PendingWrites, holds: Holds): (change: SheetChange) => Promise<void> {
+/** What the sheet shows a cell holds, as the pane lists it. */
+function shownText(cell: SheetCell): string {
+  return cell.formula === null || cell.formula === undefined ? "" : String(cell.formula);
+}
+
+/**
+ * Builds the handler; register it with `host.onSheetChanged`. Resolves when the change is handled.
+ * Reading what was typed, recording it and putting the formulas back happen in one Excel.run
+ * (`Host.readAndRestore`, which waits while the user edits the next cell); a failed restore is
+ * listed in `restores` and retried; a cell whose formula text is unknown is listed there and left
+ * as typed (see ./restores.ts).
+ */
+export function createWritebackHandler(
+  host: Host,
+  cells: FormulaCellRegistry,
+  pending: PendingWrites,
+  holds: Holds,
+  restores?: RestoreProblems,
+): (change: SheetChange) => Promise<void> {
   const targets: TypingTargets = { cells, pending, holds };
   return async (change) => {
     if (change.source !== "Local" || change.changeType !== "RangeEdited") return;
@@ -175,27 +193,53 @@ export function createWritebackHandler(host: Host, cells: FormulaCellRegistry, p
     if (!range) return;
     const candidates = cells.within(range).filter((c) => !c.ambiguous);
     if (candidates.length === 0) return;
-    const now = await host.readCells(candidates.map((c) => c.cell.address));
-    const byAddress = new Map(now.map((c) => [c.address, c]));
-    const restore: { address: string; formula: string }[] = [];
-    const typedCells: { cell: FormulaCell; typed: Typed }[] = [];
-    for (const { cell } of candidates) {
-      const sheetCell = byAddress.get(cell.address);
-      if (!sheetCell) continue;
-      const typed = readTyped(sheetCell);
-      if (typed === undefined) continue;
-      const formula = cell.formula ?? buildCellFormula(cell);
-      if (!isSingleCellCall(formula)) continue;
-      typedCells.push({ cell, typed });
-      restore.push({ address: cell.address, formula });
+    const restore: FormulaWrite[] = [];
+    const shown = new Map<string, string>();
+    let decided = false;
+    const decide = (now: SheetCell[]): FormulaWrite[] => {
+      decided = true;
+      const byAddress = new Map(now.map((c) => [c.address, c]));
+      const typedCells: { cell: FormulaCell; typed: Typed }[] = [];
+      for (const { cell } of candidates) {
+        const sheetCell = byAddress.get(cell.address);
+        if (!sheetCell) continue;
+        const typed = readTyped(sheetCell);
+        if (typed === undefined) continue;
+        if (cell.formula === null) {
+          // Never a formula rebuilt from member names: it would lose the user's references.
+          restores?.unknownFormula(cell.address, shownText(sheetCell));
+          continue;
+        }
+        if (!isSingleCellCall(cell.formula)) continue;
+        typedCells.push({ cell, typed });
+        restore.push({ address: cell.address, formula: cell.formula });
+        shown.set(cell.address, shownText(sheetCell));
+      }
+      const lines = filledLines(typedCells);
+      if (lines) {
+        const typed = typedCells[0].typed as Extract<Typed, { kind: "code" }>;
+        for (const line of lines) applyLine(targets, line, typed.code as Extract<SpreadCode, { kind: "SL" | "GR" }>, typed.text);
+      } else {
+        for (const { cell, typed } of typedCells) applyTyped(targets, cell, typed);
+      }
+      return restore;
+    };
+    try {
+      await host.readAndRestore(
+        candidates.map((c) => c.cell.address),
+        decide,
+      );
+      for (const w of restore) restores?.resolved(w.address);
+    } catch (err) {
+      if (!restores) throw err;
+      if (!decided) {
+        // Excel refused even the read: nothing was recorded, and the cells keep what was typed.
+        for (const { cell } of candidates) restores.notRead(cell.address, change.valueAfter, err);
+      } else if (restore.length > 0) {
+        restores.failed(restore, shown, err);
+      } else {
+        throw err;
+      }
     }
-    const lines = filledLines(typedCells);
-    if (lines) {
-      const typed = typedCells[0].typed as Extract<Typed, { kind: "code" }>;
-      for (const line of lines) applyLine(targets, line, typed.code as Extract<SpreadCode, { kind: "SL" | "GR" }>, typed.text);
-    } else {
-      for (const { cell, typed } of typedCells) applyTyped(targets, cell, typed);
-    }
-    await host.writeFormulas(restore);
   };
 }

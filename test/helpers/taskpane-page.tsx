@@ -27,6 +27,7 @@ const runtimeHost: Host = {
   pageOrigin: () => location.origin,
   readCells: async () => [],
   writeFormulas: async () => undefined,
+  readAndRestore: async () => [],
   onSheetChanged: async () => async () => undefined,
   isSetSupported: () => false,
   displayDialog: async () => {
