@@ -559,6 +559,26 @@ describe("the task pane in Chromium", () => {
     }
   });
 
+  test("a formula Excel would not put back after typing is listed with the cell, what was typed and why; Retry puts it back", async () => {
+    const formula = '=QATOM.CELL("Demo","[Measures].[Units]",B$1,B$2,$A7,"[Scenario].[Plan]")';
+    await page.evaluate((f) => window.qatomTest.restoreRefused("Sheet1!B7", f, "42", 1), formula);
+    const list = page.getByRole("list", { name: "Formulas not put back" });
+    await list.waitFor();
+    const item = list.getByRole("listitem").filter({ has: page.getByRole("button", { name: "Go to Sheet1!B7" }) });
+    await item.getByText("Typed: 42").waitFor();
+    expect(await item.getByRole("alert").textContent()).toBe("The formula could not be put back: The request could not be processed: Excel is busy.");
+    expect(await unnamedControls()).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    await shot("restore-failed");
+
+    await item.getByRole("button", { name: "Retry Sheet1!B7" }).click(); // refused once more
+    await item.getByText("Tried 2 times; trying again on its own.").waitFor();
+    expect(await item.getByRole("alert").textContent()).toBe("The formula could not be put back: GeneralException: The request could not be processed: Excel is busy.");
+    await item.getByRole("button", { name: "Retry Sheet1!B7" }).click();
+    await list.waitFor({ state: "detached" });
+    expect(await page.evaluate(() => window.qatomTest.restored)).toEqual([`Sheet1!B7 ${formula}`]);
+  });
+
   // A write refused by rights: test/taskpane-rights.test.ts (a server with a secured cube).
 
   // Self-sufficient: run alone (-t "no errors") it still loads and drives the pane before checking,

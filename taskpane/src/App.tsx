@@ -1,10 +1,12 @@
 import { Divider, FluentProvider, makeStyles, tokens, webLightTheme } from "@fluentui/react-components";
 import { useCallback, useMemo, useRef, useState } from "react";
 import type { ConnectionSettings, Holds, PendingWrites, QatomApi, SignIn } from "../../addin/src/contracts";
+import type { RestoreProblems } from "../../addin/src/restores";
 import { createApi, type TokenSource } from "../../addin/src/transport";
 import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
 import { ConflictsPanel, HoldsPanel, PendingPanel } from "./Changes";
 import { ConnectionPanel } from "./Connection";
+import { RestoresPanel } from "./Restores";
 import { signedInKey, useAuthState, useLiveCell, usePendingList, useSelection } from "./hooks";
 import type { TaskpaneHost } from "./host";
 
@@ -46,6 +48,8 @@ export interface TaskpaneProps {
   pending: PendingWrites;
   /** The shared runtime's held cells. */
   holds: Holds;
+  /** Formulas the runtime could not put back after typing (none shown when omitted). */
+  restores?: RestoreProblems;
   /** The shared runtime's sign-in (the functions use the same one). */
   auth: SignIn;
   /** The connection in use; the pane re-creates its clients when it changes. */
@@ -57,10 +61,10 @@ export interface TaskpaneProps {
 }
 
 /**
- * The QuantatomAI task pane: connection and sign-in, conflicts, pending changes with their spreads and results,
+ * The QuantatomAI task pane: connection and sign-in, formulas not put back after typing, conflicts, pending changes with their spreads and results,
  * held cells, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
  */
-export function TaskpaneApp({ host, pending, holds, auth, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
+export function TaskpaneApp({ host, pending, holds, restores, auth, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
   const who = signedInKey(useAuthState(auth));
   // Made again when the user changes, so that everything shown is read again as the new user.
@@ -90,6 +94,7 @@ export function TaskpaneApp({ host, pending, holds, auth, settings, onSaveSettin
       <main className={styles.main} aria-label="QuantatomAI">
         <ConnectionPanel settings={settings} clients={clients} auth={auth} onSave={onSaveSettings} />
         <Divider />
+        {restores && <RestoresPanel restores={restores} host={host} announce={announce} />}
         <ConflictsPanel {...changes} />
         <PendingPanel {...changes} />
         <HoldsPanel holds={holds} host={host} announce={announce} />

@@ -4,7 +4,12 @@
  * the React components receive a {@link TaskpaneHost} and never touch `Office` or `Excel`, so they
  * render and test in a plain browser with a fake host (see test/helpers/taskpane-page.tsx).
  *
+ * Both batches pass `{ delayForCellEdit: true }`: the selection is read from Office's selection
+ * event and the formula registry's changes, which come while the user types in a cell, when Excel
+ * fails a batch made without it (`InvalidOperationInCellEditMode`).
+ *
  * @see https://github.com/OfficeDev/Office-Addin-TaskPane-React (its `excel.ts`)
+ * @see https://learn.microsoft.com/office/dev/add-ins/excel/excel-add-ins-delay-in-cell-edit
  */
 import type { FormulaCell, FormulaCells } from "../../addin/src/contracts";
 
@@ -37,7 +42,7 @@ export function createOfficeHost(formulaCells: FormulaCells): TaskpaneHost {
   const refOf = (c: FormulaCell | null | undefined) => (c ? JSON.stringify([c.cube, c.members]) : "");
   return {
     async getSelectedCell() {
-      const address = await Excel.run(async (ctx) => {
+      const address = await Excel.run({ delayForCellEdit: true }, async (ctx) => {
         const cell = ctx.workbook.getSelectedRange().getCell(0, 0);
         cell.load("address");
         await ctx.sync();
@@ -64,7 +69,7 @@ export function createOfficeHost(formulaCells: FormulaCells): TaskpaneHost {
     },
 
     async selectCell(address) {
-      await Excel.run(async (ctx) => {
+      await Excel.run({ delayForCellEdit: true }, async (ctx) => {
         const bang = address.lastIndexOf("!");
         const sheet = bang < 0 ? ctx.workbook.worksheets.getActiveWorksheet() : ctx.workbook.worksheets.getItem(unquoteSheet(address.slice(0, bang)));
         sheet.activate();

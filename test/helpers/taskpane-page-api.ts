@@ -12,6 +12,13 @@ export interface TaskpaneTestApi {
    * pending write; text is a TM1 code (`P%+10`, `S500`, `H`, `RH`, `SL>1:2`) or left alone.
    */
   type(address: string, value: number | string | null): void;
+  /**
+   * The runtime's writeback could not put `formula` back over `address` (Excel refused the batch):
+   * the pane lists it; Excel refuses the next `times` writes of formulas too.
+   */
+  restoreRefused(address: string, formula: string, typed: string, times: number): void;
+  /** Formulas put back through the runtime's host (`address formula`). */
+  restored: string[];
   /** Addresses the pane asked the host to go to (from "Go to" buttons). */
   wentTo: string[];
   /**

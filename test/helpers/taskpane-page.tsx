@@ -13,6 +13,10 @@ import { TaskpaneApp } from "../../taskpane/src/App";
 import type { SelectedCell, TaskpaneHost } from "../../taskpane/src/host";
 import "./taskpane-page-api";
 
+/** Writes of formulas Excel is to refuse next, and the formulas put back (`address formula`). */
+let refusals = 0;
+const restored: string[] = [];
+
 /** The runtime's Office surface in a plain page: no Office, storage in memory. */
 const items = new Map<string, string>();
 const storage: KeyValueStorage = {
@@ -26,7 +30,13 @@ const runtimeHost: Host = {
   storage,
   pageOrigin: () => location.origin,
   readCells: async () => [],
-  writeFormulas: async () => undefined,
+  async writeFormulas(cells) {
+    if (refusals > 0) {
+      refusals--;
+      throw Object.assign(new Error("The request could not be processed: Excel is busy."), { code: "GeneralException" });
+    }
+    for (const c of cells) restored.push(`${c.address} ${c.formula}`);
+  },
   readAndRestore: async () => [],
   onSheetChanged: async () => async () => undefined,
   isSetSupported: () => false,
@@ -37,7 +47,8 @@ const runtimeHost: Host = {
     throw new Error("the test page is not a dialog");
   },
 };
-const ctx = createAddinContext({ host: runtimeHost });
+// Retries of formulas not put back wait a minute: the test clicks Retry.
+const ctx = createAddinContext({ host: runtimeHost, restoreRetryMs: [60_000] });
 
 /** The fake sheet: formulas opened as Excel's QATOM.CELL invocations would, and one selected cell. */
 const formulas = new Map<string, FormulaHandle>();
@@ -83,13 +94,18 @@ window.qatomTest = {
     if (!ctx.formulaCells.find(address)) throw new Error(`no formula at ${address}`);
     ctx.typeOver(address, value);
   },
+  restoreRefused(address, formula, typed, times) {
+    refusals = times;
+    ctx.restores.failed([{ address, formula }], new Map([[address, typed]]), new Error("The request could not be processed: Excel is busy."));
+  },
+  restored,
   wentTo,
   shows: (address) => shown.get(address) ?? null,
 };
 
 function Page({ initial }: { initial: Awaited<ReturnType<typeof ctx.getSettings>> }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} auth={ctx.auth} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} restores={ctx.restores} auth={ctx.auth} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 ctx.getSettings().then((initial) => createRoot(document.getElementById("root")!).render(<Page initial={initial} />));
