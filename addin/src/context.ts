@@ -178,6 +178,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
 
     openCell(ref, address, onResult) {
       const token = address ? formulaCells.register(address, ref) : null;
+      // A formula running at an address listed as not put back is back (re-entered by the user).
+      if (address) restores.resolved(address);
       const unsubscribe = feed.subscribe(ref, (o) => {
         if (token) formulaCells.update(token, o.ok ? o.snapshot : null);
         onResult(o);
