@@ -165,4 +165,49 @@ describe("the pending-writes store and typing, over a stand-in WriteCells", () =
     pending.discard();
     expect(applyTyped(targets, row[0], parseTypedText("SL<>1:2")!)).toMatchObject({ kind: "refused", write: { message: expect.stringMatching(/SL fills one direction/) } });
   });
+
+  it("spreads P>300 over 10, 30, 60 as one target, 30, 90, 180, as TM1 spreads over a range (not 300 in each)", () => {
+    const { pending, holds, targets, place } = setup();
+    const row = [
+      fc("Sheet1!B7", "[Region].[North].[Oslo]", snap(10, false)),
+      fc("Sheet1!C7", "[Region].[North].[Bergen]", snap(30, false)),
+      fc("Sheet1!D7", "[Region].[South]", snap(60, true)),
+    ];
+    row.forEach(place);
+    const list = () => pending.list().map((w) => [w.address, Math.round((w.value ?? Number.NaN) * 1e9) / 1e9, w.spread?.method ?? "leaf"]);
+    applyTyped(targets, row[0], parseTypedText("P>300")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", 30, "leaf"],
+      ["Sheet1!C7", 90, "leaf"],
+      ["Sheet1!D7", 180, "P"],
+    ]);
+    pending.discard();
+    // both ways from the middle cell; P+ adds 100 to the run's total in proportion
+    applyTyped(targets, row[1], parseTypedText("P+<>100")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", 20, "leaf"],
+      ["Sheet1!C7", 60, "leaf"],
+      ["Sheet1!D7", 120, "P"],
+    ]);
+    pending.discard();
+    // a hold inside the run keeps its value; the others absorb the change (300 − 30 over 10 : 60)
+    holds.hold(row[1]);
+    applyTyped(targets, row[0], parseTypedText("P>300")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", Math.round((270 / 7) * 1e9) / 1e9, "leaf"],
+      ["Sheet1!D7", Math.round((1620 / 7) * 1e9) / 1e9, "P"],
+    ]);
+    pending.discard();
+    // S>300: equal shares of what the held cell leaves (300 − 30 = 270 over two cells)
+    applyTyped(targets, row[0], parseTypedText("S>300")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", 135, "leaf"],
+      ["Sheet1!D7", 135, "P"],
+    ]);
+    pending.discard();
+    // every cell held: refused with the reason, nothing pending
+    holds.hold(row[0]);
+    holds.hold(row[2]);
+    expect(applyTyped(targets, row[0], parseTypedText("P>300")!)).toMatchObject({ kind: "refused", write: { status: "rejected", message: expect.stringMatching(/every cell of the run is held/) } });
+  });
 });
