@@ -186,6 +186,49 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("spreading through WriteCells
     expect((await read([total]))[0].value).toBeCloseTo(42, 8);
   });
 
+  it("keeps a held total when a leaf below it is written (TM1's consolidation hold): its unheld siblings absorb the change in proportion", async () => {
+    // Leaves Oslo 10, Bergen 30, Rome 60 under Units, Plan (100).
+    const now = await read(planLeaves);
+    const set = await lattice().writeCells({ cube: "Demo", writes: planLeaves.map((members, i) => ({ members, value: [10, 30, 60][i], baseVersion: now[i].version })) });
+    expect(set.results.map((r) => r.status)).toEqual([WriteStatus.APPLIED, WriteStatus.APPLIED, WriteStatus.APPLIED]);
+    const held = { members: [units, "Plan"] };
+    // Oslo 10 → 40 under the held Plan total: Bergen and Rome give up 30 in proportion 30 : 60.
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: planLeaves[0], value: 40, baseVersion: set.results[0].version }], holds: [held] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, currentValue: 40, leavesChanged: 3n, updatedBy: "ann" });
+    expect((await read(planLeaves)).map((l) => l.value)).toEqual([40, 20, 40].map((v) => expect.closeTo(v, 8)));
+    expect((await read([[units, "Plan"]]))[0].value).toBeCloseTo(100, 8);
+    for (const members of planLeaves) {
+      const history = await lattice().getCellHistory({ cube: "Demo", members });
+      expect(history.records.filter((r) => r.transactionId === res.transactionId)).toHaveLength(1);
+    }
+    // A held leaf among the siblings keeps its value: Rome alone absorbs.
+    const [oslo] = await read([planLeaves[0]]);
+    const withLeaf = await lattice().writeCells({ cube: "Demo", writes: [{ members: planLeaves[0], value: 50, baseVersion: oslo.version }], holds: [held, { members: planLeaves[1] }] });
+    expect(withLeaf.results[0]).toMatchObject({ status: WriteStatus.APPLIED, leavesChanged: 2n });
+    expect((await read(planLeaves)).map((l) => l.value)).toEqual([50, 20, 30].map((v) => expect.closeTo(v, 8)));
+    // Every sibling held: the total cannot be kept, nothing changes.
+    const [oslo2] = await read([planLeaves[0]]);
+    const stuck = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: planLeaves[0], value: 60, baseVersion: oslo2.version }],
+      holds: [held, { members: planLeaves[1] }, { members: planLeaves[2] }],
+    });
+    expect(stuck.results[0]).toMatchObject({ status: WriteStatus.REJECTED, message: expect.stringMatching(/\[Scenario\]\.\[Plan\], \[Measures\]\.\[Units\] is held \(a consolidation hold\).*cannot: /) });
+    // Two leaves under one held total in one request: the second is refused with the reason.
+    const both = await read(planLeaves);
+    const two = await lattice().writeCells({
+      cube: "Demo",
+      writes: [
+        { members: planLeaves[0], value: 55, baseVersion: both[0].version },
+        { members: planLeaves[1], value: 15, baseVersion: both[1].version },
+      ],
+      holds: [held],
+    });
+    expect(two.results.map((r) => r.status)).toEqual([WriteStatus.APPLIED, WriteStatus.REJECTED]);
+    expect(two.results[1].message).toMatch(/already changes a leaf below it/);
+    expect((await read([[units, "Plan"]]))[0].value).toBeCloseTo(100, 8);
+  });
+
   it("rejects malformed spreads and holds as API misuse", async () => {
     await expect(
       lattice().writeCells({ cube: "Demo", writes: [{ members: [units, "Plan"], value: 1, baseVersion: 0n }], holds: [{ members: ["Atlantis"] }] }),

@@ -15,6 +15,7 @@ import { commitPending } from "./commit";
 import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow } from "./conflicts";
 import { typedValueRejected } from "./bounds";
 import type { WriteContext } from "./context";
+import { heldTotalAbove, planHeldTotalOffset } from "./held-total";
 import { leafWrites, planConsolidated } from "./plan";
 import { resolveWrites } from "./resolve";
 import { rejectUnwritable } from "./rights";
@@ -33,6 +34,8 @@ interface PlannedSpread {
  * cell is spread to the leaf cells below it, all or nothing. The applied writes' leaf changes are
  * committed together in one transaction, with one audit record per changed leaf, then applied to
  * the lattice (which notifies watches), then published.
+ * A leaf written below a held consolidated cell is planned with the offset that keeps that total
+ * (held-total.ts, TM1's consolidation hold), all or nothing with it.
  * @param holds resolved held cells for this request's spreads.
  * @param rights the writer's rights on the cube now (see writes/rights.ts for what each write needs).
  * @returns one outcome per write, in order, and the transaction id ("" when nothing was applied).
@@ -66,6 +69,8 @@ export async function writeCells(
   /** Per pending write, the request index it belongs to. */
   const pendingIndex: number[] = [];
   const spreads = new Map<number, PlannedSpread>();
+  /** Held consolidated cells a leaf write of this request keeps (by unique names), and that write's index. */
+  const heldTotals = new Map<string, number>();
   targets.forEach((coords, i) => {
     if (!coords || outcomes[i]) return;
     const w = writes[i];
@@ -111,7 +116,34 @@ export async function writeCells(
       outcomes[i] = refused;
       return;
     }
-    pending.push({ coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion });
+    const leafWrite: PendingWrite = { coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion };
+    // A consolidation hold above the leaf: its other leaves move so that the held total stays (held-total.ts).
+    const total = (state.value ?? 0) === (w.value ?? 0) ? null : heldTotalAbove(cube, coords, holds);
+    if (total && !(total instanceof Int32Array)) {
+      outcomes[i] = total;
+      return;
+    }
+    if (total) {
+      const key = cube.uniqueNames(total).join(",");
+      if (heldTotals.has(key)) {
+        outcomes[i] = { status: "REJECTED", message: `${key} is held and request write ${heldTotals.get(key)} already changes a leaf below it: write one leaf under a held total per request` };
+        return;
+      }
+      const plan = planHeldTotalOffset(cube, coords, total, state.value, w.value, holds, ctx.spreadMaxNewCells, rights);
+      if (!("ok" in plan)) {
+        outcomes[i] = plan;
+        return;
+      }
+      heldTotals.set(key, i);
+      const from = pending.length;
+      for (const p of [{ ...leafWrite, group: i }, ...leafWrites(cube, plan, i)]) {
+        pending.push(p);
+        pendingIndex.push(i);
+      }
+      spreads.set(i, { plan: { ...plan, count: plan.count + 1 }, from, to: pending.length });
+      return;
+    }
+    pending.push(leafWrite);
     pendingIndex.push(i);
   });
   if (pending.length === 0) return { outcomes, txId: "" };
