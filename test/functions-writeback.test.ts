@@ -243,7 +243,7 @@ describe("QATOM functions bundle against a real backend", () => {
       await waitFor(() => f.workbook.cell("Sheet1!E8").value === 400, 2000, "the spread total in the sheet");
     });
 
-    it("P>300 typed over a row of 10, 30, 60 spreads over the row as one target, 30, 90, 180, as TM1 spreads over a range; a held cell of the row keeps its value", async () => {
+    it("P>300 typed over a row of 10, 30, 60 spreads over the row as one target, 30, 90, 180, as TM1 spreads over a range; a held cell of the row is left out", async () => {
       const f = await load();
       const row = [
         plan("[Region].[North].[Bergen]", "[Product].[Gadget]"),
@@ -266,7 +266,7 @@ describe("QATOM functions bundle against a real backend", () => {
       expect((await values(row)).map((v) => Math.round((v ?? Number.NaN) * 1e9) / 1e9)).toEqual([30, 90, 180]);
       await waitFor(() => f.workbook.cell("Sheet1!D9").value === 180, 2000, "180 in the sheet");
 
-      // C9 held: 400 − 90 goes to B9 and D9 in proportion 30 : 180
+      // C9 held, so dropped from the range (IBM "Spreading to a range"): 400 goes to B9 and D9 in proportion 30 : 180
       f.workbook.userEnters("Sheet1!C9", "H");
       await waitFor(() => f.context.holds.get().length === 1, 5000, "the hold");
       f.workbook.userEnters("Sheet1!B9", "P>400");
@@ -274,8 +274,8 @@ describe("QATOM functions bundle against a real backend", () => {
       await f.context.pendingWrites.submit();
       const after = await values(row);
       expect(after[1]).toBeCloseTo(90, 9);
-      expect(after[0]).toBeCloseTo((310 * 30) / 210, 9);
-      expect(after[2]).toBeCloseTo((310 * 180) / 210, 9);
+      expect(after[0]).toBeCloseTo((400 * 30) / 210, 9);
+      expect(after[2]).toBeCloseTo((400 * 180) / 210, 9);
     });
 
     it("GR filled over a range (Ctrl+Enter) grows along it; a bad code is refused with its position and the formula comes back; a note stays", async () => {

@@ -21,7 +21,7 @@
  * Directions (`>` right, `<` left, `|` down, `^` up) extend a code over the QATOM.CELL cells next to
  * the typed one, as TM1 does in a view: `P%+>10` raises the typed cell and every cell to its right;
  * `P>300`, `S>300`, `LS>300` spread 300 over the run as one target (10, 30, 60 become 30, 90, 180),
- * held cells keeping their values ({@link isRangeCode}).
+ * held cells left out ({@link isRangeCode}).
  * TM1 writes them after the method (`SL>100:200`); written last (`SL100:200>`) they are accepted too.
  */
 import { growth, straightLine } from "../../common/spreading/line";

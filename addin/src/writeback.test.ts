@@ -171,15 +171,18 @@ describe("the pending-writes store and typing, over a stand-in WriteCells", () =
     const row = [
       fc("Sheet1!B7", "[Region].[North].[Oslo]", snap(10, false)),
       fc("Sheet1!C7", "[Region].[North].[Bergen]", snap(30, false)),
-      fc("Sheet1!D7", "[Region].[South]", snap(60, true)),
+      fc("Sheet1!D7", "[Region].[South].[Rome]", snap(60, false)),
+      fc("Sheet1!E7", "[Region].[South]", snap(60, true)),
     ];
     row.forEach(place);
-    const list = () => pending.list().map((w) => [w.address, Math.round((w.value ?? Number.NaN) * 1e9) / 1e9, w.spread?.method ?? "leaf"]);
+    const r9 = (x: number) => Math.round(x * 1e9) / 1e9;
+    const list = () => pending.list().map((w) => [w.address, r9(w.value ?? Number.NaN), w.spread?.method ?? "leaf"]);
+    // the consolidated E7 is dropped from a run of mixed levels (IBM "Spreading to a range", Filter 1)
     applyTyped(targets, row[0], parseTypedText("P>300")!);
     expect(list()).toEqual([
       ["Sheet1!B7", 30, "leaf"],
       ["Sheet1!C7", 90, "leaf"],
-      ["Sheet1!D7", 180, "P"],
+      ["Sheet1!D7", 180, "leaf"],
     ]);
     pending.discard();
     // both ways from the middle cell; P+ adds 100 to the run's total in proportion
@@ -187,27 +190,37 @@ describe("the pending-writes store and typing, over a stand-in WriteCells", () =
     expect(list()).toEqual([
       ["Sheet1!B7", 20, "leaf"],
       ["Sheet1!C7", 60, "leaf"],
-      ["Sheet1!D7", 120, "P"],
+      ["Sheet1!D7", 120, "leaf"],
     ]);
     pending.discard();
-    // a hold inside the run keeps its value; the others absorb the change (300 − 30 over 10 : 60)
+    // a held cell is dropped from the range (Filter 2a): 300 over 10 : 60
     holds.hold(row[1]);
     applyTyped(targets, row[0], parseTypedText("P>300")!);
     expect(list()).toEqual([
-      ["Sheet1!B7", Math.round((270 / 7) * 1e9) / 1e9, "leaf"],
-      ["Sheet1!D7", Math.round((1620 / 7) * 1e9) / 1e9, "P"],
+      ["Sheet1!B7", r9(300 / 7), "leaf"],
+      ["Sheet1!D7", r9(1800 / 7), "leaf"],
     ]);
     pending.discard();
-    // S>300: equal shares of what the held cell leaves (300 − 30 = 270 over two cells)
+    // S>300: equal shares over the cells left
     applyTyped(targets, row[0], parseTypedText("S>300")!);
     expect(list()).toEqual([
-      ["Sheet1!B7", 135, "leaf"],
-      ["Sheet1!D7", 135, "P"],
+      ["Sheet1!B7", 150, "leaf"],
+      ["Sheet1!D7", 150, "leaf"],
+    ]);
+    pending.discard();
+    // a run of consolidated cells only: each gets a proportional spread of its share
+    const totals = [fc("Sheet1!B8", "[Region].[North]", snap(40, true)), fc("Sheet1!C8", "[Region].[South]", snap(60, true))];
+    totals.forEach(place);
+    applyTyped(targets, totals[0], parseTypedText("P>200")!);
+    expect(list()).toEqual([
+      ["Sheet1!B8", 80, "P"],
+      ["Sheet1!C8", 120, "P"],
     ]);
     pending.discard();
     // every cell held: refused with the reason, nothing pending
     holds.hold(row[0]);
     holds.hold(row[2]);
+    holds.hold(row[3]);
     expect(applyTyped(targets, row[0], parseTypedText("P>300")!)).toMatchObject({ kind: "refused", write: { status: "rejected", message: expect.stringMatching(/every cell of the run is held/) } });
   });
 });

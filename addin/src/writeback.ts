@@ -133,19 +133,22 @@ export function runCells(t: TypingTargets, cell: FormulaCell, directions: readon
 
 /**
  * `P`, `S` or `LS` with a direction over a run of cells (`P>300`, `S+<>200`): the run is one
- * target whose total becomes the value (or grows or shrinks by it), shared by the cells that no
- * hold keeps, the typed cell included (common/spreading/range.ts, TM1's range spreading); a
- * consolidated cell of the run gets a proportional spread of its new value. A calculated typed cell,
- * or a run that is all held, is refused with the reason.
+ * target, filtered first as TM1 filters a range (IBM "Spreading to a range"): of cells at mixed
+ * levels only the leaf cells stay (a consolidated cell of the run is left as it is), and held
+ * cells are dropped; the remaining cells' total becomes the value (or grows or shrinks by it),
+ * shared as common/spreading/range.ts says. A run of consolidated cells only gives each a
+ * proportional spread of its share. A calculated cell in the run, or a run that is all held, is
+ * refused with the reason.
  */
 export function applyRange(t: TypingTargets, run: FormulaCell[], code: RangeCode, text: string): TypedOutcome {
   const calculated = run.find((c) => c.snapshot?.calculated);
   if (calculated) return { kind: "refused", write: t.pending.reject(calculated, text, CALCULATED_MESSAGE) };
-  const held = run.map((c) => t.holds.isHeld(c));
-  const result = spreadOverRange(code.kind === "P" ? "P" : "S", code.action, code.value, run.map((c, k) => ({ value: c.snapshot!.value, held: held[k] })));
+  const lowest = run.some((c) => !c.snapshot!.consolidated) ? run.filter((c) => !c.snapshot!.consolidated) : run;
+  const held = lowest.map((c) => t.holds.isHeld(c));
+  const result = spreadOverRange(code.kind === "P" ? "P" : "S", code.action, code.value, lowest.map((c, k) => ({ value: c.snapshot!.value, held: held[k] })));
   if (!result.ok) return { kind: "refused", write: t.pending.reject(run[0], text, result.message) };
   const writes: PendingWrite[] = [];
-  run.forEach((c, k) => {
+  lowest.forEach((c, k) => {
     if (!held[k]) writes.push(record(t, c, text, lineEntry("replace", result.values[k] as number, c.snapshot!)));
   });
   return { kind: "writes", writes };

@@ -17,11 +17,11 @@ describe("P and S over a run of cells as one target", () => {
     expect(sub.ok && round(sub.values)).toEqual([5, 15, 30]);
   });
 
-  it("keeps a held cell as it is and lets the others absorb the change (Spreading to a consolidated cell)", () => {
+  it("drops a held cell from the range and spreads over the others (Spreading to a range)", () => {
     const cells = [{ value: 10, held: false }, { value: 30, held: true }, { value: 60, held: false }];
     const r = spreadOverRange("P", "replace", 300, cells);
-    // 300 − 30 held = 270 over 10 : 60
-    expect(r.ok && round(r.values)).toEqual(round([270 / 7, 30, 1620 / 7]));
+    // 300 over 10 : 60; the held 30 neither changes nor counts
+    expect(r.ok && round(r.values)).toEqual(round([300 / 7, 30, 1800 / 7]));
   });
 
   it("leaves empty cells empty, and over cells all zero or empty spreads equally (ProportionSpreadToZeroCells)", () => {
@@ -37,7 +37,7 @@ describe("P and S over a run of cells as one target", () => {
     const plus = spreadOverRange("S", "add", 200, run(10, null, 30, 40));
     expect(plus.ok && round(plus.values)).toEqual([60, 50, 80, 90]);
     const held = spreadOverRange("S", "replace", 300, [{ value: 100, held: true }, { value: 1, held: false }, { value: 2, held: false }]);
-    expect(held.ok && round(held.values)).toEqual([100, 100, 100]);
+    expect(held.ok && round(held.values)).toEqual([100, 150, 150]);
   });
 
   it("refuses a run whose every cell is held", () => {

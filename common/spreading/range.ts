@@ -12,9 +12,11 @@ import type { DataAction } from "./codes";
  *   100 to all leaf cells" of the range, `S+200` "equally spreads the value 200 … and adds the
  *   product of spreading to the existing cell values"
  *   (https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=syntax-data-spreading-hold-reference-table);
- * - "Spreading to a consolidated cell": held cells keep their values; the held sum is taken from
- *   the spreading value and the rest goes to the unheld cells, in proportion to their values
- *   (https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=overview-spreading-consolidated-cell);
+ * - "Spreading to a range": the range is filtered first, then spread: of cells at mixed levels
+ *   only the lowest level stays, and held cells (leaf holds, or consolidation holds when the lowest
+ *   level is consolidated) are dropped; "spreading is performed on the remaining cells"
+ *   (https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=overview-spreading-range). So a
+ *   held cell neither changes nor counts: `P>300` over 10, 30 (held), 60 makes the other two 300.
  * - "ProportionSpreadToZeroCells": a proportional spread over cells that are all zero or empty
  *   becomes an equal spread instead of an error
  *   (https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=parameters-proportionspreadtozerocells).
@@ -29,7 +31,7 @@ export interface RangeCell {
   held: boolean;
 }
 
-/** The run's new values (held cells keep theirs; a proportional spread leaves empty cells empty), or why not. */
+/** The run's new values (held cells keep theirs and are left out; a proportional spread leaves empty cells empty), or why not. */
 export type RangeResult = { ok: true; values: (number | null)[] } | { ok: false; message: string };
 
 /** The methods spread over a run as a whole. */
@@ -43,24 +45,21 @@ export type RangeMethod = "P" | "S";
  * @returns the new value of every cell of the run, in order; `ok: false` when every cell is held.
  */
 export function spreadOverRange(method: RangeMethod, action: DataAction, value: number, cells: readonly RangeCell[]): RangeResult {
-  const total = cells.reduce((s, c) => s + (c.value ?? 0), 0);
-  const heldSum = cells.reduce((s, c) => s + (c.held ? (c.value ?? 0) : 0), 0);
   const free = cells.map((c, i) => (c.held ? -1 : i)).filter((i) => i >= 0);
   if (free.length === 0) return { ok: false, message: "every cell of the run is held: release one (RH) to spread into it" };
+  // Held cells are dropped from the range before the spread (IBM "Spreading to a range").
+  const total = free.reduce((s, i) => s + (cells[i].value ?? 0), 0);
   const target = action === "replace" ? value : action === "add" ? total + value : total - value;
-  const freeTarget = target - heldSum;
-  const freeSum = total - heldSum;
   const out = cells.map((c) => c.value);
-  const proportional = method === "P" && freeSum !== 0 && free.some((i) => (cells[i].value ?? 0) !== 0);
+  const proportional = method === "P" && total !== 0 && free.some((i) => (cells[i].value ?? 0) !== 0);
   if (proportional) {
-    const k = freeTarget / freeSum;
+    const k = target / total;
     for (const i of free) out[i] = cells[i].value === null ? null : (cells[i].value as number) * k;
   } else if (method === "P" || action === "replace") {
-    // Equal shares of the free target: S replace, and P over cells that are all zero or empty
-    // (ProportionSpreadToZeroCells).
-    for (const i of free) out[i] = freeTarget / free.length;
+    // Equal shares: S replace, and P over cells that are all zero or empty (ProportionSpreadToZeroCells).
+    for (const i of free) out[i] = target / free.length;
   } else {
-    // S+ / S~: each free cell gets an equal share of the amount added to (or taken from) its value.
+    // S+ / S~: each cell gets an equal share of the amount added to (or taken from) its value.
     const share = (action === "add" ? value : -value) / free.length;
     for (const i of free) out[i] = (cells[i].value ?? 0) + share;
   }
