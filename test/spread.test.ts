@@ -229,6 +229,28 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("spreading through WriteCells
     expect((await read([[units, "Plan"]]))[0].value).toBeCloseTo(100, 8);
   });
 
+  it("spreads Repeat typed on one consolidated cell proportionally, as IBM's Spreading to a consolidated cell says (not into each child)", async () => {
+    const north = [units, "North", "Plan"];
+    const [cell] = await read([north]);
+    const [oslo0, bergen0] = await read([planLeaves[0], planLeaves[1]]);
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: north, value: 60, baseVersion: cell.version, spread: { method: SpreadMethod.REPEAT } }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, currentValue: expect.closeTo(60, 8) });
+    const [oslo, bergen] = await read([planLeaves[0], planLeaves[1]]);
+    expect((oslo.value ?? 0) + (bergen.value ?? 0)).toBeCloseTo(60, 8);
+    expect((oslo.value ?? 0) / (bergen.value ?? 1)).toBeCloseTo((oslo0.value ?? 0) / (bergen0.value ?? 1), 9);
+  });
+
+  it("spreads S into a total whose leaves are all empty: each child its equal share, equally over its leaves", async () => {
+    const total = [revenue, "[Product].[Gadget]", "[Channel].[Web]", "Plan"];
+    const leaves = ["Oslo", "Bergen", "Rome"].map((r) => [revenue, r, "[Product].[Gadget]", "[Channel].[Web]", "Plan"]);
+    expect((await read(leaves)).map((l) => l.value ?? null)).toEqual([null, null, null]);
+    const [cell] = await read([total]);
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: total, value: 90, baseVersion: cell.version, spread: { method: SpreadMethod.EQUAL } }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, leavesChanged: 3n });
+    // North and South get 45 each; North's 45 goes equally to Oslo and Bergen
+    expect((await read(leaves)).map((l) => l.value)).toEqual([22.5, 22.5, 45].map((v) => expect.closeTo(v, 8)));
+  });
+
   it("rejects malformed spreads and holds as API misuse", async () => {
     await expect(
       lattice().writeCells({ cube: "Demo", writes: [{ members: [units, "Plan"], value: 1, baseVersion: 0n }], holds: [{ members: ["Atlantis"] }] }),
