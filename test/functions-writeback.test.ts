@@ -215,6 +215,26 @@ describe("QATOM functions bundle against a real backend", () => {
       expect(oslo2).toBeCloseTo((oslo0 ?? 0) * 2, 9);
     });
 
+    it("HC over a total then a number typed over a leaf below it: the other leaf moves so that the held total stays (TM1's consolidation hold)", async () => {
+      const f = await load();
+      const { cell: d2 } = await sheetWithFormula(f, "'Plan 2025'!D2", NORTH);
+      await sheetWithFormula(f, "'Plan 2025'!D3", OSLO);
+      const [north0, oslo0, bergen0] = await values([NORTH, OSLO, BERGEN]);
+      f.workbook.userEnters("'Plan 2025'!D2", "HC");
+      await waitFor(() => f.context.holds.get().length === 1, 5000, "the hold");
+      expect(f.context.holds.get()[0]).toMatchObject({ members: NORTH, consolidated: true });
+
+      f.workbook.userEnters("'Plan 2025'!D3", (oslo0 ?? 0) + 5);
+      await waitFor(() => f.context.pendingWrites.list().length === 1, 5000, "the pending write");
+      await f.context.pendingWrites.submit();
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", leavesChanged: 2 });
+      const [north1, oslo1, bergen1] = await values([NORTH, OSLO, BERGEN]);
+      expect(oslo1).toBe((oslo0 ?? 0) + 5);
+      expect(bergen1).toBeCloseTo((bergen0 ?? 0) - 5, 9);
+      expect(north1).toBeCloseTo(north0 ?? 0, 9);
+      await waitFor(() => Math.abs((d2.value as number) - (north0 ?? 0)) < 1e-9, 2000, "the held total in the sheet");
+    });
+
     it("SL typed with a direction fills the row of QATOM cells up to the first other cell; a consolidated cell of the row is spread", async () => {
       const f = await load();
       const row = [
