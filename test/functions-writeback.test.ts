@@ -273,7 +273,7 @@ describe("QATOM functions bundle against a real backend", () => {
       const addresses = ["Sheet1!B9", "Sheet1!C9", "Sheet1!D9"];
       for (let i = 0; i < row.length; i++) await sheetWithFormula(f, addresses[i], row[i]);
       f.workbook.userEnters("Sheet1!E9", "a note");
-      [10, 30, 60].forEach((v, i) => f.workbook.userEnters(addresses[i], v));
+      for (const [i, v] of [10, 30, 60].entries()) f.workbook.userEnters(addresses[i], v);
       await waitFor(() => f.context.pendingWrites.list().length === 3, 5000, "three pending writes");
       await f.context.pendingWrites.submit();
       expect(await values(row)).toEqual([10, 30, 60]);

@@ -19,9 +19,8 @@
  *   the ones around it (their leaves outside it do not move). Held consolidations that do not nest
  *   (e.g. a quarter held on one dimension, a region on another) cannot all be kept by one
  *   proportional offset: the write is REJECTED with the reason.
- * - The offset is planned from the lattice as it is, so two writes under the same held
- *   consolidation in one request would offset each other's siblings twice: the second is REJECTED
- *   (write them in separate requests, or release the hold).
+ * - Several leaves of one request below the same held consolidation are offset together: their
+ *   changes add up, they are all held in the offset, and they apply all or none with it.
  */
 import type { Cube, SpreadPlan } from "../lattice";
 import { planSpread } from "../lattice";
@@ -69,41 +68,50 @@ function zeroBase(plan: SpreadPlan): string | null {
   return null;
 }
 
+/** One leaf written below a held total: its cell, and its value before and after. */
+export interface HeldTotalLeaf {
+  coords: Int32Array;
+  oldValue: number | null;
+  newValue: number | null;
+}
+
 /**
- * Plans the offset that keeps the held consolidated cell `total` as it is when the leaf `leaf`
- * changes from `oldValue` to `newValue` (see the module comment): a proportional spread of the
- * leaf's weighted change, taken away from the other unheld leaves below `total`.
- * @returns the sibling changes (the leaf itself is not in the plan), or the REJECTED outcome that
- *   says why the total cannot be kept (no unheld sibling, a sibling beyond MAX_ABS_VALUE, …).
+ * Plans the offset that keeps the held consolidated cell `total` as it is when the leaves `written`
+ * below it change (see the module comment): a proportional spread of their weighted change, taken
+ * away from the other unheld leaves below `total` (the written leaves are held in it).
+ * @returns the sibling changes (the written leaves are not in the plan), or the REJECTED outcome
+ *   that says why the total cannot be kept (no unheld sibling, a sibling beyond MAX_ABS_VALUE, …).
  */
 export function planHeldTotalOffset(
   cube: Cube,
-  leaf: Int32Array,
+  written: readonly HeldTotalLeaf[],
   total: Int32Array,
-  oldValue: number | null,
-  newValue: number | null,
   holds: readonly Int32Array[],
   maxNewCells: number,
   rights: UserRights,
 ): SpreadPlan | WriteOutcome {
-  let weight = 1;
-  cube.dims.forEach((dim, d) => {
-    weight *= dim.relativeWeight(leaf[d], total[d]);
-  });
-  const change = weight * ((newValue ?? 0) - (oldValue ?? 0));
-  const others = holds.filter((h) => !(cube.isConsolidated(h) && under(cube, leaf, h)));
+  let change = 0;
+  for (const leaf of written) {
+    let weight = 1;
+    cube.dims.forEach((dim, d) => {
+      weight *= dim.relativeWeight(leaf.coords[d], total[d]);
+    });
+    change += weight * ((leaf.newValue ?? 0) - (leaf.oldValue ?? 0));
+  }
+  const others = holds.filter((h) => !(cube.isConsolidated(h) && within(cube, total, h)));
   const plan = planSpread(
     cube,
     total,
     { method: "P", action: "subtract", includeEmpty: false, value: change, percent: 0, reference: null },
-    [...others, leaf],
+    [...others, ...written.map((l) => l.coords)],
     { maxNewCells },
     leafMasks(rights),
   );
   const problem = plan.ok ? (zeroBase(plan) ?? planBoundProblem(cube, plan)) : plan.message;
   if (plan.ok && problem === null) return plan;
+  const names = written.map((l) => cube.uniqueNames(l.coords).join(", ")).join("; ");
   return {
     status: "REJECTED",
-    message: `${cube.uniqueNames(total).join(", ")} is held (a consolidation hold): writing ${cube.uniqueNames(leaf).join(", ")} must move its other leaves to keep that total, and cannot: ${problem}`,
+    message: `${cube.uniqueNames(total).join(", ")} is held (a consolidation hold): writing ${names} must move its other leaves to keep that total, and cannot: ${problem}`,
   };
 }

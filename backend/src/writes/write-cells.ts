@@ -15,7 +15,7 @@ import { commitPending } from "./commit";
 import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow } from "./conflicts";
 import { typedValueRejected } from "./bounds";
 import type { WriteContext } from "./context";
-import { heldTotalAbove, planHeldTotalOffset } from "./held-total";
+import { type HeldTotalLeaf, heldTotalAbove, planHeldTotalOffset } from "./held-total";
 import { leafWrites, planConsolidated } from "./plan";
 import { resolveWrites } from "./resolve";
 import { rejectUnwritable } from "./rights";
@@ -69,8 +69,8 @@ export async function writeCells(
   /** Per pending write, the request index it belongs to. */
   const pendingIndex: number[] = [];
   const spreads = new Map<number, PlannedSpread>();
-  /** Held consolidated cells a leaf write of this request keeps (by unique names), and that write's index. */
-  const heldTotals = new Map<string, number>();
+  /** Held consolidated cells leaf writes of this request keep (by unique names), with those writes. */
+  const heldTotals = new Map<string, { total: Int32Array; writes: { i: number; pending: PendingWrite; leaf: HeldTotalLeaf }[] }>();
   targets.forEach((coords, i) => {
     if (!coords || outcomes[i]) return;
     const w = writes[i];
@@ -118,34 +118,49 @@ export async function writeCells(
     }
     const leafWrite: PendingWrite = { coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion };
     // A consolidation hold above the leaf: its other leaves move so that the held total stays (held-total.ts).
-    const total = (state.value ?? 0) === (w.value ?? 0) ? null : heldTotalAbove(cube, coords, holds);
+    const total = heldTotalAbove(cube, coords, holds);
     if (total && !(total instanceof Int32Array)) {
       outcomes[i] = total;
       return;
     }
     if (total) {
       const key = cube.uniqueNames(total).join(",");
-      if (heldTotals.has(key)) {
-        outcomes[i] = { status: "REJECTED", message: `${key} is held and request write ${heldTotals.get(key)} already changes a leaf below it: write one leaf under a held total per request` };
-        return;
-      }
-      const plan = planHeldTotalOffset(cube, coords, total, state.value, w.value, holds, ctx.spreadMaxNewCells, rights);
-      if (!("ok" in plan)) {
-        outcomes[i] = plan;
-        return;
-      }
-      heldTotals.set(key, i);
-      const from = pending.length;
-      for (const p of [{ ...leafWrite, group: i }, ...leafWrites(cube, plan, i)]) {
-        pending.push(p);
-        pendingIndex.push(i);
-      }
-      spreads.set(i, { plan: { ...plan, count: plan.count + 1 }, from, to: pending.length });
+      const group = heldTotals.get(key) ?? { total, writes: [] };
+      group.writes.push({ i, pending: leafWrite, leaf: { coords, oldValue: state.value, newValue: w.value } });
+      heldTotals.set(key, group);
       return;
     }
     pending.push(leafWrite);
     pendingIndex.push(i);
   });
+  // Leaves below a held total, offset together per total, all or none (held-total.ts).
+  for (const { total, writes: below } of heldTotals.values()) {
+    if (below.every((b) => (b.leaf.oldValue ?? 0) === (b.leaf.newValue ?? 0))) {
+      // Nothing moves the total: plain leaf writes.
+      for (const b of below) {
+        pending.push(b.pending);
+        pendingIndex.push(b.i);
+      }
+      continue;
+    }
+    const plan = planHeldTotalOffset(cube, below.map((b) => b.leaf), total, holds, ctx.spreadMaxNewCells, rights);
+    if (!("ok" in plan)) {
+      for (const b of below) outcomes[b.i] = plan;
+      continue;
+    }
+    const group = below[0].i;
+    const from = pending.length;
+    for (const b of below) {
+      pending.push({ ...b.pending, group });
+      pendingIndex.push(b.i);
+    }
+    for (const p of leafWrites(cube, plan, group)) {
+      pending.push(p);
+      pendingIndex.push(group);
+    }
+    // Each write's outcome reads the whole group (a conflict anywhere fails them all).
+    for (const b of below) spreads.set(b.i, { plan: { ...plan, count: plan.count + below.length }, from, to: pending.length });
+  }
   if (pending.length === 0) return { outcomes, txId: "" };
 
   // Commit (the store checks the versions again, under row locks).
