@@ -215,6 +215,26 @@ describe("QATOM functions bundle against a real backend", () => {
       expect(oslo2).toBeCloseTo((oslo0 ?? 0) * 2, 9);
     });
 
+    it("HC over a total then a number typed over a leaf below it: the other leaf moves so that the held total stays (TM1's consolidation hold)", async () => {
+      const f = await load();
+      const { cell: d2 } = await sheetWithFormula(f, "'Plan 2025'!D2", NORTH);
+      await sheetWithFormula(f, "'Plan 2025'!D3", OSLO);
+      const [north0, oslo0, bergen0] = await values([NORTH, OSLO, BERGEN]);
+      f.workbook.userEnters("'Plan 2025'!D2", "HC");
+      await waitFor(() => f.context.holds.get().length === 1, 5000, "the hold");
+      expect(f.context.holds.get()[0]).toMatchObject({ members: NORTH, consolidated: true });
+
+      f.workbook.userEnters("'Plan 2025'!D3", (oslo0 ?? 0) + 5);
+      await waitFor(() => f.context.pendingWrites.list().length === 1, 5000, "the pending write");
+      await f.context.pendingWrites.submit();
+      expect(f.context.pendingWrites.list()[0]).toMatchObject({ status: "applied", leavesChanged: 2 });
+      const [north1, oslo1, bergen1] = await values([NORTH, OSLO, BERGEN]);
+      expect(oslo1).toBe((oslo0 ?? 0) + 5);
+      expect(bergen1).toBeCloseTo((bergen0 ?? 0) - 5, 9);
+      expect(north1).toBeCloseTo(north0 ?? 0, 9);
+      await waitFor(() => Math.abs((d2.value as number) - (north0 ?? 0)) < 1e-9, 2000, "the held total in the sheet");
+    });
+
     it("SL typed with a direction fills the row of QATOM cells up to the first other cell; a consolidated cell of the row is spread", async () => {
       const f = await load();
       const row = [
@@ -241,6 +261,41 @@ describe("QATOM functions bundle against a real backend", () => {
       expect(f.requests.filter((r) => r.method === "WriteCells")).toHaveLength(1);
       expect(await values(row)).toEqual([100, 200, 300, 400]);
       await waitFor(() => f.workbook.cell("Sheet1!E8").value === 400, 2000, "the spread total in the sheet");
+    });
+
+    it("P>300 typed over a row of 10, 30, 60 spreads over the row as one target, 30, 90, 180, as TM1 spreads over a range; a held cell of the row is left out", async () => {
+      const f = await load();
+      const row = [
+        plan("[Region].[North].[Bergen]", "[Product].[Gadget]"),
+        plan("[Region].[North].[Bergen]", "[Product].[Alpha]"),
+        plan("[Region].[North].[Bergen]", "[Product].[Widget]", "[Channel].[Alpha]"),
+      ];
+      const addresses = ["Sheet1!B9", "Sheet1!C9", "Sheet1!D9"];
+      for (let i = 0; i < row.length; i++) await sheetWithFormula(f, addresses[i], row[i]);
+      f.workbook.userEnters("Sheet1!E9", "a note");
+      for (const [i, v] of [10, 30, 60].entries()) f.workbook.userEnters(addresses[i], v);
+      await waitFor(() => f.context.pendingWrites.list().length === 3, 5000, "three pending writes");
+      await f.context.pendingWrites.submit();
+      expect(await values(row)).toEqual([10, 30, 60]);
+      await waitFor(() => f.workbook.cell("Sheet1!D9").value === 60, 2000, "60 in the sheet");
+
+      f.workbook.userEnters("Sheet1!B9", "P>300");
+      await waitFor(() => f.context.pendingWrites.list().filter((w) => w.status === "pending").length === 3, 5000, "one pending write per cell of the row");
+      await f.context.pendingWrites.submit();
+      expect(f.requests.filter((r) => r.method === "WriteCells")).toHaveLength(2);
+      expect((await values(row)).map((v) => Math.round((v ?? Number.NaN) * 1e9) / 1e9)).toEqual([30, 90, 180]);
+      await waitFor(() => f.workbook.cell("Sheet1!D9").value === 180, 2000, "180 in the sheet");
+
+      // C9 held, so dropped from the range (IBM "Spreading to a range"): 400 goes to B9 and D9 in proportion 30 : 180
+      f.workbook.userEnters("Sheet1!C9", "H");
+      await waitFor(() => f.context.holds.get().length === 1, 5000, "the hold");
+      f.workbook.userEnters("Sheet1!B9", "P>400");
+      await waitFor(() => f.context.pendingWrites.list().some((w) => w.code === "P>400"), 5000, "the pending writes");
+      await f.context.pendingWrites.submit();
+      const after = await values(row);
+      expect(after[1]).toBeCloseTo(90, 9);
+      expect(after[0]).toBeCloseTo((400 * 30) / 210, 9);
+      expect(after[2]).toBeCloseTo((400 * 180) / 210, 9);
     });
 
     it("GR filled over a range (Ctrl+Enter) grows along it; a bad code is refused with its position and the formula comes back; a note stays", async () => {

@@ -186,6 +186,72 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("spreading through WriteCells
     expect((await read([total]))[0].value).toBeCloseTo(42, 8);
   });
 
+  it("keeps a held total when a leaf below it is written (TM1's consolidation hold): its unheld siblings absorb the change in proportion", async () => {
+    // Leaves Oslo 10, Bergen 30, Rome 60 under Units, Plan (100).
+    const now = await read(planLeaves);
+    const set = await lattice().writeCells({ cube: "Demo", writes: planLeaves.map((members, i) => ({ members, value: [10, 30, 60][i], baseVersion: now[i].version })) });
+    expect(set.results.map((r) => r.status)).toEqual([WriteStatus.APPLIED, WriteStatus.APPLIED, WriteStatus.APPLIED]);
+    const held = { members: [units, "Plan"] };
+    // Oslo 10 → 40 under the held Plan total: Bergen and Rome give up 30 in proportion 30 : 60.
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: planLeaves[0], value: 40, baseVersion: set.results[0].version }], holds: [held] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, currentValue: 40, leavesChanged: 3n, updatedBy: "ann" });
+    expect((await read(planLeaves)).map((l) => l.value)).toEqual([40, 20, 40].map((v) => expect.closeTo(v, 8)));
+    expect((await read([[units, "Plan"]]))[0].value).toBeCloseTo(100, 8);
+    for (const members of planLeaves) {
+      const history = await lattice().getCellHistory({ cube: "Demo", members });
+      expect(history.records.filter((r) => r.transactionId === res.transactionId)).toHaveLength(1);
+    }
+    // A held leaf among the siblings keeps its value: Rome alone absorbs.
+    const [oslo] = await read([planLeaves[0]]);
+    const withLeaf = await lattice().writeCells({ cube: "Demo", writes: [{ members: planLeaves[0], value: 50, baseVersion: oslo.version }], holds: [held, { members: planLeaves[1] }] });
+    expect(withLeaf.results[0]).toMatchObject({ status: WriteStatus.APPLIED, leavesChanged: 2n });
+    expect((await read(planLeaves)).map((l) => l.value)).toEqual([50, 20, 30].map((v) => expect.closeTo(v, 8)));
+    // Every sibling held: the total cannot be kept, nothing changes.
+    const [oslo2] = await read([planLeaves[0]]);
+    const stuck = await lattice().writeCells({
+      cube: "Demo",
+      writes: [{ members: planLeaves[0], value: 60, baseVersion: oslo2.version }],
+      holds: [held, { members: planLeaves[1] }, { members: planLeaves[2] }],
+    });
+    expect(stuck.results[0]).toMatchObject({ status: WriteStatus.REJECTED, message: expect.stringMatching(/\[Scenario\]\.\[Plan\], \[Measures\]\.\[Units\] is held \(a consolidation hold\).*cannot: /) });
+    // Two leaves under one held total in one request (Oslo 50 → 55, Bergen 20 → 10): offset together, Rome absorbs +5.
+    const both = await read(planLeaves);
+    const two = await lattice().writeCells({
+      cube: "Demo",
+      writes: [
+        { members: planLeaves[0], value: 55, baseVersion: both[0].version },
+        { members: planLeaves[1], value: 10, baseVersion: both[1].version },
+      ],
+      holds: [held],
+    });
+    expect(two.results.map((r) => r.status)).toEqual([WriteStatus.APPLIED, WriteStatus.APPLIED]);
+    expect(two.results[0]).toMatchObject({ currentValue: 55, leavesChanged: 3n });
+    expect((await read(planLeaves)).map((l) => l.value)).toEqual([55, 10, 35].map((v) => expect.closeTo(v, 8)));
+    expect((await read([[units, "Plan"]]))[0].value).toBeCloseTo(100, 8);
+  });
+
+  it("spreads Repeat typed on one consolidated cell proportionally, as IBM's Spreading to a consolidated cell says (not into each child)", async () => {
+    const north = [units, "North", "Plan"];
+    const [cell] = await read([north]);
+    const [oslo0, bergen0] = await read([planLeaves[0], planLeaves[1]]);
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: north, value: 60, baseVersion: cell.version, spread: { method: SpreadMethod.REPEAT } }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, currentValue: expect.closeTo(60, 8) });
+    const [oslo, bergen] = await read([planLeaves[0], planLeaves[1]]);
+    expect((oslo.value ?? 0) + (bergen.value ?? 0)).toBeCloseTo(60, 8);
+    expect((oslo.value ?? 0) / (bergen.value ?? 1)).toBeCloseTo((oslo0.value ?? 0) / (bergen0.value ?? 1), 9);
+  });
+
+  it("spreads S into a total whose leaves are all empty: each child its equal share, equally over its leaves", async () => {
+    const total = [revenue, "[Product].[Gadget]", "[Channel].[Web]", "Plan"];
+    const leaves = ["Oslo", "Bergen", "Rome"].map((r) => [revenue, r, "[Product].[Gadget]", "[Channel].[Web]", "Plan"]);
+    expect((await read(leaves)).map((l) => l.value ?? null)).toEqual([null, null, null]);
+    const [cell] = await read([total]);
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: total, value: 90, baseVersion: cell.version, spread: { method: SpreadMethod.EQUAL } }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, leavesChanged: 3n });
+    // North and South get 45 each; North's 45 goes equally to Oslo and Bergen
+    expect((await read(leaves)).map((l) => l.value)).toEqual([22.5, 22.5, 45].map((v) => expect.closeTo(v, 8)));
+  });
+
   it("rejects malformed spreads and holds as API misuse", async () => {
     await expect(
       lattice().writeCells({ cube: "Demo", writes: [{ members: [units, "Plan"], value: 1, baseVersion: 0n }], holds: [{ members: ["Atlantis"] }] }),

@@ -19,7 +19,9 @@
  * | `H`, `HC` / `RH`, `RC` | holds / releases the cell | holds / releases the cell |
  *
  * Directions (`>` right, `<` left, `|` down, `^` up) extend a code over the QATOM.CELL cells next to
- * the typed one, as TM1 does in a view: `P%+>10` raises the typed cell and every cell to its right.
+ * the typed one, as TM1 does in a view: `P%+>10` raises the typed cell and every cell to its right;
+ * `P>300`, `S>300`, `LS>300` spread 300 over the run as one target (10, 30, 60 become 30, 90, 180),
+ * held cells left out ({@link isRangeCode}).
  * TM1 writes them after the method (`SL>100:200`); written last (`SL100:200>`) they are accepted too.
  */
 import { growth, straightLine } from "../../common/spreading/line";
@@ -206,6 +208,19 @@ export type CellCode = Extract<SpreadCode, { kind: "P" | "S" | "R" | "RP" | "LS"
 /** True for a code that writes one cell (not SL, GR, or a hold). */
 export function isCellCode(code: SpreadCode): code is CellCode {
   return !["SL", "GR", "H", "RH", "HC", "RC"].includes(code.kind);
+}
+
+/** A code spread over a run as one target when typed with a direction: `P`, `S`, `LS` (see common/spreading/range.ts). */
+export type RangeCode = { kind: "P" | "S" | "LS"; action: SpreadAction; directions: Direction[]; value: number };
+
+/**
+ * True for `P`, `S` and `LS`: with a direction they spread over the run as a whole (TM1: `P<>100`
+ * "proportionally spreads the value 100 to all leaf cells" of the range; "Data spreading and hold
+ * syntax reference table"). `R`, `LR`, `P%` and `C` act on each cell of a run alone; `RP` and `R%`
+ * too (a run has no reference cells of its own).
+ */
+export function isRangeCode(code: SpreadCode): code is SpreadCode & RangeCode {
+  return code.kind === "P" || code.kind === "S" || code.kind === "LS";
 }
 
 /**

@@ -165,4 +165,62 @@ describe("the pending-writes store and typing, over a stand-in WriteCells", () =
     pending.discard();
     expect(applyTyped(targets, row[0], parseTypedText("SL<>1:2")!)).toMatchObject({ kind: "refused", write: { message: expect.stringMatching(/SL fills one direction/) } });
   });
+
+  it("spreads P>300 over 10, 30, 60 as one target, 30, 90, 180, as TM1 spreads over a range (not 300 in each)", () => {
+    const { pending, holds, targets, place } = setup();
+    const row = [
+      fc("Sheet1!B7", "[Region].[North].[Oslo]", snap(10, false)),
+      fc("Sheet1!C7", "[Region].[North].[Bergen]", snap(30, false)),
+      fc("Sheet1!D7", "[Region].[South].[Rome]", snap(60, false)),
+      fc("Sheet1!E7", "[Region].[South]", snap(60, true)),
+    ];
+    row.forEach(place);
+    const r9 = (x: number) => Math.round(x * 1e9) / 1e9;
+    const list = () => pending.list().map((w) => [w.address, r9(w.value ?? Number.NaN), w.spread?.method ?? "leaf"]);
+    // the consolidated E7 is dropped from a run of mixed levels (IBM "Spreading to a range", Filter 1)
+    applyTyped(targets, row[0], parseTypedText("P>300")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", 30, "leaf"],
+      ["Sheet1!C7", 90, "leaf"],
+      ["Sheet1!D7", 180, "leaf"],
+    ]);
+    pending.discard();
+    // both ways from the middle cell; P+ adds 100 to the run's total in proportion
+    applyTyped(targets, row[1], parseTypedText("P+<>100")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", 20, "leaf"],
+      ["Sheet1!C7", 60, "leaf"],
+      ["Sheet1!D7", 120, "leaf"],
+    ]);
+    pending.discard();
+    // a held cell is dropped from the range (Filter 2a): 300 over 10 : 60
+    holds.hold(row[1]);
+    applyTyped(targets, row[0], parseTypedText("P>300")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", r9(300 / 7), "leaf"],
+      ["Sheet1!D7", r9(1800 / 7), "leaf"],
+    ]);
+    pending.discard();
+    // S>300: equal shares over the cells left
+    applyTyped(targets, row[0], parseTypedText("S>300")!);
+    expect(list()).toEqual([
+      ["Sheet1!B7", 150, "leaf"],
+      ["Sheet1!D7", 150, "leaf"],
+    ]);
+    pending.discard();
+    // a run of consolidated cells only: each gets a proportional spread of its share
+    const totals = [fc("Sheet1!B8", "[Region].[North]", snap(40, true)), fc("Sheet1!C8", "[Region].[South]", snap(60, true))];
+    totals.forEach(place);
+    applyTyped(targets, totals[0], parseTypedText("P>200")!);
+    expect(list()).toEqual([
+      ["Sheet1!B8", 80, "P"],
+      ["Sheet1!C8", 120, "P"],
+    ]);
+    pending.discard();
+    // every cell held: refused with the reason, nothing pending
+    holds.hold(row[0]);
+    holds.hold(row[2]);
+    holds.hold(row[3]);
+    expect(applyTyped(targets, row[0], parseTypedText("P>300")!)).toMatchObject({ kind: "refused", write: { status: "rejected", message: expect.stringMatching(/every cell of the run is held/) } });
+  });
 });

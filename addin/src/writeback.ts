@@ -6,8 +6,9 @@
  * - a number, or a code such as `P%+10`, `S+200`, `LS*50`, `C`: a pending write, listed in the task
  *   pane until Submit; a consolidated cell's write is spread by the server (./spreading.ts says how
  *   each code reads over a leaf and over a consolidated cell);
- * - `SL>100:200`, `GR>100:10`, or any code with a direction (`P%+>10`): one pending write per cell
- *   of the run of QATOM.CELL cells from the typed one in that direction (see {@link runFrom});
+ * - `SL>100:200`, `GR>100:10`, or any other code with a direction (`P%+>10`): one pending write per
+ *   cell of the run of QATOM.CELL cells from the typed one in that direction (see {@link runFrom});
+ * - `P`, `S` or `LS` with a direction (`P>300`): the run is one target, as in TM1 (see {@link applyRange});
  * - `H` / `HC` holds the cell, `RH` / `RC` releases it (./holds.ts);
  * - text that starts like a code but is not one (`P1OO`, `SL100`): the formula is put back and the
  *   pane shows the mistake, naming the bad part and where it is (as TM1 refuses a bad code);
@@ -23,7 +24,8 @@ import { buildCellFormula, isSingleCellCall } from "./formula-text";
 import type { FormulaWrite, Host, SheetCell, SheetChange } from "./host";
 import { CALCULATED_MESSAGE } from "./pending-writes";
 import type { RestoreProblems } from "./restores";
-import { type CellEntry, DIRECTION_STEP, type Direction, entryForCode, isCellCode, lineEntry, lineValues, parseTypedText, type SpreadCode, type Typed } from "./spreading";
+import { spreadOverRange } from "../../common/spreading/range";
+import { type CellEntry, DIRECTION_STEP, type Direction, entryForCode, isCellCode, isRangeCode, lineEntry, lineValues, parseTypedText, type RangeCode, type SpreadCode, type Typed } from "./spreading";
 
 /**
  * The number a cell now holds, null when it was cleared, or undefined when it holds something that
@@ -113,6 +115,47 @@ export function applyLine(t: TypingTargets, run: FormulaCell[], code: Extract<Sp
 }
 
 /**
+ * The cells a code with directions covers, in sheet order: the run towards `<` or `^` (nearest
+ * last), the typed cell, then the run towards `>` or `|` (`P<>100` covers the row both ways).
+ */
+export function runCells(t: TypingTargets, cell: FormulaCell, directions: readonly Direction[]): FormulaCell[] {
+  const before: FormulaCell[] = [];
+  const after: FormulaCell[] = [];
+  const seen = new Set([cell.address]);
+  for (const d of directions) {
+    for (const c of runFrom(t.cells, cell, d).slice(1)) {
+      if (seen.has(c.address)) continue;
+      seen.add(c.address);
+      (d === "<" || d === "^" ? before : after).push(c);
+    }
+  }
+  return [...before.reverse(), cell, ...after];
+}
+
+/**
+ * `P`, `S` or `LS` with a direction over a run of cells (`P>300`, `S+<>200`): the run is one
+ * target, filtered first as TM1 filters a range (IBM "Spreading to a range"): of cells at mixed
+ * levels only the leaf cells stay (a consolidated cell of the run is left as it is), and held
+ * cells are dropped; the remaining cells' total becomes the value (or grows or shrinks by it),
+ * shared as common/spreading/range.ts says. A run of consolidated cells only gives each a
+ * proportional spread of its share. A calculated cell in the run, or a run that is all held, is
+ * refused with the reason.
+ */
+export function applyRange(t: TypingTargets, run: FormulaCell[], code: RangeCode, text: string): TypedOutcome {
+  const calculated = run.find((c) => c.snapshot?.calculated);
+  if (calculated) return { kind: "refused", write: t.pending.reject(calculated, text, CALCULATED_MESSAGE) };
+  const lowest = run.some((c) => !c.snapshot!.consolidated) ? run.filter((c) => !c.snapshot!.consolidated) : run;
+  const held = lowest.map((c) => t.holds.isHeld(c));
+  const result = spreadOverRange(code.kind === "P" ? "P" : "S", code.action, code.value, lowest.map((c, k) => ({ value: c.snapshot!.value, held: held[k] })));
+  if (!result.ok) return { kind: "refused", write: t.pending.reject(run[0], text, result.message) };
+  const writes: PendingWrite[] = [];
+  lowest.forEach((c, k) => {
+    if (!held[k]) writes.push(record(t, c, text, lineEntry("replace", result.values[k] as number, c.snapshot!)));
+  });
+  return { kind: "writes", writes };
+}
+
+/**
  * What typing `typed` over `cell` does (see the module comment). Codes with directions reach the
  * live QATOM.CELL cells next to it through `t.cells`; SL and GR without a direction fill to the
  * right (months usually run across), unless the handler saw the code filled over a range.
@@ -139,6 +182,7 @@ export function applyTyped(t: TypingTargets, cell: FormulaCell, typed: Typed): T
     return applyLine(t, runFrom(t.cells, cell, code.directions[0] ?? ">"), code, text);
   }
   if (!isCellCode(code)) return { kind: "ignored" };
+  if (code.directions.length > 0 && isRangeCode(code)) return applyRange(t, runCells(t, cell, code.directions), code, text);
   const cells = [cell];
   for (const d of code.directions) for (const c of runFrom(t.cells, cell, d).slice(1)) if (!t.holds.isHeld(c)) cells.push(c);
   const writes = cells.map((c) =>

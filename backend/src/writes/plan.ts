@@ -41,8 +41,23 @@ export function describeSpread(method: SpreadMethodCode, sp: SpreadInput | undef
 }
 
 /**
+ * Repeat `R` typed on one consolidated cell is a proportional spread of the value (with its data
+ * action): the repeat's range is that one cell, which takes the value, and "with the exception of
+ * functions that act on leaves, spreading to a consolidated cell means proportionally spreading to
+ * all updateable leaves that have no holds applied" (IBM Planning Analytics, "Spreading to a
+ * consolidated cell",
+ * https://www.ibm.com/docs/en/planning-analytics/2.1.0?topic=overview-spreading-consolidated-cell).
+ * Repeating into each leaf is `LR` (a function that acts on leaves). Earlier versions repeated the
+ * value into each immediate child; `planSpread` still can, for callers that ask for it.
+ */
+export function repeatAsProportional(method: SpreadMethodCode): SpreadMethodCode {
+  return method === "R" ? "P" : method;
+}
+
+/**
  * Plans the spread of a write to a consolidated cell (whose version and rights were checked): the
- * method (P unless `spread` says otherwise; C for an empty value), its reference cell for RP and R%
+ * method (P unless `spread` says otherwise; C for an empty value; R as P, see
+ * {@link repeatAsProportional}), its reference cell for RP and R%
  * (resolved among the members the writer sees, and readable by the writer), and the leaf changes
  * with `holds` kept, and the leaves the writer may not write held too. Returns the plan, or the
  * REJECTED outcome that says why it cannot be spread (a method that needs a value or a reference, a
@@ -58,7 +73,7 @@ export function planConsolidated(
   rights: UserRights,
 ): SpreadPlan | WriteOutcome {
   const sp = w.spread;
-  const method = sp?.method ?? (w.value === null ? "C" : "P");
+  const method = repeatAsProportional(sp?.method ?? (w.value === null ? "C" : "P"));
   if (w.value === null && method !== "C" && method !== "P%" && method !== "R%") {
     return { status: "REJECTED", message: `spreading ${method} needs a value (an empty value clears the cell: method C)` };
   }

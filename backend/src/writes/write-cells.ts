@@ -15,6 +15,7 @@ import { commitPending } from "./commit";
 import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow } from "./conflicts";
 import { typedValueRejected } from "./bounds";
 import type { WriteContext } from "./context";
+import { type HeldTotalLeaf, heldTotalAbove, planHeldTotalOffset } from "./held-total";
 import { leafWrites, planConsolidated } from "./plan";
 import { resolveWrites } from "./resolve";
 import { rejectUnwritable } from "./rights";
@@ -33,6 +34,8 @@ interface PlannedSpread {
  * cell is spread to the leaf cells below it, all or nothing. The applied writes' leaf changes are
  * committed together in one transaction, with one audit record per changed leaf, then applied to
  * the lattice (which notifies watches), then published.
+ * A leaf written below a held consolidated cell is planned with the offset that keeps that total
+ * (held-total.ts, TM1's consolidation hold), all or nothing with it.
  * @param holds resolved held cells for this request's spreads.
  * @param rights the writer's rights on the cube now (see writes/rights.ts for what each write needs).
  * @returns one outcome per write, in order, and the transaction id ("" when nothing was applied).
@@ -66,6 +69,8 @@ export async function writeCells(
   /** Per pending write, the request index it belongs to. */
   const pendingIndex: number[] = [];
   const spreads = new Map<number, PlannedSpread>();
+  /** Held consolidated cells leaf writes of this request keep (by unique names), with those writes. */
+  const heldTotals = new Map<string, { total: Int32Array; writes: { i: number; pending: PendingWrite; leaf: HeldTotalLeaf }[] }>();
   targets.forEach((coords, i) => {
     if (!coords || outcomes[i]) return;
     const w = writes[i];
@@ -111,9 +116,51 @@ export async function writeCells(
       outcomes[i] = refused;
       return;
     }
-    pending.push({ coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion });
+    const leafWrite: PendingWrite = { coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion };
+    // A consolidation hold above the leaf: its other leaves move so that the held total stays (held-total.ts).
+    const total = heldTotalAbove(cube, coords, holds);
+    if (total && !(total instanceof Int32Array)) {
+      outcomes[i] = total;
+      return;
+    }
+    if (total) {
+      const key = cube.uniqueNames(total).join(",");
+      const group = heldTotals.get(key) ?? { total, writes: [] };
+      group.writes.push({ i, pending: leafWrite, leaf: { coords, oldValue: state.value, newValue: w.value } });
+      heldTotals.set(key, group);
+      return;
+    }
+    pending.push(leafWrite);
     pendingIndex.push(i);
   });
+  // Leaves below a held total, offset together per total, all or none (held-total.ts).
+  for (const { total, writes: below } of heldTotals.values()) {
+    if (below.every((b) => (b.leaf.oldValue ?? 0) === (b.leaf.newValue ?? 0))) {
+      // Nothing moves the total: plain leaf writes.
+      for (const b of below) {
+        pending.push(b.pending);
+        pendingIndex.push(b.i);
+      }
+      continue;
+    }
+    const plan = planHeldTotalOffset(cube, below.map((b) => b.leaf), total, holds, ctx.spreadMaxNewCells, rights);
+    if (!("ok" in plan)) {
+      for (const b of below) outcomes[b.i] = plan;
+      continue;
+    }
+    const group = below[0].i;
+    const from = pending.length;
+    for (const b of below) {
+      pending.push({ ...b.pending, group });
+      pendingIndex.push(b.i);
+    }
+    for (const p of leafWrites(cube, plan, group)) {
+      pending.push(p);
+      pendingIndex.push(group);
+    }
+    // Each write's outcome reads the whole group (a conflict anywhere fails them all).
+    for (const b of below) spreads.set(b.i, { plan: { ...plan, count: plan.count + below.length }, from, to: pending.length });
+  }
   if (pending.length === 0) return { outcomes, txId: "" };
 
   // Commit (the store checks the versions again, under row locks).

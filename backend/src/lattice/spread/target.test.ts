@@ -201,6 +201,35 @@ describe("planSpread", () => {
     expect(value(c, 2, 2, 1, 0)).toBeCloseTo(12.5, 10);
   });
 
+  it("spreads S into a total whose leaves are all empty: each child its equal share, equally over its leaves (ProportionSpreadToZeroCells read for S)", () => {
+    const c = cube(base);
+    // Plan, Year, North, Revenue: nothing stored; children Q1 (Jan, Feb), Q2 (Apr) get 60 each
+    const plan = ok(planSpread(c, at(1, 0, 1, 1), spec({ method: "S", value: 120 }), [], limits));
+    apply(c, plan);
+    expect([value(c, 1, 1, 1, 1), value(c, 1, 4, 1, 1)]).toEqual([60, 60]);
+    expect([value(c, 2, 2, 1, 1), value(c, 3, 3, 1, 1), value(c, 2, 5, 1, 1)]).toEqual([15, 15, 30]);
+    expect(value(c, 1, 0, 1, 1)).toBeCloseTo(120, 9);
+  });
+
+  it("refuses RP and R% with a reference cell at another level than the target (IBM: the reference must share the same consolidations)", () => {
+    const c = cube(base);
+    const quarter = planSpread(c, at(0, 0, 1, 1), spec({ method: "RP", value: 100, reference: at(0, 1, 1, 0) }), [], limits);
+    expect(quarter).toMatchObject({ ok: false, code: "BAD_REFERENCE", message: expect.stringMatching(/\[Time\]\.\[Year\]\.\[Q1\] has 2 leaves where the target's \[Time\]\.\[Year\] has 3/) });
+    const area = planSpread(c, at(0, 0, 1, 1), spec({ method: "R%", percent: 10, reference: at(1, 0, 1, 0) }), [], limits);
+    expect(area).toMatchObject({ ok: false, code: "BAD_REFERENCE" });
+  });
+
+  it("applies P% to negative leaves as to any other: -10 and 30 with P%+10 become -11 and 33, with P%50 -5 and 15 (IBM Percent change)", () => {
+    const c = cube([
+      [2, 2, 1, 0, -10],
+      [3, 2, 1, 0, 30],
+    ]);
+    const up = ok(planSpread(c, at(1, 2, 1, 0), spec({ method: "P%", action: "add", percent: 10 }), [], limits));
+    expect(Array.from(up.newValues).map((v) => Math.round(v * 1e9) / 1e9)).toEqual([-11, 33]);
+    const half = ok(planSpread(c, at(1, 2, 1, 0), spec({ method: "P%", percent: 50 }), [], limits));
+    expect(Array.from(half.newValues)).toEqual([-5, 15]);
+  });
+
   it("LS* reaches every leaf, LS only the non-zero ones", () => {
     const c1 = cube(base);
     apply(c1, ok(planSpread(c1, at(1, 1, 1, 0), spec({ method: "LS", value: 8 }), [], limits)));

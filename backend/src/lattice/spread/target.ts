@@ -6,10 +6,10 @@
  *
  * Which leaves take part:
  * - Every stored leaf row under the target (cells holding a value, and cleared cells).
- * - TM1's `*` (LS*, LR*), and `P` over leaves whose unheld base is zero (TM1's
- *   ProportionSpreadToZeroCells: proportional becomes equal leaves), take every leaf under the
- *   target, stored or not: the cartesian product of the target's leaves on its consolidated
- *   dimensions.
+ * - TM1's `*` (LS*, LR*), and `P` or `S` over leaves whose unheld base is zero (TM1's
+ *   ProportionSpreadToZeroCells: proportional becomes equal leaves; an equal spread into an empty
+ *   total reaches its empty children likewise), take every leaf under the target, stored or not:
+ *   the cartesian product of the target's leaves on its consolidated dimensions.
  * - `RP` and `R%` also take the leaves where the reference cell's matching leaf holds a value.
  * Leaves not stored are empty cells; writing one creates it. A plan that would create more than
  * `maxNewCells` cells is refused (`TOO_MANY_NEW_CELLS`) with the count.
@@ -262,8 +262,11 @@ export function planSpread(
   const method = leafMethod(spec, reference);
   const masks = writable?.some((m) => m !== null) ? writable : undefined;
   let attempt = compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
-  if (spec.method === "P" && !attempt.baseNonZero && !dense) {
+  if ((spec.method === "P" || spec.method === "S") && !attempt.baseNonZero && !dense) {
     // ProportionSpreadToZeroCells: the unheld leaves hold nothing, so spread equally over every leaf.
+    // S too (our reading): an equal spread into a total whose leaves are all empty gives each
+    // immediate child its equal share, equally over the child's leaves, instead of failing for
+    // want of stored leaves.
     const err = denseLeaves();
     if (err) return err;
     attempt = compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
