@@ -234,7 +234,13 @@ export function buildMeasuresDimension(d: PlanMeasuresDimension): BuiltDimension
       name: d.name,
       levels: [d.levelName],
       hasAll: false,
-      members: d.members.map((m) => ({ name: m.name, parent: -1, level: 0, ...(m.caption ? { caption: m.caption } : {}) })),
+      members: d.members.map((m) => ({
+        name: m.name,
+        parent: -1,
+        level: 0,
+        ...(m.caption ? { caption: m.caption } : {}),
+        ...(m.formatString ? { formatString: m.formatString } : {}),
+      })),
     },
   };
 }

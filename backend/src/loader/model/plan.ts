@@ -131,7 +131,7 @@ export interface PlanMeasuresDimension {
   name: string;
   levelName: string;
   /** Every listed measure, stored or calculated, in order: the members of the dimension. */
-  members: { name: string; caption?: string; formula?: PlanFormula }[];
+  members: { name: string; caption?: string; formula?: PlanFormula; formatString?: string }[];
   /** The stored measures (those with an aggregator), in order. */
   measures: PlanMeasure[];
   defaultMember?: string;
