@@ -28,7 +28,7 @@ function model(measures: string[]): string {
     "  - name: Gender", // 9
     "    attribute: customer.gender", // 10
     "  - name: Scenario", // 11
-    "    members: [Actual, { name: Delta, formula: '[Scenario].[Actual] * 2', solveOrder: 1 }]", // 12
+    "    members: [Actual, { name: Delta, formula: '[Scenario].[Actual] * 2', solveOrder: 1 }, { name: Pct, formula: '[Scenario].[Actual] / 100', solveOrder: 1, formatString: '0.0%' }]", // 12
     "    factMember: Actual", // 13
     "  - name: Measures", // 14
     "    measures:", // 15
@@ -85,6 +85,20 @@ describe("formatString of measures", () => {
     expect(format("[Measures].[Price]")).toBe("0.0%");
     expect(format("[Measures].[Price]", "[Scenario].[Delta]")).toBe("0.0%");
     expect(format("[Measures].[Twice]")).toBe("");
+    // a calculated static member with its own format computes (solve order 1) and formats the cell
+    expect(def.dimensions[1].members.map((m) => m.formatString)).toEqual([undefined, undefined, "0.0%"]);
+    expect(format("[Measures].[Amount]", "[Scenario].[Pct]")).toBe("0.0%");
+    expect(format("[Measures].[Quantity]", "[Scenario].[Pct]")).toBe("0.0%");
+  });
+
+  test("a stored static member has no format of its own: its cells show in their measure's", async () => {
+    const text = model(["      - { name: Amount, aggregator: sum, column: amount }"]).replace(
+      "members: [Actual, ",
+      "members: [{ name: Actual, formatString: '0' }, ",
+    );
+    const err = await failure(text);
+    expect(err).toMatchObject({ line: 12 });
+    expect(err.detail).toBe("member \"Actual\": formatString applies to a formula member (a stored cell shows in its measure's format)");
   });
 
   test("FoodMart: money #,##0.00, units and counts #,##0, Margin % 0.0%", async () => {
@@ -99,6 +113,9 @@ describe("formatString of measures", () => {
       Profit: "#,##0.00",
       "Margin %": "0.0%",
     });
+    const scenario = dims.find((d) => d.name === "Scenario");
+    const formats = scenario?.kind === "static" ? scenario.members.map((m) => [m.name, m.formatString]) : [];
+    expect(formats).toEqual(expect.arrayContaining([["Variance", undefined], ["Variance %", "0.0%"]]));
   });
 
   test("a bad one stops the load at its line and column, naming the problem", async () => {

@@ -91,6 +91,8 @@ export interface PlanStaticMember {
   depth: number;
   /** Set for a calculated member. */
   formula?: PlanFormula;
+  /** A calculated member's number format (Excel's format code). */
+  formatString?: string;
   at: ModelPath;
 }
 

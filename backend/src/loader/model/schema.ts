@@ -53,6 +53,8 @@ export interface ModelStaticMember {
   formula?: string;
   /** With `formula`: its solve order (MDX's SOLVE_ORDER; default 0). */
   solveOrder?: number;
+  /** With `formula`: how Excel shows the cells it computes (an Excel number format code, e.g. `0.0%`). */
+  formatString?: string;
   children?: ModelStaticMember[];
 }
 
@@ -66,6 +68,7 @@ const StaticMemberSchema: z.ZodType<ModelStaticMember> = z.preprocess(
     seedFactor: z.number().optional(),
     formula: nonEmpty.optional(),
     solveOrder: z.number().optional(),
+    formatString: formatString.optional(),
     children: z.array(z.lazy(() => StaticMemberSchema)).optional(),
   }),
 ) as z.ZodType<ModelStaticMember>;
