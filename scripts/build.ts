@@ -6,12 +6,13 @@
  *   `CustomFunctions.associate` as Microsoft's custom-functions-metadata-plugin does for webpack,
  *   unless the source registers its functions itself.
  * - `functions.json`: the custom functions' metadata, from the same file's JSDoc tags, by
- *   Microsoft's custom-functions-metadata.
+ *   Microsoft's custom-functions-metadata, with each `helpUrl` on the development origin rewritten
+ *   to the public URL (the help page, addin/public/help.html, is served there).
  * - `taskpane.js`: the React task pane (taskpane/src/index.tsx), bundled the same way.
  * - `signin-dialog.js`: the sign-in dialog's page script (addin/src/auth/dialog-main.ts), for
  *   Entra ID sign-in through the Office dialog where Office lacks nested app authentication.
  * - everything under addin/public/ (taskpane.html, the page of the shared runtime; signin-dialog.html;
- *   index.html; icons).
+ *   help.html, the functions' help page; index.html; icons).
  * - `manifest.xml`: manifest.xml with every development URL (https://localhost:3000) rewritten to
  *   the public URL (`QATOM_PUBLIC_URL`), for a production host and Microsoft 365 centralized deployment.
  * - `build.json`: what was built, for which URL, and when (used by `--if-missing`).
@@ -35,7 +36,7 @@ export const DEV_ORIGIN = "https://localhost:3000";
 export const projectRoot = path.resolve(__dirname, "..");
 
 /** Files every complete build holds. */
-export const BUILD_OUTPUTS = ["manifest.xml", "functions.js", "functions.json", "taskpane.js", "taskpane.html", "signin-dialog.js", "signin-dialog.html", "build.json"] as const;
+export const BUILD_OUTPUTS = ["manifest.xml", "functions.js", "functions.json", "taskpane.js", "taskpane.html", "signin-dialog.js", "signin-dialog.html", "help.html", "build.json"] as const;
 
 /** The bundles' entry files. */
 export interface AddinEntries {
@@ -153,6 +154,21 @@ export function renderManifest(sourceXml: string, publicUrl: string): string {
   xml = xml.replace(new RegExp(`<AppDomain>${DEV_ORIGIN}/?</AppDomain>`, "g"), `<AppDomain>${escapeXml(origin)}</AppDomain>`);
   xml = xml.replace(new RegExp(`${DEV_ORIGIN}(?=[/"<])`, "g"), escapeXml(base));
   return xml;
+}
+
+/**
+ * functions.json for `publicUrl`: each function's `helpUrl` on the development origin (the
+ * `@helpurl` tags name https://localhost:3000) rewritten to the public URL, as the manifest's URLs
+ * are, so that Excel's "Help on this function" opens the page this server serves. Other help URLs
+ * are kept.
+ */
+export function renderFunctionsMetadata(json: string, publicUrl: string): string {
+  const base = normalizePublicUrl(publicUrl);
+  const meta = JSON.parse(json) as { functions: { helpUrl?: string }[] };
+  for (const f of meta.functions) {
+    if (f.helpUrl === DEV_ORIGIN || f.helpUrl?.startsWith(`${DEV_ORIGIN}/`)) f.helpUrl = base + f.helpUrl.slice(DEV_ORIGIN.length);
+  }
+  return JSON.stringify(meta, null, 4);
 }
 
 /** Every URL a manifest names in a `DefaultValue` (icons, pages, scripts, metadata, support), in order. */
@@ -275,7 +291,7 @@ export async function buildAddin(opts: BuildOptions): Promise<BuildResult> {
     const list = missing.map(([file, what]) => `  ${path.relative(projectRoot, file)}: ${what}`).join("\n");
     throw new Error(`cannot build the add-in: its entry file${missing.length > 1 ? "s are" : " is"} missing:\n${list}`);
   }
-  for (const page of ["taskpane.html", "signin-dialog.html"]) {
+  for (const page of ["taskpane.html", "signin-dialog.html", "help.html"]) {
     if (!fs.existsSync(path.join(publicDir, page))) throw new Error(`cannot build the add-in: ${publicDir} has no ${page}`);
   }
   if (!fs.existsSync(manifestSrc)) throw new Error(`cannot build the add-in: ${manifestSrc} is missing`);
@@ -331,7 +347,7 @@ export async function buildAddin(opts: BuildOptions): Promise<BuildResult> {
     } catch (err) {
       throw esbuildError(err);
     }
-    fs.writeFileSync(path.join(tmp, "functions.json"), `${metadata.json}\n`);
+    fs.writeFileSync(path.join(tmp, "functions.json"), `${renderFunctionsMetadata(metadata.json, publicUrl)}\n`);
     fs.writeFileSync(path.join(tmp, "manifest.xml"), manifest);
     const read = [...bundled.map((f) => path.resolve(projectRoot, f)), entries.functions, publicDir, manifestSrc, __filename, path.join(projectRoot, "package-lock.json")];
     const sources = [...new Set(read.map((f) => path.relative(projectRoot, path.resolve(f)).split(path.sep).join("/")))].sort();

@@ -304,3 +304,64 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("the Connect API on %s", (kin
     });
   });
 });
+
+describe("number formats on the Connect API (PGlite)", () => {
+  // The small cube with formats: Revenue is money, Price (Revenue / Units) a percentage of its own;
+  // Units has none.
+  const def = structuredClone(smallCubeDef);
+  const measures = def.dimensions.find((d) => d.name === "Measures")!;
+  measures.members.find((m) => m.name === "Revenue")!.formatString = "#,##0.00";
+  measures.members.push({ name: "Price", parent: -1, level: 0, formatString: "0.0%" });
+  def.formulas = [...(def.formulas ?? []), { member: "[Measures].[Price]", expression: "[Measures].[Revenue] / [Measures].[Units]" }];
+  let server: CubeServer;
+
+  beforeAll(async () => {
+    server = await CubeServer.start("PGlite", def, smallCubeCells());
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const cells = [
+    { members: ["[Measures].[Revenue]", "[Region].[North]"] },
+    { members: ["[Measures].[Price]"] },
+    { members: ["[Measures].[Units]"] },
+    { members: ["[Measures].[Revenue]", "[Region].[Atlantis]"] },
+  ];
+
+  it("GetCells returns each cell's format: its measure's, a calculated measure's own, none without one or with an error", async () => {
+    const { lattice } = apiClients(server.url, "ann");
+    const res = await lattice.getCells({ cube: "Demo", cells });
+    expect(res.cells.map((c) => c.formatString)).toEqual(["#,##0.00", "0.0%", undefined, undefined]);
+    expect(res.cells[1]).toMatchObject({ calculated: true, formatString: "0.0%" });
+    // in JSON as the README shows it
+    const { accessToken } = await fetchDevToken(server.url, "ann");
+    const json = await fetch(`${server.url}/quantatom.v1.LatticeService/GetCells`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ cube: "Demo", cells: [{ members: ["[Measures].[Revenue]", "[Region].[South]"] }] }),
+    }).then((r) => r.json());
+    expect(json).toEqual({ cells: [{ value: 40.5, version: "0", consolidated: true, calculated: false, formatString: "#,##0.00" }] });
+  });
+
+  it("WatchCells sends the format with the first values and with every change", async () => {
+    const { lattice } = apiClients(server.url, "ann");
+    const controller = new AbortController();
+    const it = lattice.watchCells({ cube: "Demo", cells }, { signal: controller.signal })[Symbol.asyncIterator]();
+    try {
+      const first = await it.next();
+      expect(first.value.updates.map((u: { cell: { formatString?: string } }) => u.cell.formatString)).toEqual(["#,##0.00", "0.0%", undefined, undefined]);
+      const leaf = ["[Measures].[Revenue]", "Oslo", "Widget", "Web", "[Scenario].[Actual]"]; // under the watched North and Price
+      const cur = await lattice.getCells({ cube: "Demo", cells: [{ members: leaf }] });
+      const w = await lattice.writeCells({ cube: "Demo", writes: [{ members: leaf, value: 7, baseVersion: cur.cells[0].version }] });
+      expect(w.results[0].status).toBe(WriteStatus.APPLIED);
+      const next = await it.next();
+      expect(next.value.initial).toBe(false);
+      for (const u of next.value.updates as { index: number; cell: { formatString?: string } }[]) {
+        expect(u.cell.formatString).toBe(["#,##0.00", "0.0%"][u.index]);
+      }
+    } finally {
+      controller.abort();
+    }
+  });
+});

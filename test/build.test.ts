@@ -75,6 +75,15 @@ async function expectServed(addinDir: string, publicUrl: string): Promise<string
       checked.push(rel);
     }
 
+    // Every function's help URL in functions.json is served too (Excel opens it from the function's help link).
+    const meta = JSON.parse(read(addinDir, "functions.json")) as { functions: { helpUrl?: string }[] };
+    for (const url of new Set(meta.functions.flatMap((f) => (f.helpUrl ? [f.helpUrl.replace(/#.*$/, "")] : [])))) {
+      expect(url.startsWith(`${publicUrl}/`)).toBe(true);
+      const res = await get(url.slice(publicUrl.length));
+      expect({ url, status: res.status, html: /text\/html/.test(res.type) }).toEqual({ url, status: 200, html: true });
+      checked.push(url.slice(publicUrl.length));
+    }
+
     // The page of the shared runtime loads Office.js from Microsoft's CDN, then both bundles, which are served too.
     const page = (await get("/taskpane.html")).body.toString("utf8");
     const scripts = [...page.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
@@ -134,8 +143,11 @@ describe("buildAddin", () => {
       for (const f of [...BUILD_OUTPUTS, "functions.js.map", "taskpane.js.map", "index.html", "assets/icon-16.png", "assets/icon-80.png"]) {
         expect(fs.existsSync(path.join(outDir(), f))).toBe(true);
       }
-      const meta = JSON.parse(read(outDir(), "functions.json")) as { functions: { id: string; name: string; parameters: { name: string; type: string }[] }[] };
+      const meta = JSON.parse(read(outDir(), "functions.json")) as { functions: { id: string; name: string; helpUrl?: string; parameters: { name: string; type: string }[] }[] };
       expect(meta.functions.map((f) => f.id)).toEqual(["PLUSONE", "HELLO"]);
+      // @helpurl on the development origin, rewritten to the production URL; none where the source has none
+      expect(meta.functions.map((f) => f.helpUrl)).toEqual([`${PRODUCTION_URL}/help.html#plusone`, undefined]);
+      expect(read(outDir(), "functions.json")).not.toContain("localhost");
       expect(meta.functions[0].parameters).toEqual([expect.objectContaining({ name: "x", type: "number" })]);
       expect(JSON.parse(read(outDir(), "build.json"))).toMatchObject({ publicUrl: PRODUCTION_URL, functionIds: ["PLUSONE", "HELLO"] } satisfies Partial<BuildInfo>);
     });
@@ -164,7 +176,7 @@ describe("buildAddin", () => {
 
     it("is served by the backend at every URL the manifest names", async () => {
       const served = await expectServed(outDir(), PRODUCTION_URL);
-      expect(served).toEqual(expect.arrayContaining(["/taskpane.html", "/functions.js", "/functions.json", "/assets/icon-32.png"]));
+      expect(served).toEqual(expect.arrayContaining(["/taskpane.html", "/functions.js", "/functions.json", "/assets/icon-32.png", "/help.html"]));
     });
 
     it("with ifMissing, skips an up-to-date build and rebuilds an incomplete one or one for another URL", async () => {
@@ -209,7 +221,20 @@ describe("buildAddin", () => {
       const js = read(outDir(), "functions.js");
       for (const id of ["CELL", "COMMENT", "MEMBERS"]) expect(js).toContain(`"${id}"`);
       expect(read(outDir(), "manifest.xml")).toContain(`${DEV_ORIGIN}/functions.json`);
-      await expectServed(outDir(), DEV_ORIGIN);
+      // Each function's help is a section of the served help page; CELL may return formatted numbers.
+      const meta = JSON.parse(read(outDir(), "functions.json")) as { allowCustomDataForDataTypeAny?: boolean; functions: { id: string; helpUrl?: string; result: { type: string } }[] };
+      expect(meta.allowCustomDataForDataTypeAny).toBe(true);
+      expect(Object.fromEntries(meta.functions.map((f) => [f.id, f.helpUrl]))).toEqual({
+        CELL: `${DEV_ORIGIN}/help.html#cell`,
+        COMMENT: `${DEV_ORIGIN}/help.html#comment`,
+        MEMBERS: `${DEV_ORIGIN}/help.html#members`,
+      });
+      // (a result without a type is "any": numbers and formatted numbers)
+      expect([undefined, "any"]).toContain(meta.functions.find((f) => f.id === "CELL")?.result.type);
+      const served = await expectServed(outDir(), DEV_ORIGIN);
+      expect(served).toContain("/help.html");
+      const help = read(outDir(), "help.html");
+      for (const id of ["cell", "comment", "members"]) expect(help).toContain(`<section id="${id}">`);
     });
 
     it("names the entry files the build expects", () => {

@@ -19,7 +19,7 @@ import http from "node:http";
 import https from "node:https";
 import os from "node:os";
 import path from "node:path";
-import { DEV_ORIGIN, manifestUrls, renderManifest } from "../scripts/build";
+import { DEV_ORIGIN, manifestUrls, renderFunctionsMetadata, renderManifest } from "../scripts/build";
 
 const root = path.resolve(__dirname, "..");
 const converterDir = path.dirname(require.resolve("office-addin-manifest-converter/package.json"));
@@ -384,5 +384,34 @@ describe("renderManifest", () => {
     parseXml(punycode);
     // xmldom accepts "--" inside a comment; XML (and Office's parser) does not.
     for (const m of punycode.matchAll(/<!--([\s\S]*?)-->/g)) expect(m[1]).not.toContain("--");
+  });
+});
+
+describe("help URLs of the functions (functions.json's helpUrl)", () => {
+  const functionsSource = fs.readFileSync(path.join(root, "functions", "src", "functions.ts"), "utf8");
+  const help = fs.readFileSync(path.join(root, "addin", "public", "help.html"), "utf8");
+
+  it("every QATOM function's @helpurl names a section of addin/public/help.html on the development origin", () => {
+    const ids = [...functionsSource.matchAll(/^ \* @customfunction (\w+)$/gm)].map((m) => m[1]);
+    const urls = [...functionsSource.matchAll(/^ \* @helpurl (\S+)$/gm)].map((m) => m[1]);
+    expect(ids).toEqual(["CELL", "COMMENT", "MEMBERS"]);
+    expect(urls).toEqual(ids.map((id) => `${DEV_ORIGIN}/help.html#${id.toLowerCase()}`));
+    for (const url of urls) expect(help).toContain(`id="${url.split("#")[1]}"`);
+  });
+
+  it("renderFunctionsMetadata rewrites help URLs on the development origin to the public URL, and keeps others", () => {
+    const json = JSON.stringify({
+      allowCustomDataForDataTypeAny: true,
+      functions: [
+        { id: "CELL", name: "CELL", helpUrl: `${DEV_ORIGIN}/help.html#cell` },
+        { id: "X", name: "X", helpUrl: "https://docs.example.com/x" },
+        { id: "Y", name: "Y" },
+      ],
+    });
+    const out = JSON.parse(renderFunctionsMetadata(json, "https://planning.example.com/qatom/"));
+    expect(out.allowCustomDataForDataTypeAny).toBe(true);
+    expect(out.functions.map((f: { helpUrl?: string }) => f.helpUrl)).toEqual(["https://planning.example.com/qatom/help.html#cell", "https://docs.example.com/x", undefined]);
+    expect(JSON.parse(renderFunctionsMetadata(json, DEV_ORIGIN))).toEqual(JSON.parse(json));
+    expect(() => renderFunctionsMetadata(json, "http://planning.example.com")).toThrow(/QATOM_PUBLIC_URL/);
   });
 });

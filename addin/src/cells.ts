@@ -30,7 +30,7 @@ interface Entry {
 function signature(e: Entry): string {
   if (e.error) return `E${e.error.code}:${e.error.message}`;
   const s = e.snapshot!;
-  return `V${s.value}:${s.version}:${s.consolidated}:${s.calculated}`;
+  return `V${s.value}:${s.version}:${s.consolidated}:${s.calculated}:${s.format ?? ""}`;
 }
 
 function outcome(e: Entry): CellOutcome | null {
@@ -131,7 +131,7 @@ export class CellFeed implements StreamSink {
       return;
     }
     if (!fromStream && e.snapshot && cell.version < e.snapshot.version) return;
-    e.snapshot = { value: cell.value ?? null, version: cell.version, consolidated: cell.consolidated, calculated: cell.calculated };
+    e.snapshot = { value: cell.value ?? null, version: cell.version, consolidated: cell.consolidated, calculated: cell.calculated, format: cell.formatString ?? "" };
     e.error = null;
     this.notify(e);
   }

@@ -195,6 +195,10 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       };
     },
 
+    formattedNumbers() {
+      return host.isSetSupported("CustomFunctionsRuntime", "1.4");
+    },
+
     openComment(ref, onResult) {
       const unsubscribe = comments.subscribe(ref, onResult);
       return { close: unsubscribe };

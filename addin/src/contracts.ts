@@ -40,6 +40,11 @@ export interface CellSnapshot {
   consolidated: boolean;
   /** True when a member formula calculates the cell: it is read-only (writes and holds are refused). */
   calculated: boolean;
+  /**
+   * How Excel shows the cell: an Excel number format code from the model (`Cell.format_string`,
+   * e.g. `0.0%` for Margin %); absent or "" when the cell's measure has none.
+   */
+  format?: string;
 }
 
 /** A QATOM.CELL formula on a worksheet, known by its address (from the streaming invocation). */
@@ -312,6 +317,13 @@ export interface AddinContext {
   openCell(ref: CellRef, address: string | undefined, onResult: (outcome: CellOutcome) => void): FormulaHandle;
   /** QATOM.COMMENT: `onResult` gets the newest comment now and again when it changes. */
   openComment(ref: CellRef, onResult: (outcome: CommentOutcome) => void): FormulaHandle;
+  /**
+   * Whether Excel takes formatted numbers from custom functions (`{ type: "Double", basicValue,
+   * numberFormat }`): requirement set CustomFunctionsRuntime 1.4, asked of the host each time
+   * (false before Office is ready and where there is no Office).
+   * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-data-types-concepts
+   */
+  formattedNumbers(): boolean;
   /**
    * QATOM.MEMBERS: unique names of the descendants of `parent` (top of the dimension when empty)
    * down to `depth` levels (0: all), in hierarchy order.

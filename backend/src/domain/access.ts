@@ -22,7 +22,11 @@ export interface NoAccess {
 export type CellProblem = AddressError | NoAccess;
 
 /** A cell as a read answers it: its state, or why there is none. */
-export type CellResult = { problem: CellProblem } | { state: CellState; consolidated: boolean; calculated: boolean };
+/**
+ * A read's result for one cell: the problem, or its state with what the cube says of the address
+ * (`formatString`: how Excel shows it, "" for none; see `Cube.formatOf`).
+ */
+export type CellResult = { problem: CellProblem } | { state: CellState; consolidated: boolean; calculated: boolean; formatString: string };
 
 /** What a request may do with a served cube: the cube, and the caller's rights on it now. */
 export interface Access {
@@ -90,7 +94,7 @@ export function resolveReads(access: Access, cells: readonly { members: readonly
 
 /** A readable cell's result from its state (`calculated` from the cube: the state may come from a tile cache). */
 export function cellResult(cube: Cube, coords: Int32Array, state: CellState): CellResult {
-  return { state, consolidated: cube.isConsolidated(coords), calculated: cube.isCalculated(coords) };
+  return { state, consolidated: cube.isConsolidated(coords), calculated: cube.isCalculated(coords), formatString: cube.formatOf(coords) };
 }
 
 /**

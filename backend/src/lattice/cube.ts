@@ -172,6 +172,23 @@ export class Cube {
   }
 
   /**
+   * How Excel shows a cell: the number format of the formula member that computes it when that
+   * member has one (Margin % is a percentage), else of the first member of the address that has
+   * one (the measure's, as model files give formats to measures); "" when none has.
+   */
+  formatOf(coords: ArrayLike<number>): string {
+    const f = this.formulas?.winner(coords) ?? -1;
+    const t = f < 0 ? null : this.formulas!.graph.formulas[f].target;
+    const own = t === null ? undefined : this.dims[t.dim].formats.get(t.id);
+    if (own !== undefined) return own;
+    for (let d = 0; d < this.dims.length; d++) {
+      const format = this.dims[d].formats.get(coords[d]);
+      if (format !== undefined) return format;
+    }
+    return "";
+  }
+
+  /**
    * The formula that computes a cell, or null when none does: with formula members in several
    * dimensions of the address, the one with the highest solve order (ties: the dimension listed
    * first in the cube), as MDX's SOLVE_ORDER; see calculated.ts.

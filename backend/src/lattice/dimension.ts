@@ -43,6 +43,8 @@ export class Dimension {
   readonly weighted: boolean;
   /** Id of the member used when an address leaves this dimension out. */
   readonly defaultMember: number;
+  /** Number format codes of the members that have one (`MemberDef.formatString`), by member id. */
+  readonly formats: ReadonlyMap<number, string>;
   private readonly uniqueNames: string[];
 
   /**
@@ -67,8 +69,10 @@ export class Dimension {
     const names: string[] = new Array(n);
     const captions: string[] = new Array(n);
     const aliases: string[][] = new Array(n);
+    const formats = new Map<number, string>();
     for (let i = 0; i < n; i++) {
       const m = def.members[i];
+      if (m.formatString) formats.set(i, m.formatString);
       if (m.parent >= i) {
         throw new Error(`dimension ${def.name}: member ${i} ("${m.name}") comes before its parent ${m.parent}`);
       }
@@ -86,6 +90,7 @@ export class Dimension {
       else childLists[m.parent].push(i);
     }
     this.weighted = weighted;
+    this.formats = formats;
     this.names = names;
     this.captions = captions;
     this.aliases = aliases;

@@ -20,6 +20,12 @@ export interface MemberDef {
   aliases?: string[];
   /** Source key of a leaf member (e.g. customer_id), for tracing back to the input data. */
   key?: string;
+  /**
+   * How Excel shows the cells of this member: an Excel number format code (Mondrian's
+   * `formatString`), e.g. `#,##0.00` or `0.0%`. Set on measures (and calculated members) by the
+   * model file; a cell's format is chosen by `Cube.formatOf`.
+   */
+  formatString?: string;
 }
 
 /** A dimension with one hierarchy. */

@@ -213,6 +213,7 @@ export function buildStaticDimension(d: PlanStaticDimension): BuiltDimension {
     const def: MemberDef = { name: m.name, parent: m.parent === -1 ? (d.hasAll ? 0 : -1) : m.parent + offset, level: m.depth + offset };
     if (m.caption !== undefined) def.caption = m.caption;
     if (m.weight !== undefined) def.weight = m.weight;
+    if (m.formatString !== undefined) def.formatString = m.formatString;
     members.push(def);
   }
   return {
@@ -234,7 +235,13 @@ export function buildMeasuresDimension(d: PlanMeasuresDimension): BuiltDimension
       name: d.name,
       levels: [d.levelName],
       hasAll: false,
-      members: d.members.map((m) => ({ name: m.name, parent: -1, level: 0, ...(m.caption ? { caption: m.caption } : {}) })),
+      members: d.members.map((m) => ({
+        name: m.name,
+        parent: -1,
+        level: 0,
+        ...(m.caption ? { caption: m.caption } : {}),
+        ...(m.formatString ? { formatString: m.formatString } : {}),
+      })),
     },
   };
 }

@@ -19,14 +19,15 @@ type CellInit = MessageInitShape<typeof CellSchema>;
 /**
  * A cell of the protocol from a read's result: the state's value and version, or the per-cell
  * error (an address problem, or NO_ACCESS: then neither value nor version). `calculated` (a member
- * formula computes the cell) comes from the cube rather than the state, which may have come back
- * from a tile cache.
+ * formula computes the cell) and `formatString` come from the cube rather than the state, which may
+ * have come back from a tile cache.
  */
 function toCell(r: CellResult): CellInit {
   if ("problem" in r) return { error: cellError(r.problem) };
   const { state, consolidated, calculated } = r;
   const version = BigInt(state.version);
-  return state.value === null ? { version, consolidated, calculated } : { value: state.value, version, consolidated, calculated };
+  const formatString = r.formatString === "" ? {} : { formatString: r.formatString };
+  return state.value === null ? { version, consolidated, calculated, ...formatString } : { value: state.value, version, consolidated, calculated, ...formatString };
 }
 
 /** A queue that wakes one waiting consumer; used to turn change callbacks into a stream. */

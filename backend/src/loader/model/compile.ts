@@ -267,7 +267,7 @@ export function compileModel(source: ModelSource): ModelPlan {
                 throw error([...mat, key], `measure "${m.name}" has a formula, so it has no ${key}: its cells are calculated, not loaded`);
               }
             }
-            members.push({ name: m.name, caption: m.caption, formula: { expression: m.formula, solveOrder: m.solveOrder, at: [...mat, "formula"] } });
+            members.push({ name: m.name, caption: m.caption, formatString: m.formatString, formula: { expression: m.formula, solveOrder: m.solveOrder, at: [...mat, "formula"] } });
             return;
           }
           if (m.solveOrder !== undefined) throw error([...mat, "solveOrder"], `measure "${m.name}": solveOrder applies to a formula`);
@@ -277,7 +277,7 @@ export function compileModel(source: ModelSource): ModelPlan {
           if (m.aggregator === "sum" && m.column === undefined) {
             throw error(mat, `measure "${m.name}": aggregator sum needs a column`);
           }
-          members.push({ name: m.name, caption: m.caption });
+          members.push({ name: m.name, caption: m.caption, formatString: m.formatString });
           measures.push({
             name: m.name,
             caption: m.caption,

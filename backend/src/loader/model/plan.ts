@@ -91,6 +91,8 @@ export interface PlanStaticMember {
   depth: number;
   /** Set for a calculated member. */
   formula?: PlanFormula;
+  /** A calculated member's number format (Excel's format code). */
+  formatString?: string;
   at: ModelPath;
 }
 
@@ -131,7 +133,7 @@ export interface PlanMeasuresDimension {
   name: string;
   levelName: string;
   /** Every listed measure, stored or calculated, in order: the members of the dimension. */
-  members: { name: string; caption?: string; formula?: PlanFormula }[];
+  members: { name: string; caption?: string; formula?: PlanFormula; formatString?: string }[];
   /** The stored measures (those with an aggregator), in order. */
   measures: PlanMeasure[];
   defaultMember?: string;

@@ -4,11 +4,21 @@
  * @see ../../../../docs/model-file.md for the format.
  */
 import { z } from "zod";
+import { numberFormatProblem } from "./number-format";
 
 /** A path into the model document, e.g. `["dimensions", 3, "levels", 0, "column"]`. */
 export type ModelPath = (string | number)[];
 
 const nonEmpty = z.string().min(1);
+
+/**
+ * An Excel number format code (Mondrian's `formatString`), e.g. `#,##0.00` or `0.0%`; checked by
+ * {@link numberFormatProblem}, so a bad one stops the load at its line and column.
+ */
+const formatString = z.string().superRefine((code, ctx) => {
+  const problem = numberFormatProblem(code);
+  if (problem) ctx.addIssue({ code: "custom", message: `bad number format ${JSON.stringify(code)}: ${problem}` });
+});
 
 const TableSchema = z.strictObject({
   file: nonEmpty,
@@ -43,6 +53,8 @@ export interface ModelStaticMember {
   formula?: string;
   /** With `formula`: its solve order (MDX's SOLVE_ORDER; default 0). */
   solveOrder?: number;
+  /** With `formula`: how Excel shows the cells it computes (an Excel number format code, e.g. `0.0%`). */
+  formatString?: string;
   children?: ModelStaticMember[];
 }
 
@@ -56,14 +68,19 @@ const StaticMemberSchema: z.ZodType<ModelStaticMember> = z.preprocess(
     seedFactor: z.number().optional(),
     formula: nonEmpty.optional(),
     solveOrder: z.number().optional(),
+    formatString: formatString.optional(),
     children: z.array(z.lazy(() => StaticMemberSchema)).optional(),
   }),
 ) as z.ZodType<ModelStaticMember>;
 
-/** A measure: stored (`aggregator`, with `column` and `decimals`) or calculated (`formula`, `solveOrder`). */
+/**
+ * A measure: stored (`aggregator`, with `column` and `decimals`) or calculated (`formula`,
+ * `solveOrder`), with an optional `formatString`: how Excel shows its cells.
+ */
 const MeasureSchema = z.strictObject({
   name: nonEmpty,
   caption: nonEmpty.optional(),
+  formatString: formatString.optional(),
   aggregator: z.enum(["sum", "count"]).optional(),
   column: nonEmpty.optional(),
   decimals: z.number().int().min(0).max(9).optional(),

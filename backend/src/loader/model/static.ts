@@ -36,6 +36,7 @@ export function compileStatic(
       maxDepth = Math.max(maxDepth, depth);
       if (m.formula !== undefined) {
         member.formula = { expression: m.formula, solveOrder: m.solveOrder, at: [...mat, "formula"] };
+        if (m.formatString !== undefined) member.formatString = m.formatString;
         if (d.hasAll) {
           throw error(
             [...mat, "formula"],
@@ -56,6 +57,8 @@ export function compileStatic(
         }
       } else if (m.solveOrder !== undefined) {
         throw error([...mat, "solveOrder"], `member "${m.name}": solveOrder applies to a formula`);
+      } else if (m.formatString !== undefined) {
+        throw error([...mat, "formatString"], `member "${m.name}": formatString applies to a formula member (a stored cell shows in its measure's format)`);
       }
       if (m.seedFactor !== undefined && m.seedFrom === undefined) {
         throw error([...mat, "seedFactor"], `member "${m.name}": seedFactor applies to a member seeded with seedFrom`);
