@@ -1,5 +1,6 @@
 import { CubeFormulas, FormulaCells, type FormulaInfo } from "./calculated";
 import { Dimension } from "./dimension";
+import { cellFormat } from "./formats";
 import { type BatchResult, type EvalStats, evaluateBatch, Rollup, type RowSource, type ScanExecutor, serialExecutor } from "./evaluate";
 import { LeafStore } from "./leaf-store";
 import type { CellWriter, CubeDef, LeafCells } from "./model";
@@ -171,21 +172,9 @@ export class Cube {
     return this.formulas !== null && this.formulas.winner(coords) >= 0;
   }
 
-  /**
-   * How Excel shows a cell: the number format of the formula member that computes it when that
-   * member has one (Margin % is a percentage), else of the first member of the address that has
-   * one (the measure's, as model files give formats to measures); "" when none has.
-   */
+  /** How Excel shows a cell: its number format ("" when none), see formats.ts `cellFormat`. */
   formatOf(coords: ArrayLike<number>): string {
-    const f = this.formulas?.winner(coords) ?? -1;
-    const t = f < 0 ? null : this.formulas!.graph.formulas[f].target;
-    const own = t === null ? undefined : this.dims[t.dim].formats.get(t.id);
-    if (own !== undefined) return own;
-    for (let d = 0; d < this.dims.length; d++) {
-      const format = this.dims[d].formats.get(coords[d]);
-      if (format !== undefined) return format;
-    }
-    return "";
+    return cellFormat(this.dims, this.formulas, coords);
   }
 
   /**
