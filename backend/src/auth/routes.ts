@@ -12,6 +12,7 @@
  */
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context, Hono } from "hono";
+import { TENANT_ID } from "../../../common/tenants";
 import type { Logger } from "pino";
 import type { Auth } from "./index";
 
@@ -61,7 +62,7 @@ export function addAuthRoutes(app: Hono, auth: Auth, users: () => SeededUser[], 
     if (typeof body !== "object" || body === null || typeof body.user !== "string") {
       return c.json({ code: "invalid_argument", message: 'user is required: {"user": "<id>"}' }, 400);
     }
-    if (body.tenant !== undefined && (typeof body.tenant !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(body.tenant))) {
+    if (body.tenant !== undefined && (typeof body.tenant !== "string" || !TENANT_ID.test(body.tenant))) {
       return c.json({ code: "invalid_argument", message: "tenant must be 1 to 64 letters, digits or -" }, 400);
     }
     const seeded = users().find((u) => u.id === body.user);

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_TENANT } from "../../../common/tenants";
 import { readCells, type TileCache } from "../cache";
-import type { CommittedTransaction, SecurityEvent } from "../events/contract";
+import { type CommittedTransaction, eventTenant, type SecurityEvent } from "../events/contract";
 import type { CellState } from "../lattice";
 import type { VersionedSecurity } from "../security";
 import type { Store } from "../store/types";
@@ -235,10 +235,11 @@ export class Backend {
    * Open streams hear of it at once.
    */
   async applySecurityChange(ev: SecurityEvent): Promise<void> {
-    const served = this.cubes.find(ev.cube, ev.tenant ?? DEFAULT_TENANT);
+    const tenant = eventTenant(ev);
+    const served = this.cubes.find(ev.cube, tenant);
     if (!served || served.id !== ev.cubeId || served.loadedAt !== ev.loadedAt) return;
     if (ev.version <= this.rights.of(served).version) return;
     const stored = await this.store.loadSecurity(served.id);
-    if (this.cubes.find(ev.cube, ev.tenant ?? DEFAULT_TENANT) === served) this.rights.update(served, stored);
+    if (this.cubes.find(ev.cube, tenant) === served) this.rights.update(served, stored);
   }
 }

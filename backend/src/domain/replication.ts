@@ -3,9 +3,8 @@
  * consumer assembles a transaction's parts first, see events/contract.ts), applied to this
  * instance's lattices in one batch each, so no stream ever shows half of a spread or a copy.
  */
-import { DEFAULT_TENANT } from "../../../common/tenants";
 import type { LeafChange } from "../lattice";
-import type { CommittedTransaction } from "../events/contract";
+import { type CommittedTransaction, eventTenant } from "../events/contract";
 import { applyNewer } from "../writes/apply";
 import type { CubeRegistry } from "./cube-registry";
 
@@ -17,7 +16,7 @@ import type { CubeRegistry } from "./cube-registry";
  * @returns the number of changes applied.
  */
 export function applyTransaction(cubes: CubeRegistry, tx: CommittedTransaction): number {
-  const served = cubes.find(tx.cube, tx.tenant ?? DEFAULT_TENANT);
+  const served = cubes.find(tx.cube, eventTenant(tx));
   if (!served || served.id !== tx.cubeId || served.loadedAt !== tx.loadedAt) return 0;
   const { cube } = served;
   const writer = { user: tx.user, at: tx.at };

@@ -4,7 +4,7 @@
  * together (any order, repeats, expiry, a cap on waiting transactions).
  */
 import type { CommittedChange } from "../store/types";
-import { type AuditEvent, type CalcEvent, OUTBOX_CHUNK, outboxRows, parseWriteEvent, TOPICS, TransactionAssembler, type TransactionHeader, type WriteEvent } from "./contract";
+import { type AuditEvent, type CalcEvent, OUTBOX_CHUNK, outboxRows, parseSecurityEvent, parseWriteEvent, TOPICS, TransactionAssembler, type TransactionHeader, type WriteEvent } from "./contract";
 
 const header: TransactionHeader = { cube: "Demo", tenant: "acme", cubeId: 3, loadedAt: 1000, txId: "tx-1", instanceId: "A", user: "ann", at: 2000 };
 
@@ -71,6 +71,8 @@ describe("parseWriteEvent", () => {
     const ok = JSON.stringify(part(1, 2, 1, 0));
     expect(parseWriteEvent(ok).part).toBe(1);
     expect(() => parseWriteEvent(JSON.stringify({ ...part(0, 1, 1, 0), cubeId: "3" }))).toThrow(/needs cube, cubeId/);
+    expect(() => parseWriteEvent(JSON.stringify({ ...part(0, 1, 1, 0), tenant: "acme/../globex" }))).toThrow(/tenant "acme\/..\/globex" is not a tenant id/);
+    expect(() => parseSecurityEvent(JSON.stringify({ cube: "Demo", cubeId: 3, loadedAt: 1, version: 2 }))).toThrow(/not a security event: needs cube, cubeId, loadedAt, version, instanceId/);
     expect(() => parseWriteEvent(JSON.stringify(part(2, 2, 1, 0)))).toThrow(/part 2 of 2/);
     expect(() => parseWriteEvent(JSON.stringify(part(-1, 2, 1, 0)))).toThrow(/part -1 of 2/);
     const { txId: _t, ...noTx } = part(0, 2, 1, 0);

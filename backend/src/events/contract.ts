@@ -9,7 +9,7 @@
  * several messages per topic, each carrying `part` and `parts`; a consumer applies the transaction
  * only once it holds every part, so no instance ever shows half of it.
  */
-import { DEFAULT_TENANT } from "../../../common/tenants";
+import { DEFAULT_TENANT, TENANT_ID } from "../../../common/tenants";
 import type { CommittedChange, NewOutboxRow } from "../store/types";
 
 /** Topics of the outbox rows of one write transaction. */
@@ -95,7 +95,7 @@ export interface CalcEvent extends PartOf {
  */
 export function outboxRows(header: TransactionHeader, changes: readonly CommittedChange[]): NewOutboxRow[] {
   const { cube, cubeId, loadedAt, txId, instanceId, user, at } = header;
-  const tenant = header.tenant ?? DEFAULT_TENANT;
+  const tenant = eventTenant(header);
   const key = messageKey(tenant, cube);
   const parts = Math.max(1, Math.ceil(changes.length / OUTBOX_CHUNK));
   const rows: NewOutboxRow[] = [];
@@ -151,7 +151,7 @@ export interface SecurityEvent {
 
 /** The outbox row of a security change: one message on TOPICS.security keyed by the cube's tenant and name. */
 export function securityOutboxRow(ev: SecurityEvent): NewOutboxRow {
-  return { topic: TOPICS.security, key: messageKey(ev.tenant ?? DEFAULT_TENANT, ev.cube), payload: JSON.stringify(ev) };
+  return { topic: TOPICS.security, key: messageKey(eventTenant(ev), ev.cube), payload: JSON.stringify(ev) };
 }
 
 /**
@@ -162,38 +162,39 @@ export function messageKey(tenant: string, cube: string): string {
   return `${tenant}/${cube}`;
 }
 
+/** The tenant an event or transaction names: DEFAULT_TENANT when it names none (older messages). */
+export function eventTenant(ev: { tenant?: string }): string {
+  return ev.tenant ?? DEFAULT_TENANT;
+}
+
+const isString = (v: unknown) => typeof v === "string";
+const isNumber = (v: unknown) => typeof v === "number";
+
+/**
+ * Parses an event of `kind` and checks the fields every event about a cube carries (cube, cubeId,
+ * loadedAt; tenant, when present, a tenant id) and `more`.
+ * @throws Error `not a <kind>: needs <fields>` naming them all when one is missing or wrong.
+ */
+function parseCubeEvent<T>(json: string, kind: string, more: Record<string, (v: unknown) => boolean>): T {
+  const ev = JSON.parse(json) as Record<string, unknown> | null;
+  const checks: Record<string, (v: unknown) => boolean> = { cube: isString, cubeId: isNumber, loadedAt: isNumber, ...more };
+  if (typeof ev !== "object" || ev === null || Object.entries(checks).some(([field, ok]) => !ok(ev[field]))) {
+    throw new Error(`not a ${kind}: needs ${Object.keys(checks).join(", ")}`);
+  }
+  if (ev.tenant !== undefined && (typeof ev.tenant !== "string" || !TENANT_ID.test(ev.tenant))) {
+    throw new Error(`not a ${kind}: tenant ${JSON.stringify(ev.tenant)} is not a tenant id`);
+  }
+  return ev as T;
+}
+
 /** Parses and checks a SecurityEvent. @throws Error naming what is missing. */
 export function parseSecurityEvent(json: string): SecurityEvent {
-  const ev = JSON.parse(json) as SecurityEvent;
-  if (
-    typeof ev !== "object" ||
-    ev === null ||
-    typeof ev.cube !== "string" ||
-    typeof ev.cubeId !== "number" ||
-    typeof ev.loadedAt !== "number" ||
-    typeof ev.version !== "number" ||
-    typeof ev.instanceId !== "string"
-  ) {
-    throw new Error("not a security event: needs cube, cubeId, loadedAt, version, instanceId");
-  }
-  return ev;
+  return parseCubeEvent<SecurityEvent>(json, "security event", { version: isNumber, instanceId: isString });
 }
 
 /** Parses and checks a WriteEvent. @throws Error naming the missing or wrong field. */
 export function parseWriteEvent(json: string): WriteEvent {
-  const ev = JSON.parse(json) as WriteEvent;
-  if (
-    typeof ev !== "object" ||
-    ev === null ||
-    typeof ev.cube !== "string" ||
-    typeof ev.cubeId !== "number" ||
-    typeof ev.loadedAt !== "number" ||
-    typeof ev.user !== "string" ||
-    typeof ev.at !== "number" ||
-    !Array.isArray(ev.changes)
-  ) {
-    throw new Error("not a write event: needs cube, cubeId, loadedAt, user, at, changes");
-  }
+  const ev = parseCubeEvent<WriteEvent>(json, "write event", { user: isString, at: isNumber, changes: Array.isArray });
   if (ev.parts !== undefined || ev.part !== undefined) {
     const { part, parts } = ev;
     if (!Number.isInteger(parts) || !Number.isInteger(part) || parts! < 1 || part! < 0 || part! >= parts!) {
@@ -250,7 +251,7 @@ export class TransactionAssembler {
     const parts = ev.parts ?? 1;
     if (parts <= 1) return ev;
     this.expire();
-    const key = `${ev.tenant ?? DEFAULT_TENANT}|${ev.cube.toLowerCase()}|${ev.cubeId}|${ev.txId}`;
+    const key = `${eventTenant(ev)}|${ev.cube.toLowerCase()}|${ev.cubeId}|${ev.txId}`;
     let entry = this.pending.get(key);
     if (!entry) {
       entry = { first: this.now(), parts: new Array(parts), received: 0 };
