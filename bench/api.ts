@@ -13,7 +13,7 @@ import { serve } from "@hono/node-server";
 import pino from "pino";
 import { LatticeService, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { createAuth } from "../backend/src/auth";
-import { devTokenSource } from "../backend/src/auth/dev-client";
+import { devSignIn } from "../backend/src/auth/dev-client";
 import { readConfig } from "../backend/src/config";
 import { createApp } from "../backend/src/server/app";
 import { type RunningServer, startServer } from "../backend/src/server/main";
@@ -71,17 +71,7 @@ export async function serveBackend(backend: Backend): Promise<BenchServer> {
 
 /** A Connect client (binary protobuf) of the lattice service at `url`, signed in as `user` through the server's development issuer. */
 export function latticeClient(url: string, user = "bench"): LatticeClient {
-  const token = devTokenSource(url, user);
-  const transport = createConnectTransport({
-    baseUrl: url,
-    useBinaryFormat: true,
-    interceptors: [
-      (next) => async (req) => {
-        req.header.set("Authorization", `Bearer ${await token()}`);
-        return next(req);
-      },
-    ],
-  });
+  const transport = createConnectTransport({ baseUrl: url, useBinaryFormat: true, interceptors: [devSignIn(url, user)] });
   return createClient(LatticeService, transport);
 }
 

@@ -1,6 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { devTokenSource } from "../../backend/src/auth/dev-client";
+import { devSignIn } from "../../backend/src/auth/dev-client";
 import { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
 import { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { SecurityService } from "../../proto/gen/quantatom/v1/security_pb";
@@ -11,17 +11,7 @@ import { SecurityService } from "../../proto/gen/quantatom/v1/security_pb";
  * sent as `Authorization: Bearer`), optionally in `tenant`: "another user" beside the one a test drives.
  */
 export function apiClients(baseUrl: string, user: string, tenant?: string) {
-  const token = devTokenSource(baseUrl, user, tenant);
-  const transport = createConnectTransport({
-    baseUrl,
-    useBinaryFormat: true,
-    interceptors: [
-      (next) => async (req) => {
-        req.header.set("Authorization", `Bearer ${await token()}`);
-        return next(req);
-      },
-    ],
-  });
+  const transport = createConnectTransport({ baseUrl, useBinaryFormat: true, interceptors: [devSignIn(baseUrl, user, tenant)] });
   return {
     lattice: createClient(LatticeService, transport),
     commentary: createClient(CommentaryService, transport),

@@ -3,6 +3,8 @@
  * development mode for a token (`POST /auth/dev-token`) and keeps it until shortly before it expires.
  */
 
+import type { Interceptor } from "@connectrpc/connect";
+
 /** A development token as `POST /auth/dev-token` answers it. */
 export interface DevToken {
   accessToken: string;
@@ -47,5 +49,17 @@ export function devTokenSource(serverUrl: string, user: string, tenant?: string)
       current = { token, until: Number.POSITIVE_INFINITY };
     }
     return current.token;
+  };
+}
+
+/**
+ * A Connect client interceptor that signs every call in as `user` on `serverUrl` through its
+ * development issuer (`Authorization: Bearer`, the token from devTokenSource).
+ */
+export function devSignIn(serverUrl: string, user: string, tenant?: string): Interceptor {
+  const token = devTokenSource(serverUrl, user, tenant);
+  return (next) => async (req) => {
+    req.header.set("Authorization", `Bearer ${await token()}`);
+    return next(req);
   };
 }
