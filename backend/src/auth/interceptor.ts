@@ -55,7 +55,7 @@ export function authenticate(verifier: TokenVerifier, log: Logger): Interceptor 
         for (;;) {
           const r = await Promise.race([inner.next(), expired]);
           if (r === "expired") {
-            log.info({ rpc: rpcName(req.url), user: principal.subject }, "stream ended: its token expired");
+            log.info({ rpc: rpcName(req.url) }, "stream ended: its token expired");
             throw new ConnectError("the access token expired; reconnect with a fresh one", Code.Unauthenticated);
           }
           if (r.done) return;
