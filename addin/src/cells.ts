@@ -81,6 +81,11 @@ export class CellFeed implements StreamSink {
     };
   }
 
+  /** The last snapshot of a followed cell, null when it is not followed or has none yet. */
+  snapshotOf(ref: CellRef): CellSnapshot | null {
+    return this.entries.get(refKey(ref))?.snapshot ?? null;
+  }
+
   /** Number of distinct cells followed. */
   get size(): number {
     return this.entries.size;

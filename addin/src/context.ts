@@ -18,14 +18,17 @@ import { DEFAULT_FORMULA_CELL_OPTIONS, FormulaCellRegistry, type FormulaCellOpti
 import { HoldsStore } from "./holds";
 import { type Host, officeHost } from "./host";
 import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
-import { ObservableValue } from "./observable";
+import { ObservableValue, refKey } from "./observable";
 import { PendingWritesStore } from "./pending-writes";
 import { RestoreProblems } from "./restores";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
 import { DEFAULT_STREAM_OPTIONS, type StreamOptions, StreamRegistry } from "./streams";
 import { createApi } from "./transport";
 import { parseRange } from "./address";
-import { applyTyped, createWritebackHandler, typedContent } from "./writeback";
+import { PendingMarks } from "./pending-marks";
+import { PendingPreview } from "./pending-preview";
+import { createSheetEditHandlers } from "./sheet-edits";
+import { applyTyped, typedContent } from "./writeback";
 
 /** The key of the shared instance on `globalThis`. */
 export const CONTEXT_KEY = Symbol.for("quantatom.addin.context");
@@ -115,6 +118,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   const holds = new HoldsStore();
   const pendingWrites = new PendingWritesStore(getApi, holds);
   const restores = new RestoreProblems((cells) => host.writeFormulas(cells), options.restoreRetryMs);
+  const preview = new PendingPreview(pendingWrites);
+  const marks = new PendingMarks(host, pendingWrites);
 
   // A new user (or none) sees only what they may: every stream and comment is read again with the
   // new token, or shows "Sign in in the task pane" when there is none.
@@ -130,7 +135,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   });
 
   let started: Promise<void> | null = null;
-  let stopListening: (() => Promise<void>) | null = null;
+  const stopListening: (() => Promise<void>)[] = [];
   let disposed = false;
 
   return {
@@ -160,10 +165,12 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
         // Sign in silently where possible (a remembered development user, MSAL's single sign-on).
         void auth.start();
         if (!(await host.ready()) || disposed) return;
-        const handler = createWritebackHandler(host, formulaCells, pendingWrites, holds, restores);
-        stopListening = await host.onSheetChanged((change) => {
-          handler(change).catch((err: unknown) => console.error("quantatom: writeback failed", err));
-        });
+        const edits = createSheetEditHandlers({ host, cells: formulaCells, pending: pendingWrites, holds, restores, marks, snapshotOf: (ref) => feed.snapshotOf(ref) });
+        const failed = (err: unknown) => console.error("quantatom: writeback failed", err);
+        stopListening.push(await host.onSheetChanged((change) => void edits.onChanged(change).catch(failed)));
+        const formulas = await host.onFormulaChanged((change) => void edits.onFormulaChanged(change).catch(failed));
+        if (formulas) stopListening.push(formulas);
+        stopListening.push(await host.onSheetStructure((change) => void edits.onStructure(change).catch(failed)));
       })();
       return started;
     },
@@ -180,9 +187,14 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       const token = address ? formulaCells.register(address, ref) : null;
       // A formula running at an address listed as not put back is back (re-entered by the user).
       if (address) restores.resolved(address);
+      // Without an address (Excel did not give one) typing over it is seen only through onFormulaChanged: say so.
+      const unaddressed = address ? null : `noaddress:${refKey(ref)}`;
+      if (unaddressed) restores.noAddress(unaddressed, `=QATOM.CELL("${ref.cube}", ${ref.members.map((m) => `"${m}"`).join(", ")})`);
+      // The formula shows a value typed over it until Submit or Discard (./pending-preview.ts).
+      const shown = preview.watch(ref, onResult);
       const unsubscribe = feed.subscribe(ref, (o) => {
         if (token) formulaCells.update(token, o.ok ? o.snapshot : null);
-        onResult(o);
+        shown.deliver(o);
       });
       let open = true;
       return {
@@ -190,7 +202,9 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
           if (!open) return;
           open = false;
           unsubscribe();
+          shown.close();
           if (token) formulaCells.release(token);
+          if (unaddressed) restores.dismiss(unaddressed);
         },
       };
     },
@@ -239,7 +253,9 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       comments.dispose();
       formulaCells.dispose();
       restores.dispose();
-      void stopListening?.();
+      preview.dispose();
+      marks.dispose();
+      for (const stop of stopListening.splice(0)) void stop();
     },
 
     streamedCellCount(cube) {

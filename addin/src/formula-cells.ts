@@ -146,6 +146,33 @@ export class FormulaCellRegistry implements FormulaCells {
     return out;
   }
 
+  /**
+   * Moves slots after rows or columns moved or a sheet was renamed (`move` gives a cell's new
+   * address, null when it was deleted): Excel keeps a streaming invocation running when its cell
+   * moves, with the address it started at, so the registry follows the cell itself.
+   */
+  moveAddresses(move: (address: string) => string | null): void {
+    const moved: Slot[] = [];
+    for (const slot of Array.from(this.slots.values())) {
+      const to = move(slot.address);
+      if (to === slot.address) continue;
+      this.slots.delete(slot.key);
+      if (to === null) {
+        for (const token of slot.holders.keys()) this.byToken.delete(token);
+        if (slot.expiry) clearTimeout(slot.expiry);
+        this.changed(null);
+        continue;
+      }
+      slot.address = to;
+      slot.key = cellKey(to);
+      moved.push(slot);
+    }
+    for (const slot of moved) {
+      this.slots.set(slot.key, slot);
+      this.changed(slot);
+    }
+  }
+
   /** Drops every timer (the runtime is shutting down). */
   dispose(): void {
     if (this.readTimer) clearTimeout(this.readTimer);

@@ -41,13 +41,53 @@ export interface SheetChange {
    * @see https://learn.microsoft.com/javascript/api/excel/excel.worksheetchangedeventargs#excel-excel-worksheetchangedeventargs-details-member
    */
   valueAfter?: unknown;
+  /**
+   * Who made the change (ExcelApi 1.14 `triggerSource`): `ThisLocalAddin` for this add-in's own
+   * writes, `Unknown` for the user's edits, undo included; absent where Excel does not say.
+   * @see https://learn.microsoft.com/javascript/api/excel/excel.worksheetchangedeventargs#excel-excel-worksheetchangedeventargs-triggersource-member
+   */
+  triggerSource?: "ThisLocalAddin" | "Unknown";
 }
 
-/** A formula to put back in a cell (address with sheet). */
+/**
+ * Formulas changed on a worksheet (WorksheetFormulaChangedEventArgs, ExcelApi 1.13): what each
+ * changed cell held before. `cells` is null when Excel left the details out (above its size limit).
+ * @see https://learn.microsoft.com/javascript/api/excel/excel.worksheetformulachangedeventargs
+ */
+export interface FormulaChange {
+  sheet: string;
+  source: "Local" | "Remote";
+  /** Addresses with sheet (`Sheet1!B3`) and the formula each held before (`previousFormula`). */
+  cells: { address: string; previousFormula: string }[] | null;
+}
+
+/** A sheet-level change that moves cells: a sort of rows (`address`: the range) or a rename. */
+export type SheetStructureChange = { kind: "rowsSorted"; sheet: string; address: string } | { kind: "renamed"; from: string; to: string };
+
+/**
+ * What to write to a cell (address with sheet): a formula to put back, a cell style, a number
+ * format; fields left out are left as they are.
+ */
 export interface FormulaWrite {
   address: string;
-  formula: string;
+  formula?: string;
+  /** A cell style's name (`Range.style`); the pending style is created on first use (see {@link PENDING_STYLE}). */
+  style?: string;
+  /** Excel number format code to set back (`Range.numberFormat`). */
+  numberFormat?: string;
 }
+
+/**
+ * The cell style the add-in owns for values typed but not yet submitted, as TM1 colours values
+ * not yet committed: a fill only (number format, font, borders and alignment stay the cell's).
+ * Users may change its colour in Excel's Cell Styles; the add-in finds it by name.
+ * @see https://learn.microsoft.com/javascript/api/excel/excel.style
+ */
+export const PENDING_STYLE = { name: "QuantatomAI Pending", fill: "#FCE4B6", font: "#7A4A00" } as const;
+
+/** Most cells read in one sync, and most bytes of formulas written in one: well under Excel on the web's 5 MB per request and response. */
+export const MAX_CELLS_PER_SYNC = 2_000;
+export const MAX_WRITE_BYTES_PER_SYNC = 1_000_000;
 
 /** What a sheet cell holds now. */
 export interface SheetCell {
@@ -59,6 +99,10 @@ export interface SheetCell {
   valueType: string;
   /** Excel's `Range.values` entry. */
   value: unknown;
+  /** The cell's style name (`Range.style`), e.g. `Normal`. */
+  style?: string;
+  /** The cell's number format (`Range.numberFormat`). */
+  numberFormat?: string;
 }
 
 /**
@@ -109,7 +153,7 @@ export interface Host {
   pageOrigin(): string | null;
   /** Reads cells (addresses with sheet) in one Excel.run; cells of missing sheets are left out. */
   readCells(addresses: readonly string[]): Promise<SheetCell[]>;
-  /** Writes formulas (addresses with sheet) in one Excel.run. */
+  /** Writes formulas, styles and number formats (addresses with sheet) in one Excel.run. */
   writeFormulas(cells: readonly FormulaWrite[]): Promise<void>;
   /**
    * Reads cells, lets `decide` record what they mean and name the formulas to put back, and writes
@@ -121,6 +165,13 @@ export interface Host {
   readAndRestore(addresses: readonly string[], decide: (cells: SheetCell[]) => FormulaWrite[]): Promise<SheetCell[]>;
   /** Listens to cell changes on every worksheet of the workbook; resolves to a function that stops listening. */
   onSheetChanged(handler: (change: SheetChange) => void): Promise<() => Promise<void>>;
+  /**
+   * Listens to formula changes on every worksheet (`worksheets.onFormulaChanged`, ExcelApi 1.13);
+   * resolves to null where Excel does not offer it.
+   */
+  onFormulaChanged(handler: (change: FormulaChange) => void): Promise<(() => Promise<void>) | null>;
+  /** Listens to row sorts (`onRowSorted`, ExcelApi 1.10) and sheet renames (`onNameChanged`, ExcelApi 1.17) where offered. */
+  onSheetStructure(handler: (change: SheetStructureChange) => void): Promise<() => Promise<void>>;
   /**
    * Whether Office supports a requirement set at `minVersion` or later
    * (`Office.context.requirements.isSetSupported`); false where there is no Office. Call after `ready()`.
@@ -205,35 +256,96 @@ function runner(g: OfficeGlobals) {
   };
 }
 
-/** Queues loads of cells (addresses with sheet); after the one sync inside, the returned function gives them. */
-async function loadCells(context: Excel.RequestContext, addresses: readonly string[]): Promise<() => SheetCell[]> {
+/** Loads cells (addresses with sheet), at most MAX_CELLS_PER_SYNC per sync; cells of missing sheets are left out. */
+async function loadCells(context: Excel.RequestContext, addresses: readonly string[]): Promise<SheetCell[]> {
   const sheets = context.workbook.worksheets;
   sheets.load("items/name");
   await context.sync();
   const present = new Set(sheets.items.map((s) => s.name.toLowerCase()));
-  const ranges: { address: string; range: Excel.Range }[] = [];
-  for (const address of addresses) {
-    const { sheet, local } = splitAddress(address);
-    if (!present.has(sheet.toLowerCase())) continue;
-    const range = sheets.getItem(sheet).getRange(local);
-    range.load("formulas,values,valueTypes");
-    ranges.push({ address, range });
+  const wanted = addresses.filter((a) => present.has(splitAddress(a).sheet.toLowerCase()));
+  const out: SheetCell[] = [];
+  for (let lo = 0; lo < wanted.length; lo += MAX_CELLS_PER_SYNC) {
+    const ranges = wanted.slice(lo, lo + MAX_CELLS_PER_SYNC).map((address) => {
+      const { sheet, local } = splitAddress(address);
+      const range = sheets.getItem(sheet).getRange(local);
+      range.load("formulas,values,valueTypes,style,numberFormat");
+      return { address, range };
+    });
+    await context.sync();
+    for (const { address, range } of ranges) {
+      out.push({
+        address,
+        formula: range.formulas[0][0],
+        valueType: String(range.valueTypes[0][0]),
+        value: range.values[0][0],
+        style: typeof range.style === "string" ? range.style : undefined,
+        numberFormat: range.numberFormat ? String(range.numberFormat[0][0]) : undefined,
+      });
+    }
   }
-  await context.sync();
-  return () =>
-    ranges.map(({ address, range }) => ({
-      address,
-      formula: range.formulas[0][0],
-      valueType: String(range.valueTypes[0][0]),
-      value: range.values[0][0],
-    }));
+  return out;
 }
 
-function putFormulas(context: Excel.RequestContext, cells: readonly FormulaWrite[]): void {
-  for (const { address, formula } of cells) {
+/** Creates the pending style when a write uses it and the workbook lacks it (Excel.StyleCollection, ExcelApi 1.7). */
+async function ensurePendingStyle(context: Excel.RequestContext, cells: readonly FormulaWrite[]): Promise<void> {
+  if (!cells.some((c) => c.style === PENDING_STYLE.name)) return;
+  const existing = context.workbook.styles.getItemOrNullObject(PENDING_STYLE.name);
+  existing.load("name");
+  await context.sync();
+  if (!existing.isNullObject) return;
+  context.workbook.styles.add(PENDING_STYLE.name);
+  const style = context.workbook.styles.getItem(PENDING_STYLE.name);
+  style.includeNumber = false;
+  style.includeAlignment = false;
+  style.includeBorder = false;
+  style.includeProtection = false;
+  style.includeFont = true;
+  style.includePatterns = true;
+  style.fill.color = PENDING_STYLE.fill;
+  style.font.color = PENDING_STYLE.font;
+  await context.sync();
+}
+
+/** Queues the writes, syncing every MAX_WRITE_BYTES_PER_SYNC bytes of formula text (Excel on the web's 5 MB request limit). */
+async function putCells(context: Excel.RequestContext, cells: readonly FormulaWrite[]): Promise<void> {
+  await ensurePendingStyle(context, cells);
+  let bytes = 0;
+  for (const { address, formula, style, numberFormat } of cells) {
     const { sheet, local } = splitAddress(address);
-    context.workbook.worksheets.getItem(sheet).getRange(local).formulas = [[formula]];
+    const range = context.workbook.worksheets.getItem(sheet).getRange(local);
+    if (formula !== undefined) range.formulas = [[formula]];
+    if (style !== undefined) range.style = style;
+    if (numberFormat !== undefined) range.numberFormat = [[numberFormat]];
+    bytes += (formula?.length ?? 0) + (style?.length ?? 0) + (numberFormat?.length ?? 0) + address.length + 64;
+    if (bytes >= MAX_WRITE_BYTES_PER_SYNC) {
+      await context.sync();
+      bytes = 0;
+    }
   }
+  if (bytes > 0) await context.sync();
+}
+
+/** A sheet's name in an address: quoted when Excel would quote it (`'Plan 2025'`). */
+function quoteSheet(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(name) ? name : `'${name.replace(/'/g, "''")}'`;
+}
+
+/** The current name of a worksheet by id (read each time: sheets can be renamed while a handler lives). */
+async function sheetName(excel: typeof Excel, run: ReturnType<typeof runner>, worksheetId: string): Promise<string> {
+  return run(excel, false, async (c) => {
+    const ws = c.workbook.worksheets.getItem(worksheetId);
+    ws.load("name");
+    await c.sync();
+    return ws.name;
+  });
+}
+
+/** Removes an event handler in its own context. */
+async function removeHandler(excel: typeof Excel, registered: OfficeExtension.EventHandlerResult<unknown>): Promise<void> {
+  await excel.run(registered.context, async (context) => {
+    registered.remove();
+    await context.sync();
+  });
 }
 
 /**
@@ -256,27 +368,18 @@ export function officeHost(scope?: object): Host {
     },
     async readCells(addresses) {
       if (!g.Excel || addresses.length === 0) return [];
-      return run(g.Excel, false, async (context) => {
-        const cells = await loadCells(context, addresses);
-        return cells();
-      });
+      return run(g.Excel, false, (context) => loadCells(context, addresses));
     },
     async writeFormulas(cells) {
       if (!g.Excel || cells.length === 0) return;
-      await run(g.Excel, true, async (context) => {
-        putFormulas(context, cells);
-        await context.sync();
-      });
+      await run(g.Excel, true, (context) => putCells(context, cells));
     },
     async readAndRestore(addresses, decide) {
       if (!g.Excel || addresses.length === 0) return [];
       return run(g.Excel, true, async (context) => {
-        const read = (await loadCells(context, addresses))();
+        const read = await loadCells(context, addresses);
         const writes = decide(read);
-        if (writes.length > 0) {
-          putFormulas(context, writes);
-          await context.sync();
-        }
+        if (writes.length > 0) await putCells(context, writes);
         return read;
       });
     },
@@ -293,6 +396,8 @@ export function officeHost(scope?: object): Host {
             return ws.name;
           });
           const change: SheetChange = { sheet, address: ev.address, changeType: String(ev.changeType), source: ev.source === "Remote" ? "Remote" : "Local" };
+          const trigger = (ev as { triggerSource?: string }).triggerSource;
+          if (trigger === "ThisLocalAddin" || trigger === "Unknown") change.triggerSource = trigger;
           // Excel gives details only for a single-cell change; reading them otherwise may throw.
           const details = singleCell(ev.address) ? (ev as { details?: { valueAfter?: unknown } }).details : undefined;
           if (details && "valueAfter" in details) change.valueAfter = details.valueAfter;
@@ -306,6 +411,52 @@ export function officeHost(scope?: object): Host {
           registered.remove();
           await context.sync();
         });
+      };
+    },
+    async onFormulaChanged(handler) {
+      const excel = g.Excel;
+      if (!excel || g.Office?.context?.requirements?.isSetSupported("ExcelApi", "1.13") !== true) return null;
+      const registered = await run(excel, false, async (context) => {
+        const result = context.workbook.worksheets.onFormulaChanged.add(async (ev) => {
+          const sheet = await sheetName(excel, run, ev.worksheetId);
+          const details = ev.formulaDetails as Excel.FormulaChangedEventDetail[] | undefined;
+          handler({
+            sheet,
+            source: ev.source === "Remote" ? "Remote" : "Local",
+            cells: details ? details.map((d) => ({ address: `${quoteSheet(sheet)}!${d.cellAddress.replace(/\$/g, "")}`, previousFormula: String(d.previousFormula ?? "") })) : null,
+          });
+        });
+        await context.sync();
+        return result;
+      });
+      return () => removeHandler(excel, registered);
+    },
+    async onSheetStructure(handler) {
+      const excel = g.Excel;
+      const supported = (v: string) => g.Office?.context?.requirements?.isSetSupported("ExcelApi", v) === true;
+      if (!excel) return async () => {};
+      const results = await run(excel, false, async (context) => {
+        const out: OfficeExtension.EventHandlerResult<unknown>[] = [];
+        const sheets = context.workbook.worksheets;
+        if (supported("1.10")) {
+          out.push(
+            sheets.onRowSorted.add(async (ev) => {
+              handler({ kind: "rowsSorted", sheet: await sheetName(excel, run, ev.worksheetId), address: ev.address });
+            }),
+          );
+        }
+        if (supported("1.17")) {
+          out.push(
+            sheets.onNameChanged.add(async (ev) => {
+              handler({ kind: "renamed", from: ev.nameBefore, to: ev.nameAfter });
+            }),
+          );
+        }
+        await context.sync();
+        return out;
+      });
+      return async () => {
+        for (const r of results) await removeHandler(excel, r);
       };
     },
     isSetSupported(name, minVersion) {

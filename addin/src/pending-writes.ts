@@ -29,6 +29,9 @@ export { MAX_WRITES_PER_REQUEST };
 export const CALCULATED_MESSAGE =
   "This cell is calculated by a formula (a member formula of the cube), so it is read-only: change the cells it is calculated from.";
 
+/** Why a pending write whose cell was deleted from the sheet is not sent. */
+export const DELETED_CELL_MESSAGE = "Its cell was deleted from the sheet, so it is not sent: discard it, or type it again where the cell is now.";
+
 /** PendingWrites over WriteCells; see the module comment. */
 export class PendingWritesStore implements PendingWrites {
   private items: readonly PendingWrite[] = [];
@@ -92,6 +95,25 @@ export class PendingWritesStore implements PendingWrites {
     }
     const drop = new Set(ids);
     this.commit(this.items.filter((w) => !drop.has(w.id)));
+  }
+
+  /**
+   * Moves writes after rows or columns moved or a sheet was renamed (`move` gives a cell's new
+   * address). A write whose cell was deleted is refused with the reason, never sent: the user
+   * discards it or types it again.
+   */
+  moveAddresses(move: (address: string) => string | null): void {
+    let changed = false;
+    const next = this.items.map((w) => {
+      const to = move(w.address);
+      if (to === w.address) return w;
+      changed = true;
+      if (to === null) {
+        return w.status === "applied" ? w : { ...w, status: "rejected" as const, message: DELETED_CELL_MESSAGE };
+      }
+      return { ...w, id: cellKey(to), address: to };
+    });
+    if (changed) this.commit(next);
   }
 
   async submit(): Promise<void> {

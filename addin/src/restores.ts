@@ -61,7 +61,9 @@ export class RestoreProblems {
   /** The batch that should have put these formulas back failed with `err`: list them and retry. */
   failed(writes: readonly FormulaWrite[], typed: ReadonlyMap<string, string>, err: unknown): void {
     const message = `The formula could not be put back: ${errorText(err)}`;
-    for (const w of writes) this.put({ id: cellKey(w.address), address: w.address, formula: w.formula, typed: typed.get(w.address) ?? "", message, attempts: 1 });
+    for (const w of writes) {
+      if (w.formula !== undefined) this.put({ id: cellKey(w.address), address: w.address, formula: w.formula, typed: typed.get(w.address) ?? "", message, attempts: 1 });
+    }
     this.schedule();
   }
 
@@ -83,6 +85,36 @@ export class RestoreProblems {
       message: `Excel did not let the add-in read what was typed (${errorText(err)}), so nothing was recorded: type it again.`,
       attempts: 0,
     });
+  }
+
+  /**
+   * A value typed over a QATOM.CELL cell whose formula was put back but whose cell could not be
+   * worked out (an argument the add-in cannot evaluate): nothing was recorded; the pane says so.
+   */
+  notRecorded(address: string, typed: string, reason: string): void {
+    this.put({ id: cellKey(address), address, formula: null, typed, message: `Nothing was recorded for what was typed: ${reason}. Type it again, or enter the members as text.`, attempts: 0 });
+  }
+
+  /**
+   * A QATOM.CELL formula whose invocation came without an address (Excel did not give one): a number
+   * typed over it is recognised only through onFormulaChanged (ExcelApi 1.13), so it is listed.
+   * `id` is the cell's key (cube and members); {@link dismiss} it when the formula goes.
+   */
+  noAddress(id: string, description: string): void {
+    this.put({ id, address: "", formula: null, typed: "", message: `${description} runs without a cell address from Excel: a value typed over it is recorded only where Excel reports changed formulas (ExcelApi 1.13).`, attempts: 0 });
+  }
+
+  /** Moves listed cells after rows or columns moved or a sheet was renamed (`move` gives the new address, null when deleted). */
+  moveAddresses(move: (address: string) => string | null): void {
+    let changed = false;
+    const next = this.items.flatMap((p) => {
+      if (!p.address) return [p];
+      const to = move(p.address);
+      if (to === p.address) return [p];
+      changed = true;
+      return to === null ? [] : [{ ...p, id: cellKey(to), address: to }];
+    });
+    if (changed) this.commit(next);
   }
 
   /** The formula is back (the handler put it back later, or the user re-entered it): drop the item. */

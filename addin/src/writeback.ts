@@ -1,7 +1,6 @@
 /**
- * Writeback from the grid: a worksheet onChanged handler. When the user types a number or a TM1
- * code over a QATOM.CELL cell (or clears it), the handler records what it means, taken from the
- * formula it replaced, and puts the formula back:
+ * Writeback from the grid: what an entry typed over a QATOM.CELL cell means (./sheet-edits.ts
+ * finds the cells typed over, puts their formulas back and marks them):
  *
  * - a number, or a code such as `P%+10`, `S+200`, `LS*50`, `C`: a pending write, listed in the task
  *   pane until Submit; a consolidated cell's write is spread by the server (./spreading.ts says how
@@ -14,16 +13,14 @@
  *   pane shows the mistake, naming the bad part and where it is (as TM1 refuses a bad code);
  * - any other text (`n/a`, `see note`) is the user's own business: it stays, nothing is written.
  *
- * Only this user's edits (`source: Local`) of cell contents (`changeType: RangeEdited`) count; a
- * formula made of more than one call (`=QATOM.CELL(...)*2`) is left as the user changed it.
+ * A formula made of more than one call (`=QATOM.CELL(...)*2`) is left as the user changed it.
  */
-import { formatCell, parseCell, parseRange } from "./address";
+import { formatCell, parseCell } from "./address";
 import type { FormulaCell, Holds, PendingWrite, PendingWrites, TypedOutcome } from "./contracts";
 import type { FormulaCellRegistry } from "./formula-cells";
 import { buildCellFormula, isSingleCellCall } from "./formula-text";
-import type { FormulaWrite, Host, SheetCell, SheetChange } from "./host";
+import type { SheetCell } from "./host";
 import { CALCULATED_MESSAGE } from "./pending-writes";
-import type { RestoreProblems } from "./restores";
 import { spreadOverRange } from "../../common/spreading/range";
 import { type CellEntry, DIRECTION_STEP, type Direction, entryForCode, isCellCode, isRangeCode, lineEntry, lineValues, parseTypedText, type RangeCode, type SpreadCode, type Typed } from "./spreading";
 
@@ -196,7 +193,7 @@ export function applyTyped(t: TypingTargets, cell: FormulaCell, typed: Typed): T
  * range, as a TM1 user selects the range to spread): the range's cells are the run, each row
  * left to right (a single column top to bottom).
  */
-function filledLines(typedCells: { cell: FormulaCell; typed: Typed }[]): FormulaCell[][] | null {
+export function filledLines(typedCells: { cell: FormulaCell; typed: Typed }[]): FormulaCell[][] | null {
   if (typedCells.length < 2) return null;
   const first = typedCells[0].typed;
   if (first.kind !== "code" || (first.code.kind !== "SL" && first.code.kind !== "GR") || first.code.directions.length > 0) return null;
@@ -212,78 +209,6 @@ function filledLines(typedCells: { cell: FormulaCell; typed: Typed }[]): Formula
 }
 
 /** What the sheet shows a cell holds, as the pane lists it. */
-function shownText(cell: SheetCell): string {
+export function shownText(cell: SheetCell): string {
   return cell.formula === null || cell.formula === undefined ? "" : String(cell.formula);
-}
-
-/**
- * Builds the handler; register it with `host.onSheetChanged`. Resolves when the change is handled.
- * Reading what was typed, recording it and putting the formulas back happen in one Excel.run
- * (`Host.readAndRestore`, which waits while the user edits the next cell); a failed restore is
- * listed in `restores` and retried; a cell whose formula text is unknown is listed there and left
- * as typed (see ./restores.ts).
- */
-export function createWritebackHandler(
-  host: Host,
-  cells: FormulaCellRegistry,
-  pending: PendingWrites,
-  holds: Holds,
-  restores?: RestoreProblems,
-): (change: SheetChange) => Promise<void> {
-  const targets: TypingTargets = { cells, pending, holds };
-  return async (change) => {
-    if (change.source !== "Local" || change.changeType !== "RangeEdited") return;
-    const range = parseRange(change.address, change.sheet);
-    if (!range) return;
-    const candidates = cells.within(range).filter((c) => !c.ambiguous);
-    if (candidates.length === 0) return;
-    const restore: FormulaWrite[] = [];
-    const shown = new Map<string, string>();
-    let decided = false;
-    const decide = (now: SheetCell[]): FormulaWrite[] => {
-      decided = true;
-      const byAddress = new Map(now.map((c) => [c.address, c]));
-      const typedCells: { cell: FormulaCell; typed: Typed }[] = [];
-      for (const { cell } of candidates) {
-        const sheetCell = byAddress.get(cell.address);
-        if (!sheetCell) continue;
-        const typed = readTyped(sheetCell);
-        if (typed === undefined) continue;
-        if (cell.formula === null) {
-          // Never a formula rebuilt from member names: it would lose the user's references.
-          restores?.unknownFormula(cell.address, shownText(sheetCell));
-          continue;
-        }
-        if (!isSingleCellCall(cell.formula)) continue;
-        typedCells.push({ cell, typed });
-        restore.push({ address: cell.address, formula: cell.formula });
-        shown.set(cell.address, shownText(sheetCell));
-      }
-      const lines = filledLines(typedCells);
-      if (lines) {
-        const typed = typedCells[0].typed as Extract<Typed, { kind: "code" }>;
-        for (const line of lines) applyLine(targets, line, typed.code as Extract<SpreadCode, { kind: "SL" | "GR" }>, typed.text);
-      } else {
-        for (const { cell, typed } of typedCells) applyTyped(targets, cell, typed);
-      }
-      return restore;
-    };
-    try {
-      await host.readAndRestore(
-        candidates.map((c) => c.cell.address),
-        decide,
-      );
-      for (const w of restore) restores?.resolved(w.address);
-    } catch (err) {
-      if (!restores) throw err;
-      if (!decided) {
-        // Excel refused even the read: nothing was recorded, and the cells keep what was typed.
-        for (const { cell } of candidates) restores.notRead(cell.address, change.valueAfter, err);
-      } else if (restore.length > 0) {
-        restores.failed(restore, shown, err);
-      } else {
-        throw err;
-      }
-    }
-  };
 }

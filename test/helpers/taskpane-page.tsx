@@ -39,6 +39,8 @@ const runtimeHost: Host = {
   },
   readAndRestore: async () => [],
   onSheetChanged: async () => async () => undefined,
+  onFormulaChanged: async () => null,
+  onSheetStructure: async () => async () => undefined,
   isSetSupported: () => false,
   displayDialog: async () => {
     throw new Error("no Office dialog in the test page");

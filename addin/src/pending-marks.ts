@@ -1,0 +1,123 @@
+/**
+ * The pending style on the sheet: a cell whose typed value waits for Submit carries the add-in's
+ * cell style (host.ts `PENDING_STYLE`), as TM1 colours values not yet committed; the mark goes when
+ * the value is applied or discarded, and the cell gets back the style and number format it had.
+ *
+ * The writeback handler marks the typed cells in the same Excel.run that puts their formulas back
+ * (one undo step: Ctrl+Z takes back the mark and the restore together, which is how the handler
+ * recognises an undone entry) and records them here; everything else (Submit, Discard, conflicts
+ * resolved, writes recorded without the sheet) is synced from the pending writes in one Excel.run
+ * per burst of changes. A cell whose style the user changed since is left as it is.
+ */
+import { cellKey } from "./address";
+import type { PendingWrites } from "./contracts";
+import { type FormulaWrite, type Host, PENDING_STYLE } from "./host";
+import { SHOWN_STATUSES } from "./pending-preview";
+
+/** A marked cell and what it looked like before. */
+interface Mark {
+  address: string;
+  /** The style it had (null when unknown: `Normal` is set back). */
+  style: string | null;
+  numberFormat: string | null;
+}
+
+/** Keeps the pending style on the cells of shown pending writes; see the module comment. */
+export class PendingMarks {
+  private readonly marked = new Map<string, Mark>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running: Promise<void> = Promise.resolve();
+  private readonly stop: () => void;
+
+  constructor(
+    private readonly host: Host,
+    private readonly pending: PendingWrites,
+  ) {
+    this.stop = pending.subscribe(() => this.schedule());
+  }
+
+  /** The cell at `address` was marked by the handler; `style` and `numberFormat` are what it had. */
+  recordMarked(address: string, style: string | null | undefined, numberFormat: string | null | undefined): void {
+    const id = cellKey(address);
+    const had = this.marked.get(id);
+    // Typed over again while marked: what it had before the first mark stays.
+    if (had) return;
+    this.marked.set(id, { address, style: style && style !== PENDING_STYLE.name ? style : null, numberFormat: numberFormat ?? null });
+  }
+
+  /** True when the add-in marked the cell (and has not unmarked it). */
+  isMarked(address: string): boolean {
+    return this.marked.has(cellKey(address));
+  }
+
+  /** The write that takes the mark off (style and number format as they were), and forgets it. */
+  unmarkWrite(address: string): FormulaWrite | null {
+    const id = cellKey(address);
+    const m = this.marked.get(id);
+    if (!m) return null;
+    this.marked.delete(id);
+    const w: FormulaWrite = { address, style: m.style ?? "Normal" };
+    if (m.numberFormat !== null) w.numberFormat = m.numberFormat;
+    return w;
+  }
+
+  /** Forgets a mark Excel took back (Ctrl+Z undid it with the restore). */
+  forget(address: string): void {
+    this.marked.delete(cellKey(address));
+  }
+
+  /** Moves marks after rows or columns moved or a sheet was renamed (null: the cell was deleted). */
+  moveAddresses(move: (address: string) => string | null): void {
+    for (const [id, m] of Array.from(this.marked)) {
+      const to = move(m.address);
+      if (to === m.address) continue;
+      this.marked.delete(id);
+      if (to !== null) this.marked.set(cellKey(to), { ...m, address: to });
+    }
+  }
+
+  /** Resolves when the marks match the pending writes (tests; the pane never waits). */
+  async settled(): Promise<void> {
+    while (this.timer) await new Promise((r) => setTimeout(r, 5));
+    await this.running;
+  }
+
+  dispose(): void {
+    this.stop();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.running.then(() => this.sync()).catch((err: unknown) => console.warn("quantatom: the pending marks could not be updated", err));
+    }, 0);
+  }
+
+  private async sync(): Promise<void> {
+    const shown = new Map<string, string>();
+    for (const w of this.pending.list()) if (SHOWN_STATUSES.has(w.status) && w.address) shown.set(w.id, w.address);
+    const toMark = [...shown].filter(([id]) => !this.marked.has(id)).map(([, address]) => address);
+    const toUnmark = [...this.marked].filter(([id]) => !shown.has(id)).map(([, m]) => m.address);
+    if (toMark.length === 0 && toUnmark.length === 0) return;
+    if (!(await this.host.ready())) return;
+    const unmarking = new Set(toUnmark.map(cellKey));
+    await this.host.readAndRestore([...toMark, ...toUnmark], (cells) => {
+      const writes: FormulaWrite[] = [];
+      for (const c of cells) {
+        const id = cellKey(c.address);
+        if (unmarking.has(id)) {
+          // Only a cell that still carries the mark: a style the user set since stays.
+          const w = this.unmarkWrite(c.address);
+          if (w && c.style === PENDING_STYLE.name) writes.push(w);
+        } else if (typeof c.formula === "string" && c.formula.startsWith("=") && !this.marked.has(id)) {
+          this.recordMarked(c.address, c.style, c.numberFormat);
+          writes.push({ address: c.address, style: PENDING_STYLE.name });
+        }
+      }
+      return writes;
+    });
+  }
+}
