@@ -56,8 +56,8 @@ export class PendingPreview {
    */
   watch(ref: CellRef, onResult: (o: CellOutcome) => void): { deliver(o: CellOutcome): void; close(): void } {
     const shown: Shown = { key: refKey(ref), last: null, onResult };
-    let set = this.open.get(shown.key);
-    if (!set) this.open.set(shown.key, (set = new Set()));
+    const set = this.open.get(shown.key) ?? new Set<Shown>();
+    this.open.set(shown.key, set);
     set.add(shown);
     return {
       deliver: (o) => {

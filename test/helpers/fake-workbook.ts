@@ -506,13 +506,17 @@ export class FakeWorkbook {
         set style(name: string) {
           const st = wb.styles.get(name.toLowerCase());
           if (!st) throw new Error(`ItemNotFound: style ${name}`);
-          for (const l of locals) setter(s, l, name.length + 16, (c) => void (c.style = st.name));
+          for (const l of locals) setter(s, l, name.length + 16, (c) => {
+            c.style = st.name;
+          });
         },
         get numberFormat() {
           return grid((c) => c.numberFormat);
         },
         set numberFormat(v: unknown[][]) {
-          setter(s, locals[0], 32, (c) => void (c.numberFormat = String(one(v))));
+          setter(s, locals[0], 32, (c) => {
+            c.numberFormat = String(one(v));
+          });
         },
       };
     };
