@@ -112,6 +112,11 @@ export interface PendingWrite extends CellRef {
   leavesChanged?: number;
   /** Applied: the cell's value after the write (a consolidated cell's new total). */
   currentValue?: number | null;
+  /**
+   * Set while the write waits for the user's confirmation in the task pane (clearing a consolidated
+   * cell with `C` clears every leaf below it): the question to show. Submit skips it until confirmed.
+   */
+  confirm?: string;
 }
 
 /** How to write a typed value: the spread of a consolidated cell and the code it came from. */
@@ -139,6 +144,8 @@ export interface PendingWrites {
    * write not yet applied becomes `pending` again (or `rejected` when the new spread lacks an argument).
    */
   setSpread(id: string, patch: Partial<PendingSpread>): void;
+  /** The user confirmed a write that asked for it (see `PendingWrite.confirm`): Submit sends it. */
+  confirm(id: string): void;
   /** Drops pending writes (all when `ids` is omitted). */
   discard(ids?: string[]): void;
   /**

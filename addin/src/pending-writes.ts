@@ -1,5 +1,6 @@
 /**
- * Pending writes: values typed over QATOM.CELL cells, kept until Submit. Submit sends one
+ * Pending writes: values typed over QATOM.CELL cells, kept until Submit. Clearing a consolidated
+ * cell (`C`) waits for a confirmation in the pane (`confirm`): it empties every leaf below it. Submit sends one
  * WriteCells per cube (split only above the server's 10,000 writes) with the base version each user
  * saw and the cube's holds, and every write gets its own result: applied (with the leaf cells it
  * changed), conflict (with the other writer's value, version, name and time), rejected (with the
@@ -19,7 +20,7 @@ import { type WriteResult, WriteStatus } from "../../proto/gen/quantatom/v1/latt
 import { cellKey } from "./address";
 import type { FormulaCell, Holds, PendingOptions, PendingSpread, PendingWrite, PendingWrites, QatomApi } from "./contracts";
 import { toQatomError } from "./errors";
-import { cubeKey } from "./observable";
+import { cubeKey, refKey } from "./observable";
 import { defaultSpread, spreadProblem, toProtoSpread, wireValue } from "./spreading";
 
 /** The server's limit of writes per WriteCells (common/limits.ts). */
@@ -28,6 +29,9 @@ export { MAX_WRITES_PER_REQUEST };
 /** Why a value typed over a calculated cell is refused (the server refuses it too). */
 export const CALCULATED_MESSAGE =
   "This cell is calculated by a formula (a member formula of the cube), so it is read-only: change the cells it is calculated from.";
+
+/** The question a `C` over a consolidated cell asks before Submit sends it. */
+export const CLEAR_CONFIRM_MESSAGE = "C clears this consolidated cell: every leaf cell below it becomes empty. Confirm to send it with Submit.";
 
 /** Why a pending write whose cell was deleted from the sheet is not sent. */
 export const DELETED_CELL_MESSAGE = "Its cell was deleted from the sheet, so it is not sent: discard it, or type it again where the cell is now.";
@@ -72,6 +76,7 @@ export class PendingWritesStore implements PendingWrites {
       w.spread = defaultSpread(value, options.spread);
       const problem = spreadProblem(w.spread, value);
       if (problem) w = { ...w, status: "rejected", message: problem };
+      else if (w.spread.method === "C") w.confirm = CLEAR_CONFIRM_MESSAGE;
     }
     return this.put(w);
   }
@@ -85,7 +90,13 @@ export class PendingWritesStore implements PendingWrites {
     if (!w?.spread || w.status === "submitting" || w.status === "applied" || w.status === "conflict") return;
     const spread = defaultSpread(w.value, { ...w.spread, ...patch });
     const problem = valueBoundProblem(w.value) ?? spreadProblem(spread, w.value);
-    this.replace(w, { spread, status: problem ? "rejected" : "pending", message: problem ?? undefined, leavesChanged: undefined, currentValue: undefined });
+    const confirm = !problem && spread.method === "C" ? CLEAR_CONFIRM_MESSAGE : undefined;
+    this.replace(w, { spread, status: problem ? "rejected" : "pending", message: problem ?? undefined, leavesChanged: undefined, currentValue: undefined, confirm });
+  }
+
+  confirm(id: string): void {
+    const w = this.items.find((x) => x.id === id);
+    if (w?.confirm) this.replace(w, { confirm: undefined });
   }
 
   discard(ids?: string[]): void {
@@ -117,7 +128,7 @@ export class PendingWritesStore implements PendingWrites {
   }
 
   async submit(): Promise<void> {
-    const sending = this.items.filter((w) => w.status === "pending" || w.status === "error").map((w) => this.replace(w, { status: "submitting", message: undefined }));
+    const sending = this.items.filter((w) => (w.status === "pending" && !w.confirm) || w.status === "error").map((w) => this.replace(w, { status: "submitting", message: undefined }));
     const groups = new Map<string, PendingWrite[]>();
     for (const w of sending) {
       const k = cubeKey(w.cube);
@@ -149,17 +160,26 @@ export class PendingWritesStore implements PendingWrites {
     this.commit(this.items.filter((x) => !(x.id === id && x.status === "conflict")));
   }
 
+  /**
+   * Sends writes of one cube in one WriteCells. Entries typed over two sheet cells that show the same
+   * cube cell (identical formulas) are one write: the one typed last, whose value both cells show;
+   * its result is each entry's.
+   */
   private async send(writes: PendingWrite[]): Promise<void> {
     let results: WriteResult[] | null = null;
     let failure: unknown = null;
     let url = "";
+    const lastOf = new Map<string, number>();
+    writes.forEach((w, i) => lastOf.set(refKey(w), i));
+    const unique = [...new Set(lastOf.values())].sort((a, b) => a - b);
+    const slot = new Map(unique.map((i, k) => [i, k]));
     try {
       const api = await this.api();
       url = api.serverUrl;
       const cube = writes[0].cube;
       const res = await api.lattice.writeCells({
         cube,
-        writes: writes.map((w) => ({
+        writes: unique.map((i) => writes[i]).map((w) => ({
           members: w.members,
           value: wireValue(w.value, w.spread),
           baseVersion: w.baseVersion,
@@ -167,12 +187,13 @@ export class PendingWritesStore implements PendingWrites {
         })),
         holds: this.holds?.forCube(cube) ?? [],
       });
-      results = res.results;
+      results = unique.map((_, k) => res.results[k]);
     } catch (err) {
       failure = err;
     }
-    writes.forEach((w, i) => {
-      const r = results?.[i];
+    const resultFor = (w: PendingWrite) => results?.[slot.get(lastOf.get(refKey(w))!)!];
+    writes.forEach((w) => {
+      const r = resultFor(w);
       if (!r) {
         const message = failure ? toQatomError(failure, url).message : "the server sent no result for this write";
         this.settle(w, { status: "error", message });

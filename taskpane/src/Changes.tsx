@@ -259,11 +259,11 @@ export function PendingPanel({ list, pending, host, announce, pendingHeadingRef 
   const [submitting, setSubmitting] = useState(false);
   const items = list.filter((w) => w.status !== "conflict");
   // Submit sends these (a write that failed to reach the server is sent again).
-  const waiting = items.filter((w) => w.status === "pending" || w.status === "error").length;
+  const waiting = items.filter((w) => (w.status === "pending" && !w.confirm) || w.status === "error").length;
 
   const submit = async () => {
     setSubmitting(true);
-    const sent = new Set(items.filter((w) => w.status === "pending" || w.status === "error").map((w) => w.id));
+    const sent = new Set(items.filter((w) => (w.status === "pending" && !w.confirm) || w.status === "error").map((w) => w.id));
     try {
       await pending.submit();
       const counts = new Map<PendingStatus, number>();
@@ -332,6 +332,14 @@ export function PendingPanel({ list, pending, host, announce, pendingHeadingRef 
                   </Caption1>
                 )}
                 {w.message && w.status !== "applied" && <Caption1 className={styles.message}>{w.message}</Caption1>}
+                {w.confirm && w.status === "pending" && (
+                  <div className={styles.buttons} role="group" aria-label={`Confirm clearing ${w.address}`}>
+                    <Caption1 className={styles.message}>{w.confirm}</Caption1>
+                    <Button size="small" appearance="primary" onClick={() => pending.confirm(w.id)} aria-label={`Confirm clearing ${w.address}`}>
+                      Clear every leaf
+                    </Button>
+                  </div>
+                )}
               </li>
             );
           })}
