@@ -21,6 +21,7 @@ import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { ObservableValue } from "./observable";
 import { PendingWritesStore } from "./pending-writes";
 import { RestoreProblems } from "./restores";
+import { startRibbon } from "./ribbon";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
 import { DEFAULT_STREAM_OPTIONS, type StreamOptions, StreamRegistry } from "./streams";
 import { createApi } from "./transport";
@@ -129,8 +130,14 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     comments.refreshAll();
   });
 
+  const refresh = () => {
+    streams.restartAll();
+    comments.refreshAll();
+  };
+
   let started: Promise<void> | null = null;
   let stopListening: (() => Promise<void>) | null = null;
+  let stopRibbon: (() => void) | null = null;
   let disposed = false;
 
   return {
@@ -160,6 +167,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
         // Sign in silently where possible (a remembered development user, MSAL's single sign-on).
         void auth.start();
         if (!(await host.ready()) || disposed) return;
+        // The ribbon tab's commands and their enabled state (Office is ready: requestUpdate may run).
+        stopRibbon = startRibbon({ pendingWrites, auth, refresh }, host);
         const handler = createWritebackHandler(host, formulaCells, pendingWrites, holds, restores);
         stopListening = await host.onSheetChanged((change) => {
           handler(change).catch((err: unknown) => console.error("quantatom: writeback failed", err));
@@ -231,6 +240,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       comments.refreshCube(ref.cube);
     },
 
+    refresh,
+
     dispose() {
       disposed = true;
       stopWatchingAuth();
@@ -240,6 +251,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       formulaCells.dispose();
       restores.dispose();
       void stopListening?.();
+      stopRibbon?.();
     },
 
     streamedCellCount(cube) {
