@@ -12,7 +12,8 @@
  * - `signin-dialog.js`: the sign-in dialog's page script (addin/src/auth/dialog-main.ts), for
  *   Entra ID sign-in through the Office dialog where Office lacks nested app authentication.
  * - everything under addin/public/ (taskpane.html, the page of the shared runtime; signin-dialog.html;
- *   help.html, the functions' help page; index.html; icons).
+ *   help.html, the functions' help page; shortcuts.json, the keyboard shortcuts the manifest's
+ *   ExtendedOverrides names; index.html; icons).
  * - `manifest.xml`: manifest.xml with every development URL (https://localhost:3000) rewritten to
  *   the public URL (`QATOM_PUBLIC_URL`), for a production host and Microsoft 365 centralized deployment.
  * - `build.json`: what was built, for which URL, and when (used by `--if-missing`).
@@ -36,7 +37,7 @@ export const DEV_ORIGIN = "https://localhost:3000";
 export const projectRoot = path.resolve(__dirname, "..");
 
 /** Files every complete build holds. */
-export const BUILD_OUTPUTS = ["manifest.xml", "functions.js", "functions.json", "taskpane.js", "taskpane.html", "signin-dialog.js", "signin-dialog.html", "help.html", "build.json"] as const;
+export const BUILD_OUTPUTS = ["manifest.xml", "functions.js", "functions.json", "taskpane.js", "taskpane.html", "signin-dialog.js", "signin-dialog.html", "help.html", "shortcuts.json", "build.json"] as const;
 
 /** The bundles' entry files. */
 export interface AddinEntries {
@@ -171,9 +172,12 @@ export function renderFunctionsMetadata(json: string, publicUrl: string): string
   return JSON.stringify(meta, null, 4);
 }
 
-/** Every URL a manifest names in a `DefaultValue` (icons, pages, scripts, metadata, support), in order. */
+/**
+ * Every URL a manifest names in a `DefaultValue` (icons, pages, scripts, metadata, support) or a
+ * `Url` (ExtendedOverrides: the keyboard shortcuts), in order.
+ */
 export function manifestUrls(xml: string): string[] {
-  return [...xml.matchAll(/DefaultValue="(https?:\/\/[^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, "&"));
+  return [...xml.matchAll(/\b(?:DefaultValue|Url)="(https?:\/\/[^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, "&"));
 }
 
 /**
@@ -291,7 +295,7 @@ export async function buildAddin(opts: BuildOptions): Promise<BuildResult> {
     const list = missing.map(([file, what]) => `  ${path.relative(projectRoot, file)}: ${what}`).join("\n");
     throw new Error(`cannot build the add-in: its entry file${missing.length > 1 ? "s are" : " is"} missing:\n${list}`);
   }
-  for (const page of ["taskpane.html", "signin-dialog.html", "help.html"]) {
+  for (const page of ["taskpane.html", "signin-dialog.html", "help.html", "shortcuts.json"]) {
     if (!fs.existsSync(path.join(publicDir, page))) throw new Error(`cannot build the add-in: ${publicDir} has no ${page}`);
   }
   if (!fs.existsSync(manifestSrc)) throw new Error(`cannot build the add-in: ${manifestSrc} is missing`);

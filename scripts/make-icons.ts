@@ -2,6 +2,8 @@
  * Draws the QuantatomAI mark (a white "Q" orbit with a teal nucleus on a navy rounded square) and
  * writes it as PNG files under addin/public/assets/: icon-16, -32, -64, -80 and -128 px, the sizes the
  * manifest names (16/32/80 for the ribbon, 32 and 64 for the add-in icon) plus one for web pages.
+ * The ribbon buttons' glyphs (./ribbon-glyphs.ts: submit, discard, refresh, signin) are written
+ * beside it at 16, 32 and 80 px, the sizes every ribbon Icon needs.
  *
  * Plain Node (zlib), no image library; deterministic, so the committed files only change when this
  * script does. Run: `node bin/run-ts.cjs scripts/make-icons.ts`.
@@ -9,10 +11,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import { GLYPHS, GLYPH_SIZES, type Rgba } from "./ribbon-glyphs";
 
 export const ICON_SIZES = [16, 32, 64, 80, 128] as const;
 
-type Rgba = [number, number, number, number];
 const NAVY: Rgba = [20, 50, 92, 255];
 const WHITE: Rgba = [255, 255, 255, 255];
 const TEAL: Rgba = [46, 196, 182, 255];
@@ -37,6 +39,11 @@ function colourAt(x: number, y: number): Rgba | null {
 
 /** RGBA pixels of the mark at `size` px, 4x4 supersampled. */
 export function renderMark(size: number): Buffer {
+  return render(size, colourAt);
+}
+
+/** RGBA pixels of a drawing over the unit square (null: transparent) at `size` px, 4x4 supersampled. */
+function render(size: number, colourAt: (x: number, y: number) => Rgba | null): Buffer {
   const px = Buffer.alloc(size * size * 4);
   const n = 4;
   for (let j = 0; j < size; j++) {
@@ -109,14 +116,22 @@ export function encodePng(width: number, height: number, rgba: Buffer): Buffer {
   ]);
 }
 
-/** Writes every icon into `dir`; returns the paths written. */
+/** Writes every icon into `dir` (the mark, then each ribbon glyph); returns the paths written. */
 export function writeIcons(dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
-  return ICON_SIZES.map((size) => {
+  const marks = ICON_SIZES.map((size) => {
     const file = path.join(dir, `icon-${size}.png`);
     fs.writeFileSync(file, encodePng(size, size, renderMark(size)));
     return file;
   });
+  const glyphs = Object.entries(GLYPHS).flatMap(([name, draw]) =>
+    GLYPH_SIZES.map((size) => {
+      const file = path.join(dir, `${name}-${size}.png`);
+      fs.writeFileSync(file, encodePng(size, size, render(size, draw)));
+      return file;
+    }),
+  );
+  return [...marks, ...glyphs];
 }
 
 if (path.resolve(process.argv[1] ?? "") === __filename) {

@@ -10,9 +10,10 @@
  *    blocked while this runs, so a fallback to an online schema fails the test.
  * 2. What the conversion drops or cannot express is checked on the XML itself: the SharedRuntime
  *    requirement, the one long-lived runtime shared by the functions and the task pane, the QATOM
- *    namespace and the functions.js / functions.json / taskpane.html URLs, the ribbon button, the
- *    icons (real PNGs of the declared sizes), resource ids and lengths, and the element order that
- *    Office's XML schema requires (there is no XSD offline).
+ *    namespace and the functions.js / functions.json / taskpane.html URLs, the QuantatomAI ribbon
+ *    tab (its ExecuteFunction buttons, starting disabled), the keyboard shortcuts file
+ *    (ExtendedOverrides, shortcuts.json), the icons (real PNGs of the declared sizes), resource ids
+ *    and lengths, and the element order that Office's XML schema requires (there is no XSD offline).
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -20,6 +21,7 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { DEV_ORIGIN, manifestUrls, renderFunctionsMetadata, renderManifest } from "../scripts/build";
+import { RIBBON_CONTROLS, RIBBON_TAB } from "../addin/src/ribbon";
 
 const root = path.resolve(__dirname, "..");
 const converterDir = path.dirname(require.resolve("office-addin-manifest-converter/package.json"));
@@ -182,7 +184,7 @@ describe.each(cases)("%s", (name, load, base) => {
     type Ext = {
       requirements: { capabilities: { name: string; minVersion: string }[]; scopes: string[] };
       runtimes: { lifetime: string; code: { page: string }; actions?: { type: string; id: string }[] }[];
-      ribbons: { tabs: { builtInTabId?: string; groups: { controls: { actionId: string; icons: { size: number; url: string }[] }[] }[] }[] }[];
+      ribbons: { tabs: { id?: string; builtInTabId?: string; groups: { controls: { actionId: string; icons: { size: number; url: string }[] }[] }[] }[] }[];
     };
     const m = manifest as { id: string; name: { short: string }; description: { short: string }; validDomains: string[]; extensions: Ext[] };
     expect(m.id).toBe("6f1f5c34-3b8e-4c8e-9a57-6b0c2f0a7d21");
@@ -198,10 +200,12 @@ describe.each(cases)("%s", (name, load, base) => {
       ]),
     );
     expect(ext.runtimes.some((r) => r.lifetime === "long" && r.code.page === `${base}/taskpane.html`)).toBe(true);
-    const button = ext.ribbons[0].tabs[0].groups[0].controls[0];
-    const action = ext.runtimes.flatMap((r) => r.actions ?? []).find((a) => a.id === button.actionId);
-    expect(action?.type).toBe("openPage");
-    expect(button.icons.map((i) => i.size)).toEqual([16, 32, 80]);
+    const actions = new Map(ext.runtimes.flatMap((r) => r.actions ?? []).map((a) => [a.id, a.type]));
+    const tab = ext.ribbons[0].tabs[0];
+    expect(tab.builtInTabId).toBeUndefined(); // a tab of its own
+    const types = tab.groups.flatMap((g) => g.controls).map((c) => actions.get(c.actionId));
+    expect(types).toEqual(["executeFunction", "executeFunction", "executeFunction", "openPage", "executeFunction"]);
+    for (const c of tab.groups.flatMap((g) => g.controls)) expect(c.icons.map((i) => i.size)).toEqual([16, 32, 80]);
   });
 
   it("is an Excel task pane add-in with the QuantatomAI identity, in the order Office's XML schema requires", () => {
@@ -226,6 +230,7 @@ describe.each(cases)("%s", (name, load, base) => {
       "Permissions",
       "AllowSnapshot",
       "VersionOverrides",
+      "ExtendedOverrides",
     ];
     const names = children(app).map((c) => c.localName);
     const positions = names.map((n) => order.indexOf(n));
@@ -295,11 +300,9 @@ describe.each(cases)("%s", (name, load, base) => {
     const desktop = child(host, NS.ov, "DesktopFormFactor");
     expect(child(desktop, NS.ov, "FunctionFile").getAttribute("resid")).toBe(runtimeRes);
     const actions = all(desktop, NS.ov, "Action");
-    expect(actions.length).toBeGreaterThan(0);
-    for (const a of actions) {
-      expect(xsiType(a)).toBe("ShowTaskpane");
-      expect(child(a, NS.ov, "SourceLocation").getAttribute("resid")).toBe(runtimeRes);
-    }
+    expect(actions.map(xsiType).sort()).toEqual(["ExecuteFunction", "ExecuteFunction", "ExecuteFunction", "ExecuteFunction", "ShowTaskpane"]);
+    // The task pane opens on the runtime's page; the functions run in it (the FunctionFile above).
+    for (const a of actions.filter((x) => xsiType(x) === "ShowTaskpane")) expect(child(a, NS.ov, "SourceLocation").getAttribute("resid")).toBe(runtimeRes);
   });
 
   it("puts the functions in the QATOM namespace", () => {
@@ -308,21 +311,76 @@ describe.each(cases)("%s", (name, load, base) => {
     expect(shortStrings.get(ns)).toBe("QATOM");
   });
 
-  it("has a ribbon button that opens the task pane, with 16/32/80 px icons", () => {
+  // https://learn.microsoft.com/office/dev/add-ins/develop/create-addin-commands
+  // https://learn.microsoft.com/office/dev/add-ins/design/disable-add-in-commands
+  it("has a QuantatomAI tab: Submit, Discard, Refresh and Sign in run the runtime's functions and start disabled; Task pane opens the pane", () => {
     const surface = all(doc, NS.ov, "ExtensionPoint").find((e) => xsiType(e) === "PrimaryCommandSurface");
     expect(surface).toBeDefined();
-    const controls = all(surface!, NS.ov, "Control");
-    expect(controls).toHaveLength(1);
-    expect(xsiType(controls[0])).toBe("Button");
-    expect(xsiType(child(controls[0], NS.ov, "Action"))).toBe("ShowTaskpane");
+    expect(all(surface!, NS.ov, "OfficeTab")).toHaveLength(0);
+    const tab = child(surface!, NS.ov, "CustomTab");
+    expect(tab.getAttribute("id")).toBe(RIBBON_TAB);
+    // Groups first, then the tab's Label (the CustomTab element's order).
+    expect(children(tab).map((c) => c.localName)).toEqual(["Group", "Group", "Label"]);
     const { images, shortStrings, longStrings } = resources(doc);
-    expect(shortStrings.get(child(controls[0], NS.ov, "Label").getAttribute("resid") ?? "")).toBeTruthy();
-    const tip = child(child(controls[0], NS.ov, "Supertip"), NS.ov, "Description").getAttribute("resid") ?? "";
-    expect(longStrings.get(tip)).toBeTruthy();
-    for (const icon of [child(controls[0], NS.ov, "Icon"), child(all(surface!, NS.ov, "Group")[0], NS.ov, "Icon")]) {
+    expect(shortStrings.get(child(tab, NS.ov, "Label").getAttribute("resid") ?? "")).toBe("QuantatomAI");
+
+    const controls = all(tab, NS.ov, "Control");
+    const byId = new Map(controls.map((c) => [c.getAttribute("id"), c]));
+    expect(controls.map((c) => shortStrings.get(child(c, NS.ov, "Label").getAttribute("resid") ?? ""))).toEqual(["Submit", "Discard", "Refresh", "Task pane", "Sign in"]);
+    for (const c of controls) {
+      expect(xsiType(c)).toBe("Button");
+      // Label, Supertip, Icon, Action, then Enabled (the Button control's order).
+      expect(children(c).map((e) => e.localName)).toEqual(xsiType(child(c, NS.ov, "Action")) === "ShowTaskpane" ? ["Label", "Supertip", "Icon", "Action"] : ["Label", "Supertip", "Icon", "Action", "Enabled"]);
+      const tip = child(child(c, NS.ov, "Supertip"), NS.ov, "Description").getAttribute("resid") ?? "";
+      expect(longStrings.get(tip)).toBeTruthy();
+    }
+    // What addin/src/ribbon.ts enables and disables: each control, in its group, runs the function of its own id.
+    for (const { id, group } of Object.values(RIBBON_CONTROLS)) {
+      const c = byId.get(id);
+      expect(c).toBeDefined();
+      expect((c!.parentNode as Element).getAttribute("id")).toBe(group);
+      const action = child(c!, NS.ov, "Action");
+      expect(xsiType(action)).toBe("ExecuteFunction");
+      expect(child(action, NS.ov, "FunctionName").textContent).toBe(id);
+      expect(child(c!, NS.ov, "Enabled").textContent).toBe("false");
+    }
+    const pane = byId.get("Quantatom.TaskpaneButton")!;
+    expect(child(child(pane, NS.ov, "Action"), NS.ov, "TaskpaneId").textContent).toBe("Quantatom.Taskpane");
+
+    for (const icon of [...controls, ...all(tab, NS.ov, "Group")].map((e) => child(e, NS.ov, "Icon"))) {
       const imgs = all(icon, NS.bt, "Image");
       expect(imgs.map((i) => i.getAttribute("size"))).toEqual(["16", "32", "80"]);
-      for (const i of imgs) expect(images.get(i.getAttribute("resid") ?? "")).toBe(`${base}/assets/icon-${i.getAttribute("size")}.png`);
+      for (const i of imgs) {
+        const url = images.get(i.getAttribute("resid") ?? "") ?? "";
+        expect(url.startsWith(`${base}/assets/`)).toBe(true);
+        expect(url.slice(base.length)).toMatch(new RegExp(`^/assets/[a-z]+-${i.getAttribute("size")}\\.png$`));
+      }
+    }
+  });
+
+  // https://learn.microsoft.com/office/dev/add-ins/design/keyboard-shortcuts
+  it("names the keyboard shortcuts file (ExtendedOverrides, after VersionOverrides), whose actions are the tab's functions", () => {
+    const overrides = child(app, NS.app, "ExtendedOverrides");
+    expect(children(app).map((c) => c.localName).slice(-2)).toEqual(["VersionOverrides", "ExtendedOverrides"]);
+    expect(overrides.getAttribute("Url")).toBe(`${base}/shortcuts.json`);
+    const shortcuts = JSON.parse(fs.readFileSync(path.join(root, "addin", "public", "shortcuts.json"), "utf8")) as {
+      actions: { id: string; type: string; name: string }[];
+      shortcuts: { action: string; key: { default: string } }[];
+    };
+    const functions = all(doc, NS.ov, "FunctionName").map((f) => f.textContent);
+    for (const a of shortcuts.actions) {
+      expect(functions).toContain(a.id);
+      expect(a.type).toBe("ExecuteFunction");
+      expect(a.name.length).toBeGreaterThan(0); // shown when two add-ins claim the same keys
+    }
+    expect(shortcuts.shortcuts).toEqual([{ action: RIBBON_CONTROLS.submit.id, key: { default: "Ctrl+Alt+Shift+S" } }]);
+    for (const s of shortcuts.shortcuts) {
+      expect(shortcuts.actions.map((a) => a.id)).toContain(s.action);
+      // Microsoft's guidelines: modifiers and one key, not Shift alone; Ctrl+Shift+Alt+x avoids Office's own.
+      expect(s.key.default).toMatch(/^(Ctrl\+)?(Alt\+)?(Shift\+)?[A-Z0-9]$/);
+      expect(s.key.default).toMatch(/Ctrl\+Alt\+Shift\+/);
+      // Browser shortcuts Office on the web cannot override.
+      expect(["Ctrl+N", "Ctrl+Shift+N", "Ctrl+T", "Ctrl+Shift+T", "Ctrl+W", "Ctrl+Shift+W", "Ctrl+Shift+S", "Ctrl+Shift+X", "Alt+Shift+N", "Alt+Shift+S"]).not.toContain(s.key.default);
     }
   });
 

@@ -21,6 +21,7 @@ import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { ObservableValue, refKey } from "./observable";
 import { PendingWritesStore } from "./pending-writes";
 import { RestoreProblems } from "./restores";
+import { startRibbon } from "./ribbon";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
 import { DEFAULT_STREAM_OPTIONS, type StreamOptions, StreamRegistry } from "./streams";
 import { createApi } from "./transport";
@@ -134,8 +135,14 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     comments.refreshAll();
   });
 
+  const refresh = () => {
+    streams.restartAll();
+    comments.refreshAll();
+  };
+
   let started: Promise<void> | null = null;
   const stopListening: (() => Promise<void>)[] = [];
+  let stopRibbon: (() => void) | null = null;
   let disposed = false;
 
   return {
@@ -165,6 +172,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
         // Sign in silently where possible (a remembered development user, MSAL's single sign-on).
         void auth.start();
         if (!(await host.ready()) || disposed) return;
+        // The ribbon tab's commands and their enabled state (Office is ready: requestUpdate may run).
+        stopRibbon = startRibbon({ pendingWrites, auth, refresh }, host);
         const edits = createSheetEditHandlers({ host, cells: formulaCells, pending: pendingWrites, holds, restores, marks, snapshotOf: (ref) => feed.snapshotOf(ref) });
         const failed = (err: unknown) => console.error("quantatom: writeback failed", err);
         stopListening.push(await host.onSheetChanged((change) => void edits.onChanged(change).catch(failed)));
@@ -245,6 +254,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       comments.refreshCube(ref.cube);
     },
 
+    refresh,
+
     dispose() {
       disposed = true;
       stopWatchingAuth();
@@ -256,6 +267,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       preview.dispose();
       marks.dispose();
       for (const stop of stopListening.splice(0)) void stop();
+      stopRibbon?.();
     },
 
     streamedCellCount(cube) {

@@ -339,6 +339,12 @@ export interface AddinContext {
   listMembers(cube: string, dimension: string, parent: string, depth: number): Promise<string[]>;
   /** Adds a comment as the signed-in user and refreshes the QATOM.COMMENT formulas of that cube. */
   addComment(ref: CellRef, text: string): Promise<void>;
+  /**
+   * Reads every QATOM cell and comment from the server again (the ribbon's Refresh): each cube's
+   * WatchCells stream reconnects at once, and its first message re-sends every cell's value; every
+   * QATOM.COMMENT is polled now.
+   */
+  refresh(): void;
   /** Stops streams, polls and timers (tests, or the runtime shutting down). */
   dispose(): void;
 }

@@ -190,6 +190,34 @@ export interface Host {
    * @throws Error when this page is not an Office dialog.
    */
   messageParent(message: string): void;
+  /**
+   * Asks Office to enable or disable the add-in's ribbon controls (`Office.ribbon.requestUpdate`,
+   * RibbonApi 1.1); the ids are the manifest's tab, group and control ids. Office queues the update:
+   * the promise settles when it is queued, not when the ribbon repaints. Absent on hosts without a
+   * ribbon (tests' plain hosts).
+   * @throws Error where Office lacks RibbonApi 1.1, and Office's error when it refuses the update
+   *   (`HostRestartNeeded` after the add-in's commands changed; an id the manifest does not declare).
+   * @see https://learn.microsoft.com/office/dev/add-ins/design/disable-add-in-commands
+   * @see https://learn.microsoft.com/javascript/api/office/office.ribbon#office-office-ribbon-requestupdate-member(1)
+   */
+  requestRibbonUpdate?(update: RibbonUpdate): Promise<void>;
+  /**
+   * Maps an action id (a ribbon button's `FunctionName`, an action of shortcuts.json) to a function
+   * of the shared runtime (`Office.actions.associate`). Office passes a ribbon button's handler an
+   * event whose `completed()` it must call; a keyboard shortcut's handler gets none. Absent on hosts
+   * without add-in commands.
+   * @returns false where Office has no `Office.actions` (the id stays unassociated).
+   * @see https://learn.microsoft.com/office/dev/add-ins/design/keyboard-shortcuts
+   * @see https://learn.microsoft.com/javascript/api/office/office.actions#office-office-actions-associate-member(1)
+   */
+  associateAction?(id: string, handler: (event?: CommandEvent) => unknown): boolean;
+  /**
+   * Shows the task pane of the shared runtime (`Office.addin.showAsTaskpane`, SharedRuntime 1.1),
+   * e.g. from a ribbon button or a shortcut. Absent on hosts without a task pane.
+   * @throws Error where Office lacks `Office.addin`, and Office's error when it cannot show it.
+   * @see https://learn.microsoft.com/javascript/api/office/office.addin#office-office-addin-showastaskpane-member(1)
+   */
+  showTaskpane?(): Promise<void>;
 }
 
 /** The part of the Office globals used below, declared loosely: the add-in may load where Office is absent. */
@@ -491,5 +519,46 @@ export function officeHost(scope?: object): Host {
       if (!ui?.messageParent) throw new Error("this page is not an Office dialog: Office.context.ui.messageParent is missing");
       ui.messageParent(message);
     },
+    requestRibbonUpdate(update) {
+      const ribbon = (g as CommandGlobals).Office?.ribbon;
+      // RibbonApi 1.1 cannot be required in an add-in-only manifest; it is asked at run time.
+      if (!ribbon || g.Office?.context?.requirements?.isSetSupported("RibbonApi", "1.1") !== true) return Promise.reject(new Error("Office's ribbon API (RibbonApi 1.1) is not available here"));
+      return Promise.resolve(ribbon.requestUpdate(update));
+    },
+    associateAction(id, handler) {
+      const actions = (g as CommandGlobals).Office?.actions;
+      if (!actions) return false;
+      actions.associate(id, handler);
+      return true;
+    },
+    async showTaskpane() {
+      const addin = (g as CommandGlobals).Office?.addin;
+      if (!addin) throw new Error("Office.addin (SharedRuntime 1.1) is not available here");
+      await addin.showAsTaskpane();
+    },
   };
 }
+
+/**
+ * What `Host.requestRibbonUpdate` sends (Office.RibbonUpdaterData, narrowed to enabling controls):
+ * the tab, its groups and their controls, by the manifest's ids.
+ * @example { tabs: [{ id: "Quantatom.Tab", groups: [{ id: "Quantatom.Changes", controls: [{ id: "Quantatom.Submit", enabled: false }] }] }] }
+ */
+export interface RibbonUpdate {
+  tabs: { id: string; groups: { id: string; controls: { id: string; enabled: boolean }[] }[] }[];
+}
+
+/** What Office passes a ribbon button's ExecuteFunction handler (Office.AddinCommands.Event, the part used). */
+export interface CommandEvent {
+  /** Tells Office the command is done; Office waits for it before the button may run again. */
+  completed(): void;
+}
+
+/** The add-in-command globals (RibbonApi 1.1, Office.actions, Office.addin), declared loosely as OfficeGlobals are. */
+type CommandGlobals = {
+  Office?: {
+    ribbon?: { requestUpdate(input: RibbonUpdate): Promise<void> | void };
+    actions?: { associate(actionId: string, action: (event?: CommandEvent) => unknown): void };
+    addin?: { showAsTaskpane(): Promise<void> };
+  };
+};
