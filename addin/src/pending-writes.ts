@@ -253,8 +253,30 @@ export class PendingWritesStore implements PendingWrites {
     return next;
   }
 
+  /**
+   * Runs `fn`, telling subscribers once at the end however many writes it records: a paste or a
+   * fill over many cells becomes pending in one step.
+   */
+  batch<T>(fn: () => T): T {
+    this.batching++;
+    try {
+      return fn();
+    } finally {
+      this.batching--;
+      if (this.batching === 0 && this.dirty) this.commit(this.items);
+    }
+  }
+
+  private batching = 0;
+  private dirty = false;
+
   private commit(items: readonly PendingWrite[]): void {
     this.items = items;
+    if (this.batching > 0) {
+      this.dirty = true;
+      return;
+    }
+    this.dirty = false;
     for (const fn of Array.from(this.listeners)) {
       try {
         fn();

@@ -38,7 +38,7 @@ import { applyLine, applyTyped, filledLines, readTyped, shownText } from "./writ
 export interface SheetEditTargets {
   host: Host;
   cells: FormulaCellRegistry;
-  pending: PendingWrites & { moveAddresses?(move: (address: string) => string | null): void };
+  pending: PendingWrites & { moveAddresses?(move: (address: string) => string | null): void; batch?<T>(fn: () => T): T };
   holds: Holds;
   restores?: RestoreProblems;
   marks?: PendingMarks;
@@ -145,9 +145,13 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
         restore.push({ address: cand.address, formula });
         shown.set(cand.address, shownText(sc));
       }
-      if (drops.length > 0) t.pending.discard(drops);
-      const outcomes = record(typedCells);
-      markWrites(outcomes, typedCells, restore);
+      const step = () => {
+        if (drops.length > 0) t.pending.discard(drops);
+        markWrites(record(typedCells), typedCells, restore);
+      };
+      // One change of the pending list for the whole edit (a paste of many cells is one step).
+      if (t.pending.batch) t.pending.batch(step);
+      else step();
       return restore;
     };
     try {
@@ -230,7 +234,8 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
     onFormulaChanged: (change) =>
       serial(async () => {
         if (change.source !== "Local" || !change.cells) return;
-        const candidates = change.cells.filter((c) => isSingleCellCall(c.previousFormula) || pendingAt(cellKey(c.address)));
+        // Cells that held a QATOM.CELL call (the add-in's own restores held a typed value: skipped).
+        const candidates = change.cells.filter((c) => isSingleCellCall(c.previousFormula));
         if (candidates.length > 0) await process(candidates);
       }),
     onStructure: (change) =>
