@@ -86,7 +86,7 @@ export interface FormulaWrite {
 export const PENDING_STYLE = { name: "QuantatomAI Pending", fill: "#FCE4B6", font: "#7A4A00" } as const;
 
 /** Most cells read in one sync, and most bytes of formulas written in one: well under Excel on the web's 5 MB per request and response. */
-export const MAX_CELLS_PER_SYNC = 2_000;
+export const MAX_CELLS_PER_SYNC = 500;
 export const MAX_WRITE_BYTES_PER_SYNC = 1_000_000;
 
 /** What a sheet cell holds now. */
@@ -284,7 +284,16 @@ function runner(g: OfficeGlobals) {
   };
 }
 
-/** Loads cells (addresses with sheet), at most MAX_CELLS_PER_SYNC per sync; cells of missing sheets are left out. */
+/** True for Excel's error for a request or response over its payload limit (Excel on the web: 5 MB). */
+function isPayloadLimit(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === "RequestPayloadSizeLimitExceeded" || code === "ResponsePayloadSizeLimitExceeded";
+}
+
+/**
+ * Loads cells (addresses with sheet), at most MAX_CELLS_PER_SYNC per sync, halving the batch
+ * while Excel refuses a response as too large; cells of missing sheets are left out.
+ */
 async function loadCells(context: Excel.RequestContext, addresses: readonly string[]): Promise<SheetCell[]> {
   const sheets = context.workbook.worksheets;
   sheets.load("items/name");
@@ -292,14 +301,21 @@ async function loadCells(context: Excel.RequestContext, addresses: readonly stri
   const present = new Set(sheets.items.map((s) => s.name.toLowerCase()));
   const wanted = addresses.filter((a) => present.has(splitAddress(a).sheet.toLowerCase()));
   const out: SheetCell[] = [];
-  for (let lo = 0; lo < wanted.length; lo += MAX_CELLS_PER_SYNC) {
-    const ranges = wanted.slice(lo, lo + MAX_CELLS_PER_SYNC).map((address) => {
+  let size = MAX_CELLS_PER_SYNC;
+  for (let lo = 0; lo < wanted.length; ) {
+    const ranges = wanted.slice(lo, lo + size).map((address) => {
       const { sheet, local } = splitAddress(address);
       const range = sheets.getItem(sheet).getRange(local);
       range.load("formulas,values,valueTypes,style,numberFormat");
       return { address, range };
     });
-    await context.sync();
+    try {
+      await context.sync();
+    } catch (err) {
+      if (!isPayloadLimit(err) || size === 1) throw err;
+      size = Math.ceil(size / 2);
+      continue;
+    }
     for (const { address, range } of ranges) {
       out.push({
         address,
@@ -310,6 +326,7 @@ async function loadCells(context: Excel.RequestContext, addresses: readonly stri
         numberFormat: range.numberFormat ? String(range.numberFormat[0][0]) : undefined,
       });
     }
+    lo += ranges.length;
   }
   return out;
 }
