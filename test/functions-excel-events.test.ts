@@ -207,6 +207,44 @@ describe("writeback with Excel's documented events", () => {
     expect(f.context.pendingWrites.list()[1].members).toEqual(cells[2].members);
   });
 
+  it("sorting rows moves pending entries, marks and formula addresses with their rows (Excel keeps each invocation running at its first address)", async () => {
+    const f = await demo.load(modern);
+    const wb = f.workbook;
+    const { cells } = await grid(f);
+    wb.userEnters(cells[0].address, 91); // B3, the Web row
+    await waitFor(() => wb.cell("Sheet1!B3").style === PENDING_STYLE.name, 5000, "the mark");
+    wb.userSortsRows("Sheet1!A3:F4", "A"); // Alpha before Web: the rows swap
+    expect(wb.cell("Sheet1!A4").value).toBe(ROWS[0][1]);
+    await waitFor(() => f.context.pendingWrites.list()[0]?.address === "Sheet1!B4", 5000, "the entry on the Web row, now row 4");
+    expect(wb.cell("Sheet1!B4").style).toBe(PENDING_STYLE.name);
+    expect(f.context.formulaCells.find("Sheet1!B3")?.members).toEqual(cells[5].members);
+    expect(f.context.formulaCells.find("Sheet1!B4")?.members).toEqual(cells[0].members);
+    // typing over B3 now writes the Alpha cell that moved there
+    wb.userEnters("Sheet1!B3", 92);
+    await waitFor(() => f.context.pendingWrites.list().length === 2, 5000, "the second entry");
+    expect(f.context.pendingWrites.list().map((w) => [w.address, w.members, w.value])).toEqual([
+      ["Sheet1!B4", cells[0].members, 91],
+      ["Sheet1!B3", cells[5].members, 92],
+    ]);
+  });
+
+  it("moving and copying a sheet keep pending entries where they are; the copy's formulas share the original's invocations, and typing over them is recorded from onFormulaChanged", async () => {
+    const f = await demo.load(modern);
+    const wb = f.workbook;
+    const { cells } = await grid(f);
+    wb.userEnters(cells[2].address, 8);
+    await waitFor(() => f.context.pendingWrites.list().length === 1, 5000, "the entry");
+    wb.userMovesSheet("Sheet1", 1);
+    wb.userCopiesSheet("Sheet1", "Sheet1 (2)");
+    expect(wb.cell("'Sheet1 (2)'!C4").formula).toBe(cells[6].formula);
+    // identical calls: Excel runs one invocation for the original and its copy (the registry knows the original only)
+    expect(f.context.formulaCells.find("'Sheet1 (2)'!C4")).toBeUndefined();
+    expect(f.context.pendingWrites.list().map((w) => w.address)).toEqual([cells[2].address]);
+    wb.userEnters("'Sheet1 (2)'!C4", 9);
+    await waitFor(() => f.context.pendingWrites.list().length === 2, 5000, "an entry on the copy");
+    expect(f.context.pendingWrites.list()[1].members).toEqual(cells[6].members);
+  });
+
   it("a QATOM.CELL invocation that comes without an address is listed in the pane, not silently skipped", async () => {
     const f = await demo.load(modern);
     const inv = demo.cell(f, "Demo", [units, "[Region].[North].[Oslo]"]);

@@ -68,12 +68,15 @@ export class PendingMarks {
 
   /** Moves marks after rows or columns moved or a sheet was renamed (null: the cell was deleted). */
   moveAddresses(move: (address: string) => string | null): void {
+    const moved: Mark[] = [];
     for (const [id, m] of Array.from(this.marked)) {
       const to = move(m.address);
       if (to === m.address) continue;
       this.marked.delete(id);
-      if (to !== null) this.marked.set(cellKey(to), { ...m, address: to });
+      if (to !== null) moved.push({ ...m, address: to });
     }
+    // Set after every removal: in a sort two cells may swap places.
+    for (const m of moved) this.marked.set(cellKey(m.address), m);
   }
 
   /** Resolves when the marks match the pending writes (tests; the pane never waits). */

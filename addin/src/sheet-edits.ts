@@ -21,10 +21,11 @@
  *
  * Events are handled one at a time, in order.
  */
-import { cellKey, parseCell, parseRange } from "./address";
+import { cellKey, formatCell, parseCell, parseRange } from "./address";
 import type { CellRef, CellSnapshot, FormulaCell, Holds, PendingWrite, PendingWrites, TypedOutcome } from "./contracts";
 import { parseCellCall, referencedCells, resolveCellCall } from "./formula-args";
 import type { FormulaCellRegistry } from "./formula-cells";
+import { refKey } from "./observable";
 import { isSingleCellCall } from "./formula-text";
 import { type FormulaChange, type FormulaWrite, type Host, PENDING_STYLE, type SheetCell, type SheetChange, type SheetStructureChange } from "./host";
 import type { PendingMarks } from "./pending-marks";
@@ -204,6 +205,54 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
     }
   }
 
+  /**
+   * After a sort of rows, finds where each kept cell of the sorted range went: the range's formulas
+   * are read and evaluated, and each cell goes to the address whose formula shows the same cube
+   * cell (a cell with a pending entry to one that carries the pending mark, which moves with it).
+   */
+  async function relocateSorted(sheet: string, address: string): Promise<void> {
+    const range = parseRange(address, sheet);
+    if (!range || !Number.isFinite(range.colHi) || !Number.isFinite(range.rowHi)) return;
+    const inRange = (a: string) => {
+      const c = parseCell(a);
+      return !!c && c.sheet.toLowerCase() === range.sheet.toLowerCase() && c.col >= range.colLo && c.col <= range.colHi && c.row >= range.rowLo && c.row <= range.rowHi;
+    };
+    const tracked = new Map<string, { address: string; ref: string; pending: boolean }>();
+    for (const { cell } of t.cells.within(range)) tracked.set(cellKey(cell.address), { address: cell.address, ref: refKey(cell), pending: false });
+    for (const w of t.pending.list()) if (inRange(w.address)) tracked.set(w.id, { address: w.address, ref: refKey(w), pending: true });
+    if (tracked.size === 0) return;
+    const all: string[] = [];
+    for (let row = range.rowLo; row <= range.rowHi; row++) for (let col = range.colLo; col <= range.colHi; col++) all.push(formatCell({ sheet: range.sheet, col, row }));
+    const read = await t.host.readCells(all);
+    const values = new Map(read.map((c) => [c.address, c.value]));
+    const parsed = new Map<string, NonNullable<ReturnType<typeof parseCellCall>>>();
+    for (const c of read) {
+      const args = typeof c.formula === "string" ? parseCellCall(c.formula, range.sheet) : null;
+      if (args) parsed.set(c.address, args);
+    }
+    const missing = [...new Set([...parsed.values()].flatMap(referencedCells))].filter((a) => !values.has(a));
+    if (missing.length > 0) for (const c of await t.host.readCells(missing)) values.set(c.address, c.value);
+    const byRef = new Map<string, { address: string; marked: boolean }[]>();
+    for (const c of read) {
+      const args = parsed.get(c.address);
+      const ref = args ? resolveCellCall(args, values) : null;
+      if (!ref) continue;
+      const key = refKey(ref);
+      byRef.set(key, [...(byRef.get(key) ?? []), { address: c.address, marked: c.style === PENDING_STYLE.name }]);
+    }
+    const used = new Set<string>();
+    const mapping = new Map<string, string>();
+    // Cells with a pending entry first: they take the marked cells.
+    for (const [id, k] of [...tracked].sort((a, b) => Number(b[1].pending) - Number(a[1].pending))) {
+      const free = (byRef.get(k.ref) ?? []).filter((c) => !used.has(cellKey(c.address)));
+      const pick = free.find((c) => c.marked === k.pending) ?? free[0];
+      if (!pick) continue;
+      used.add(cellKey(pick.address));
+      mapping.set(id, pick.address);
+    }
+    moveAll((a) => mapping.get(cellKey(a)) ?? a);
+  }
+
   /** Moves every kept address (registry, pending changes, marks, restore problems). */
   function moveAll(move: (address: string) => string | null): void {
     t.cells.moveAddresses(move);
@@ -240,6 +289,7 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
       }),
     onStructure: (change) =>
       serial(async () => {
+        if (change.kind === "rowsSorted") await relocateSorted(change.sheet, change.address);
         const move = structuralMove(change);
         if (move) moveAll(move);
       }),
