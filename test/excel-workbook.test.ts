@@ -1,0 +1,182 @@
+/**
+ * A finance user's data-entry session in real headless Chromium, with Excel played by the stand-ins
+ * (test/helpers/workbook-page.tsx: the workbook with Excel's documented events, undo and shared
+ * invocations; the ribbon from manifest.xml) and the add-in as Excel runs it (the real functions
+ * bundle, shared runtime, Office host and task pane), against a real backend (PGlite, HTTP on an
+ * ephemeral port). Leaves test-artifacts/excel-*.png (docs/img/excel-pending.png is one).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { PENDING_STYLE } from "../addin/src/host";
+import { openStore } from "../backend/src/store";
+import { type RunningServer, startServer } from "../backend/src/server/main";
+import { bundlePage, launchChromium } from "./helpers/browser";
+import { apiClients } from "./helpers/clients";
+import { expectNoPageErrors, type PageErrors, watchPageErrors } from "./helpers/page-errors";
+import { readRibbonModel } from "./helpers/ribbon-manifest";
+import { quietStart, testConfig } from "./helpers/server";
+import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
+import type { WorkbookTestApi } from "./helpers/workbook-page";
+
+const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
+const PAGE = "workbook-test.html";
+const UNITS = "[Measures].[Units]";
+
+/** The small cube with formats: Units in whole numbers, Revenue as money, Price (Revenue / Units) a percentage. */
+function formattedCube() {
+  const def = structuredClone(smallCubeDef);
+  const measures = def.dimensions.find((d) => d.name === "Measures")!;
+  measures.members.find((m) => m.name === "Units")!.formatString = "#,##0";
+  measures.members.find((m) => m.name === "Revenue")!.formatString = "#,##0.00";
+  measures.members.push({ name: "Price", parent: -1, level: 0, formatString: "0.0%" });
+  def.formulas = [...(def.formulas ?? []), { member: "[Measures].[Price]", expression: "[Measures].[Revenue] / [Measures].[Units]" }];
+  return def;
+}
+
+const COLUMNS = [
+  ["B", "[Region].[North].[Oslo]", "[Product].[Widget]"],
+  ["C", "[Region].[North].[Oslo]", "[Product].[Gadget]"],
+  ["D", "[Region].[North].[Bergen]", "[Product].[Widget]"],
+  ["E", "[Region].[North].[Bergen]", "[Product].[Gadget]"],
+  ["F", "[Region].[South].[Rome]", "[Product].[Widget]"],
+] as const;
+const ROWS = [
+  [3, "[Channel].[Web]"],
+  [4, "[Channel].[Alpha]"],
+] as const;
+const relative = (col: string, row: number) => `=QATOM.CELL("Demo","${UNITS}",${col}$1,${col}$2,$A${row},"[Scenario].[Plan]")`;
+/** In H3 and H4: identical, so Excel runs one invocation for both (at H3). */
+const IDENTICAL = `=QATOM.CELL("Demo","${UNITS}",$F$1,$F$2,$A$4,"[Scenario].[Actual]")`;
+const REVENUE = `=QATOM.CELL("Demo","[Measures].[Revenue]","[Region].[North]","[Scenario].[Actual]")`;
+const PRICE = `=QATOM.CELL("Demo","[Measures].[Price]","[Region].[North]","[Scenario].[Actual]")`;
+
+describe("a data-entry session in Excel (Chromium stand-ins)", () => {
+  let tmp: string;
+  let server: RunningServer;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+  let pageErrors: PageErrors;
+  let writeCells = 0;
+
+  /** Runs `fn` in the page with its test API (`fn` is sent as source: it may use only its arguments). */
+  const api = <T, A = undefined>(fn: (a: WorkbookTestApi, arg: A) => T | Promise<T>, arg?: A) =>
+    page.evaluate(`(${fn.toString()})(window.qatomWorkbook, ${JSON.stringify(arg ?? null)})`) as Promise<T>;
+  const until = (fn: string, what: string) => page.waitForFunction(`(() => { const a = window.qatomWorkbook; return ${fn}; })()`, undefined, { timeout: 10_000 }).catch(() => {
+    throw new Error(`timed out waiting for ${what}`);
+  });
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-workbook-"));
+    const dataDir = path.join(tmp, "data");
+    const pageDir = path.join(tmp, "page");
+    fs.mkdirSync(pageDir);
+    const store = await openStore({ dataDir });
+    await store.saveCube(formattedCube(), smallCubeCells());
+    await store.close();
+    const started = await Promise.allSettled([
+      startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart()).then(async (s) => {
+        server = s;
+        await s.ready;
+      }),
+      bundlePage(path.join(__dirname, "helpers", "workbook-page.tsx"), pageDir, PAGE, "Book1 - Excel"),
+      launchChromium({ width: 1180, height: 560 }).then((b) => {
+        browser = b;
+      }),
+    ]);
+    for (const r of started) if (r.status === "rejected") throw r.reason;
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.setDefaultTimeout(10_000);
+    await page.addInitScript((m) => {
+      window.qatomRibbonModel = m;
+      window.qatomUser = "tester";
+    }, readRibbonModel());
+    page.on("request", (r) => {
+      if (r.url().endsWith("/quantatom.v1.LatticeService/WriteCells")) writeCells++;
+    });
+    pageErrors = watchPageErrors(page);
+    await page.goto(`${server.url}/${PAGE}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test("typing 10 numbers in a row (type, Enter, type) over QATOM cells with references, two with identical formulas: 10 pending changes, 10 formulas intact, 10 values shown and marked; Ctrl+Z after one drops just that one; Submit in the ribbon is one WriteCells", async () => {
+    await until("a.wb.handlerCount === 1 && a.wb.formulaHandlerCount === 1", "the add-in's event handlers");
+    await api(
+      (a, g) => {
+        for (const [col, region, product] of g.columns) {
+          a.wb.userEnters(`Sheet1!${col}1`, region);
+          a.wb.userEnters(`Sheet1!${col}2`, product);
+        }
+        for (const [row, channel] of g.rows) a.wb.userEnters(`Sheet1!A${row}`, channel);
+        for (const [row] of g.rows) for (const [col] of g.columns) a.wb.userEnters(`Sheet1!${col}${row}`, g.formulas[`${col}${row}`]);
+        a.wb.userEnters("Sheet1!H3", g.identical);
+        a.wb.userEnters("Sheet1!H4", g.identical);
+        a.wb.userEnters("Sheet1!G3", g.revenue);
+        a.wb.userEnters("Sheet1!G4", g.price);
+      },
+      {
+        columns: COLUMNS,
+        rows: ROWS,
+        identical: IDENTICAL,
+        revenue: REVENUE,
+        price: PRICE,
+        formulas: Object.fromEntries(ROWS.flatMap(([row]) => COLUMNS.map(([col]) => [`${col}${row}`, relative(col, row)]))),
+      },
+    );
+    const typed = [...["B3", "C3", "D3", "E3", "F3", "B4", "C4", "D4", "E4"].map((a) => `Sheet1!${a}`), "Sheet1!H4"];
+    await until(`${JSON.stringify(typed)}.every((x) => typeof a.wb.cell(x).value === "object" && a.wb.cell(x).value.type === "Double")`, "the grid's formatted values");
+    // Excel's formatted numbers: money and a percentage as the model's formats say
+    expect(await api((a) => a.shown("Sheet1!G3"))).toMatch(/^\d{1,3}(,\d{3})*\.\d{2}$/);
+    expect(await api((a) => a.shown("Sheet1!G4"))).toMatch(/^\d+\.\d%$/);
+
+    await api(
+      (a, cells) => {
+        cells.forEach((c, k) => {
+          a.wb.userEnters(c, 1000 + 250 * k);
+          a.wb.beginsEdit(cells[k + 1] ?? "Sheet1!A9");
+        });
+        a.wb.endsEdit();
+      },
+      typed,
+    );
+    await until("a.pending().length === 10", "10 pending changes");
+    await until(`${JSON.stringify(typed)}.every((x) => a.wb.cell(x).style === ${JSON.stringify(PENDING_STYLE.name)})`, "10 marked cells");
+    const formulas = await api((a, cells) => cells.map((c) => a.wb.cell(c).formula), typed);
+    expect(formulas).toEqual([...typed.slice(0, 9).map((a) => relative(a.slice(7, 8), Number(a.slice(8)))), IDENTICAL]);
+    await until(`${JSON.stringify(typed)}.every((x, k) => a.shown(x) === (1000 + 250 * k).toLocaleString("en-US"))`, "the 10 typed values shown, formatted");
+    expect(await api((a) => a.wb.failedInEditMode)).toBe(0);
+
+    // Ctrl+Z after the fifth entry's successor? No: right after the last one, which takes it back.
+    await api((a) => a.wb.userUndoes());
+    await until("a.pending().length === 9", "the last entry dropped");
+    await until(`a.wb.cell("Sheet1!H4").formula === ${JSON.stringify(IDENTICAL)} && a.wb.cell("Sheet1!H4").style === "Normal"`, "H4's formula back, unmarked");
+    await api((a) => a.select("Sheet1!C3"));
+    await page.getByRole("button", { name: "Submit", exact: true }).first().waitFor();
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(ARTIFACTS, "excel-pending.png") });
+
+    const before = writeCells;
+    await page.getByRole("tabpanel", { name: "QuantatomAI" }).getByRole("button", { name: "Submit", exact: true }).click();
+    await until('a.pending().every((p) => p.includes(" applied "))', "every entry applied");
+    expect(writeCells - before).toBe(1);
+    await until(`${JSON.stringify(typed.slice(0, 9))}.every((x) => a.wb.cell(x).style === "Normal")`, "the marks gone");
+    const check = await apiClients(server.url, "check").lattice.getCells({
+      cube: "Demo",
+      cells: typed.slice(0, 9).map((a) => {
+        const col = COLUMNS.find(([c]) => c === a.slice(7, 8))!;
+        const row = ROWS.find(([r]) => r === Number(a.slice(8)))!;
+        return { members: [UNITS, col[1], col[2], row[1], "[Scenario].[Plan]"] };
+      }),
+    });
+    expect(check.cells.map((c) => c.value)).toEqual(typed.slice(0, 9).map((_, k) => 1000 + 250 * k));
+    await page.screenshot({ path: path.join(ARTIFACTS, "excel-submitted.png") });
+    expectNoPageErrors(pageErrors);
+  });
+});
