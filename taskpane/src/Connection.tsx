@@ -1,7 +1,7 @@
 import { Button, Caption1, Field, Input, makeStyles, MessageBar, MessageBarBody, Select, Spinner, Text, tokens } from "@fluentui/react-components";
 import { type FormEvent, useEffect, useId, useState } from "react";
-import type { AuthState, ConnectionSettings, QatomApi, SeededUser, SignIn } from "../../addin/src/contracts";
-import { errorMessage, useAuthState } from "./hooks";
+import type { AuthState, ConnectionSettings, ConnectionState, Observable, QatomApi, SeededUser, SignIn } from "../../addin/src/contracts";
+import { errorMessage, useAuthState, useConnectionState } from "./hooks";
 
 const useStyles = makeStyles({
   section: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
@@ -21,7 +21,62 @@ export interface ConnectionPanelProps {
   clients: QatomApi;
   /** The shared runtime's sign-in. */
   auth: SignIn;
+  /** The shared runtime's connection state (its streams, the protocol, a pending reconnect). */
+  connection: Observable<ConnectionState>;
   onSave(settings: ConnectionSettings): void | Promise<void>;
+}
+
+/** The browser's limit of HTTP/1.1 connections per host (Chromium's, Firefox's and Safari's). */
+const HTTP1_CONNECTIONS_PER_HOST = 6;
+
+/**
+ * The line about the runtime's streams, or null when there is nothing to say (no stream and no
+ * failure): "Live: 10 streams over one HTTP/2 connection", "Reconnecting in 8 s…" (while a failed
+ * stream waits for its retry), "Offline: <why>" (no retry pending).
+ * @param now the time to count the retry down from (ms since the epoch).
+ */
+export function streamsLine(c: ConnectionState, now: number): { ok: boolean; text: string; seconds?: number } | null {
+  if (c.status === "disconnected") {
+    if (c.retryAt === undefined) return { ok: false, text: `Offline: ${c.message ?? "the server cannot be reached"}` };
+    return { ok: false, text: "Reconnecting", seconds: Math.max(0, Math.ceil((c.retryAt - now) / 1000)) };
+  }
+  if (c.status !== "connected" || !c.streams) return null;
+  const n = `${c.streams} ${c.streams === 1 ? "stream" : "streams"}`;
+  if (c.protocol === "h2") return { ok: true, text: `Live: ${n} over one HTTP/2 connection` };
+  if (c.protocol === "http/1.1") {
+    const full = c.streams >= HTTP1_CONNECTIONS_PER_HOST ? `, which hold the browser's ${HTTP1_CONNECTIONS_PER_HOST} connections to the server: reads and writes wait` : "";
+    return { ok: !full, text: `Live: ${n} over HTTP/1.1${full}` };
+  }
+  return { ok: true, text: `Live: ${n}` };
+}
+
+/**
+ * The streams' line (see {@link streamsLine}), a polite status. While it counts a retry down, the
+ * seconds are hidden from screen readers, which would otherwise read the line every second.
+ */
+function StreamsStatus({ connection }: { connection: Observable<ConnectionState> }) {
+  const styles = useStyles();
+  const state = useConnectionState(connection);
+  const [now, setNow] = useState(() => Date.now());
+  const counting = state.status === "disconnected" && state.retryAt !== undefined;
+  useEffect(() => {
+    if (!counting) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [counting]);
+  const line = streamsLine(state, now);
+  if (!line) return null;
+  return (
+    <Caption1 role="status" className={line.ok ? styles.ok : styles.bad}>
+      {line.text}
+      {line.seconds !== undefined && (
+        <>
+          <span aria-hidden="true"> in {line.seconds} s</span>…{state.message ? ` ${state.message}` : ""}
+        </>
+      )}
+    </Caption1>
+  );
 }
 
 /** How the server signs users in, in a few words. */
@@ -38,10 +93,11 @@ function userLabel(u: SeededUser): string {
 /**
  * Who is signed in and to which server: the display name and the server, whether the server
  * answers, and Sign out; when nobody is signed in, the way this server signs users in: a choice of
- * its seeded users in development mode, "Sign in with Microsoft" with Entra ID. The server URL is
- * changed in a form behind "Change server".
+ * its seeded users in development mode, "Sign in with Microsoft" with Entra ID. Below, the state of
+ * the runtime's streams: how many are live and over which protocol, or when they reconnect. The
+ * server URL is changed in a form behind "Change server".
  */
-export function ConnectionPanel({ settings, clients, auth, onSave }: ConnectionPanelProps) {
+export function ConnectionPanel({ settings, clients, auth, connection, onSave }: ConnectionPanelProps) {
   const styles = useStyles();
   const headingId = useId();
   const formId = useId();
@@ -127,6 +183,7 @@ export function ConnectionPanel({ settings, clients, auth, onSave }: ConnectionP
               {reach.text}
             </Caption1>
           )}
+          <StreamsStatus connection={connection} />
         </div>
         <Button size="small" aria-expanded={editing} aria-controls={formId} onClick={() => setEditing(!editing)}>
           {editing ? "Close" : "Change server"}

@@ -105,7 +105,7 @@ window.qatomTest = {
 
 function Page({ initial }: { initial: Awaited<ReturnType<typeof ctx.getSettings>> }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} restores={ctx.restores} auth={ctx.auth} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} restores={ctx.restores} auth={ctx.auth} feed={ctx} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 ctx.getSettings().then((initial) => createRoot(document.getElementById("root")!).render(<Page initial={initial} />));
