@@ -56,6 +56,12 @@ export interface ConnectionCounts {
   accepted: number;
   /** TCP connections open now. */
   open: number;
+  /**
+   * TLS connections whose handshake completed (0 over plain HTTP): the connections that can carry
+   * requests. A client that refuses the certificate (a browser that does not trust the development
+   * certificate, before the user accepts it) is accepted but never completes a handshake.
+   */
+  handshakes: number;
   /** Connections that negotiated HTTP/2 (ALPN `h2`) since the server started; the rest spoke HTTP/1.1. */
   http2Sessions: number;
 }
@@ -70,6 +76,7 @@ export class ConnectionTracker {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private accepted = 0;
   private http2Sessions = 0;
+  private handshakes = 0;
 
   /** Follows `server`'s connections (and HTTP/2 sessions, when it makes them). */
   constructor(server: net.Server) {
@@ -77,6 +84,9 @@ export class ConnectionTracker {
       this.accepted++;
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
+    });
+    server.on("secureConnection", () => {
+      this.handshakes++;
     });
     server.on("session", (session: http2.ServerHttp2Session) => {
       this.http2Sessions++;
@@ -87,7 +97,7 @@ export class ConnectionTracker {
 
   /** The counts now (see {@link ConnectionCounts}). */
   counts(): ConnectionCounts {
-    return { accepted: this.accepted, open: this.sockets.size, http2Sessions: this.http2Sessions };
+    return { accepted: this.accepted, open: this.sockets.size, handshakes: this.handshakes, http2Sessions: this.http2Sessions };
   }
 
   /** Ends every HTTP/2 session and every connection now (open streams end with them). */
