@@ -1,6 +1,7 @@
 import { Button, Caption1, Field, Input, makeStyles, MessageBar, MessageBarBody, Select, Spinner, Text, tokens } from "@fluentui/react-components";
 import { type FormEvent, useEffect, useId, useState } from "react";
 import type { AuthState, ConnectionSettings, ConnectionState, Observable, QatomApi, SeededUser, SignIn } from "../../addin/src/contracts";
+import { streamsLine } from "./format";
 import { errorMessage, useAuthState, useConnectionState } from "./hooks";
 
 const useStyles = makeStyles({
@@ -24,30 +25,6 @@ export interface ConnectionPanelProps {
   /** The shared runtime's connection state (its streams, the protocol, a pending reconnect). */
   connection: Observable<ConnectionState>;
   onSave(settings: ConnectionSettings): void | Promise<void>;
-}
-
-/** The browser's limit of HTTP/1.1 connections per host (Chromium's, Firefox's and Safari's). */
-const HTTP1_CONNECTIONS_PER_HOST = 6;
-
-/**
- * The line about the runtime's streams, or null when there is nothing to say (no stream and no
- * failure): "Live: 10 streams over one HTTP/2 connection", "Reconnecting in 8 s…" (while a failed
- * stream waits for its retry), "Offline: <why>" (no retry pending).
- * @param now the time to count the retry down from (ms since the epoch).
- */
-export function streamsLine(c: ConnectionState, now: number): { ok: boolean; text: string; seconds?: number } | null {
-  if (c.status === "disconnected") {
-    if (c.retryAt === undefined) return { ok: false, text: `Offline: ${c.message ?? "the server cannot be reached"}` };
-    return { ok: false, text: "Reconnecting", seconds: Math.max(0, Math.ceil((c.retryAt - now) / 1000)) };
-  }
-  if (c.status !== "connected" || !c.streams) return null;
-  const n = `${c.streams} ${c.streams === 1 ? "stream" : "streams"}`;
-  if (c.protocol === "h2") return { ok: true, text: `Live: ${n} over one HTTP/2 connection` };
-  if (c.protocol === "http/1.1") {
-    const full = c.streams >= HTTP1_CONNECTIONS_PER_HOST ? `, which hold the browser's ${HTTP1_CONNECTIONS_PER_HOST} connections to the server: reads and writes wait` : "";
-    return { ok: !full, text: `Live: ${n} over HTTP/1.1${full}` };
-  }
-  return { ok: true, text: `Live: ${n}` };
 }
 
 /**
