@@ -25,6 +25,8 @@ import { quietStart, testConfig } from "./helpers/server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import "./helpers/taskpane-page-api";
 
+/** Screenshots of the pane (as test/taskpane.test.ts writes them). */
+const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 /** The test page's file name (beside it: its script). */
 const PAGE = "connections-test.html";
 /** Ten copies of the small cube. */
@@ -140,6 +142,8 @@ describe("one connection budget", () => {
       // completed. Chromium first refuses the untrusted development certificate (TLS alert 46)
       // before Playwright's ignoreHTTPSErrors accepts it; those connections carry no request.
       await live.waitFor();
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, "taskpane-ten-cubes-http2.png"), fullPage: true });
       const counts = server.connections();
       console.log(`HTTP/2: TCP connections accepted ${counts.accepted}, TLS handshakes ${counts.handshakes}, HTTP/2 sessions ${counts.http2Sessions}, open ${counts.open}`);
       expect(counts.handshakes).toBeLessThanOrEqual(2);
