@@ -20,6 +20,7 @@ import { type Host, officeHost } from "./host";
 import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { ObservableValue, refKey } from "./observable";
 import { PendingWritesStore } from "./pending-writes";
+import { watchProtocol } from "./protocol";
 import { RestoreProblems } from "./restores";
 import { startRibbon } from "./ribbon";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
@@ -89,15 +90,23 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   };
 
   const connection = new ObservableValue<ConnectionState>({ status: "unknown", serverUrl: "" });
+  // Changes fields of the connection state (undefined drops one); subscribers hear only of a change.
+  const updateConnection = (patch: Partial<ConnectionState>) => {
+    const now = connection.get();
+    const next = { ...now, ...patch };
+    for (const k of Object.keys(next) as (keyof ConnectionState)[]) if (next[k] === undefined) delete next[k];
+    if (JSON.stringify(next) !== JSON.stringify(now)) connection.set(next);
+  };
   const reporter: ConnectionReporter = {
     succeeded() {
-      const c = connection.get();
-      if (c.status !== "connected" || c.serverUrl !== serverUrl) connection.set({ status: "connected", serverUrl });
+      updateConnection({ status: "connected", serverUrl, message: undefined });
     },
     failed(err, url) {
-      if (isNetworkFailure(err)) connection.set({ status: "disconnected", serverUrl: url, message: toQatomError(err, url).message });
+      if (isNetworkFailure(err)) updateConnection({ status: "disconnected", serverUrl: url, message: toQatomError(err, url).message });
     },
   };
+  // Which protocol answers (h2: every stream and call on one connection), for the pane's line.
+  const stopWatchingProtocol = watchProtocol(() => serverUrl, (protocol) => updateConnection({ protocol }));
 
   const batcher = new WaveBatcher(async (cube, cells) => {
     const a = await getApi();
@@ -105,7 +114,9 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     return res.cells;
   }, options.batchWindowMs ?? 16);
   const feed = new CellFeed(batcher, async () => (await getApi()).serverUrl, reporter);
-  const streams = new StreamRegistry(getApi, feed, { ...DEFAULT_STREAM_OPTIONS, ...options.streams });
+  const streams = new StreamRegistry(getApi, feed, { ...DEFAULT_STREAM_OPTIONS, ...options.streams }, () =>
+    updateConnection({ streams: streams.liveStreams(), retryAt: streams.nextRetryAt() ?? undefined }),
+  );
   feed.attach(streams);
   const comments = new CommentFeed(getApi, reporter, { ...DEFAULT_COMMENT_OPTIONS, ...options.comments });
   const formulaCells = new FormulaCellRegistry(
@@ -218,6 +229,10 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       };
     },
 
+    watchCell(ref, onResult) {
+      return { close: feed.subscribe(ref, onResult) };
+    },
+
     formattedNumbers() {
       return host.isSetSupported("CustomFunctionsRuntime", "1.4");
     },
@@ -259,6 +274,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     dispose() {
       disposed = true;
       stopWatchingAuth();
+      stopWatchingProtocol();
       batcher.dispose();
       streams.dispose();
       comments.dispose();

@@ -230,6 +230,16 @@ export interface ConnectionState {
   serverUrl: string;
   /** The last failure, while disconnected. */
   message?: string;
+  /** WatchCells streams running now, all cubes together (one per cube; their first message arrived). */
+  streams?: number;
+  /** When a failed stream is tried again (ms since the epoch); absent when no retry is pending. */
+  retryAt?: number;
+  /**
+   * The protocol of the server's latest answer as the browser reports it (Resource Timing's
+   * `nextHopProtocol`: `h2` multiplexes every request on one connection, `http/1.1` gives each
+   * stream a connection of the browser's six per host); absent where the browser does not say.
+   */
+  protocol?: string;
 }
 
 /** The QATOM.CELL formulas the runtime knows, by sheet address (see FormulaCell). */
@@ -322,6 +332,11 @@ export interface AddinContext {
    * @param address the formula's sheet address (`invocation.address`), registered for writeback.
    */
   openCell(ref: CellRef, address: string | undefined, onResult: (outcome: CellOutcome) => void): FormulaHandle;
+  /**
+   * The task pane's view of a cell: the server's value (never an entry waiting over it), on its
+   * cube's one WatchCells stream, as `openCell` but without a sheet address: nothing is registered.
+   */
+  watchCell(ref: CellRef, onResult: (outcome: CellOutcome) => void): FormulaHandle;
   /** QATOM.COMMENT: `onResult` gets the newest comment now and again when it changes. */
   openComment(ref: CellRef, onResult: (outcome: CommentOutcome) => void): FormulaHandle;
   /**

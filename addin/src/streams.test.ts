@@ -101,4 +101,27 @@ describe("streams and sign-in", () => {
     expect(out.failures).toEqual(["[unauthenticated] sign in again: the token is not valid"]);
     streams.dispose();
   });
+
+  it("reports its live streams (all cubes) and the pending retry, for the connection line", async () => {
+    const down = new Error("Not connected to https://x");
+    // Cube one streams; cube two fails once, then streams.
+    const fake = fakeApi([() => ({ messages: [initial()] }), () => ({ messages: [], end: down }), () => ({ messages: [initial()] })]);
+    const out = sink();
+    let reports = 0;
+    const streams = new StreamRegistry(fake.api, out.s, { ...opts, backoffBaseMs: 60, backoffMaxMs: 60 }, () => reports++);
+    expect([streams.liveStreams(), streams.nextRetryAt()]).toEqual([0, null]);
+    streams.watch("one", "One", "k1", ["[Region].[North]"]);
+    await until(() => streams.liveStreams() === 1);
+    const before = Date.now();
+    streams.watch("two", "Two", "k2", ["[Region].[North]"]);
+    await until(() => streams.nextRetryAt() !== null);
+    expect(streams.nextRetryAt()).toBeGreaterThanOrEqual(before);
+    expect(streams.liveStreams()).toBe(1);
+    expect(out.failures).toEqual(["Not connected to https://x"]);
+    await until(() => streams.liveStreams() === 2);
+    expect(streams.nextRetryAt()).toBeNull();
+    expect(reports).toBeGreaterThanOrEqual(4); // live, retry pending, retry started, live
+    streams.dispose();
+    expect(streams.liveStreams()).toBe(0);
+  });
 });

@@ -68,6 +68,10 @@ class CubeStream {
   private disposed = false;
   /** Cells of the running stream(s) whose first message has arrived. */
   private live = 0;
+  /** Streams (chunks) running whose first message has arrived. */
+  private liveStreams = 0;
+  /** When the pending retry runs (ms since the epoch), or null. */
+  private retryAt: number | null = null;
   /** A token was refused since the stream was last live (one immediate retry with a fresh token). */
   private refusedSinceLive = false;
 
@@ -76,6 +80,8 @@ class CubeStream {
     private readonly api: () => Promise<QatomApi>,
     private readonly sink: StreamSink,
     private readonly opts: StreamOptions,
+    /** Called when the number of live streams or the time of the next retry changes. */
+    private readonly report: () => void,
   ) {}
 
   /** The watched set changed: restart after the debounce (or at the pending retry). */
@@ -103,6 +109,16 @@ class CubeStream {
     return this.live;
   }
 
+  /** Number of running streams whose first message has arrived (more than one above `maxCells`). */
+  get streamCount(): number {
+    return this.liveStreams;
+  }
+
+  /** When this cube's streams are retried (ms since the epoch), or null when no retry is pending. */
+  get nextRetryAt(): number | null {
+    return this.retryAt;
+  }
+
   dispose(): void {
     this.disposed = true;
     if (this.debounce) clearTimeout(this.debounce);
@@ -117,6 +133,24 @@ class CubeStream {
     this.abort = null;
     this.active = null;
     this.live = 0;
+    this.setState(0, null);
+  }
+
+  /** Records the live streams and the pending retry, reporting a change. */
+  private setState(liveStreams: number, retryAt: number | null): void {
+    if (liveStreams === this.liveStreams && retryAt === this.retryAt) return;
+    this.liveStreams = liveStreams;
+    this.retryAt = retryAt;
+    this.report();
+  }
+
+  /** Retries after `delay` ms with the wanted set. */
+  private scheduleRetry(delay: number): void {
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.restart(true); // stop() reports that the retry is no longer pending
+    }, delay);
+    this.setState(0, Date.now() + delay);
   }
 
   private async run(keys: string[]): Promise<void> {
@@ -144,19 +178,13 @@ class CubeStream {
         // The token expired under a live stream, or was refused (the interceptor dropped it):
         // reconnect now with a fresh one. Refused again before the stream is live: a failure.
         this.refusedSinceLive = true;
-        this.retry = setTimeout(() => {
-          this.retry = null;
-          this.restart(true);
-        }, 0);
+        this.scheduleRetry(0);
         return;
       }
+      this.setState(0, null);
       this.sink.onFailure(keys, err, serverUrl);
       if (isSignInRequired(err)) return; // restarted after sign-in (restartAll)
-      const delay = backoffDelay(this.attempt++, this.opts);
-      this.retry = setTimeout(() => {
-        this.retry = null;
-        this.restart(true);
-      }, delay);
+      this.scheduleRetry(backoffDelay(this.attempt++, this.opts));
     }
   }
 
@@ -167,6 +195,7 @@ class CubeStream {
       if (signal.aborted) break;
       if (msg.initial) {
         this.live += keys.length;
+        this.setState(this.liveStreams + 1, null);
         this.attempt = 0;
         this.refusedSinceLive = false;
         this.sink.onConnected();
@@ -190,17 +219,22 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 export class StreamRegistry {
   private readonly cubes = new Map<string, CubeStream>();
 
+  /**
+   * @param onStateChanged called when the number of live streams or the time of the next retry
+   *   changes (the runtime's connection state: `liveStreams`, `nextRetryAt`).
+   */
   constructor(
     private readonly api: () => Promise<QatomApi>,
     private readonly sink: StreamSink,
     private readonly opts: StreamOptions = DEFAULT_STREAM_OPTIONS,
+    private readonly onStateChanged: () => void = () => undefined,
   ) {}
 
   /** Adds a cell to its cube's stream. */
   watch(cubeKey: string, cube: string, key: string, members: string[]): void {
     let s = this.cubes.get(cubeKey);
     if (!s) {
-      s = new CubeStream(cube, this.api, this.sink, this.opts);
+      s = new CubeStream(cube, this.api, this.sink, this.opts, this.onStateChanged);
       this.cubes.set(cubeKey, s);
     }
     if (!s.wanted.has(key)) {
@@ -223,6 +257,23 @@ export class StreamRegistry {
   /** Cells of a cube that a running stream watches (first message received; diagnostics and tests). */
   liveCount(cubeKey: string): number {
     return this.cubes.get(cubeKey)?.liveCount ?? 0;
+  }
+
+  /** WatchCells streams running now, all cubes together (first message received). */
+  liveStreams(): number {
+    let n = 0;
+    for (const s of this.cubes.values()) n += s.streamCount;
+    return n;
+  }
+
+  /** The earliest pending retry of any cube's stream (ms since the epoch), or null. */
+  nextRetryAt(): number | null {
+    let at: number | null = null;
+    for (const s of this.cubes.values()) {
+      const r = s.nextRetryAt;
+      if (r !== null && (at === null || r < at)) at = r;
+    }
+    return at;
   }
 
   dispose(): void {

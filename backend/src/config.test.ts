@@ -4,7 +4,7 @@ describe("readConfig: limits and timeouts", () => {
   it("has documented defaults", () => {
     expect(readConfig({})).toMatchObject({
       maxBodyBytes: 32 * 1024 * 1024,
-      maxStreamsPerUser: 8,
+      maxStreamsPerUser: 64,
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 5_000,

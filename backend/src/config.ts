@@ -57,7 +57,7 @@ export interface Config {
   maxBodyBytes: number;
   /**
    * Most WatchCells streams one user may hold open on this instance; one more is
-   * `resource_exhausted`. `QATOM_MAX_STREAMS_PER_USER`, default 8.
+   * `resource_exhausted`. `QATOM_MAX_STREAMS_PER_USER`, default 64 (one stream per cube per workbook).
    */
   maxStreamsPerUser: number;
   /**
@@ -128,7 +128,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     spreadMaxNewCells: positiveInt(env.QATOM_SPREAD_MAX_NEW_CELLS, 25_000, "QATOM_SPREAD_MAX_NEW_CELLS"),
     admins: parseList(env.QATOM_ADMINS),
     maxBodyBytes: positiveInt(env.QATOM_MAX_BODY_BYTES, 32 * 1024 * 1024, "QATOM_MAX_BODY_BYTES"),
-    maxStreamsPerUser: positiveInt(env.QATOM_MAX_STREAMS_PER_USER, 8, "QATOM_MAX_STREAMS_PER_USER"),
+    maxStreamsPerUser: positiveInt(env.QATOM_MAX_STREAMS_PER_USER, 64, "QATOM_MAX_STREAMS_PER_USER"),
     ...timeouts(env),
     auth: readAuthConfig(env),
   };

@@ -1,6 +1,6 @@
 import { Divider, FluentProvider, makeStyles, tokens, webLightTheme } from "@fluentui/react-components";
 import { useCallback, useMemo, useRef, useState } from "react";
-import type { ConnectionSettings, Holds, PendingWrites, QatomApi, SignIn } from "../../addin/src/contracts";
+import type { AddinContext, ConnectionSettings, Holds, PendingWrites, QatomApi, SignIn } from "../../addin/src/contracts";
 import type { RestoreProblems } from "../../addin/src/restores";
 import { createApi, type TokenSource } from "../../addin/src/transport";
 import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
@@ -52,6 +52,11 @@ export interface TaskpaneProps {
   restores?: RestoreProblems;
   /** The shared runtime's sign-in (the functions use the same one). */
   auth: SignIn;
+  /**
+   * The shared runtime's cell feed and connection state: the selected cell is followed on its
+   * cube's one WatchCells stream (the formulas'), and the connection line shows the streams.
+   */
+  feed: Pick<AddinContext, "watchCell" | "connection">;
   /** The connection in use; the pane re-creates its clients when it changes. */
   settings: ConnectionSettings;
   /** Stores new settings (the shared runtime keeps them); the caller then passes them back in `settings`. */
@@ -64,7 +69,7 @@ export interface TaskpaneProps {
  * The QuantatomAI task pane: connection and sign-in, formulas not put back after typing, conflicts, pending changes with their spreads and results,
  * held cells, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
  */
-export function TaskpaneApp({ host, pending, holds, restores, auth, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
+export function TaskpaneApp({ host, pending, holds, restores, auth, feed, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
   const who = signedInKey(useAuthState(auth));
   // Made again when the user changes, so that everything shown is read again as the new user.
@@ -73,7 +78,7 @@ export function TaskpaneApp({ host, pending, holds, restores, auth, settings, on
   const { selection, error: selectionError } = useSelection(host);
   const list = usePendingList(pending);
   const cell = selection?.cell ?? null;
-  const { live, error: liveError } = useLiveCell(clients, cell);
+  const { live, error: liveError } = useLiveCell(feed, cell);
   const cellKey = cell ? JSON.stringify([cell.address, cell.cube, cell.members]) : "";
 
   const pendingHeadingRef = useRef<HTMLHeadingElement>(null);
@@ -92,7 +97,7 @@ export function TaskpaneApp({ host, pending, holds, restores, auth, settings, on
   return (
     <FluentProvider theme={webLightTheme} className={styles.root}>
       <main className={styles.main} aria-label="QuantatomAI">
-        <ConnectionPanel settings={settings} clients={clients} auth={auth} onSave={onSaveSettings} />
+        <ConnectionPanel settings={settings} clients={clients} auth={auth} connection={feed.connection} onSave={onSaveSettings} />
         <Divider />
         {restores && <RestoresPanel restores={restores} host={host} announce={announce} />}
         <ConflictsPanel {...changes} />

@@ -1,7 +1,8 @@
 import { Button, Caption1, Field, Input, makeStyles, MessageBar, MessageBarBody, Select, Spinner, Text, tokens } from "@fluentui/react-components";
 import { type FormEvent, useEffect, useId, useState } from "react";
-import type { AuthState, ConnectionSettings, QatomApi, SeededUser, SignIn } from "../../addin/src/contracts";
-import { errorMessage, useAuthState } from "./hooks";
+import type { AuthState, ConnectionSettings, ConnectionState, Observable, QatomApi, SeededUser, SignIn } from "../../addin/src/contracts";
+import { streamsLine } from "./format";
+import { errorMessage, useAuthState, useConnectionState } from "./hooks";
 
 const useStyles = makeStyles({
   section: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
@@ -21,7 +22,38 @@ export interface ConnectionPanelProps {
   clients: QatomApi;
   /** The shared runtime's sign-in. */
   auth: SignIn;
+  /** The shared runtime's connection state (its streams, the protocol, a pending reconnect). */
+  connection: Observable<ConnectionState>;
   onSave(settings: ConnectionSettings): void | Promise<void>;
+}
+
+/**
+ * The streams' line (see {@link streamsLine}), a polite status. While it counts a retry down, the
+ * seconds are hidden from screen readers, which would otherwise read the line every second.
+ */
+function StreamsStatus({ connection }: { connection: Observable<ConnectionState> }) {
+  const styles = useStyles();
+  const state = useConnectionState(connection);
+  const [now, setNow] = useState(() => Date.now());
+  const counting = state.status === "disconnected" && state.retryAt !== undefined;
+  useEffect(() => {
+    if (!counting) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [counting]);
+  const line = streamsLine(state, now);
+  if (!line) return null;
+  return (
+    <Caption1 role="status" className={line.ok ? styles.ok : styles.bad}>
+      {line.text}
+      {line.seconds !== undefined && (
+        <>
+          <span aria-hidden="true"> in {line.seconds} s</span>…{state.message ? ` ${state.message}` : ""}
+        </>
+      )}
+    </Caption1>
+  );
 }
 
 /** How the server signs users in, in a few words. */
@@ -38,10 +70,11 @@ function userLabel(u: SeededUser): string {
 /**
  * Who is signed in and to which server: the display name and the server, whether the server
  * answers, and Sign out; when nobody is signed in, the way this server signs users in: a choice of
- * its seeded users in development mode, "Sign in with Microsoft" with Entra ID. The server URL is
- * changed in a form behind "Change server".
+ * its seeded users in development mode, "Sign in with Microsoft" with Entra ID. Below, the state of
+ * the runtime's streams: how many are live and over which protocol, or when they reconnect. The
+ * server URL is changed in a form behind "Change server".
  */
-export function ConnectionPanel({ settings, clients, auth, onSave }: ConnectionPanelProps) {
+export function ConnectionPanel({ settings, clients, auth, connection, onSave }: ConnectionPanelProps) {
   const styles = useStyles();
   const headingId = useId();
   const formId = useId();
@@ -127,6 +160,7 @@ export function ConnectionPanel({ settings, clients, auth, onSave }: ConnectionP
               {reach.text}
             </Caption1>
           )}
+          <StreamsStatus connection={connection} />
         </div>
         <Button size="small" aria-expanded={editing} aria-controls={formId} onClick={() => setEditing(!editing)}>
           {editing ? "Close" : "Change server"}

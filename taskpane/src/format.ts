@@ -1,5 +1,6 @@
 /** How the pane writes values, times and cell addresses for people. */
 
+import type { ConnectionState } from "../../addin/src/contracts";
 import { parseUniqueName } from "../../common/names";
 
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
@@ -37,4 +38,28 @@ export function cellLabel(members: readonly string[]): string {
 export function differingMembers(members: readonly string[], base: readonly string[]): string[] {
   const baseSet = new Set(base);
   return members.filter((m) => !baseSet.has(m));
+}
+
+/** The browser's limit of HTTP/1.1 connections per host (Chromium's, Firefox's and Safari's). */
+const HTTP1_CONNECTIONS_PER_HOST = 6;
+
+/**
+ * The line about the runtime's streams, or null when there is nothing to say (no stream and no
+ * failure): "Live: 10 streams over one HTTP/2 connection", "Reconnecting in 8 s…" (while a failed
+ * stream waits for its retry), "Offline: <why>" (no retry pending).
+ * @param now the time to count the retry down from (ms since the epoch).
+ */
+export function streamsLine(c: ConnectionState, now: number): { ok: boolean; text: string; seconds?: number } | null {
+  if (c.status === "disconnected") {
+    if (c.retryAt === undefined) return { ok: false, text: `Offline: ${c.message ?? "the server cannot be reached"}` };
+    return { ok: false, text: "Reconnecting", seconds: Math.max(0, Math.ceil((c.retryAt - now) / 1000)) };
+  }
+  if (c.status !== "connected" || !c.streams) return null;
+  const n = `${c.streams} ${c.streams === 1 ? "stream" : "streams"}`;
+  if (c.protocol === "h2") return { ok: true, text: `Live: ${n} over one HTTP/2 connection` };
+  if (c.protocol === "http/1.1") {
+    const full = c.streams >= HTTP1_CONNECTIONS_PER_HOST ? `, which hold the browser's ${HTTP1_CONNECTIONS_PER_HOST} connections to the server: reads and writes wait` : "";
+    return { ok: !full, text: `Live: ${n} over HTTP/1.1${full}` };
+  }
+  return { ok: true, text: `Live: ${n}` };
 }

@@ -1,7 +1,7 @@
-/** React hooks over the pane's data sources: sign-in, the host's selection, pending writes, the live cell. */
+/** React hooks over the pane's data sources: sign-in, the host's selection, pending writes, the live cell, the connection. */
 import { ConnectError } from "@connectrpc/connect";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { AuthState, CellRef, HeldCell, Holds, PendingWrite, PendingWrites, QatomApi, SignIn } from "../../addin/src/contracts";
+import type { AddinContext, AuthState, CellRef, ConnectionState, HeldCell, Holds, Observable, PendingWrite, PendingWrites, SignIn } from "../../addin/src/contracts";
 import type { SelectedCell, TaskpaneHost } from "./host";
 
 /** A message for a person from anything thrown (Connect errors keep only their message). */
@@ -85,10 +85,14 @@ export interface LiveCell {
 }
 
 /**
- * Watches one cell (WatchCells): its value, version and whether it is consolidated, updated
- * whenever anyone writes below it. `key` identifies the cell; a new key restarts the watch.
+ * Follows one cell through the shared runtime's cell feed (`AddinContext.watchCell`: the server's value, not an entry waiting over it): its value,
+ * version and whether it is consolidated or calculated, updated whenever anyone writes below it.
+ * The cell joins its cube's one WatchCells stream (the one the sheet's QATOM.CELL formulas share;
+ * the selected formula's cell is already on it), so the pane opens no stream of its own. A new cell
+ * (cube and members) follows anew; a cell that has shown a value keeps it while its stream
+ * reconnects (the connection line says so), as the sheet's formulas do.
  */
-export function useLiveCell(clients: QatomApi, cell: CellRef | null): { live: LiveCell | null; error: string | null } {
+export function useLiveCell(feed: Pick<AddinContext, "watchCell">, cell: CellRef | null): { live: LiveCell | null; error: string | null } {
   // State is kept with the key of its cell, so a new cell never shows the previous one's values.
   const [state, setState] = useState<{ key: string; live: LiveCell | null; error: string | null }>({ key: "", live: null, error: null });
   const key = cell ? JSON.stringify([cell.cube, cell.members]) : "";
@@ -97,23 +101,19 @@ export function useLiveCell(clients: QatomApi, cell: CellRef | null): { live: Li
   useEffect(() => {
     const c = cellRef.current;
     if (!key || !c) return;
-    const abort = new AbortController();
-    (async () => {
-      try {
-        const stream = clients.lattice.watchCells({ cube: c.cube, cells: [{ members: c.members }] }, { signal: abort.signal });
-        for await (const msg of stream) {
-          for (const u of msg.updates) {
-            const m = u.cell;
-            if (!m) continue;
-            if (m.error) setState({ key, live: null, error: m.error.message });
-            else setState({ key, live: { value: m.value ?? null, version: m.version, consolidated: m.consolidated, calculated: m.calculated }, error: null });
-          }
-        }
-      } catch (err) {
-        if (!abort.signal.aborted) setState({ key, live: null, error: errorMessage(err) });
-      }
-    })();
-    return () => abort.abort();
-  }, [clients, key]);
+    const handle = feed.watchCell({ cube: c.cube, members: c.members }, (o) => {
+      if (!o.ok) setState({ key, live: null, error: o.error.message });
+      else setState({ key, live: { value: o.snapshot.value, version: o.snapshot.version, consolidated: o.snapshot.consolidated, calculated: o.snapshot.calculated }, error: null });
+    });
+    return () => handle.close();
+  }, [feed, key]);
   return state.key === key ? { live: state.live, error: state.error } : { live: null, error: null };
+}
+
+/** The runtime's connection state (reachability, live streams, pending retry, protocol), re-rendered on every change. */
+export function useConnectionState(connection: Observable<ConnectionState>): ConnectionState {
+  return useSyncExternalStore(
+    (fn) => connection.subscribe(fn),
+    () => connection.get(),
+  );
 }

@@ -12,14 +12,24 @@ import { type BrowserContext, chromium } from "playwright-core";
 /** Where `.ci/run` installs Chromium (`apt-get install chromium`). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
+/** More options of {@link launchChromium}. */
+export interface ChromiumOptions {
+  /**
+   * Accept any server certificate (the development certificate of a test server over HTTPS, which
+   * no test machine trusts). Default false.
+   */
+  ignoreHTTPSErrors?: boolean;
+}
+
 /** A browser with a fresh profile; `close` ends it and removes the profile. */
-export async function launchChromium(viewport = { width: 320, height: 720 }): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(viewport = { width: 320, height: 720 }, options: ChromiumOptions = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)`);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport,
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
     args: [
       "--headless",
       "--no-sandbox",

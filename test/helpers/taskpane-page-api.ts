@@ -26,6 +26,10 @@ export interface TaskpaneTestApi {
    * cell), or the error's message (what `#N/A` says in its tooltip).
    */
   shows(address: string): { value: number } | { error: string } | null;
+  /** GetCells through the runtime's clients (its connection): each cell's value and version (as text). */
+  getCells(cube: string, cells: string[][]): Promise<{ value: number | null; version: string }[]>;
+  /** One WriteCells through the runtime's clients: the write's status name and new version (as text). */
+  writeCell(cube: string, members: string[], value: number, baseVersion: string): Promise<{ status: string; version: string }>;
 }
 
 declare global {

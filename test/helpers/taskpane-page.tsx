@@ -6,6 +6,7 @@
  */
 import { useState } from "react";
 import { createRoot } from "react-dom/client";
+import { WriteStatus } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { createAddinContext } from "../../addin/src/context";
 import type { FormulaHandle } from "../../addin/src/contracts";
 import type { Host, KeyValueStorage } from "../../addin/src/host";
@@ -103,11 +104,19 @@ window.qatomTest = {
   restored,
   wentTo,
   shows: (address) => shown.get(address) ?? null,
+  async getCells(cube, cells) {
+    const res = await (await ctx.api()).lattice.getCells({ cube, cells: cells.map((members) => ({ members })) });
+    return res.cells.map((c) => ({ value: c.value ?? null, version: c.version.toString() }));
+  },
+  async writeCell(cube, members, value, baseVersion) {
+    const res = await (await ctx.api()).lattice.writeCells({ cube, writes: [{ members, value, baseVersion: BigInt(baseVersion) }] });
+    return { status: WriteStatus[res.results[0].status], version: res.results[0].version.toString() };
+  },
 };
 
 function Page({ initial }: { initial: Awaited<ReturnType<typeof ctx.getSettings>> }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} restores={ctx.restores} auth={ctx.auth} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} restores={ctx.restores} auth={ctx.auth} feed={ctx} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 ctx.getSettings().then((initial) => createRoot(document.getElementById("root")!).render(<Page initial={initial} />));

@@ -40,7 +40,7 @@ export interface BackendOptions {
   cache?: TileCache;
   /** User ids that administer every cube (QATOM_ADMINS); default none. */
   serverAdmins?: readonly string[];
-  /** Most WatchCells streams one user may hold open; default DEFAULT_MAX_STREAMS_PER_USER (8). */
+  /** Most WatchCells streams one user may hold open; default DEFAULT_MAX_STREAMS_PER_USER (64). */
   maxStreamsPerUser?: number;
 }
 

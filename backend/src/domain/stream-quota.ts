@@ -1,12 +1,14 @@
 /**
  * The quota of open WatchCells streams per user on this instance (`QATOM_MAX_STREAMS_PER_USER`):
  * each stream holds a watch on the lattice and a connection, so one client cannot hold them by the
- * thousand. The add-in opens one stream per cube per workbook.
+ * thousand. The add-in opens one stream per cube per workbook: ten cubes in each of several
+ * workbooks, with the task pane's cell on its cube's stream. Over HTTP/2 they share one connection
+ * per workbook (server/listener.ts), so the quota bounds watches, not connections.
  */
 import { DomainError } from "./errors";
 
 /** The default most open streams per user. */
-export const DEFAULT_MAX_STREAMS_PER_USER = 8;
+export const DEFAULT_MAX_STREAMS_PER_USER = 64;
 
 /** Counts open streams per user name and refuses one over the limit. */
 export class StreamQuota {

@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import type http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
@@ -17,6 +15,7 @@ import { openStore } from "../store";
 import type { Store } from "../store/types";
 import { createApp } from "./app";
 import { ensureDevCerts } from "./certs";
+import { type ConnectionCounts, ConnectionTracker, secureServerFactory, serverTimeouts } from "./listener";
 
 /** A running backend server. */
 export interface RunningServer {
@@ -28,6 +27,11 @@ export interface RunningServer {
   ready: Promise<void>;
   /** Eventing: the outbox relay, and the Kafka consumer with KAFKA_BROKERS (started once `ready` resolves). */
   events: Events;
+  /**
+   * The connections the server accepted (and how many spoke HTTP/2): for diagnostics, and for
+   * tests that check a browser's requests share one connection (test/connections.test.ts).
+   */
+  connections(): ConnectionCounts;
   /** Stops accepting requests, ends open streams, stops eventing and closes the store. */
   close(): Promise<void>;
 }
@@ -81,22 +85,24 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     users: () => backend.knownUsers(),
   });
 
+  // HTTPS with HTTP/2 (HTTP/1.1 for clients without it), or plain HTTP/1.1 with QATOM_HTTP; the
+  // timeouts of both protocols and why HTTP/2 are in listener.ts.
   let server: ServerType;
   const protocol = config.http ? "http" : "https";
-  const timeouts = serverTimeouts(config);
   if (config.http) {
-    server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: timeouts });
+    server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, serverOptions: serverTimeouts(config) });
   } else {
     const certs = await ensureDevCerts(config.certsDir);
     server = serve({
       fetch: app.fetch,
       port: config.port,
       hostname: config.host,
-      createServer: https.createServer,
+      createServer: secureServerFactory(config),
       // A TLS connection that never completes its handshake is closed after the headers timeout too.
-      serverOptions: { ...timeouts, handshakeTimeout: config.headersTimeoutMs, key: fs.readFileSync(certs.key), cert: fs.readFileSync(certs.cert) },
+      serverOptions: { handshakeTimeout: config.headersTimeoutMs, key: fs.readFileSync(certs.key), cert: fs.readFileSync(certs.cert) },
     });
   }
+  const tracker = new ConnectionTracker(server);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -132,12 +138,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     backend,
     events,
     ready: readyPromise,
+    connections: () => tracker.counts(),
     close: async () => {
       closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        const s = server as unknown as { closeAllConnections?: () => void };
-        s.closeAllConnections?.();
+        // Open streams (WatchCells) and HTTP/2 sessions would keep close() waiting: end them.
+        tracker.destroyAll();
       });
       await readyPromise.catch(() => undefined);
       await events.close();
@@ -146,23 +153,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await store.close();
     },
   });
-}
-
-/**
- * The Node HTTP server's timeouts from the configuration: `headersTimeout` (a connection that sends
- * nothing, or not its whole headers, in time is closed; Node checks every
- * `connectionsCheckingInterval`), `requestTimeout` (receiving the whole request; a WatchCells
- * response streams on after the request is received) and `keepAliveTimeout` (an idle kept-alive
- * connection). Node's own default for the check interval is 30 s, so it is tied to the headers
- * timeout here.
- */
-export function serverTimeouts(config: Pick<Config, "headersTimeoutMs" | "requestTimeoutMs" | "keepAliveTimeoutMs">): http.ServerOptions {
-  return {
-    headersTimeout: config.headersTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.headersTimeoutMs / 4))),
-  };
 }
 
 async function loadCubes(
