@@ -99,6 +99,21 @@ describe("writeback with Excel's documented events", () => {
     expect(server.cells.map((c) => c.value)).toEqual(typed.slice(0, 9).map((_, k) => 500 + k));
   });
 
+  it("Ctrl+Z after Submit puts the pending style back on a cell with no entry waiting: the add-in takes that mark off again", async () => {
+    const f = await demo.load(modern);
+    const wb = f.workbook;
+    const { cells } = await grid(f);
+    wb.userEnters(cells[3].address, 64);
+    await waitFor(() => wb.cell(cells[3].address).style === PENDING_STYLE.name, 5000, "the mark");
+    await f.context.pendingWrites.submit();
+    await waitFor(() => wb.cell(cells[3].address).style === "Normal", 5000, "the mark gone after Submit");
+    wb.userUndoes(); // takes back the unmark step
+    expect(wb.cell(cells[3].address).style).toBe(PENDING_STYLE.name);
+    await waitFor(() => wb.cell(cells[3].address).style === "Normal", 5000, "the stray mark taken off");
+    expect(wb.cell(cells[3].address).formula).toBe(cells[3].formula);
+    expect(f.context.pendingWrites.list().map((w) => w.status)).toEqual(["applied"]);
+  });
+
   it("without onFormulaChanged (ExcelApi before 1.13) the registry is the fallback: the cell that holds the invocation still records what is typed", async () => {
     const f = await demo.load({ requirementSets: { ExcelApi: "1.12" } });
     const wb = f.workbook;

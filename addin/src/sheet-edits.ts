@@ -101,6 +101,9 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
           if (w && !marked && isSingleCellCall(sc.formula)) {
             drops.push(id);
             t.marks?.forget(cand.address);
+          } else if (!w && marked && !t.marks?.isMarked(cand.address)) {
+            // A mark with no entry under it (Ctrl+Z after Submit put it back): it goes.
+            restore.push({ address: cand.address, style: "Normal" });
           }
           continue;
         }

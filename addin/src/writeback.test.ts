@@ -5,7 +5,7 @@
 import type { CellSnapshot, FormulaCell, QatomApi } from "./contracts";
 import { cellKey } from "./address";
 import { HoldsStore } from "./holds";
-import { CALCULATED_MESSAGE, PendingWritesStore } from "./pending-writes";
+import { CALCULATED_MESSAGE, CLEAR_CONFIRM_MESSAGE, PendingWritesStore } from "./pending-writes";
 import { parseTypedText } from "./spreading";
 import { applyTyped, typedValue } from "./writeback";
 import { DataAction, SpreadMethod, WriteStatus, type WriteCellsRequest } from "../../proto/gen/quantatom/v1/lattice_pb";
@@ -97,6 +97,11 @@ describe("the pending-writes store and typing, over a stand-in WriteCells", () =
     pending.setSpread("sheet1!B2", { method: "P" });
     expect(pending.list()[1]).toMatchObject({ status: "rejected", message: expect.stringMatching(/Proportional \(P\) needs a value/) });
     pending.setSpread("sheet1!B2", { method: "C" });
+    // clearing a consolidated cell waits for the pane's confirmation: Submit leaves it
+    expect(pending.list()[1]).toMatchObject({ status: "pending", confirm: CLEAR_CONFIRM_MESSAGE });
+    await pending.submit();
+    expect(sent).toHaveLength(0);
+    pending.confirm("sheet1!B2");
     await pending.submit();
     expect(sent).toHaveLength(1);
     expect(sent[0].writes).toHaveLength(1); // the calculated cell's write is never sent

@@ -1,22 +1,11 @@
 /**
  * Stand-ins for the globals Excel gives a shared-runtime add-in, just enough for the functions
  * bundle and addin/src/host.ts: `CustomFunctions` (associate, Error, ErrorCode, streaming
- * invocations), `OfficeRuntime.storage`, `Office` (`onReady`, requirement sets, the dialog API:
- * see ./office-dialog-stand-in.ts, re-exported here), and `Excel.run` over a small in-memory
- * workbook that behaves like Excel where writeback depends on it: entering a QATOM formula invokes
- * the associated function (streaming results land in the cell), overwriting it cancels the
- * invocation (`onCanceled`) *before* the worksheet's onChanged event fires, and writes through
- * `Range.formulas` fire onChanged too.
- *
- * Cell-edit mode as Excel documents it (Excel.RunOptions, "Delay execution while a cell is being
- * edited"): while the user edits a cell ({@link FakeWorkbook.beginsEdit}), a batch's `sync()` fails
- * with `InvalidOperationInCellEditMode` unless `Excel.run` was given `{ delayForCellEdit: true }`,
- * in which case it waits until the edit ends. onChanged's `details` (valueBefore / valueAfter) are
- * given only for a single-cell change ("details ... can be retrieved when the changed event is
- * triggered on a single cell"). Formulas may refer to cells of their sheet (`$A2`, `B$1`).
- * @see https://learn.microsoft.com/office/dev/add-ins/excel/excel-add-ins-delay-in-cell-edit
- * @see https://learn.microsoft.com/javascript/api/excel/excel.runoptions
- * @see https://learn.microsoft.com/javascript/api/excel/excel.worksheetchangedeventargs#excel-excel-worksheetchangedeventargs-details-member
+ * invocations: ./custom-functions-stand-in.ts), `OfficeRuntime.storage`, `Office` (`onReady`,
+ * requirement sets, the dialog API: ./office-dialog-stand-in.ts), and `Excel.run` over the workbook
+ * stand-in (./fake-workbook.ts: cell-edit mode, onChanged and onFormulaChanged as Excel documents
+ * them, one invocation for identical calls, undo, styles, structural edits, the 5 MB limit). Each
+ * file says which Microsoft page each behaviour follows; this one re-exports them.
  */
 
 import { ErrorCode, StandInError, StreamingInvocationStub } from "./custom-functions-stand-in";
