@@ -179,4 +179,23 @@ describe("a data-entry session in Excel (Chromium stand-ins)", () => {
     await page.screenshot({ path: path.join(ARTIFACTS, "excel-submitted.png") });
     expectNoPageErrors(pageErrors);
   });
+
+  test("C typed over a consolidated cell clears every leaf below it only after the pane's confirmation", async () => {
+    await until('typeof a.wb.cell("Sheet1!G3").value === "object"', "the Revenue total");
+    await api((a) => a.wb.userEnters("Sheet1!G3", "C"));
+    await until('a.pending().some((p) => p.startsWith("Sheet1!G3 pending"))', "the clear, waiting");
+    const confirm = page.getByRole("button", { name: "Confirm clearing Sheet1!G3" });
+    await confirm.waitFor();
+    const before = writeCells;
+    await page.getByRole("tabpanel", { name: "QuantatomAI" }).getByRole("button", { name: "Submit", exact: true }).click();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await api((a) => a.pending().find((p) => p.startsWith("Sheet1!G3")))).toMatch(/ pending /);
+    await confirm.click();
+    await page.getByRole("tabpanel", { name: "QuantatomAI" }).getByRole("button", { name: "Submit", exact: true }).click();
+    await until('a.pending().some((p) => p.startsWith("Sheet1!G3 applied"))', "the clear applied");
+    expect(writeCells - before).toBe(1);
+    const [north] = (await apiClients(server.url, "check").lattice.getCells({ cube: "Demo", cells: [{ members: ["[Measures].[Revenue]", "[Region].[North]", "[Scenario].[Actual]"] }] })).cells;
+    expect(north.value ?? null).toBeNull();
+    expectNoPageErrors(pageErrors);
+  });
 });

@@ -252,6 +252,31 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("spreading through WriteCells
     expect((await read(leaves)).map((l) => l.value)).toEqual([22.5, 22.5, 45].map((v) => expect.closeTo(v, 8)));
   });
 
+  it("reproduces IBM's Proportional example (10, 30, 60 spread 300 with Replace: 30, 90, 180), and its consolidation hold: with the total held, a leaf changed moves the others so the total stays", async () => {
+    // IBM Planning Analytics 2.1.0, "Data spreading methods", Proportional: January, February and
+    // March hold 10, 30 and 60; 300 spread proportionally gives 30, 90, 180. Here the three are
+    // the leaves of a total (Widget, Web, Plan Revenue over Oslo, Bergen, Rome).
+    const leaves = ["Oslo", "Bergen", "Rome"].map((r) => [revenue, r, "[Product].[Widget]", "[Channel].[Web]", "Plan"]);
+    const total = [revenue, "[Product].[Widget]", "[Channel].[Web]", "Plan"];
+    const now = await read(leaves);
+    const set = await lattice().writeCells({ cube: "Demo", writes: leaves.map((members, i) => ({ members, value: [10, 30, 60][i], baseVersion: now[i].version })) });
+    expect(set.results.map((r) => r.status)).toEqual([WriteStatus.APPLIED, WriteStatus.APPLIED, WriteStatus.APPLIED]);
+    const [cell] = await read([total]);
+    expect(cell.value).toBeCloseTo(100, 10);
+    const res = await lattice().writeCells({ cube: "Demo", writes: [{ members: total, value: 300, baseVersion: cell.version, spread: { method: SpreadMethod.PROPORTIONAL, action: DataAction.REPLACE } }] });
+    expect(res.results[0]).toMatchObject({ status: WriteStatus.APPLIED, leavesChanged: 3n });
+    expect((await read(leaves)).map((l) => l.value)).toEqual([30, 90, 180].map((v) => expect.closeTo(v, 9)));
+
+    // IBM "Excluding consolidations from data spreading": with a consolidation hold on the total,
+    // changing a leaf applies proportional spreading to the remaining leaves so that the
+    // consolidation value remains unchanged. Oslo 30 -> 60: Bergen and Rome give up 30 in proportion 90 : 180.
+    const [oslo] = await read([leaves[0]]);
+    const held = await lattice().writeCells({ cube: "Demo", writes: [{ members: leaves[0], value: 60, baseVersion: oslo.version }], holds: [{ members: total }] });
+    expect(held.results[0]).toMatchObject({ status: WriteStatus.APPLIED });
+    expect((await read(leaves)).map((l) => l.value)).toEqual([60, 80, 160].map((v) => expect.closeTo(v, 9)));
+    expect((await read([total]))[0].value).toBeCloseTo(300, 9);
+  });
+
   it("rejects malformed spreads and holds as API misuse", async () => {
     await expect(
       lattice().writeCells({ cube: "Demo", writes: [{ members: [units, "Plan"], value: 1, baseVersion: 0n }], holds: [{ members: ["Atlantis"] }] }),
