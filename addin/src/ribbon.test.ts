@@ -73,6 +73,10 @@ describe("the ribbon's enabled state", () => {
   it("follows the Excel user: Sign in while signed out; Refresh once signed in; Submit and Discard while a change waits", () => {
     expect(ribbonState([], SIGNED_OUT)).toEqual({ submit: false, discard: false, refresh: false, signIn: true });
     expect(ribbonState([], SIGNED_IN)).toEqual({ submit: false, discard: false, refresh: true, signIn: false });
+    // a C over a consolidated cell waiting for the pane's confirmation: nothing to submit yet, but it can be discarded
+    const clear = { id: "sheet1!b2", address: "Sheet1!B2", cube: "Demo", members: ["[Region].[North]"], consolidated: true, value: null, seenValue: 5, baseVersion: 1n, status: "pending" as const, confirm: "C clears..." };
+    expect(ribbonState([clear], SIGNED_IN)).toMatchObject({ submit: false, discard: true });
+    expect(ribbonState([{ ...clear, confirm: undefined }], SIGNED_IN)).toMatchObject({ submit: true });
     expect(ribbonState([write("B2", "pending")], SIGNED_IN)).toEqual({ submit: true, discard: true, refresh: true, signIn: false });
     // Nobody signed in: a waiting change can be discarded, not submitted.
     expect(ribbonState([write("B2", "pending")], SIGNED_OUT)).toEqual({ submit: false, discard: true, refresh: false, signIn: true });

@@ -70,7 +70,8 @@ export function ribbonState(writes: readonly PendingWrite[], auth: AuthState): R
   const signedIn = auth.status === "signedIn";
   const submitting = writes.some((w) => w.status === "submitting");
   return {
-    submit: signedIn && !submitting && writes.some((w) => WAITING.has(w.status)),
+    // A C over a consolidated cell that waits for the pane's confirmation is not sent yet.
+    submit: signedIn && !submitting && writes.some((w) => WAITING.has(w.status) && !(w.status === "pending" && w.confirm)),
     discard: !submitting && writes.some((w) => UNSENT.has(w.status)),
     refresh: signedIn,
     signIn: auth.status === "signedOut" || auth.status === "unavailable",
