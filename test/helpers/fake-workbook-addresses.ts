@@ -1,6 +1,40 @@
 /**
- * Addresses, formula arguments, event shapes and Excel's errors for the fake workbook (./fake-workbook.ts).
+ * Cells, addresses, formula arguments, event shapes and Excel's errors for the fake workbook (./fake-workbook.ts).
  */
+import type { StreamingInvocationStub } from "./custom-functions-stand-in";
+
+/** One cell of the fake workbook. */
+export interface FakeCell {
+  /** `=...` for a formula, otherwise the constant (number, text, boolean) or "" when empty. */
+  formula: unknown;
+  /** The computed value (a formula's last result). */
+  value: unknown;
+  /** The cell style's name (Excel's default is "Normal"). */
+  style: string;
+  /** The number format ("General" by default). */
+  numberFormat: string;
+  invocation?: StreamingInvocationStub;
+}
+
+/** A worksheet: cells by local address (`B3`). */
+export interface FakeSheet {
+  id: string;
+  name: string;
+  cells: Map<string, FakeCell>;
+}
+
+/** What a cell's contents were before a change (for undo and the events). */
+export interface Before {
+  sheet: FakeSheet;
+  local: string;
+  formula: unknown;
+  value: unknown;
+  style: string;
+  numberFormat: string;
+}
+
+export type Origin = "user" | "addin" | "undo";
+
 
 /** Excel's ChangedEventDetail (ExcelApi 1.9). */
 export interface ChangedDetail {

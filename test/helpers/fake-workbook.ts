@@ -36,6 +36,7 @@
  * adjust those references as Excel does (./fake-workbook-structure.ts).
  */
 import {
+  type Before,
   CellEditModeError,
   type ChangedArgs,
   cellsOf,
@@ -43,8 +44,11 @@ import {
   colNumber,
   excelAddress,
   FORMULA_DETAILS_LIMIT,
+  type FakeCell,
+  type FakeSheet,
   type FakeStyle,
   type FormulaChangedArgs,
+  type Origin,
   PAYLOAD_LIMIT_BYTES,
   PayloadLimitError,
   parseArgs,
@@ -60,39 +64,7 @@ export { ErrorCode, StandInError, StreamingInvocationStub };
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
-/** One cell of the fake workbook. */
-export interface FakeCell {
-  /** `=...` for a formula, otherwise the constant (number, text, boolean) or "" when empty. */
-  formula: unknown;
-  /** The computed value (a formula's last result). */
-  value: unknown;
-  /** The cell style's name (Excel's default is "Normal"). */
-  style: string;
-  /** The number format ("General" by default). */
-  numberFormat: string;
-  invocation?: StreamingInvocationStub;
-}
-
-/** A worksheet: cells by local address (`B3`). */
-export interface FakeSheet {
-  id: string;
-  name: string;
-  cells: Map<string, FakeCell>;
-}
-
 const isFormula = (v: unknown): v is string => typeof v === "string" && v.startsWith("=");
-
-/** What a cell's contents were before a change (for undo and the events). */
-interface Before {
-  sheet: FakeSheet;
-  local: string;
-  formula: unknown;
-  value: unknown;
-  style: string;
-  numberFormat: string;
-}
-
-type Origin = "user" | "addin" | "undo";
 
 /**
  * A workbook with sheets of cells and a tiny calc engine for `=QATOM.<FN>(...)` with literal and
