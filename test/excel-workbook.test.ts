@@ -6,19 +6,19 @@
  * ephemeral port). Leaves test-artifacts/excel-*.png (docs/img/excel-pending.png is one).
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { PENDING_STYLE } from "../addin/src/host";
 import { openStore } from "../backend/src/store";
 import { type RunningServer, startServer } from "../backend/src/server/main";
-import { bundlePage, launchChromium } from "./helpers/browser";
+import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { apiClients } from "./helpers/clients";
-import { expectNoPageErrors, type PageErrors, watchPageErrors } from "./helpers/page-errors";
+import { expectNoPageErrors } from "./helpers/page-errors";
 import { readRibbonModel } from "./helpers/ribbon-manifest";
 import { quietStart, testConfig } from "./helpers/server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import type { WorkbookTestApi } from "./helpers/workbook-page";
+import { GRID_COLUMNS, GRID_ROWS } from "./helpers/demo-grid";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const PAGE = "workbook-test.html";
@@ -35,17 +35,8 @@ function formattedCube() {
   return def;
 }
 
-const COLUMNS = [
-  ["B", "[Region].[North].[Oslo]", "[Product].[Widget]"],
-  ["C", "[Region].[North].[Oslo]", "[Product].[Gadget]"],
-  ["D", "[Region].[North].[Bergen]", "[Product].[Widget]"],
-  ["E", "[Region].[North].[Bergen]", "[Product].[Gadget]"],
-  ["F", "[Region].[South].[Rome]", "[Product].[Widget]"],
-] as const;
-const ROWS = [
-  [3, "[Channel].[Web]"],
-  [4, "[Channel].[Alpha]"],
-] as const;
+const COLUMNS = GRID_COLUMNS;
+const ROWS = GRID_ROWS;
 const relative = (col: string, row: number) => `=QATOM.CELL("Demo","${UNITS}",${col}$1,${col}$2,$A${row},"[Scenario].[Plan]")`;
 /** In H3 and H4: identical, so Excel runs one invocation for both (at H3). */
 const IDENTICAL = `=QATOM.CELL("Demo","${UNITS}",$F$1,$F$2,$A$4,"[Scenario].[Actual]")`;
@@ -53,56 +44,50 @@ const REVENUE = `=QATOM.CELL("Demo","[Measures].[Revenue]","[Region].[North]","[
 const PRICE = `=QATOM.CELL("Demo","[Measures].[Price]","[Region].[North]","[Scenario].[Actual]")`;
 
 describe("a data-entry session in Excel (Chromium stand-ins)", () => {
-  let tmp: string;
-  let server: RunningServer;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let t: TestPage<RunningServer>;
   let page: Page;
-  let pageErrors: PageErrors;
+  let server: RunningServer;
   let writeCells = 0;
 
   /** Runs `fn` in the page with its test API (`fn` is sent as source: it may use only its arguments). */
   const api = <T, A = undefined>(fn: (a: WorkbookTestApi, arg: A) => T | Promise<T>, arg?: A) =>
     page.evaluate(`(${fn.toString()})(window.qatomWorkbook, ${JSON.stringify(arg ?? null)})`) as Promise<T>;
-  const until = (fn: string, what: string) => page.waitForFunction(`(() => { const a = window.qatomWorkbook; return ${fn}; })()`, undefined, { timeout: 10_000 }).catch(() => {
-    throw new Error(`timed out waiting for ${what}`);
-  });
+  const until = (fn: string, what: string) =>
+    page.waitForFunction(`(() => { const a = window.qatomWorkbook; return ${fn}; })()`, undefined, { timeout: 10_000 }).catch(() => {
+      throw new Error(`timed out waiting for ${what}`);
+    });
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-workbook-"));
-    const dataDir = path.join(tmp, "data");
-    const pageDir = path.join(tmp, "page");
-    fs.mkdirSync(pageDir);
-    const store = await openStore({ dataDir });
-    await store.saveCube(formattedCube(), smallCubeCells());
-    await store.close();
-    const started = await Promise.allSettled([
-      startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart()).then(async (s) => {
-        server = s;
+    t = await openTestPage({
+      name: "qatom-workbook-",
+      entry: path.join(__dirname, "helpers", "workbook-page.tsx"),
+      page: PAGE,
+      title: "Book1 - Excel",
+      viewport: { width: 1180, height: 560 },
+      async startServer(pageDir, tmp) {
+        const dataDir = path.join(tmp, "data");
+        const store = await openStore({ dataDir });
+        await store.saveCube(formattedCube(), smallCubeCells());
+        await store.close();
+        const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart());
         await s.ready;
-      }),
-      bundlePage(path.join(__dirname, "helpers", "workbook-page.tsx"), pageDir, PAGE, "Book1 - Excel"),
-      launchChromium({ width: 1180, height: 560 }).then((b) => {
-        browser = b;
-      }),
-    ]);
-    for (const r of started) if (r.status === "rejected") throw r.reason;
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    page.setDefaultTimeout(10_000);
-    await page.addInitScript((m) => {
-      window.qatomRibbonModel = m;
-      window.qatomUser = "tester";
-    }, readRibbonModel());
-    page.on("request", (r) => {
-      if (r.url().endsWith("/quantatom.v1.LatticeService/WriteCells")) writeCells++;
+        return s;
+      },
+      async beforeOpen(p) {
+        await p.addInitScript((m) => {
+          window.qatomRibbonModel = m;
+          window.qatomUser = "tester";
+        }, readRibbonModel());
+        p.on("request", (r) => {
+          if (r.url().endsWith("/quantatom.v1.LatticeService/WriteCells")) writeCells++;
+        });
+      },
     });
-    pageErrors = watchPageErrors(page);
-    await page.goto(`${server.url}/${PAGE}`);
+    ({ page, server } = t);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await t?.close();
   });
 
   test("typing 10 numbers in a row (type, Enter, type) over QATOM cells with references, two with identical formulas: 10 pending changes, 10 formulas intact, 10 values shown and marked; Ctrl+Z after one drops just that one; Submit in the ribbon is one WriteCells", async () => {
@@ -132,8 +117,7 @@ describe("a data-entry session in Excel (Chromium stand-ins)", () => {
     const typed = [...["B3", "C3", "D3", "E3", "F3", "B4", "C4", "D4", "E4"].map((a) => `Sheet1!${a}`), "Sheet1!H4"];
     await until(`${JSON.stringify(typed)}.every((x) => typeof a.wb.cell(x).value === "object" && a.wb.cell(x).value.type === "Double")`, "the grid's formatted values");
     // Excel's formatted numbers: money and a percentage as the model's formats say
-    expect(await api((a) => a.shown("Sheet1!G3"))).toMatch(/^\d{1,3}(,\d{3})*\.\d{2}$/);
-    expect(await api((a) => a.shown("Sheet1!G4"))).toMatch(/^\d+\.\d%$/);
+    await until('/^\\d{1,3}(,\\d{3})*\\.\\d{2}$/.test(a.shown("Sheet1!G3")) && /^\\d+\\.\\d%$/.test(a.shown("Sheet1!G4"))', "Revenue as money and Price as a percentage");
 
     await api(
       (a, cells) => {
@@ -177,7 +161,7 @@ describe("a data-entry session in Excel (Chromium stand-ins)", () => {
     });
     expect(check.cells.map((c) => c.value)).toEqual(typed.slice(0, 9).map((_, k) => 1000 + 250 * k));
     await page.screenshot({ path: path.join(ARTIFACTS, "excel-submitted.png") });
-    expectNoPageErrors(pageErrors);
+    expectNoPageErrors(t.pageErrors);
   });
 
   test("C typed over a consolidated cell clears every leaf below it only after the pane's confirmation", async () => {
@@ -195,6 +179,6 @@ describe("a data-entry session in Excel (Chromium stand-ins)", () => {
     expect(writeCells - before).toBe(1);
     const [north] = (await apiClients(server.url, "check").lattice.getCells({ cube: "Demo", cells: [{ members: ["[Measures].[Revenue]", "[Region].[North]", "[Scenario].[Actual]"] }] })).cells;
     expect(north.value ?? null).toBeNull();
-    expectNoPageErrors(pageErrors);
+    expectNoPageErrors(t.pageErrors);
   });
 });

@@ -9,21 +9,13 @@ import { UNKNOWN_FORMULA_MESSAGE } from "../addin/src/restores";
 import { demoFunctions, units } from "./helpers/demo-functions";
 import type { LoadedFunctions } from "./helpers/functions-bundle";
 import { waitFor } from "./helpers/office-stand-ins";
+import { GRID_COLUMNS, GRID_ROWS } from "./helpers/demo-grid";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Columns B..F: a region (row 1) and a product (row 2); rows 3 and 4: a channel (column A). */
-const COLUMNS = [
-  ["B", "[Region].[North].[Oslo]", "[Product].[Widget]"],
-  ["C", "[Region].[North].[Oslo]", "[Product].[Gadget]"],
-  ["D", "[Region].[North].[Bergen]", "[Product].[Widget]"],
-  ["E", "[Region].[North].[Bergen]", "[Product].[Gadget]"],
-  ["F", "[Region].[South].[Rome]", "[Product].[Widget]"],
-] as const;
-const ROWS = [
-  [3, "[Channel].[Web]"],
-  [4, "[Channel].[Alpha]"],
-] as const;
+const COLUMNS = GRID_COLUMNS;
+const ROWS = GRID_ROWS;
 
 /** The formula Excel shows in a cell of the grid: the same relative formula filled over B3:F4. */
 const formulaAt = (col: string, row: number) => `=QATOM.CELL("Demo","${units}",${col}$1,${col}$2,$A${row},"[Scenario].[Actual]")`;

@@ -9,19 +9,11 @@ import { PENDING_STYLE } from "../addin/src/host";
 import { demoFunctions, otherClient, units } from "./helpers/demo-functions";
 import type { LoadedFunctions } from "./helpers/functions-bundle";
 import { waitFor } from "./helpers/office-stand-ins";
+import { GRID_COLUMNS, GRID_ROWS } from "./helpers/demo-grid";
 
 /** Columns B..F: a region (row 1) and a product (row 2); rows 3 and 4: a channel (column A). */
-const COLUMNS = [
-  ["B", "[Region].[North].[Oslo]", "[Product].[Widget]"],
-  ["C", "[Region].[North].[Oslo]", "[Product].[Gadget]"],
-  ["D", "[Region].[North].[Bergen]", "[Product].[Widget]"],
-  ["E", "[Region].[North].[Bergen]", "[Product].[Gadget]"],
-  ["F", "[Region].[South].[Rome]", "[Product].[Widget]"],
-] as const;
-const ROWS = [
-  [3, "[Channel].[Web]"],
-  [4, "[Channel].[Alpha]"],
-] as const;
+const COLUMNS = GRID_COLUMNS;
+const ROWS = GRID_ROWS;
 const relative = (col: string, row: number) => `=QATOM.CELL("Demo","${units}",${col}$1,${col}$2,$A${row},"[Scenario].[Actual]")`;
 /** Entered in H3 and H4: identical text and arguments, so Excel gives both ONE invocation (H3's address). */
 const IDENTICAL = `=QATOM.CELL("Demo","${units}",$F$1,$F$2,$A$4,"[Scenario].[Plan]")`;

@@ -8,15 +8,14 @@
  * docs/img/ribbon.png is one of them).
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { RIBBON_CONTROLS } from "../addin/src/ribbon";
 import { openStore } from "../backend/src/store";
 import { type RunningServer, startServer } from "../backend/src/server/main";
-import { bundlePage, launchChromium } from "./helpers/browser";
+import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { apiClients } from "./helpers/clients";
-import { expectNoPageErrors, type PageErrors, watchPageErrors } from "./helpers/page-errors";
+import { expectNoPageErrors, } from "./helpers/page-errors";
 import type { RibbonTestApi } from "./helpers/ribbon-page";
 import { readRibbonModel } from "./helpers/ribbon-manifest";
 import type { RibbonModel } from "./helpers/ribbon-stand-in";
@@ -29,11 +28,9 @@ const PAGE = "ribbon-test.html";
 const OSLO = ["[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
 
 describe("the QuantatomAI ribbon tab in Excel (Chromium stand-in)", () => {
-  let tmp: string;
+  let t: TestPage<RunningServer>;
   let server: RunningServer;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
-  let pageErrors: PageErrors;
   let model: RibbonModel;
   /** WriteCells requests the page sent. */
   let writeCells = 0;
@@ -56,42 +53,36 @@ describe("the QuantatomAI ribbon tab in Excel (Chromium stand-in)", () => {
   }
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-ribbon-"));
-    const dataDir = path.join(tmp, "data");
-    const pageDir = path.join(tmp, "page");
-    fs.mkdirSync(pageDir);
-    const store = await openStore({ dataDir });
-    await store.saveCube(smallCubeDef, smallCubeCells());
-    await store.close();
     model = readRibbonModel();
-    // The server serves the page as the add-in's files: page and API share one origin, as in Excel.
-    const started = await Promise.allSettled([
-      startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart()).then(async (s) => {
-        server = s;
+    t = await openTestPage({
+      name: "qatom-ribbon-",
+      entry: path.join(__dirname, "helpers", "ribbon-page.ts"),
+      page: PAGE,
+      title: "QuantatomAI ribbon",
+      viewport: { width: 900, height: 260 },
+      async startServer(pageDir, tmp) {
+        const dataDir = path.join(tmp, "data");
+        const store = await openStore({ dataDir });
+        await store.saveCube(smallCubeDef, smallCubeCells());
+        await store.close();
+        const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart());
         await s.ready;
-      }),
-      bundlePage(path.join(__dirname, "helpers", "ribbon-page.ts"), pageDir, PAGE, "QuantatomAI ribbon"),
-      launchChromium({ width: 900, height: 260 }).then((b) => {
-        browser = b;
-      }),
-    ]);
-    for (const r of started) if (r.status === "rejected") throw r.reason;
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    page.setDefaultTimeout(10_000);
-    await page.addInitScript((m) => {
-      window.qatomRibbonModel = m;
-    }, model);
-    page.on("request", (r) => {
-      if (r.url().endsWith("/quantatom.v1.LatticeService/WriteCells")) writeCells++;
+        return s;
+      },
+      async beforeOpen(p) {
+        await p.addInitScript((m) => {
+          window.qatomRibbonModel = m;
+        }, model);
+        p.on("request", (r) => {
+          if (r.url().endsWith("/quantatom.v1.LatticeService/WriteCells")) writeCells++;
+        });
+      },
     });
-    pageErrors = watchPageErrors(page);
-    await page.goto(`${server.url}/${PAGE}`);
+    ({ page, server } = t);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await t?.close();
   });
 
   test("shows the manifest's tab and groups; with nobody signed in only Task pane and Sign in are enabled", async () => {
@@ -187,6 +178,6 @@ describe("the QuantatomAI ribbon tab in Excel (Chromium stand-in)", () => {
     // Deduplicated: no two updates in a row the same.
     const json = record.updates.map((u) => JSON.stringify(u));
     expect(json.filter((u, i) => i > 0 && u === json[i - 1])).toEqual([]);
-    expectNoPageErrors(pageErrors);
+    expectNoPageErrors(t.pageErrors);
   });
 });

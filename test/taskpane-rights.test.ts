@@ -4,15 +4,14 @@
  * submits: the write is refused with the reason, nothing is written, and the cell keeps its value.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { Cube } from "../backend/src/lattice";
 import { checkModel } from "../backend/src/security";
 import { apiClients } from "./helpers/clients";
-import { bundlePage, launchChromium } from "./helpers/browser";
+import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { CubeServer } from "./helpers/cube-server";
-import { expectNoPageErrors, type PageErrors, watchPageErrors } from "./helpers/page-errors";
+import { expectNoPageErrors, } from "./helpers/page-errors";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import "./helpers/taskpane-page-api";
 
@@ -21,16 +20,11 @@ const PAGE = "taskpane-test.html";
 const OSLO_PLAN = ["[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"]; // 10
 
 describe("the task pane with rights", () => {
-  let tmp: string;
+  let t: TestPage<CubeServer>;
   let server: CubeServer;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
-  let pageErrors: PageErrors;
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-taskpane-rights-"));
-    const pageDir = path.join(tmp, "page");
-    fs.mkdirSync(pageDir);
     const security = checkModel(
       {
         admins: ["admin"],
@@ -42,26 +36,18 @@ describe("the task pane with rights", () => {
       },
       new Cube(smallCubeDef, smallCubeCells()),
     );
-    const started = await Promise.allSettled([
-      CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }, security).then((s) => {
-        server = s;
-      }),
-      bundlePage(path.join(__dirname, "helpers", "taskpane-page.tsx"), pageDir, PAGE, "QuantatomAI"),
-      launchChromium().then((b) => {
-        browser = b;
-      }),
-    ]);
-    for (const r of started) if (r.status === "rejected") throw r.reason;
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    page.setDefaultTimeout(10_000);
-    pageErrors = watchPageErrors(page);
-    await page.goto(`${server.url}/${PAGE}`);
+    t = await openTestPage({
+      name: "qatom-taskpane-rights-",
+      entry: path.join(__dirname, "helpers", "taskpane-page.tsx"),
+      page: PAGE,
+      title: "QuantatomAI",
+      startServer: (pageDir) => CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }, security),
+    });
+    ({ page, server } = t);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await t?.close();
   });
 
   it("refuses a write the signed-in user has no right to make, with the reason, and writes nothing", async () => {
@@ -89,6 +75,6 @@ describe("the task pane with rights", () => {
     expect(await page.evaluate(() => window.qatomTest.shows("Sheet1!B2"))).toEqual({ value: 10 });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "taskpane-refused.png"), fullPage: true });
-    expectNoPageErrors(pageErrors);
+    expectNoPageErrors(t.pageErrors);
   });
 });

@@ -8,7 +8,6 @@
  * of each state under test-artifacts/ (320 px wide, as in Excel's pane).
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
@@ -16,8 +15,8 @@ import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
 import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
-import { bundlePage, launchChromium } from "./helpers/browser";
-import { expectNoPageErrors, type PageErrors, watchPageErrors } from "./helpers/page-errors";
+import { openTestPage, type TestPage } from "./helpers/browser-page";
+import { expectNoPageErrors, } from "./helpers/page-errors";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import "./helpers/taskpane-page-api";
 
@@ -35,16 +34,13 @@ const ROME = leaf("[Region].[South].[Rome]", "[Product].[Gadget]", "[Channel].[A
 const NORTH = leaf("[Region].[North]"); // consolidated: 30
 
 describe("the task pane in Chromium", () => {
-  let tmp: string;
+  let t: TestPage<RunningServer>;
   let server: RunningServer;
   /** The users the server's development sign-in lists (`GET /auth/config`; may be none). */
   let seeded: { id: string; name: string; admin?: boolean }[];
   /** The users the pane offers: the server's, or (while it lists none) two added to its answer. */
   let offered: { id: string; name: string; groups: string[]; admin?: boolean }[];
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
-  /** Errors the page reported, watched from before it loads (beforeAll). */
-  let pageErrors: PageErrors;
 
   function clientsOf(user: string) {
     return apiClients(server.url, user);
@@ -96,54 +92,41 @@ describe("the task pane in Chromium", () => {
     );
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-taskpane-"));
-    const dataDir = path.join(tmp, "data");
-    const pageDir = path.join(tmp, "page");
-    fs.mkdirSync(pageDir);
-    const store = await openStore({ dataDir });
-    await store.saveCube(smallCubeDef, smallCubeCells());
-    await store.close();
-
-    // The server serves the test page as the add-in's files (QATOM_ADDIN_DIR), so the page and the
-    // API share one origin, as in Excel: the pane's default server URL is right and no CORS is involved.
-    const started = await Promise.allSettled([
-      startServer(
-        testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }),
-        quietStart(),
-      ).then(async (s) => {
-        server = s;
+    t = await openTestPage({
+      name: "qatom-taskpane-",
+      entry: path.join(__dirname, "helpers", "taskpane-page.tsx"),
+      page: PAGE,
+      title: "QuantatomAI",
+      async startServer(pageDir, tmp) {
+        const dataDir = path.join(tmp, "data");
+        const store = await openStore({ dataDir });
+        await store.saveCube(smallCubeDef, smallCubeCells());
+        await store.close();
+        const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart());
         await s.ready;
         seeded = ((await (await fetch(`${s.url}/auth/config`)).json()) as { users: typeof seeded }).users;
-      }),
-      bundlePage(path.join(__dirname, "helpers", "taskpane-page.tsx"), pageDir, PAGE, "QuantatomAI"),
-      launchChromium().then((b) => {
-        browser = b;
-      }),
-    ]);
-    for (const r of started) if (r.status === "rejected") throw r.reason;
-
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    page.setDefaultTimeout(10_000);
-    // The server lists the users of its models' security sections. Until the Demo cube has one
-    // (rights come later), the page is told of two seeded users in the server's own answer; the
-    // server issues their tokens as for any user id.
-    offered = seeded.length > 0 ? seeded.map((u) => ({ groups: [], ...u })) : [
-      { id: "admin", name: "Ada Admin", groups: ["planners"], admin: true },
-      { id: "ann", name: "Ann Analyst", groups: ["planners"] },
-    ];
-    await page.route("**/auth/config", async (route) => {
-      const response = await route.fetch();
-      const json = (await response.json()) as { users?: unknown[] };
-      await route.fulfill({ response, json: { ...json, users: json.users?.length ? json.users : offered } });
+        return s;
+      },
+      async beforeOpen(p) {
+        // The server lists the users of its models' security sections. Until the Demo cube has one
+        // (rights come later), the page is told of two seeded users in the server's own answer; the
+        // server issues their tokens as for any user id.
+        offered = seeded.length > 0 ? seeded.map((u) => ({ groups: [], ...u })) : [
+          { id: "admin", name: "Ada Admin", groups: ["planners"], admin: true },
+          { id: "ann", name: "Ann Analyst", groups: ["planners"] },
+        ];
+        await p.route("**/auth/config", async (route) => {
+          const response = await route.fetch();
+          const json = (await response.json()) as { users?: unknown[] };
+          await route.fulfill({ response, json: { ...json, users: json.users?.length ? json.users : offered } });
+        });
+      },
     });
-    pageErrors = watchPageErrors(page);
-    await page.goto(`${server.url}/${PAGE}`);
+    ({ page, server } = t);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await t?.close();
   });
 
   test("signs in as a seeded development user: the server's users to choose from, then the name the token gives and the server", async () => {
@@ -530,7 +513,7 @@ describe("the task pane in Chromium", () => {
   test("with Entra ID configured: one 'Sign in with Microsoft' button; a sign-in that cannot start says why", async () => {
     // A second pane told that the server signs in with Entra ID (the backend's oidc answer, with the
     // development server's origin); Entra ID itself cannot be reached from tests.
-    const oidc = await browser.context.newPage();
+    const oidc = await t.browser.context.newPage();
     try {
       await oidc.route("**/auth/config", (route) =>
         route.fulfill({
@@ -593,6 +576,6 @@ describe("the task pane in Chromium", () => {
     await selectedHeading("Sheet1!B6").waitFor();
     await page.getByRole("heading", { name: "Comments", exact: false }).first().waitFor();
     await page.getByRole("list", { name: "Changes to this cell" }).or(page.getByText("No changes since the data was loaded.")).first().waitFor();
-    expectNoPageErrors(pageErrors);
+    expectNoPageErrors(t.pageErrors);
   });
 });
