@@ -9,16 +9,14 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { PENDING_STYLE } from "../addin/src/host";
-import { openStore } from "../backend/src/store";
-import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { apiClients } from "./helpers/clients";
 import { expectNoPageErrors } from "./helpers/page-errors";
 import { readRibbonModel } from "./helpers/ribbon-manifest";
-import { quietStart, testConfig } from "./helpers/server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import type { WorkbookTestApi } from "./helpers/workbook-page";
 import { GRID_COLUMNS, GRID_ROWS } from "./helpers/demo-grid";
+import { CubeServer } from "./helpers/cube-server";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const PAGE = "workbook-test.html";
@@ -44,9 +42,9 @@ const REVENUE = `=QATOM.CELL("Demo","[Measures].[Revenue]","[Region].[North]","[
 const PRICE = `=QATOM.CELL("Demo","[Measures].[Price]","[Region].[North]","[Scenario].[Actual]")`;
 
 describe("a data-entry session in Excel (Chromium stand-ins)", () => {
-  let t: TestPage<RunningServer>;
+  let t: TestPage<CubeServer>;
   let page: Page;
-  let server: RunningServer;
+  let server: CubeServer;
   let writeCells = 0;
 
   /** Runs `fn` in the page with its test API (`fn` is sent as source: it may use only its arguments). */
@@ -64,15 +62,7 @@ describe("a data-entry session in Excel (Chromium stand-ins)", () => {
       page: PAGE,
       title: "Book1 - Excel",
       viewport: { width: 1180, height: 560 },
-      async startServer(pageDir, tmp) {
-        const dataDir = path.join(tmp, "data");
-        const store = await openStore({ dataDir });
-        await store.saveCube(formattedCube(), smallCubeCells());
-        await store.close();
-        const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart());
-        await s.ready;
-        return s;
-      },
+      startServer: (pageDir) => CubeServer.start("PGlite", formattedCube(), smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }),
       async beforeOpen(p) {
         await p.addInitScript((m) => {
           window.qatomRibbonModel = m;

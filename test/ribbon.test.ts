@@ -11,16 +11,14 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { RIBBON_CONTROLS } from "../addin/src/ribbon";
-import { openStore } from "../backend/src/store";
-import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { apiClients } from "./helpers/clients";
 import { expectNoPageErrors, } from "./helpers/page-errors";
 import type { RibbonTestApi } from "./helpers/ribbon-page";
 import { readRibbonModel } from "./helpers/ribbon-manifest";
 import type { RibbonModel } from "./helpers/ribbon-stand-in";
-import { quietStart, testConfig } from "./helpers/server";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
+import { CubeServer } from "./helpers/cube-server";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const PAGE = "ribbon-test.html";
@@ -28,8 +26,8 @@ const PAGE = "ribbon-test.html";
 const OSLO = ["[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
 
 describe("the QuantatomAI ribbon tab in Excel (Chromium stand-in)", () => {
-  let t: TestPage<RunningServer>;
-  let server: RunningServer;
+  let t: TestPage<CubeServer>;
+  let server: CubeServer;
   let page: Page;
   let model: RibbonModel;
   /** WriteCells requests the page sent. */
@@ -60,15 +58,7 @@ describe("the QuantatomAI ribbon tab in Excel (Chromium stand-in)", () => {
       page: PAGE,
       title: "QuantatomAI ribbon",
       viewport: { width: 900, height: 260 },
-      async startServer(pageDir, tmp) {
-        const dataDir = path.join(tmp, "data");
-        const store = await openStore({ dataDir });
-        await store.saveCube(smallCubeDef, smallCubeCells());
-        await store.close();
-        const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart());
-        await s.ready;
-        return s;
-      },
+      startServer: (pageDir) => CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }),
       async beforeOpen(p) {
         await p.addInitScript((m) => {
           window.qatomRibbonModel = m;

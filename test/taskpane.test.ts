@@ -11,14 +11,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
-import { type RunningServer, startServer } from "../backend/src/server/main";
-import { openStore } from "../backend/src/store";
-import { quietStart, testConfig } from "./helpers/server";
 import { apiClients } from "./helpers/clients";
 import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { expectNoPageErrors, } from "./helpers/page-errors";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import "./helpers/taskpane-page-api";
+import { CubeServer } from "./helpers/cube-server";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 /** The test page's file name (beside it: its script, `<name>.js`). */
@@ -34,8 +32,8 @@ const ROME = leaf("[Region].[South].[Rome]", "[Product].[Gadget]", "[Channel].[A
 const NORTH = leaf("[Region].[North]"); // consolidated: 30
 
 describe("the task pane in Chromium", () => {
-  let t: TestPage<RunningServer>;
-  let server: RunningServer;
+  let t: TestPage<CubeServer>;
+  let server: CubeServer;
   /** The users the server's development sign-in lists (`GET /auth/config`; may be none). */
   let seeded: { id: string; name: string; admin?: boolean }[];
   /** The users the pane offers: the server's, or (while it lists none) two added to its answer. */
@@ -97,13 +95,8 @@ describe("the task pane in Chromium", () => {
       entry: path.join(__dirname, "helpers", "taskpane-page.tsx"),
       page: PAGE,
       title: "QuantatomAI",
-      async startServer(pageDir, tmp) {
-        const dataDir = path.join(tmp, "data");
-        const store = await openStore({ dataDir });
-        await store.saveCube(smallCubeDef, smallCubeCells());
-        await store.close();
-        const s = await startServer(testConfig({ QATOM_DATA_DIR: dataDir, QATOM_ADDIN_DIR: pageDir }), quietStart());
-        await s.ready;
+      async startServer(pageDir) {
+        const s = await CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir });
         seeded = ((await (await fetch(`${s.url}/auth/config`)).json()) as { users: typeof seeded }).users;
         return s;
       },
