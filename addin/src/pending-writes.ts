@@ -170,7 +170,7 @@ export class PendingWritesStore implements PendingWrites {
     let failure: unknown = null;
     let url = "";
     const lastOf = new Map<string, number>();
-    writes.forEach((w, i) => lastOf.set(refKey(w), i));
+    for (const [i, w] of writes.entries()) lastOf.set(refKey(w), i);
     const unique = [...new Set(lastOf.values())].sort((a, b) => a - b);
     const slot = new Map(unique.map((i, k) => [i, k]));
     try {

@@ -17,7 +17,6 @@
  */
 import { formatCell, parseCell } from "./address";
 import type { FormulaCell, Holds, PendingWrite, PendingWrites, TypedOutcome } from "./contracts";
-import type { FormulaCellRegistry } from "./formula-cells";
 import { buildCellFormula, isSingleCellCall } from "./formula-text";
 import type { SheetCell } from "./host";
 import { CALCULATED_MESSAGE } from "./pending-writes";

@@ -333,7 +333,7 @@ export function PendingPanel({ list, pending, host, announce, pendingHeadingRef 
                 )}
                 {w.message && w.status !== "applied" && <Caption1 className={styles.message}>{w.message}</Caption1>}
                 {w.confirm && w.status === "pending" && (
-                  <div className={styles.buttons} role="group" aria-label={`Confirm clearing ${w.address}`}>
+                  <div className={styles.buttons}>
                     <Caption1 className={styles.message}>{w.confirm}</Caption1>
                     <Button size="small" appearance="primary" onClick={() => pending.confirm(w.id)} aria-label={`Confirm clearing ${w.address}`}>
                       Clear every leaf
