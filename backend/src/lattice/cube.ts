@@ -3,10 +3,12 @@ import { Dimension } from "./dimension";
 import { cellFormat } from "./formats";
 import { type BatchResult, type EvalStats, evaluateBatch, Rollup, type RowSource, type ScanExecutor, serialExecutor } from "./evaluate";
 import { LeafStore } from "./leaf-store";
-import type { CellWriter, CubeDef, LeafCells } from "./model";
+import type { CellWriter, CubeDef, LeafCells, LeafColumns } from "./model";
 import { type AddressError, type MemberFilter, Resolver } from "./resolver";
 import { lastWrittenBelow } from "./spread/target";
-import { keyOf, type Subscription, type WatchedCell, WatchRegistry } from "./watch";
+import { keyOf, type Subscription, WatchRegistry } from "./watch";
+import { stateOf, watchCalculated } from "./watch-calculated";
+import { RowWriters } from "./writers";
 
 /** A cell's state as the lattice reports it. */
 export interface CellState {
@@ -85,7 +87,8 @@ export class Cube {
   readonly store: LeafStore;
   readonly resolver: Resolver;
   /** Last writer of each row written after the load. */
-  readonly writers: Map<number, CellWriter>;
+  /** Last writer of each written row (see RowWriters). */
+  readonly writers: RowWriters;
   /** The compiled member formulas, or null when the cube has none. */
   readonly formulas: CubeFormulas | null;
   /** Incremented by every applied change; keys the cell cache. */
@@ -146,7 +149,7 @@ export class Cube {
     );
     this.executor = options.executor ?? serialExecutor;
     this.executor.warm(this.store.count);
-    this.writers = writers;
+    this.writers = new RowWriters(writers);
     this.watches = new WatchRegistry(this.dims);
   }
 
@@ -395,18 +398,69 @@ export class Cube {
   applyChanges(changes: readonly LeafChange[]): void {
     const touched = new Set<Subscription>();
     for (const ch of changes) {
-      if (this.isConsolidated(ch.coords)) throw new Error(`cube ${this.name}: a change addresses a consolidated cell`);
-      if (this.isCalculated(ch.coords)) throw new Error(`cube ${this.name}: a change addresses a calculated cell`);
+      this.checkLeaf(ch.coords);
       const r = this.store.findOrAdd(ch.coords);
-      const old = this.store.values[r];
-      const next = ch.value === null ? Number.NaN : ch.value;
-      this.store.values[r] = next;
-      this.store.setVersion(r, ch.version);
-      for (const t of this.rollups) t.apply(ch.coords, old, next, ch.version);
       this.writers.set(r, ch.writer);
-      this.watches.leafChanged(ch.coords, old, next, ch.version, touched);
+      this.applyAt(r, ch.coords, ch.value === null ? Number.NaN : ch.value, ch.version, touched);
     }
     if (changes.length > 0) this.dataVersion++;
+    this.notify(touched);
+  }
+
+  /**
+   * Applies committed leaf changes given as columns (a spread's or a scenario copy's plan, with
+   * the versions the commit gave), all by one writer: as `applyChanges`, with no object per change.
+   * Rows known from the plan (`rows[k]`, -1 for a new cell) are used where they still hold the
+   * cell; room for the new ones is made at once.
+   * @throws Error as applyChanges.
+   */
+  applyColumns(cols: LeafColumns, writer: CellWriter): void {
+    const nd = this.dims.length;
+    const n = cols.count;
+    let added = n;
+    if (cols.rows) {
+      added = 0;
+      for (let k = 0; k < n; k++) if (cols.rows[k] < 0) added++;
+    }
+    this.store.reserve(this.store.count + added);
+    const rows = new Int32Array(n);
+    const touched = new Set<Subscription>();
+    for (let k = 0; k < n; k++) {
+      const c = cols.coords.subarray(k * nd, (k + 1) * nd);
+      this.checkLeaf(c);
+      let r = cols.rows ? cols.rows[k] : -1;
+      if (r < 0 || r >= this.store.count || !this.rowHolds(r, c)) r = this.store.findOrAdd(c);
+      rows[k] = r;
+      this.applyAt(r, c, cols.values[k], cols.versions[k], touched);
+    }
+    this.writers.setMany(rows, n, writer);
+    if (n > 0) this.dataVersion++;
+    this.notify(touched);
+  }
+
+  /** Refuses a change to a consolidated or calculated cell (a caller bug: spreading happens before). */
+  private checkLeaf(coords: ArrayLike<number>): void {
+    if (this.isConsolidated(coords)) throw new Error(`cube ${this.name}: a change addresses a consolidated cell`);
+    if (this.isCalculated(coords)) throw new Error(`cube ${this.name}: a change addresses a calculated cell`);
+  }
+
+  private rowHolds(r: number, coords: ArrayLike<number>): boolean {
+    const cols = this.store.cols;
+    for (let d = 0; d < coords.length; d++) if (cols[d][r] !== coords[d]) return false;
+    return true;
+  }
+
+  /** One change at store row `r`: the value (NaN: empty), version, rollups and watches. */
+  private applyAt(r: number, coords: ArrayLike<number>, next: number, version: number, touched: Set<Subscription>): void {
+    const old = this.store.values[r];
+    this.store.values[r] = next;
+    this.store.setVersion(r, version);
+    for (const t of this.rollups) t.apply(coords, old, next, version);
+    this.watches.leafChanged(coords, old, next, version, touched);
+  }
+
+  /** Tells each affected watch once which of its cells changed. */
+  private notify(touched: Set<Subscription>): void {
     for (const sub of touched) {
       if (sub.closed || sub.pending.size === 0) continue;
       const indexes = Array.from(sub.pending).sort((a, b) => a - b);
@@ -425,88 +479,13 @@ export class Cube {
    */
   watch(coords: readonly Int32Array[], onChange: (indexes: number[]) => void): CellWatch {
     const formulas = this.formulas;
-    if (formulas !== null && coords.some((c) => formulas.winner(c) >= 0)) return this.watchCalculated(formulas, coords, onChange);
+    if (formulas !== null && coords.some((c) => formulas.winner(c) >= 0)) return watchCalculated({ watches: this.watches, initialStates: (cells) => this.initialStates(cells) }, formulas, coords, onChange);
     const initial = this.initialStates(coords);
     const sub = this.watches.subscribe(coords, (i) => initial.get(i)!, onChange);
     return {
       states: (indexes?: number[]) =>
         (indexes ?? sub.cells.map((_, i) => i)).map((i) => stateOf(sub.cells[i])),
       close: () => this.watches.unsubscribe(sub),
-    };
-  }
-
-  /** `watch` for a request that holds calculated cells. */
-  private watchCalculated(formulas: CubeFormulas, coords: readonly Int32Array[], onChange: (indexes: number[]) => void): CellWatch {
-    const n = coords.length;
-    // Base cells: the requested ones and those the calculated ones read, each once.
-    const base: Int32Array[] = [];
-    const baseIndex = new Map<string, number>();
-    const indexOf = (c: Int32Array, k: string): number => {
-      let b = baseIndex.get(k);
-      if (b === undefined) {
-        b = base.length;
-        baseIndex.set(k, b);
-        base.push(c);
-      }
-      return b;
-    };
-    let sub: Subscription | null = null;
-    const cells = new FormulaCells(formulas, indexOf, (b) => stateOf(sub!.cells[b]));
-    /** Per request: its base cell, or -1 for a calculated cell. */
-    const reqBase = new Int32Array(n).fill(-1);
-    /** Per request: its index into `calc`, or -1 for a base cell. */
-    const reqCalc = new Int32Array(n).fill(-1);
-    const calc: { i: number; key: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const key = keyOf(coords[i]);
-      if (formulas.winner(coords[i]) >= 0) {
-        reqCalc[i] = calc.length;
-        calc.push({ i, key });
-      } else {
-        reqBase[i] = indexOf(coords[i], key);
-      }
-    }
-    for (const c of calc) cells.deps(coords[c.i], c.key);
-    /** Per base cell: the requests that are that cell, and the calculated requests (into `calc`) that read it. */
-    const direct: number[][] = Array.from({ length: base.length }, () => []);
-    const dependents: number[][] = Array.from({ length: base.length }, () => []);
-    for (let i = 0; i < n; i++) if (reqBase[i] >= 0) direct[reqBase[i]].push(i);
-    calc.forEach((c, k) => {
-      for (const b of cells.deps(coords[c.i], c.key)) dependents[b].push(k);
-    });
-
-    const initial = this.initialStates(base);
-    let calcStates: CellState[] = [];
-    const subscription = this.watches.subscribe(base, (b) => initial.get(b)!, (changed) => {
-      const out = new Set<number>();
-      const affected = new Set<number>();
-      for (const b of changed) {
-        for (const i of direct[b]) out.add(i);
-        for (const k of dependents[b]) affected.add(k);
-      }
-      if (affected.size > 0) {
-        cells.newPass();
-        for (const k of affected) {
-          const c = calc[k];
-          const next = cells.state(coords[c.i], c.key);
-          const prev = calcStates[k];
-          if (next.value !== prev.value || next.version !== prev.version) {
-            calcStates[k] = next;
-            out.add(c.i);
-          }
-        }
-      }
-      if (out.size > 0) onChange(Array.from(out).sort((a, b) => a - b));
-    });
-    sub = subscription;
-    cells.newPass();
-    calcStates = calc.map((c) => cells.state(coords[c.i], c.key));
-    return {
-      states: (indexes?: number[]) =>
-        (indexes ?? Array.from({ length: n }, (_, i) => i)).map((i) =>
-          reqBase[i] >= 0 ? stateOf(subscription.cells[reqBase[i]]) : calcStates[reqCalc[i]],
-        ),
-      close: () => this.watches.unsubscribe(subscription),
     };
   }
 
@@ -584,10 +563,6 @@ function toState(res: BatchResult, j: number): CellState {
   return { value: res.counts[j] > 0 ? res.values[j] : null, version: res.versions[j] };
 }
 
-/** The state of a watched cell. */
-function stateOf(c: WatchedCell): CellState {
-  return { value: c.count > 0 ? c.value : null, version: c.version };
-}
 
 /** A placeholder state, replaced before it is read. */
 const EMPTY: CellState = { value: null, version: 0 };

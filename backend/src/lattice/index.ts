@@ -27,7 +27,7 @@ export {
 } from "./evaluate";
 export { buildFormulaGraph, FormulaGraphError } from "./formulas";
 export { type MemberColumn, SHARED_MIN_ROWS } from "./leaf-store";
-export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, MemberDef } from "./model";
+export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, LeafColumns, MemberDef } from "./model";
 export type { LeafPlan } from "./plan";
 export { type AddressError, type AddressErrorCode, type MemberFilter, type MemberRef, Resolver } from "./resolver";
 export { planScenarioCopy, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";

@@ -149,6 +149,20 @@ export class LeafStore {
     return r;
   }
 
+  /**
+   * Makes room for `rows` rows in all, at once (one grow and one rehash instead of doubling step
+   * by step while a large change adds rows).
+   */
+  reserve(rows: number): void {
+    if (rows > this.values.length) {
+      let cap = this.values.length;
+      while (cap < rows) cap *= 2;
+      this.growTo(cap);
+    }
+    const size = tableSizeFor(rows);
+    if (size > this.table.length) this.rehash(size);
+  }
+
   /** Sets a row's version, keeping `maxVersion` and `writtenRows` current. */
   setVersion(r: number, version: number): void {
     if (this.versions[r] === 0 && version !== 0) {
@@ -201,7 +215,10 @@ export class LeafStore {
   }
 
   private grow(): void {
-    const cap = this.values.length * 2;
+    this.growTo(this.values.length * 2);
+  }
+
+  private growTo(cap: number): void {
     const shared = cap >= SHARED_MIN_ROWS;
     this.cols = this.cols.map((c, d) => {
       const n = newMemberColumn(this.memberCounts?.[d], cap, shared);

@@ -96,6 +96,20 @@ export interface LeafCells {
   versions?: Float64Array;
 }
 
+/**
+ * Committed leaf changes as columns (see Cube.applyColumns): row k is the leaf at
+ * `coords[k * dims .. (k + 1) * dims)` taking `values[k]` (NaN: empty) at version `versions[k]`.
+ */
+export interface LeafColumns {
+  count: number;
+  /** Member ids, row-major, `count * dims` long. */
+  coords: Int32Array;
+  values: Float64Array;
+  versions: Float64Array;
+  /** The store row of each leaf when the plan was made, -1 for a new cell (optional). */
+  rows?: Int32Array;
+}
+
 /** Who last wrote a leaf cell and when; kept only for cells written after the load. */
 export interface CellWriter {
   user: string;

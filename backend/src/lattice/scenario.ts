@@ -62,10 +62,13 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
   const values = store.values;
 
   // Target rows in the slice: marked, so that those not reached by a source can be cleared.
+  // Every column below is a preallocated typed array: a 10M-cell copy makes no object per cell.
   const isTarget = new Uint8Array(count);
   let targetVersion = 0;
   let targetVersionRow = -1;
-  const sources: number[] = [];
+  let targets = 0;
+  const sources = new Int32Array(count);
+  let nSources = 0;
   rows: for (let r = 0; r < count; r++) {
     const s = scol[r];
     if (s !== spec.from && s !== spec.to) continue;
@@ -75,26 +78,31 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
     }
     if (s === spec.to) {
       isTarget[r] = 1;
+      targets++;
       const v = store.versions[r];
       if (v > targetVersion) {
         targetVersion = v;
         targetVersionRow = r;
       }
     } else if (values[r] === values[r]) {
-      sources.push(r);
+      sources[nSources++] = r;
     }
   }
 
-  const outCoords: number[] = [];
-  const oldValues: number[] = [];
-  const newValues: number[] = [];
-  const outRows: number[] = [];
-  const baseVersions: number[] = [];
+  const most = nSources + targets;
+  const outCoords = new Int32Array(most * nd);
+  const oldValues = new Float64Array(most);
+  const newValues = new Float64Array(most);
+  const outRows = new Int32Array(most);
+  const baseVersions = new Float64Array(most);
+  let n = 0;
   const coords = new Int32Array(nd);
-  for (const r of sources) {
-    for (let d = 0; d < nd; d++) coords[d] = store.cols[d][r];
+  const storeCols = store.cols;
+  for (let i = 0; i < nSources; i++) {
+    const r = sources[i];
+    for (let d = 0; d < nd; d++) coords[d] = storeCols[d][r];
     coords[sd] = spec.to;
-    const t = store.find(coords);
+    const t = targets > 0 ? store.find(coords) : -1;
     const next = values[r] * spec.factor;
     let old = Number.NaN;
     if (t >= 0) {
@@ -102,30 +110,32 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
       old = values[t];
       if (old === next) continue;
     }
-    for (let d = 0; d < nd; d++) outCoords.push(coords[d]);
-    oldValues.push(old);
-    newValues.push(next);
-    outRows.push(t);
-    baseVersions.push(t < 0 ? 0 : store.versions[t]);
+    outCoords.set(coords, n * nd);
+    oldValues[n] = old;
+    newValues[n] = next;
+    outRows[n] = t;
+    baseVersions[n] = t < 0 ? 0 : store.versions[t];
+    n++;
   }
   let cleared = 0;
-  for (let r = 0; r < count; r++) {
+  for (let r = 0; r < count && targets > 0; r++) {
     if (isTarget[r] !== 1 || values[r] !== values[r]) continue;
-    for (let d = 0; d < nd; d++) outCoords.push(store.cols[d][r]);
-    oldValues.push(values[r]);
-    newValues.push(Number.NaN);
-    outRows.push(r);
-    baseVersions.push(store.versions[r]);
+    for (let d = 0; d < nd; d++) outCoords[n * nd + d] = storeCols[d][r];
+    oldValues[n] = values[r];
+    newValues[n] = Number.NaN;
+    outRows[n] = r;
+    baseVersions[n] = store.versions[r];
+    n++;
     cleared++;
   }
   return {
-    count: outRows.length,
+    count: n,
     dims: nd,
-    coords: Int32Array.from(outCoords),
-    oldValues: Float64Array.from(oldValues),
-    newValues: Float64Array.from(newValues),
-    baseVersions: Float64Array.from(baseVersions),
-    rows: Int32Array.from(outRows),
+    coords: outCoords.subarray(0, n * nd),
+    oldValues: oldValues.subarray(0, n),
+    newValues: newValues.subarray(0, n),
+    baseVersions: baseVersions.subarray(0, n),
+    rows: outRows.subarray(0, n),
     cleared,
     targetVersion,
     targetWriter: targetVersionRow < 0 ? null : (cube.writers.get(targetVersionRow) ?? null),
