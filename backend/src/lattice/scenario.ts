@@ -100,17 +100,22 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
   const storeCols = store.cols;
   for (let i = 0; i < nSources; i++) {
     const r = sources[i];
-    for (let d = 0; d < nd; d++) coords[d] = storeCols[d][r];
-    coords[sd] = spec.to;
-    const t = targets > 0 ? store.find(coords) : -1;
     const next = values[r] * spec.factor;
+    let t = -1;
     let old = Number.NaN;
-    if (t >= 0) {
-      isTarget[t] = 2; // reached by a source
-      old = values[t];
-      if (old === next) continue;
+    if (targets > 0) {
+      for (let d = 0; d < nd; d++) coords[d] = storeCols[d][r];
+      coords[sd] = spec.to;
+      t = store.find(coords);
+      if (t >= 0) {
+        isTarget[t] = 2; // reached by a source
+        old = values[t];
+        if (old === next) continue;
+      }
     }
-    outCoords.set(coords, n * nd);
+    const base = n * nd;
+    for (let d = 0; d < nd; d++) outCoords[base + d] = storeCols[d][r];
+    outCoords[base + sd] = spec.to;
     oldValues[n] = old;
     newValues[n] = next;
     outRows[n] = t;
