@@ -2,7 +2,8 @@
  * The benchmark (`npm run bench`): FoodMart and a generated cube of 10 million leaf cells; GetCells
  * of 1,000 consolidated cells (engine and HTTP, first / cold / repeated), write -> WatchCells
  * delivery, the same cells in DuckDB (checked, then timed), memory per million leaf cells and load
- * times. Prints the figures beside the issue's targets and writes them to bench-results/latest.json.
+ * times. Prints the figures beside the issue's targets and writes them to bench-results/latest.json
+ * (the run before moves to previous.json, and the timings both measured are compared: ./compare.ts).
  *
  *   node --expose-gc --max-old-space-size=12000 bin/run-ts.cjs bench/run.ts [--leaves N] [--only foodmart|generated|engines]
  *
@@ -25,6 +26,7 @@ import { formatInstances, type InstanceFigures, runInstances } from "./instances
 import { canCollect } from "./measure";
 import { type BenchResults, formatResults, TARGETS } from "./report";
 import type { Repeats } from "./scenario";
+import { compareRuns, formatComparison } from "./compare";
 
 function positiveInt(value: string): number {
   const n = Number(value.replace(/_/g, ""));
@@ -138,8 +140,14 @@ export async function main(argv: string[]): Promise<BenchResults> {
   console.log("");
   console.log(lines.join("\n"));
   fs.mkdirSync(path.dirname(opts.json), { recursive: true });
+  // The previous run stays beside the new one, and the shared timings are compared.
+  const previousFile = path.join(path.dirname(opts.json), "previous.json");
+  const previous = fs.existsSync(opts.json) ? (JSON.parse(fs.readFileSync(opts.json, "utf8")) as Record<string, unknown>) : null;
+  if (previous) fs.renameSync(opts.json, previousFile);
+  console.log("");
+  console.log(formatComparison(compareRuns(previous, results as unknown as Record<string, unknown>), previous?.startedAt as string | undefined).join("\n"));
   fs.writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nFigures written to ${path.relative(process.cwd(), opts.json)}`);
+  console.log(`\nFigures written to ${path.relative(process.cwd(), opts.json)}${previous ? ` (the previous run's in ${path.relative(process.cwd(), previousFile)})` : ""}`);
   return results;
 }
 
