@@ -13,7 +13,7 @@ import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { apiClients } from "./helpers/clients";
 import { expectNoPageErrors } from "./helpers/page-errors";
 import { readRibbonModel } from "./helpers/ribbon-manifest";
-import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
+import { formattedSmallCubeDef, smallCubeCells } from "./helpers/small-cube";
 import type { WorkbookTestApi } from "./helpers/workbook-page";
 import { GRID_COLUMNS, GRID_ROWS } from "./helpers/demo-grid";
 import { CubeServer } from "./helpers/cube-server";
@@ -21,17 +21,6 @@ import { CubeServer } from "./helpers/cube-server";
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const PAGE = "workbook-test.html";
 const UNITS = "[Measures].[Units]";
-
-/** The small cube with formats: Units in whole numbers, Revenue as money, Price (Revenue / Units) a percentage. */
-function formattedCube() {
-  const def = structuredClone(smallCubeDef);
-  const measures = def.dimensions.find((d) => d.name === "Measures")!;
-  measures.members.find((m) => m.name === "Units")!.formatString = "#,##0";
-  measures.members.find((m) => m.name === "Revenue")!.formatString = "#,##0.00";
-  measures.members.push({ name: "Price", parent: -1, level: 0, formatString: "0.0%" });
-  def.formulas = [...(def.formulas ?? []), { member: "[Measures].[Price]", expression: "[Measures].[Revenue] / [Measures].[Units]" }];
-  return def;
-}
 
 const COLUMNS = GRID_COLUMNS;
 const ROWS = GRID_ROWS;
@@ -62,7 +51,7 @@ describe("a data-entry session in Excel (Chromium stand-ins)", () => {
       page: PAGE,
       title: "Book1 - Excel",
       viewport: { width: 1180, height: 560 },
-      startServer: (pageDir) => CubeServer.start("PGlite", formattedCube(), smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }),
+      startServer: (pageDir) => CubeServer.start("PGlite", formattedSmallCubeDef({ units: "#,##0" }), smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }),
       async beforeOpen(p) {
         await p.addInitScript((m) => {
           window.qatomRibbonModel = m;

@@ -7,52 +7,17 @@
  * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-data-types-concepts
  * @see https://learn.microsoft.com/office/dev/add-ins/excel/custom-functions-formula-value-preview
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { RunningServer } from "../backend/src/server/main";
-import { openStore } from "../backend/src/store";
 import { apiClients } from "./helpers/clients";
-import { startDemoServer } from "./helpers/demo-functions";
-import { type LoadedFunctions, loadFunctions } from "./helpers/functions-bundle";
+import { demoFunctions } from "./helpers/demo-functions";
+import type { LoadedFunctions } from "./helpers/functions-bundle";
 import { StandInError, StreamingInvocationStub, waitFor } from "./helpers/office-stand-ins";
-import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
-
-/** The small cube with formats: Revenue is money, Price (Revenue / Units) a percentage; Units has none. */
-function formattedCube() {
-  const def = structuredClone(smallCubeDef);
-  const measures = def.dimensions.find((d) => d.name === "Measures")!;
-  measures.members.find((m) => m.name === "Revenue")!.formatString = "#,##0.00";
-  measures.members.push({ name: "Price", parent: -1, level: 0, formatString: "0.0%" });
-  def.formulas = [...(def.formulas ?? []), { member: "[Measures].[Price]", expression: "[Measures].[Revenue] / [Measures].[Units]" }];
-  return def;
-}
+import { formattedSmallCubeDef } from "./helpers/small-cube";
 
 describe("QATOM.CELL number formats", () => {
-  let dataDir: string;
-  let server: RunningServer;
-  const loaded: LoadedFunctions[] = [];
+  // The small cube with formats: Revenue is money, Price (Revenue / Units) a percentage; Units has none.
+  const demo = demoFunctions(formattedSmallCubeDef());
 
-  beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-formats-"));
-    const store = await openStore({ dataDir });
-    await store.saveCube(formattedCube(), smallCubeCells());
-    await store.close();
-    server = await startDemoServer(dataDir);
-  });
-  afterEach(() => {
-    for (const f of loaded.splice(0)) f.dispose();
-  });
-  afterAll(async () => {
-    await server?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  async function load(requirementSets?: Record<string, string>): Promise<LoadedFunctions> {
-    const f = await loadFunctions({ serverUrl: server.url, requirementSets });
-    loaded.push(f);
-    return f;
-  }
+  const load = (requirementSets?: Record<string, string>): Promise<LoadedFunctions> => demo.load({ requirementSets });
   function cell(f: LoadedFunctions, members: string[], preview = false): StreamingInvocationStub<unknown> {
     const inv = new StreamingInvocationStub<unknown>();
     if (preview) Object.assign(inv, { isInValuePreview: true });
@@ -72,7 +37,7 @@ describe("QATOM.CELL number formats", () => {
     expect(u.last).toBe(30); // no format: the plain number
 
     await waitFor(() => f.context.streamedCellCount("Demo") === 3, 5000, "the stream");
-    const { lattice } = apiClients(server.url, "bob");
+    const { lattice } = apiClients(demo.server.url, "bob");
     const leaf = ["[Measures].[Revenue]", "Oslo", "Widget", "Web", "[Scenario].[Actual]"];
     const cur = await lattice.getCells({ cube: "Demo", cells: [{ members: leaf }] });
     await lattice.writeCells({ cube: "Demo", writes: [{ members: leaf, value: 110.25, baseVersion: cur.cells[0].version }] });
@@ -82,13 +47,12 @@ describe("QATOM.CELL number formats", () => {
   });
 
   it("returns plain numbers where Office lacks CustomFunctionsRuntime 1.4 (1.3), or without Office", async () => {
-    for (const f of [await load({ CustomFunctionsRuntime: "1.3" }), await loadFunctions({ serverUrl: server.url, noOffice: true })]) {
-      if (!loaded.includes(f)) loaded.push(f);
+    for (const f of [await load({ CustomFunctionsRuntime: "1.3" }), await demo.load({ noOffice: true })]) {
       const [r, p] = [cell(f, revenue), cell(f, price)];
       await waitFor(() => r.results.length > 0 && p.results.length > 0, 5000, "the first values");
       expect(typeof r.last).toBe("number");
       expect(typeof p.last).toBe("number");
-      const truth = await apiClients(server.url, "bob").lattice.getCells({ cube: "Demo", cells: [{ members: revenue }, { members: price }] });
+      const truth = await apiClients(demo.server.url, "bob").lattice.getCells({ cube: "Demo", cells: [{ members: revenue }, { members: price }] });
       expect([r.last, p.last]).toEqual(truth.cells.map((c) => c.value));
     }
   });

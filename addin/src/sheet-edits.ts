@@ -21,7 +21,7 @@
  *
  * Events are handled one at a time, in order.
  */
-import { cellKey, formatCell, parseCell, parseRange } from "./address";
+import { cellKey, formatCell, parseCell, parseRange, rangeContains } from "./address";
 import type { CellRef, CellSnapshot, FormulaCell, Holds, PendingWrite, PendingWrites, TypedOutcome } from "./contracts";
 import { parseCellCall, referencedCells, resolveCellCall } from "./formula-args";
 import type { FormulaCellRegistry } from "./formula-cells";
@@ -69,7 +69,8 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
     return next;
   };
 
-  const pendingAt = (id: string): PendingWrite | undefined => t.pending.list().find((w) => w.id === id && SHOWN_STATUSES.has(w.status));
+  /** The shown pending writes by id (one pass over the list, however many cells an edit covers). */
+  const shownPending = (): Map<string, PendingWrite> => new Map(t.pending.list().flatMap((w) => (SHOWN_STATUSES.has(w.status) ? [[w.id, w] as const] : [])));
 
   async function process(candidates: Candidate[]): Promise<void> {
     const parsed = new Map<string, ReturnType<typeof parseCellCall>>();
@@ -90,11 +91,12 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
       const values = new Map(now.map((c) => [c.address, c.value]));
       const typedCells: { cell: FormulaCell; typed: Typed; before: SheetCell }[] = [];
       const drops: string[] = [];
+      const pendingById = shownPending();
       for (const cand of candidates) {
         const sc = byKey.get(cellKey(cand.address));
         if (!sc) continue;
         const id = cellKey(cand.address);
-        const w = pendingAt(id);
+        const w = pendingById.get(id);
         const marked = sc.style === PENDING_STYLE.name;
         if (typeof sc.formula === "string" && sc.formula.startsWith("=")) {
           // The formula is there: an entry whose mark is gone was taken back (Ctrl+Z).
@@ -143,7 +145,7 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
           t.restores?.notRecorded(cand.address, shownText(sc), "the add-in could not work out the cell from the formula's arguments");
           continue;
         }
-        const sameAsRegistry = reg && reg.cube === ref.cube && reg.members.join("\u0001") === ref.members.join("\u0001");
+        const sameAsRegistry = reg && refKey(reg) === refKey(ref);
         const snapshot = (sameAsRegistry ? reg.snapshot : null) ?? t.snapshotOf?.(ref) ?? null;
         typedCells.push({ cell: { cube: ref.cube, members: ref.members, address: cand.address, formula, snapshot }, typed, before: sc });
         restore.push({ address: cand.address, formula });
@@ -191,8 +193,9 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
     if (!t.marks) return;
     const before = new Map(typedCells.map((x) => [cellKey(x.cell.address), x.before]));
     const writes = outcomes.flatMap((o) => (o.kind === "writes" ? o.writes : o.kind === "refused" ? [o.write] : []));
+    const restoreAt = new Map(restore.map((r) => [cellKey(r.address), r]));
     for (const w of writes) {
-      const at = restore.find((r) => cellKey(r.address) === w.id);
+      const at = restoreAt.get(w.id);
       const was = before.get(w.id);
       if (!SHOWN_STATUSES.has(w.status)) {
         // A refused entry over a marked cell: its earlier entry was replaced; the mark goes.
@@ -204,7 +207,11 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
       }
       t.marks.recordMarked(w.address, was?.style ?? null, was?.numberFormat ?? null);
       if (at) at.style = PENDING_STYLE.name;
-      else restore.push({ address: w.address, style: PENDING_STYLE.name });
+      else {
+        const mark: FormulaWrite = { address: w.address, style: PENDING_STYLE.name };
+        restore.push(mark);
+        restoreAt.set(w.id, mark);
+      }
     }
   }
 
@@ -218,7 +225,7 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
     if (!range || !Number.isFinite(range.colHi) || !Number.isFinite(range.rowHi)) return;
     const inRange = (a: string) => {
       const c = parseCell(a);
-      return !!c && c.sheet.toLowerCase() === range.sheet.toLowerCase() && c.col >= range.colLo && c.col <= range.colHi && c.row >= range.rowLo && c.row <= range.rowHi;
+      return c !== null && rangeContains(range, c);
     };
     const tracked = new Map<string, { address: string; ref: string; pending: boolean }>();
     for (const { cell } of t.cells.within(range)) tracked.set(cellKey(cell.address), { address: cell.address, ref: refKey(cell), pending: false });
@@ -279,7 +286,7 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
         for (const { cell, ambiguous } of t.cells.within(range)) if (!ambiguous) at.add(cell.address);
         for (const w of t.pending.list()) {
           const c = parseCell(w.address);
-          if (c && range.sheet.toLowerCase() === c.sheet.toLowerCase() && c.col >= range.colLo && c.col <= range.colHi && c.row >= range.rowLo && c.row <= range.rowHi) at.add(w.address);
+          if (c && rangeContains(range, c)) at.add(w.address);
         }
         if (at.size > 0) await process([...at].map((address) => ({ address })));
       }),

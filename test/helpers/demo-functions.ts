@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { CubeDef } from "../../backend/src/lattice";
 import { type RunningServer, startServer } from "../../backend/src/server/main";
 import { openStore } from "../../backend/src/store";
 import { apiClients } from "./clients";
@@ -24,11 +25,11 @@ export async function startDemoServer(dataDir: string, port = 0): Promise<Runnin
   return s;
 }
 
-/** A new temporary PGlite store holding the Demo cube; returns its folder. */
-export async function newDemoStore(): Promise<string> {
+/** A new temporary PGlite store holding the Demo cube (`def`, the small cube by default); returns its folder. */
+export async function newDemoStore(def: CubeDef = smallCubeDef): Promise<string> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-functions-"));
   const store = await openStore({ dataDir });
-  await store.saveCube(smallCubeDef, smallCubeCells());
+  await store.saveCube(def, smallCubeCells());
   await store.close();
   return dataDir;
 }
@@ -51,16 +52,16 @@ export interface DemoFunctions {
 }
 
 /**
- * Registers beforeAll/afterEach/afterAll hooks for the calling describe block: a Demo store and
- * server for the block, and every bundle loaded by a test disposed after it.
+ * Registers beforeAll/afterEach/afterAll hooks for the calling describe block: a Demo store (of
+ * `def`, the small cube by default) and server for the block, and every bundle loaded by a test disposed after it.
  */
-export function demoFunctions(): DemoFunctions {
+export function demoFunctions(def: CubeDef = smallCubeDef): DemoFunctions {
   let dataDir: string;
   let server: RunningServer | undefined;
   const loaded: LoadedFunctions[] = [];
 
   beforeAll(async () => {
-    dataDir = await newDemoStore();
+    dataDir = await newDemoStore(def);
     server = await startDemoServer(dataDir);
   });
 

@@ -7,6 +7,7 @@
  * @see https://support.microsoft.com/office/move-or-copy-a-formula-1f5cf825-9b07-41b1-8719-bf88b07450c6
  */
 import type { FakeCell } from "./fake-workbook";
+import { colLetters, colNumber } from "./fake-workbook-addresses";
 
 /** Rows or columns inserted (count > 0) or deleted (count < 0) at `at` (1-based). */
 export interface Move {
@@ -14,13 +15,6 @@ export interface Move {
   at: number;
   count: number;
 }
-
-const colNumber = (l: string) => [...l].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0);
-const colLetters = (n: number) => {
-  let out = "";
-  for (let k = n; k > 0; k = Math.floor((k - 1) / 26)) out = String.fromCharCode(65 + ((k - 1) % 26)) + out;
-  return out;
-};
 
 /** A cell reference in a formula (outside string literals): `$A$3`, `B$1`, `C7`. */
 const REF = /(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(])/g;

@@ -83,3 +83,17 @@ export function smallCubeCells(): LeafCells {
     values: Float64Array.from(facts.map((f) => f[5])),
   };
 }
+
+/**
+ * The small cube with number formats: Revenue as money (`#,##0.00`), a calculated Price (Revenue /
+ * Units) as a percentage (`0.0%`), and Units in `formats.units` when given (none otherwise).
+ */
+export function formattedSmallCubeDef(formats: { units?: string } = {}): CubeDef {
+  const def = structuredClone(smallCubeDef);
+  const measures = def.dimensions.find((d) => d.name === "Measures")!;
+  if (formats.units) measures.members.find((m) => m.name === "Units")!.formatString = formats.units;
+  measures.members.find((m) => m.name === "Revenue")!.formatString = "#,##0.00";
+  measures.members.push({ name: "Price", parent: -1, level: 0, formatString: "0.0%" });
+  def.formulas = [...(def.formulas ?? []), { member: "[Measures].[Price]", expression: "[Measures].[Revenue] / [Measures].[Units]" }];
+  return def;
+}

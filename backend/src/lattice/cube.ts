@@ -429,7 +429,7 @@ export class Cube {
       const c = cols.coords.subarray(k * nd, (k + 1) * nd);
       this.checkLeaf(c);
       let r = cols.rows ? cols.rows[k] : -1;
-      if (r < 0 || r >= this.store.count || !this.rowHolds(r, c)) r = this.store.findOrAdd(c);
+      if (r < 0 || r >= this.store.count || !this.store.rowEquals(r, c)) r = this.store.findOrAdd(c);
       rows[k] = r;
       this.applyAt(r, c, cols.values[k], cols.versions[k], touched);
     }
@@ -442,12 +442,6 @@ export class Cube {
   private checkLeaf(coords: ArrayLike<number>): void {
     if (this.isConsolidated(coords)) throw new Error(`cube ${this.name}: a change addresses a consolidated cell`);
     if (this.isCalculated(coords)) throw new Error(`cube ${this.name}: a change addresses a calculated cell`);
-  }
-
-  private rowHolds(r: number, coords: ArrayLike<number>): boolean {
-    const cols = this.store.cols;
-    for (let d = 0; d < coords.length; d++) if (cols[d][r] !== coords[d]) return false;
-    return true;
   }
 
   /** One change at store row `r`: the value (NaN: empty), version, rollups and watches. */

@@ -189,7 +189,8 @@ export class LeafStore {
     );
   }
 
-  private rowEquals(r: number, coords: ArrayLike<number>): boolean {
+  /** True when row `r` holds the cell at `coords`. */
+  rowEquals(r: number, coords: ArrayLike<number>): boolean {
     for (let d = 0; d < this.dims; d++) if (this.cols[d][r] !== coords[d]) return false;
     return true;
   }
