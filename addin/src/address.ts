@@ -97,11 +97,15 @@ export function rangeContains(range: RangeAddress, cell: CellAddress): boolean {
   );
 }
 
+/** A sheet's name as an address writes it: quoted when Excel would (`'My Sheet'`, `'B3'`), `'` doubled. */
+export function quoteSheetName(name: string): string {
+  const plain = /^[A-Za-z_][A-Za-z0-9_.]*$/.test(name) && !CELL.test(name);
+  return plain ? name : `'${name.replace(/'/g, "''")}'`;
+}
+
 /** `Sheet1!B3`, quoting the sheet name when Excel would (`'My Sheet'!B3`). */
 export function formatCell(cell: CellAddress): string {
-  const plain = /^[A-Za-z_][A-Za-z0-9_.]*$/.test(cell.sheet) && !CELL.test(cell.sheet);
-  const sheet = plain ? cell.sheet : `'${cell.sheet.replace(/'/g, "''")}'`;
-  return `${sheet}!${columnLetters(cell.col)}${cell.row}`;
+  return `${quoteSheetName(cell.sheet)}!${columnLetters(cell.col)}${cell.row}`;
 }
 
 /**

@@ -18,6 +18,7 @@
  * @see https://learn.microsoft.com/office/dev/add-ins/excel/excel-add-ins-delay-in-cell-edit
  * @see https://learn.microsoft.com/javascript/api/excel/excel.runoptions
  */
+import { quoteSheetName, splitSheet } from "./address";
 
 /** Persistent key-value storage (OfficeRuntime.storage's shape). */
 export interface KeyValueStorage {
@@ -251,12 +252,6 @@ function globals(): OfficeGlobals {
   return globalThis as unknown as OfficeGlobals;
 }
 
-function splitAddress(address: string): { sheet: string; local: string } {
-  const bang = address.lastIndexOf("!");
-  let sheet = address.slice(0, bang);
-  if (sheet.startsWith("'") && sheet.endsWith("'")) sheet = sheet.slice(1, -1).replace(/''/g, "'");
-  return { sheet, local: address.slice(bang + 1) };
-}
 
 function localStorageAdapter(ls: OfficeGlobals["localStorage"]): KeyValueStorage | null {
   if (!ls) return null;
@@ -299,12 +294,12 @@ async function loadCells(context: Excel.RequestContext, addresses: readonly stri
   sheets.load("items/name");
   await context.sync();
   const present = new Set(sheets.items.map((s) => s.name.toLowerCase()));
-  const wanted = addresses.filter((a) => present.has(splitAddress(a).sheet.toLowerCase()));
+  const wanted = addresses.filter((a) => present.has(splitSheet(a).sheet.toLowerCase()));
   const out: SheetCell[] = [];
   let size = MAX_CELLS_PER_SYNC;
   for (let lo = 0; lo < wanted.length; ) {
     const ranges = wanted.slice(lo, lo + size).map((address) => {
-      const { sheet, local } = splitAddress(address);
+      const { sheet, local } = splitSheet(address);
       const range = sheets.getItem(sheet).getRange(local);
       range.load("formulas,values,valueTypes,style,numberFormat");
       return { address, range };
@@ -331,9 +326,8 @@ async function loadCells(context: Excel.RequestContext, addresses: readonly stri
   return out;
 }
 
-/** Creates the pending style when a write uses it and the workbook lacks it (Excel.StyleCollection, ExcelApi 1.7). */
-async function ensurePendingStyle(context: Excel.RequestContext, cells: readonly FormulaWrite[]): Promise<void> {
-  if (!cells.some((c) => c.style === PENDING_STYLE.name)) return;
+/** Creates the pending style when the workbook lacks it (Excel.StyleCollection, ExcelApi 1.7). */
+async function ensurePendingStyle(context: Excel.RequestContext): Promise<void> {
   const existing = context.workbook.styles.getItemOrNullObject(PENDING_STYLE.name);
   existing.load("name");
   await context.sync();
@@ -351,12 +345,33 @@ async function ensurePendingStyle(context: Excel.RequestContext, cells: readonly
   await context.sync();
 }
 
+/**
+ * Whether the pending style is known to exist in the workbook: checked (and created) once, not on
+ * every typed entry; a batch that fails while using it checks again next time (the user may have
+ * deleted the style).
+ */
+interface StyleState {
+  pendingKnown: boolean;
+}
+
 /** Queues the writes, syncing every MAX_WRITE_BYTES_PER_SYNC bytes of formula text (Excel on the web's 5 MB request limit). */
-async function putCells(context: Excel.RequestContext, cells: readonly FormulaWrite[]): Promise<void> {
-  await ensurePendingStyle(context, cells);
+async function putCells(context: Excel.RequestContext, cells: readonly FormulaWrite[], styles: StyleState): Promise<void> {
+  const styled = cells.some((c) => c.style === PENDING_STYLE.name);
+  if (!styled) return queueWrites(context, cells);
+  try {
+    if (!styles.pendingKnown) await ensurePendingStyle(context);
+    await queueWrites(context, cells);
+    styles.pendingKnown = true;
+  } catch (err) {
+    styles.pendingKnown = false;
+    throw err;
+  }
+}
+
+async function queueWrites(context: Excel.RequestContext, cells: readonly FormulaWrite[]): Promise<void> {
   let bytes = 0;
   for (const { address, formula, style, numberFormat } of cells) {
-    const { sheet, local } = splitAddress(address);
+    const { sheet, local } = splitSheet(address);
     const range = context.workbook.worksheets.getItem(sheet).getRange(local);
     if (formula !== undefined) range.formulas = [[formula]];
     if (style !== undefined) range.style = style;
@@ -368,11 +383,6 @@ async function putCells(context: Excel.RequestContext, cells: readonly FormulaWr
     }
   }
   if (bytes > 0) await context.sync();
-}
-
-/** A sheet's name in an address: quoted when Excel would quote it (`'Plan 2025'`). */
-function quoteSheet(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(name) ? name : `'${name.replace(/'/g, "''")}'`;
 }
 
 /** The current name of a worksheet by id (read each time: sheets can be renamed while a handler lives). */
@@ -400,6 +410,7 @@ async function removeHandler(excel: typeof Excel, registered: OfficeExtension.Ev
 export function officeHost(scope?: object): Host {
   const g = (scope ?? globals()) as OfficeGlobals;
   const run = runner(g);
+  const styles: StyleState = { pendingKnown: false };
   return {
     async ready() {
       if (!g.Office) return false;
@@ -417,14 +428,14 @@ export function officeHost(scope?: object): Host {
     },
     async writeFormulas(cells) {
       if (!g.Excel || cells.length === 0) return;
-      await run(g.Excel, true, (context) => putCells(context, cells));
+      await run(g.Excel, true, (context) => putCells(context, cells, styles));
     },
     async readAndRestore(addresses, decide) {
       if (!g.Excel || addresses.length === 0) return [];
       return run(g.Excel, true, async (context) => {
         const read = await loadCells(context, addresses);
         const writes = decide(read);
-        if (writes.length > 0) await putCells(context, writes);
+        if (writes.length > 0) await putCells(context, writes, styles);
         return read;
       });
     },
@@ -468,7 +479,7 @@ export function officeHost(scope?: object): Host {
           handler({
             sheet,
             source: ev.source === "Remote" ? "Remote" : "Local",
-            cells: details ? details.map((d) => ({ address: `${quoteSheet(sheet)}!${d.cellAddress.replace(/\$/g, "")}`, previousFormula: String(d.previousFormula ?? "") })) : null,
+            cells: details ? details.map((d) => ({ address: `${quoteSheetName(sheet)}!${d.cellAddress.replace(/\$/g, "")}`, previousFormula: String(d.previousFormula ?? "") })) : null,
           });
         });
         await context.sync();

@@ -248,7 +248,9 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
       const ref = args ? resolveCellCall(args, values) : null;
       if (!ref) continue;
       const key = refKey(ref);
-      byRef.set(key, [...(byRef.get(key) ?? []), { address: c.address, marked: c.style === PENDING_STYLE.name }]);
+      const list = byRef.get(key) ?? [];
+      list.push({ address: c.address, marked: c.style === PENDING_STYLE.name });
+      byRef.set(key, list);
     }
     const used = new Set<string>();
     const mapping = new Map<string, string>();
