@@ -146,7 +146,9 @@ describe("Cube", () => {
     expect(cube.resolve(["[Region].[All Regions].[North]"], (d, id) => !(d === 0 && id === 0))).toMatchObject({ code: "UNKNOWN_MEMBER" });
   });
 
-  it("makes a bare name unambiguous when all but one of its members are hidden", () => {
+
+  /** Region beside a dimension Other whose member North has the same bare name as [Region].[North]; no cells. */
+  function regionAndOtherNorth(): Cube {
     const amb: DimensionDef = {
       name: "Other",
       levels: ["(All)", "X"],
@@ -156,22 +158,17 @@ describe("Cube", () => {
         { name: "North", parent: 0, level: 1 },
       ],
     };
-    const c2 = new Cube({ name: "T2", dimensions: [region, amb] }, { count: 0, coords: [new Int32Array(0), new Int32Array(0)], values: new Float64Array(0) });
+    return new Cube({ name: "T2", dimensions: [region, amb] }, { count: 0, coords: [new Int32Array(0), new Int32Array(0)], values: new Float64Array(0) });
+  }
+
+  it("makes a bare name unambiguous when all but one of its members are hidden", () => {
+    const c2 = regionAndOtherNorth();
     const r = c2.resolve(["North"], (d, id) => !(d === 1 && id === 1));
     expect(Array.from(r as Int32Array)).toEqual([1, 0]);
   });
 
   it("reports an ambiguous bare name with its candidates", () => {
-    const amb: DimensionDef = {
-      name: "Other",
-      levels: ["(All)", "X"],
-      hasAll: true,
-      members: [
-        { name: "All Other", parent: -1, level: 0 },
-        { name: "North", parent: 0, level: 1 },
-      ],
-    };
-    const c2 = new Cube({ name: "T2", dimensions: [region, amb] }, { count: 0, coords: [new Int32Array(0), new Int32Array(0)], values: new Float64Array(0) });
+    const c2 = regionAndOtherNorth();
     const r = c2.resolve(["North"]);
     expect(r).toMatchObject({ code: "AMBIGUOUS_MEMBER", candidates: ["[Region].[North]", "[Other].[North]"] });
     expect(c2.resolve(["[Other].[North]"])).toBeInstanceOf(Int32Array);

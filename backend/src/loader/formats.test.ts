@@ -7,27 +7,18 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Cube } from "../lattice";
+import { SHOP, shopModelHead } from "./fixtures/shop-model";
 import { LoadError, loadModel } from ".";
 import { parseModelText } from "./model";
 import { numberFormatProblem } from "./model/number-format";
 
-const shop = path.join(__dirname, "fixtures", "shop");
+const _shop = SHOP;
 const foodmart = path.join(__dirname, "..", "..", "..", "data", "foodmart", "model.yaml");
 
 /** A model over the shop's sales and customers whose measures are `measures` (YAML lines from line 14). */
 function model(measures: string[]): string {
   return [
-    "cube: Formats", // 1
-    "tables:", // 2
-    `  sales: { file: ${JSON.stringify(path.join(shop, "sales.csv"))} }`, // 3
-    `  customer: { file: ${JSON.stringify(path.join(shop, "customer.csv"))}, key: customer_id }`, // 4
-    "fact: sales", // 5
-    "joins:", // 6
-    "  - { from: sales.customer_id, to: customer }", // 7
-    "dimensions:", // 8
-    "  - name: Gender", // 9
-    "    attribute: customer.gender", // 10
-    "  - name: Scenario", // 11
+    ...shopModelHead("Formats"),
     "    members: [Actual, { name: Delta, formula: '[Scenario].[Actual] * 2', solveOrder: 1 }, { name: Pct, formula: '[Scenario].[Actual] / 100', solveOrder: 1, formatString: '0.0%' }]", // 12
     "    factMember: Actual", // 13
     "  - name: Measures", // 14

@@ -7,13 +7,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Cube } from "../lattice";
+import { SHOP, shopModelHead } from "./fixtures/shop-model";
 import { findMember, LoadError, loadModel } from ".";
 
-const shop = path.join(__dirname, "fixtures", "shop");
 
 describe("a model with formulas and a seed factor (shop/formulas.yaml)", () => {
   test("formula members are members without leaf cells; the formulas are in the definition", async () => {
-    const { def, cells } = await loadModel(path.join(shop, "formulas.yaml"));
+    const { def, cells } = await loadModel(path.join(SHOP, "formulas.yaml"));
     const scenario = def.dimensions[1];
     const measures = def.dimensions[2];
     expect(scenario.members.map((m) => m.name)).toEqual(["Actual", "Plan", "Delta"]);
@@ -33,7 +33,7 @@ describe("a model with formulas and a seed factor (shop/formulas.yaml)", () => {
   });
 
   test("Plan is Actual x 1.1 exactly at every leaf, counts included (no rounding to the measure's decimals)", async () => {
-    const { def, cells } = await loadModel(path.join(shop, "formulas.yaml"));
+    const { def, cells } = await loadModel(path.join(SHOP, "formulas.yaml"));
     const byKey = new Map<string, number>();
     for (let r = 0; r < cells.count; r++) {
       const g = def.dimensions[0].members[cells.coords[0][r]].name;
@@ -59,7 +59,7 @@ describe("a model with formulas and a seed factor (shop/formulas.yaml)", () => {
   });
 
   test("the cube computes the formulas at leaf and consolidated levels", async () => {
-    const { def, cells } = await loadModel(path.join(shop, "formulas.yaml"));
+    const { def, cells } = await loadModel(path.join(SHOP, "formulas.yaml"));
     const cube = new Cube(def, cells);
     const v = (...members: string[]) => cube.getCells([cube.resolve(members) as Int32Array])[0].value;
     expect(v("[Measures].[Avg Price]", "[Gender].[F]")).toBeCloseTo(2.65 / 8, 12);
@@ -84,17 +84,7 @@ describe("bad formulas and seeds: LoadError at the model file's line and column"
   /** A model over the shop's sales and customers; `scenario` and `measures` are YAML lines (from line 12). */
   function model(scenario: string[], measures: string[]): string {
     return [
-      "cube: Bad", // 1
-      "tables:", // 2
-      `  sales: { file: ${JSON.stringify(path.join(shop, "sales.csv"))} }`, // 3
-      `  customer: { file: ${JSON.stringify(path.join(shop, "customer.csv"))}, key: customer_id }`, // 4
-      "fact: sales", // 5
-      "joins:", // 6
-      "  - { from: sales.customer_id, to: customer }", // 7
-      "dimensions:", // 8
-      "  - name: Gender", // 9
-      "    attribute: customer.gender", // 10
-      "  - name: Scenario", // 11
+      ...shopModelHead("Bad"),
       ...scenario,
       "  - name: Measures",
       "    measures:",
