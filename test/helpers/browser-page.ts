@@ -2,7 +2,8 @@
  * One browser test page served by a real backend: a temporary folder, the page bundled into it
  * (./browser.ts `bundlePage`), the server started on it as the add-in's files (`QATOM_ADDIN_DIR`,
  * so the page and the API share one origin, as in Excel) and headless Chromium, all three in
- * parallel; then the page opened with its errors watched (./page-errors.ts).
+ * parallel; then the page opened with its errors watched (./page-errors.ts) and its Connect calls
+ * counted.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -39,6 +40,8 @@ export interface TestPage<S extends PageServer> {
   page: Page;
   pageErrors: PageErrors;
   browser: Awaited<ReturnType<typeof launchChromium>>;
+  /** Connect calls of `method` (`WriteCells`) the page has sent since it opened. */
+  rpcCount(method: string): number;
   close(): Promise<void>;
 }
 
@@ -71,7 +74,12 @@ export async function openTestPage<S extends PageServer>(o: TestPageOptions<S>):
   const page = browser!.context.pages()[0] ?? (await browser!.context.newPage());
   page.setDefaultTimeout(10_000);
   await o.beforeOpen?.(page, server!);
+  const calls = new Map<string, number>();
+  page.on("request", (r) => {
+    const method = /\/quantatom\.v1\.\w+\/(\w+)$/.exec(r.url())?.[1];
+    if (method) calls.set(method, (calls.get(method) ?? 0) + 1);
+  });
   const pageErrors = watchPageErrors(page);
   await page.goto(`${server!.url}/${o.page}`);
-  return { server: server!, page, pageErrors, browser: browser!, close };
+  return { server: server!, page, pageErrors, browser: browser!, rpcCount: (method) => calls.get(method) ?? 0, close };
 }
