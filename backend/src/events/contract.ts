@@ -4,10 +4,17 @@
  * outbox rows with `outboxRows`, the store writes them as given, the relay publishes them, and
  * other instances read them with `parseWriteEvent` and `TransactionAssembler`.
  *
- * Every message is keyed by the cube's name (Kafka partition key), so one cube's transactions stay
- * in order. A transaction of more than OUTBOX_CHUNK changes (a spread, a scenario copy) becomes
- * several messages per topic, each carrying `part` and `parts`; a consumer applies the transaction
- * only once it holds every part, so no instance ever shows half of it.
+ * Every message is keyed by the cube's tenant and name (Kafka partition key), so one cube's
+ * transactions stay in order. A transaction comes in one of two forms:
+ * - verbose (at most COMPACT_MIN_CHANGES changes, a typed cell or a small spread): one message per
+ *   topic with one JSON object per leaf change, member unique names included;
+ * - compact (more than COMPACT_MIN_CHANGES, a large spread or a scenario copy): the transaction's
+ *   header and its changes as columns (`columns`: member ids flattened row-major, values,
+ *   versions; no member names), cut into parts of COMPACT_CHUNK changes, each part one message per
+ *   topic carrying `part` and `parts`.
+ * A transaction never mixes the forms. `parseWriteEvent` reads both and expands columns into
+ * `changes`, so the assembler and replication see one shape; a consumer applies a transaction only
+ * once it holds every part, so no instance ever shows half of it.
  */
 import { DEFAULT_TENANT, TENANT_ID } from "../../../common/tenants";
 import type { CommittedChange, NewOutboxRow } from "../store/types";
@@ -25,10 +32,18 @@ export const TOPICS = {
 } as const;
 
 /**
- * Most leaf changes per message: a larger transaction is published as several messages per topic,
- * each well under Kafka's default 1 MB message limit.
+ * A transaction of more than this many changes is published in the compact form (changes as
+ * columns, no member names, in parts of COMPACT_CHUNK); one of at most this many in the verbose
+ * form (one JSON object per change, member names included, one message per topic).
  */
-export const OUTBOX_CHUNK = 2_000;
+export const COMPACT_MIN_CHANGES = 100;
+
+/**
+ * Most leaf changes per message in the compact form: a larger transaction is published as several
+ * messages per topic. A change takes about 60 bytes of JSON there (80 on the audit topic), so each
+ * message stays well under Kafka's default 1 MB message limit.
+ */
+export const COMPACT_CHUNK = 10_000;
 
 /** What every message of one transaction carries. */
 export interface TransactionHeader {
@@ -69,60 +84,153 @@ export interface CommittedTransaction extends TransactionHeader {
   changes: readonly { coords: readonly number[]; value: number | null; version: number }[];
 }
 
-/** Payload of `atom.write.raw`. Without `part`/`parts` the message holds the whole transaction. */
-export interface WriteEvent extends TransactionHeader, PartOf {
+/**
+ * Changed leaves as columns (the compact form): `dims` member ids per change, flattened row-major
+ * into `coords` (change i is `coords[i * dims]` … `coords[i * dims + dims - 1]`).
+ */
+export interface CoordColumns {
+  /** Member ids per change: the cube's dimension count, at least 1. */
+  dims: number;
+  /** Member ids, `dims` per change, change after change; length `dims × changes`. */
+  coords: number[];
+}
+
+/** The changes of a compact WriteEvent: coordinates, then per change its new value (null: cleared) and version. */
+export interface WriteColumns extends CoordColumns {
+  values: (number | null)[];
+  versions: number[];
+}
+
+/** The records of a compact AuditEvent: coordinates, then per change its old and new value (null: empty) and version. */
+export interface AuditColumns extends CoordColumns {
+  oldValues: (number | null)[];
+  newValues: (number | null)[];
+  versions: number[];
+}
+
+/** What both forms of a WriteEvent carry: the transaction's header and its part number. */
+export interface WriteEventBase extends TransactionHeader, PartOf {}
+
+/** A verbose WriteEvent: `{ …header, part, parts, changes: [{ coords, members, value, version }, …] }`. */
+export interface VerboseWriteEvent extends WriteEventBase {
   changes: WriteEventChange[];
+  columns?: never;
 }
 
-/** Payload of `audit.log`: the audit records of (a part of) a transaction. */
-export interface AuditEvent extends Omit<TransactionHeader, "loadedAt">, PartOf {
-  records: { members: string[]; oldValue: number | null; newValue: number | null; version: number }[];
-}
-
-/** Payload of `atom.calc.trigger`: the leaf coordinates (a part of) a transaction changed. */
-export interface CalcEvent extends PartOf {
-  cube: string;
-  cubeId: number;
-  txId: string;
-  at: number;
-  coords: number[][];
+/** A compact WriteEvent: `{ …header, part, parts, columns: { dims, coords, values, versions } }`. */
+export interface CompactWriteEvent extends WriteEventBase {
+  columns: WriteColumns;
+  changes?: never;
 }
 
 /**
- * The outbox rows of one committed transaction: per OUTBOX_CHUNK changes, one row on each topic of
- * TOPICS (write, calc, audit, in that order), keyed by the cube's name. JSON has no NaN or Infinity:
- * values are finite numbers or null.
+ * Payload of `atom.write.raw`, in either form (`"columns" in ev`: compact). Without `part`/`parts`
+ * the message holds the whole transaction. Read it with parseWriteEvent.
+ */
+export type WriteEvent = VerboseWriteEvent | CompactWriteEvent;
+
+/** A leaf change as parseWriteEvent returns it: `members` only when the verbose form carried them. */
+export interface ReceivedChange {
+  coords: number[];
+  members?: string[];
+  /** New value; null clears the cell. */
+  value: number | null;
+  version: number;
+}
+
+/**
+ * A WriteEvent as parseWriteEvent returns it, whichever form it came in: `{ …header, part, parts,
+ * changes: [{ coords, members?, value, version }, …] }` (compact columns expanded into `changes`).
+ * What TransactionAssembler takes and returns.
+ */
+export interface ReceivedWriteEvent extends WriteEventBase {
+  changes: ReceivedChange[];
+}
+
+/** What both forms of an AuditEvent carry: the transaction's header (no loadedAt) and its part number. */
+export interface AuditEventBase extends Omit<TransactionHeader, "loadedAt">, PartOf {}
+
+/** A verbose AuditEvent: `{ …header, records: [{ members, oldValue, newValue, version }, …] }`. */
+export interface VerboseAuditEvent extends AuditEventBase {
+  records: { members: string[]; oldValue: number | null; newValue: number | null; version: number }[];
+  columns?: never;
+}
+
+/** A compact AuditEvent: `{ …header, columns: { dims, coords, oldValues, newValues, versions } }`. */
+export interface CompactAuditEvent extends AuditEventBase {
+  columns: AuditColumns;
+  records?: never;
+}
+
+/** Payload of `audit.log`: the audit records of (a part of) a transaction, in either form (`"columns" in ev`: compact). */
+export type AuditEvent = VerboseAuditEvent | CompactAuditEvent;
+
+/** What both forms of a CalcEvent carry. */
+export interface CalcEventBase extends PartOf {
+  cube: string;
+  /** The tenant the cube belongs to; absent: DEFAULT_TENANT. */
+  tenant?: string;
+  cubeId: number;
+  txId: string;
+  at: number;
+}
+
+/** A verbose CalcEvent: `{ …, coords: [[id, id, …], …] }`, one array of member ids per change. */
+export interface VerboseCalcEvent extends CalcEventBase {
+  coords: number[][];
+  columns?: never;
+}
+
+/** A compact CalcEvent: `{ …, columns: { dims, coords } }`, the member ids flattened row-major (CoordColumns). */
+export interface CompactCalcEvent extends CalcEventBase {
+  columns: CoordColumns;
+  coords?: never;
+}
+
+/** Payload of `atom.calc.trigger`: the leaf coordinates (a part of) a transaction changed, in either form (`"columns" in ev`: compact). */
+export type CalcEvent = VerboseCalcEvent | CompactCalcEvent;
+
+/**
+ * The outbox rows of one committed transaction, keyed by the cube's tenant and name: per part, one
+ * row on each topic of TOPICS (write, calc, audit, in that order). At most COMPACT_MIN_CHANGES
+ * changes: one part in the verbose form (VerboseWriteEvent, VerboseCalcEvent, VerboseAuditEvent);
+ * more: the compact form (CompactWriteEvent, …) in parts of COMPACT_CHUNK changes. JSON has no NaN
+ * or Infinity: values are finite numbers or null.
  */
 export function outboxRows(header: TransactionHeader, changes: readonly CommittedChange[]): NewOutboxRow[] {
   const { cube, cubeId, loadedAt, txId, instanceId, user, at } = header;
   const tenant = eventTenant(header);
   const key = messageKey(tenant, cube);
-  const parts = Math.max(1, Math.ceil(changes.length / OUTBOX_CHUNK));
-  const rows: NewOutboxRow[] = [];
-  for (let p = 0; p < parts; p++) {
-    const part = changes.slice(p * OUTBOX_CHUNK, (p + 1) * OUTBOX_CHUNK);
-    const ofPart = { cube, tenant, cubeId, txId, at, part: p, parts };
-    const write: WriteEvent = {
-      ...ofPart,
-      loadedAt,
-      instanceId,
-      user,
-      changes: part.map((c) => ({ coords: c.coords, members: c.members, value: c.value, version: c.version })),
-    };
-    const calc: CalcEvent = { ...ofPart, coords: part.map((c) => c.coords) };
-    const audit: AuditEvent = {
-      ...ofPart,
-      instanceId,
-      user,
-      records: part.map((c) => ({ members: c.members, oldValue: c.oldValue, newValue: c.value, version: c.version })),
-    };
-    rows.push(
-      { topic: TOPICS.write, key, payload: JSON.stringify(write) },
-      { topic: TOPICS.calc, key, payload: JSON.stringify(calc) },
-      { topic: TOPICS.audit, key, payload: JSON.stringify(audit) },
+  const rows = (write: WriteEvent, calc: CalcEvent, audit: AuditEvent): NewOutboxRow[] => [
+    { topic: TOPICS.write, key, payload: JSON.stringify(write) },
+    { topic: TOPICS.calc, key, payload: JSON.stringify(calc) },
+    { topic: TOPICS.audit, key, payload: JSON.stringify(audit) },
+  ];
+  if (changes.length <= COMPACT_MIN_CHANGES) {
+    const ofTx = { cube, tenant, cubeId, txId, at, part: 0, parts: 1 };
+    return rows(
+      { ...ofTx, loadedAt, instanceId, user, changes: changes.map((c) => ({ coords: c.coords, members: c.members, value: c.value, version: c.version })) },
+      { ...ofTx, coords: changes.map((c) => c.coords) },
+      { ...ofTx, instanceId, user, records: changes.map((c) => ({ members: c.members, oldValue: c.oldValue, newValue: c.value, version: c.version })) },
     );
   }
-  return rows;
+  const dims = changes[0].coords.length; // every change of one cube has its dimension count
+  const parts = Math.ceil(changes.length / COMPACT_CHUNK);
+  const out: NewOutboxRow[] = [];
+  for (let p = 0; p < parts; p++) {
+    const part = changes.slice(p * COMPACT_CHUNK, (p + 1) * COMPACT_CHUNK);
+    const ofPart = { cube, tenant, cubeId, txId, at, part: p, parts };
+    const coords = part.flatMap((c) => c.coords);
+    const versions = part.map((c) => c.version);
+    out.push(
+      ...rows(
+        { ...ofPart, loadedAt, instanceId, user, columns: { dims, coords, values: part.map((c) => c.value), versions } },
+        { ...ofPart, columns: { dims, coords } },
+        { ...ofPart, instanceId, user, columns: { dims, coords, oldValues: part.map((c) => c.oldValue), newValues: part.map((c) => c.value), versions } },
+      ),
+    );
+  }
+  return out;
 }
 
 /**
@@ -192,9 +300,16 @@ export function parseSecurityEvent(json: string): SecurityEvent {
   return parseCubeEvent<SecurityEvent>(json, "security event", { version: isNumber, instanceId: isString });
 }
 
-/** Parses and checks a WriteEvent. @throws Error naming the missing or wrong field. */
-export function parseWriteEvent(json: string): WriteEvent {
-  const ev = parseCubeEvent<WriteEvent>(json, "write event", { user: isString, at: isNumber, changes: Array.isArray });
+/**
+ * Parses and checks a WriteEvent of either form and returns it with its changes as an array
+ * (ReceivedWriteEvent): compact columns are expanded into `changes` (without member names), so
+ * consumers see one shape. The columns are checked strictly: `dims` a positive integer, `coords`
+ * `dims` non-negative integers per value, `versions` one number per value, every value a finite
+ * number or null.
+ * @throws Error naming the missing or wrong field.
+ */
+export function parseWriteEvent(json: string): ReceivedWriteEvent {
+  const ev = parseCubeEvent<Record<string, unknown> & WriteEventBase>(json, "write event", { user: isString, at: isNumber });
   if (ev.parts !== undefined || ev.part !== undefined) {
     const { part, parts } = ev;
     if (!Number.isInteger(parts) || !Number.isInteger(part) || parts! < 1 || part! < 0 || part! >= parts!) {
@@ -202,12 +317,39 @@ export function parseWriteEvent(json: string): WriteEvent {
     }
     if (parts! > 1 && typeof ev.txId !== "string") throw new Error("not a write event: a transaction in parts needs its txId");
   }
-  for (const c of ev.changes) {
+  const { changes, columns, ...header } = ev;
+  if (columns !== undefined) {
+    if (changes !== undefined) throw new Error("not a write event: has both changes and columns");
+    return { ...header, changes: expandColumns(columns) };
+  }
+  if (!Array.isArray(changes)) throw new Error("not a write event: needs changes or columns");
+  for (const c of changes as ReceivedChange[]) {
     if (!Array.isArray(c.coords) || typeof c.version !== "number" || (c.value !== null && typeof c.value !== "number")) {
       throw new Error("not a write event: a change needs coords, value and version");
     }
   }
-  return ev;
+  return { ...header, changes: changes as ReceivedChange[] };
+}
+
+/** Checks a compact WriteEvent's `columns` (WriteColumns) and expands them into one change per value. @throws Error naming the bad field. */
+function expandColumns(columns: unknown): ReceivedChange[] {
+  const bad = (what: string) => new Error(`not a write event: columns.${what}`);
+  if (typeof columns !== "object" || columns === null || Array.isArray(columns)) throw new Error("not a write event: columns is not an object");
+  const { dims, coords, values, versions } = columns as Record<string, unknown>;
+  if (!Number.isInteger(dims) || (dims as number) < 1) throw bad(`dims ${JSON.stringify(dims)} is not a positive integer`);
+  if (!Array.isArray(values)) throw bad("values is not an array");
+  if (!Array.isArray(coords) || coords.length !== (dims as number) * values.length) {
+    throw bad(`coords needs dims × values (${(dims as number) * values.length}) member ids`);
+  }
+  if (!Array.isArray(versions) || versions.length !== values.length) throw bad(`versions needs one version per value (${values.length})`);
+  const c = coords.findIndex((x) => !Number.isInteger(x) || (x as number) < 0);
+  if (c >= 0) throw bad(`coords[${c}] ${JSON.stringify(coords[c])} is not a non-negative integer`);
+  const v = values.findIndex((x) => x !== null && !(typeof x === "number" && Number.isFinite(x)));
+  if (v >= 0) throw bad(`values[${v}] ${JSON.stringify(values[v])} is not a finite number or null`);
+  const n = versions.findIndex((x) => typeof x !== "number");
+  if (n >= 0) throw bad(`versions[${n}] ${JSON.stringify(versions[n])} is not a number`);
+  const d = dims as number;
+  return values.map((value, i) => ({ coords: (coords as number[]).slice(i * d, (i + 1) * d), value: value as number | null, version: versions[i] as number }));
 }
 
 /** Options of TransactionAssembler. */
@@ -230,7 +372,7 @@ export interface AssemblerOptions {
  * dropped after `maxAgeMs`; the lattice's version check makes a later redelivery harmless.
  */
 export class TransactionAssembler {
-  private readonly pending = new Map<string, { first: number; parts: (WriteEvent | undefined)[]; received: number }>();
+  private readonly pending = new Map<string, { first: number; parts: (ReceivedWriteEvent | undefined)[]; received: number }>();
   private readonly maxAgeMs: number;
   private readonly maxPending: number;
   private readonly now: () => number;
@@ -247,7 +389,7 @@ export class TransactionAssembler {
   }
 
   /** Adds one message; returns its whole transaction when complete, else null. */
-  add(ev: WriteEvent): WriteEvent | null {
+  add(ev: ReceivedWriteEvent): ReceivedWriteEvent | null {
     const parts = ev.parts ?? 1;
     if (parts <= 1) return ev;
     this.expire();
@@ -264,7 +406,7 @@ export class TransactionAssembler {
     entry.received++;
     if (entry.received < parts) return null;
     this.pending.delete(key);
-    const all = entry.parts as WriteEvent[];
+    const all = entry.parts as ReceivedWriteEvent[];
     const { part: _p, parts: _n, ...header } = all[0];
     return { ...header, changes: all.flatMap((x) => x.changes) };
   }

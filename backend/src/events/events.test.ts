@@ -10,7 +10,7 @@ import { smallCubeCells, smallCubeDef } from "../../../test/helpers/small-cube";
 import { Cube } from "../lattice";
 import { Backend } from "../domain";
 import { openStore, type SqlStore } from "../store";
-import { createEvents, type Events, InProcessBus, parseWriteEvent, TOPICS, type WriteEvent } from "./index";
+import { createEvents, type Events, InProcessBus, parseWriteEvent, type ReceivedWriteEvent, TOPICS, type VerboseWriteEvent } from "./index";
 import type { RelayOptions } from "./relay";
 import type { BusMessage, EventBus } from "./types";
 
@@ -119,7 +119,7 @@ describe("outbox, relay and consumer (in-process bus, PGlite)", () => {
     const [a, evA] = await running("A", bus, { idleMs: 20 });
     const [b, evB] = await running("B", bus, { idleMs: 20 });
     try {
-      const seen: WriteEvent[] = [];
+      const seen: ReceivedWriteEvent[] = [];
       await bus.subscribe([TOPICS.write], (m) => {
         seen.push(parseWriteEvent(m.value));
       });
@@ -156,7 +156,7 @@ describe("outbox, relay and consumer (in-process bus, PGlite)", () => {
     const { cube } = b.cube("Demo");
     const coords = Array.from(cube.resolve(OSLO) as Int32Array);
     const v = leaf(b, OSLO).version;
-    const ev = (version: number, value: number): WriteEvent => ({
+    const ev = (version: number, value: number): VerboseWriteEvent => ({
       cube: "Demo",
       cubeId,
       loadedAt: b.cube("Demo").loadedAt,

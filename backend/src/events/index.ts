@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { Store } from "../store/types";
-import { type CommittedTransaction, parseSecurityEvent, parseWriteEvent, type SecurityEvent, TOPICS, TransactionAssembler, type WriteEvent } from "./contract";
+import { type CommittedTransaction, parseSecurityEvent, parseWriteEvent, type ReceivedWriteEvent, type SecurityEvent, TOPICS, TransactionAssembler } from "./contract";
 import { InProcessBus } from "./in-process-bus";
 import { KafkaBus } from "./kafka-bus";
 import { OutboxRelay, type RelayOptions } from "./relay";
@@ -83,7 +83,7 @@ export function createEvents(opts: EventsOptions): Events {
     stats,
     async start(sink) {
       const onWrite = (m: BusMessage) => {
-        let ev: WriteEvent;
+        let ev: ReceivedWriteEvent;
         try {
           ev = parseWriteEvent(m.value);
         } catch (err) {

@@ -1,7 +1,8 @@
 /**
- * A transaction larger than OUTBOX_CHUNK goes out in several messages per topic; another instance
- * applies it whole, in one call, so that its lattice and its watchers never see half of a scenario
- * copy. Two Backends ("instances" A and B) on one embedded store (PGlite) and one in-process bus.
+ * A transaction larger than COMPACT_CHUNK goes out in the compact form in several messages per
+ * topic; another instance applies it whole, in one call, so that its lattice and its watchers never
+ * see half of a scenario copy. Two Backends ("instances" A and B) on one embedded store (PGlite)
+ * and one in-process bus.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -11,10 +12,10 @@ import { Backend } from "../domain";
 import { Cube } from "../lattice";
 import type { CubeDef, LeafCells } from "../lattice";
 import { openStore, type SqlStore } from "../store";
-import { type CommittedTransaction, createEvents, type Events, InProcessBus, OUTBOX_CHUNK, parseWriteEvent, TOPICS } from "./index";
+import { COMPACT_CHUNK, type CommittedTransaction, createEvents, type Events, InProcessBus, parseWriteEvent, TOPICS } from "./index";
 
 const log = pino({ level: "silent" });
-const ITEMS = OUTBOX_CHUNK + 500;
+const ITEMS = COMPACT_CHUNK + 500;
 
 /** Item (All Items > I0 … I{ITEMS-1}) × Scenario (Actual, Plan) × Measures (Units); Actual Ii = i + 1, Plan empty. */
 function bigCube(): { def: CubeDef; cells: LeafCells } {
@@ -88,6 +89,7 @@ describe("a transaction in several parts", () => {
     const b = await instance("B", evB);
     const applied: CommittedTransaction[] = [];
     const parts: number[] = [];
+    const compact: boolean[] = [];
     try {
       await evA.start(a);
       await evB.start({
@@ -98,6 +100,7 @@ describe("a transaction in several parts", () => {
       });
       await bus.subscribe([TOPICS.write], (m) => {
         parts.push(parseWriteEvent(m.value).part ?? 0);
+        compact.push("columns" in JSON.parse(m.value));
       });
       const { cube } = b.cube("Big");
       const planTotal = [cube.resolve(["[Scenario].[Plan]"]) as Int32Array];
@@ -110,8 +113,9 @@ describe("a transaction in several parts", () => {
       await waitFor(() => applied.length > 0 && seen.length > 0);
       await waitFor(async () => (await store.pendingOutboxCount()) === 0);
 
-      // Two messages on the write topic, one call on B with every change, one push of the whole total.
+      // Two compact messages on the write topic, one call on B with every change, one push of the whole total.
       expect(parts.sort()).toEqual([0, 1]);
+      expect(compact).toEqual([true, true]);
       expect(applied).toHaveLength(1);
       expect(applied[0].changes).toHaveLength(ITEMS);
       expect(applied[0].txId).toBe((res as { txId: string }).txId);
