@@ -6,8 +6,9 @@
  * Spread figures: the engine's plan (leaves gathered, TM1's P computed and checked against the
  * target), plan + apply to the lattice (what a WriteCells does besides the commit), and the whole
  * WriteCells through the backend with its durable commit (one transaction, one audit record per
- * changed leaf) on PGlite. Each result is checked (the consolidated cell reads the target after the
- * spread) before it is reported.
+ * changed leaf) on a PostgreSQL server when one is given and on PGlite, with the target's leaves
+ * stored first (so the commit updates stored rows). Each result is checked (the consolidated cell
+ * reads the target after the spread) before it is reported.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -16,16 +17,23 @@ import { scanExecutor } from "../backend/src/compute/thread-pool";
 import { Cube, type LeafPlan } from "../backend/src/lattice";
 import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice";
 import { planScenarioCopy } from "../backend/src/lattice";
-import { planSpread, type SpreadPlan, type SpreadSpec } from "../backend/src/lattice";
+import { planSpread, type SpreadSpec } from "../backend/src/lattice";
 import { Backend } from "../backend/src/domain";
 import { openStore } from "../backend/src/store";
 import { generateCells, generatedCubeDef } from "./generate";
 import { memory, now, summarize, type Timings } from "./measure";
 
-/** Targets of the issue and the design's service levels. */
+/** Targets of the planning issue and the design's service levels. */
 export const PLANNING_TARGETS = {
-  spread100kMs: 100,
-  spread1MMs: 1000,
+  /** Plan + apply to the lattice, ~93k / ~1.1M leaves. */
+  spread100kMs: 50,
+  spread1MMs: 500,
+  /** Whole WriteCells with its durable commit, ~93k leaves: PostgreSQL server (p95) / PGlite. */
+  durable100kServerMs: 1200,
+  durable100kPgliteMs: 2000,
+  /** The same over ~1.1M leaves. */
+  durable1MServerMs: 10_000,
+  durable1MPgliteMs: 20_000,
   /** Design: a medium spread under 1.2 s at p95; a heavy allocation 2-10 s. */
   mediumSpreadP95Ms: 1200,
   heavyAllocationMs: [2000, 10000],
@@ -41,6 +49,8 @@ export interface SpreadFigures {
   planApplyMs: Timings;
   /** Whole WriteCells with the PGlite commit (fewer runs). */
   writeCellsMs: Timings | null;
+  /** Whole WriteCells with the commit on the PostgreSQL server; null when none was reachable. */
+  writeCellsServerMs: Timings | null;
 }
 
 /** Figures of the planning benchmark. */
@@ -87,56 +97,116 @@ function findTarget(cube: Cube, want: number): { coords: Int32Array; leaves: num
   return { coords, leaves: n };
 }
 
+/** A spread target of the bench: its label, cell, stored leaves, and how many durable runs it gets. */
+interface SpreadSize {
+  label: string;
+  coords: Int32Array;
+  leaves: number;
+  durableRuns: number;
+}
+
+/** The leaf cells below `targets` as the lattice holds them (each once), for the store. */
+function leavesBelow(cube: Cube, targets: readonly Int32Array[]): LeafCells {
+  const nd = cube.dims.length;
+  const seen = new Set<string>();
+  const coords: number[][] = cube.dims.map(() => []);
+  const values: number[] = [];
+  for (const target of targets) {
+    const plan = planSpread(cube, target, P(1), [], { maxNewCells: 0 });
+    if (!plan.ok) throw new Error(`leaves below ${cube.uniqueNames(target).join(", ")}: ${plan.message}`);
+    for (let k = 0; k < plan.count; k++) {
+      const row = plan.coords.subarray(k * nd, (k + 1) * nd);
+      const key = row.join(",");
+      if (seen.has(key)) continue;
+      seen.add(key);
+      for (let d = 0; d < nd; d++) coords[d].push(row[d]);
+      values.push(plan.oldValues[k]);
+    }
+  }
+  return { count: values.length, coords: coords.map((c) => Int32Array.from(c)), values: Float64Array.from(values) };
+}
+
+/**
+ * Times whole WriteCells of a P spread on each size's target through a Backend over `store`, the
+ * target's leaves stored first as the lattice holds them (so that the commit updates stored rows,
+ * as in production). Each result is checked. Returns the times per size label.
+ */
+async function timeDurable(
+  cube: Cube,
+  def: CubeDef,
+  store: Awaited<ReturnType<typeof openStore>>,
+  sizes: readonly SpreadSize[],
+  where: string,
+  log: (line: string) => void,
+): Promise<Map<string, number[]>> {
+  const durable = new Map<string, number[]>();
+  const timed = sizes.filter((s) => s.durableRuns > 0);
+  if (timed.length === 0) return durable;
+  const id = await store.saveCube(def, leavesBelow(cube, timed.map((s) => s.coords)));
+  const backend = new Backend(store);
+  backend.addCube({ id, cube, loadedAt: Date.now() });
+  for (const { label, coords, durableRuns } of timed) {
+    const names = cube.uniqueNames(coords);
+    const times: number[] = [];
+    for (let i = 0; i < durableRuns; i++) {
+      const cell = cube.getCells([coords])[0];
+      const want = Math.round((cell.value ?? 0) * (i % 2 === 0 ? 1.02 : 0.99) * 100) / 100;
+      const t0 = now();
+      const { outcomes } = await backend.writeCells(def.name, [{ members: names, value: want, baseVersion: cell.version }], "bench");
+      times.push(now() - t0);
+      const o = outcomes[0];
+      if (o.status !== "APPLIED" || Math.abs((o.value ?? 0) - want) > 1e-8 * Math.max(1, Math.abs(want))) {
+        throw new Error(`spread ${label} through WriteCells (${where}): ${o.status} ${"message" in o ? o.message : o.value}`);
+      }
+    }
+    durable.set(label, times);
+    log(`    spread ${label}, WriteCells with the ${where} commit: ${times.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
+  }
+  return durable;
+}
+
 /** Runs the planning benchmark; `log` prints progress. */
 export async function runPlanning(opts: {
   leaves: number;
   seed: number;
   runs: number;
-  /** Also time the 1M-leaf spread through WriteCells with its PGlite commit (about 3 minutes). */
+  /** Also time the 1M-leaf spread through WriteCells with its durable commits (minutes). */
   durable1M: boolean;
+  /** A PostgreSQL server to time the durable commit on too (a scratch database is made there); null: PGlite only. */
+  serverUrl: ((fn: (url: string) => Promise<void>) => Promise<void>) | null;
   log: (line: string) => void;
 }): Promise<PlanningFigures> {
   const { log } = opts;
   const def = generatedCubeDef();
   log(`planning: generating ${opts.leaves.toLocaleString("en-US")} leaf cells`);
-  let cells: LeafCells | null = generateCells(def, { count: opts.leaves, seed: opts.seed });
-  const cube = new Cube(def, cells, undefined, { executor: scanExecutor });
-  cells = null;
+  const build = () => new Cube(def, generateCells(def, { count: opts.leaves, seed: opts.seed }), undefined, { executor: scanExecutor });
+  let cube = build();
   const spreads: SpreadFigures[] = [];
   let version = 1;
+  const sizes: SpreadSize[] = [
+    { label: "100k", want: 100_000, durableRuns: 3 },
+    { label: "1M", want: 1_000_000, durableRuns: opts.durable1M ? 1 : 0 },
+  ].map((s) => ({ label: s.label, durableRuns: s.durableRuns, ...findTarget(cube, s.want) }));
+  for (const { label, coords, leaves } of sizes) log(`  spread ${label}: ${cube.uniqueNames(coords).join(", ")} (${leaves.toLocaleString("en-US")} stored leaves)`);
+  // Whole WriteCells first, on a PostgreSQL server (a lattice of its own: versions follow its store), then on PGlite.
+  let server = new Map<string, number[]>();
+  if (opts.serverUrl) {
+    await opts.serverUrl(async (url) => {
+      const store = await openStore({ databaseUrl: url, dataDir: "" });
+      try {
+        server = await timeDurable(cube, def, store, sizes, "PostgreSQL server", log);
+      } finally {
+        await store.close();
+      }
+    });
+    cube = build();
+  }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-bench-plan-"));
   const store = await openStore({ dataDir });
   try {
-    const empty: LeafCells = { count: 0, coords: def.dimensions.map(() => new Int32Array(0)), values: new Float64Array(0) };
-    const id = await store.saveCube(def, empty);
-    const backend = new Backend(store);
-    backend.addCube({ id, cube, loadedAt: Date.now() });
-    const sizes = [
-      { label: "100k", want: 100_000, durableRuns: 2 },
-      { label: "1M", want: 1_000_000, durableRuns: opts.durable1M ? 1 : 0 },
-    ].map((s) => ({ ...s, ...findTarget(cube, s.want) }));
-    // Whole WriteCells first (the lattice and the store stay in step), then the engine alone.
-    const durable = new Map<string, number[]>();
-    for (const { label, coords, leaves, durableRuns } of sizes) {
-      const names = cube.uniqueNames(coords);
-      log(`  spread ${label}: ${names.join(", ")} (${leaves.toLocaleString("en-US")} stored leaves)`);
-      const times: number[] = [];
-      if (durableRuns === 0) continue;
-      for (let i = 0; i < durableRuns; i++) {
-        const cell = cube.getCells([coords])[0];
-        const want = Math.round((cell.value ?? 0) * (i % 2 === 0 ? 1.02 : 0.99) * 100) / 100;
-        const t0 = now();
-        const { outcomes } = await backend.writeCells(def.name, [{ members: names, value: want, baseVersion: cell.version }], "bench");
-        times.push(now() - t0);
-        const o = outcomes[0];
-        if (o.status !== "APPLIED" || Math.abs((o.value ?? 0) - want) > 1e-8 * Math.max(1, Math.abs(want))) {
-          throw new Error(`spread ${label} through WriteCells: ${o.status} ${"message" in o ? o.message : o.value}`);
-        }
-        version = Math.max(version, o.version + 1);
-      }
-      durable.set(label, times);
-      log(`    WriteCells with the PGlite commit: ${times.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
-    }
+    const durable = await timeDurable(cube, def, store, sizes, "PGlite", log);
+    // Engine runs apply at versions above every one the durable commits gave (the top cell's is the highest).
+    version = cube.getCells([Int32Array.from(cube.dims, (d) => d.roots[0])])[0].version + 1;
     for (const { label, coords, leaves } of sizes) {
       const plan: number[] = [];
       const planApply: number[] = [];
@@ -156,6 +226,7 @@ export async function runPlanning(opts: {
         planApply.push(planMs + applyMs);
       }
       const times = durable.get(label) ?? [];
+      const serverTimes = server.get(label) ?? [];
       const fig: SpreadFigures = {
         label,
         target: cube.uniqueNames(coords),
@@ -163,6 +234,7 @@ export async function runPlanning(opts: {
         planMs: summarize(plan),
         planApplyMs: summarize(planApply),
         writeCellsMs: times.length > 0 ? summarize(times) : null,
+        writeCellsServerMs: serverTimes.length > 0 ? summarize(serverTimes) : null,
       };
       log(`  spread ${label} in the engine: plan p50 ${fig.planMs.p50.toFixed(1)} ms, plan+apply p50 ${fig.planApplyMs.p50.toFixed(1)} / p95 ${fig.planApplyMs.p95.toFixed(1)} ms`);
       spreads.push(fig);
@@ -208,11 +280,14 @@ export function formatPlanning(f: PlanningFigures): string[] {
   const t = PLANNING_TARGETS;
   const ok = (x: number, lim: number) => (x <= lim ? "OK" : "MISSED");
   const lines = [`Planning (generated cube, ${f.cubeLeaves.toLocaleString("en-US")} leaf cells)`];
+  const durable = (x: Timings | null, lim: number, what: string) =>
+    x ? `${what} p50 ${x.p50.toFixed(0)} ms, p95 ${x.p95.toFixed(0)} ms (target <= ${lim} ms: ${ok(x.p95, lim)})` : `${what} not run`;
   for (const s of f.spreads) {
-    const lim = s.label === "100k" ? t.spread100kMs : t.spread1MMs;
+    const small = s.label === "100k";
+    const lim = small ? t.spread100kMs : t.spread1MMs;
     lines.push(
-      `  P spread over ${s.leaves.toLocaleString("en-US")} leaves: plan+apply p50 ${s.planApplyMs.p50.toFixed(1)} ms, p95 ${s.planApplyMs.p95.toFixed(1)} ms (target <= ${lim} ms: ${ok(s.planApplyMs.p95, lim)}; design medium spread p95 < ${t.mediumSpreadP95Ms} ms)`,
-      `    engine plan only p50 ${s.planMs.p50.toFixed(1)} ms; whole WriteCells with the PGlite commit and ${s.leaves.toLocaleString("en-US")} audit records: ${s.writeCellsMs ? `${s.writeCellsMs.p50.toFixed(0)} ms` : "not run (--plan-durable-1m)"}`,
+      `  P spread over ${s.leaves.toLocaleString("en-US")} leaves: plan+apply p50 ${s.planApplyMs.p50.toFixed(1)} ms, p95 ${s.planApplyMs.p95.toFixed(1)} ms (target <= ${lim} ms: ${ok(s.planApplyMs.p95, lim)}); engine plan only p50 ${s.planMs.p50.toFixed(1)} ms`,
+      `    whole WriteCells with the durable commit and ${s.leaves.toLocaleString("en-US")} audit records: ${durable(s.writeCellsServerMs, small ? t.durable100kServerMs : t.durable1MServerMs, "PostgreSQL server")}; ${durable(s.writeCellsMs, small ? t.durable100kPgliteMs : t.durable1MPgliteMs, "PGlite")}${small ? "" : " (1M: --plan-durable-1m)"}`,
     );
   }
   lines.push(

@@ -17,9 +17,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import pg from "pg";
 import { projectRoot } from "../backend/src/config";
 import { runFoodMart } from "./foodmart";
-import { type EngineFigures, formatEngines, runEngines } from "./engines";
+import { ADMIN_URL, type EngineFigures, formatEngines, runEngines, withDatabase } from "./engines";
 import { runGenerated } from "./generated-run";
 import { formatPlanning, type PlanningFigures, runPlanning } from "./planning";
 import { formatInstances, type InstanceFigures, runInstances } from "./instances";
@@ -38,6 +39,19 @@ function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number of at least 0");
   return n;
+}
+
+/** Null when the PostgreSQL server at ADMIN_URL answers, else why not. */
+async function serverReachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** Parses the command line and runs the benchmark. */
@@ -62,7 +76,8 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .option("--instance-warmup <n>", "(instances) untimed writes first (consumer group join)", nonNegativeInt, 5)
     .option("--instance-leaves <n>", "(instances) leaf cells of the generated cube cold-started from PostgreSQL; 0 skips it", nonNegativeInt, 10_000_000)
     .option("--plan-runs <n>", "(planning) timed spreads per size in the engine", positiveInt, 9)
-    .option("--plan-durable-1m", "(planning) also time the 1M-leaf spread through WriteCells with its PGlite commit (about 3 minutes)", false)
+    .option("--plan-durable-1m", "(planning) also time the 1M-leaf spread through WriteCells with its durable commits (minutes)", false)
+    .option("--no-plan-server", "(planning) time the durable spreads on PGlite only, not also on the PostgreSQL server (DATABASE_URL)")
     .option("--json <file>", "where to write the figures", path.join(projectRoot, "bench-results", "latest.json"))
     .showHelpAfterError()
     .parse(argv);
@@ -71,6 +86,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
     only?: "foodmart" | "generated" | "engines" | "instances" | "planning";
     planRuns: number;
     planDurable1m: boolean;
+    planServer: boolean;
     instanceWrites: number;
     instanceWarmup: number;
     instanceLeaves: number;
@@ -122,7 +138,16 @@ export async function main(argv: string[]): Promise<BenchResults> {
     });
   }
   if (opts.only === undefined || opts.only === "planning") {
-    results.planning = await runPlanning({ leaves: opts.leaves, seed: opts.seed, runs: opts.planRuns, durable1M: opts.planDurable1m, log });
+    const server = opts.planServer ? await serverReachable() : null;
+    if (opts.planServer && server) log(`planning: the PostgreSQL server at ${new URL(ADMIN_URL).host} is not reachable (${server}); durable spreads on PGlite only`);
+    results.planning = await runPlanning({
+      leaves: opts.leaves,
+      seed: opts.seed,
+      runs: opts.planRuns,
+      durable1M: opts.planDurable1m,
+      serverUrl: opts.planServer && !server ? (fn) => withDatabase(fn) : null,
+      log,
+    });
   }
   if (opts.only === undefined || opts.only === "foodmart") {
     results.foodmart = await runFoodMart({ repeats, seed: opts.seed, skipDuckdb: !opts.duckdb, log });

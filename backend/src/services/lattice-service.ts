@@ -221,7 +221,7 @@ export function registerLatticeService(backend: Backend) {
             oldValue: r.oldValue ?? undefined,
             newValue: r.newValue ?? undefined,
             version: BigInt(r.version),
-            members: r.members,
+            members: r.members ?? cube.uniqueNames(coords),
           })),
         };
       },

@@ -41,11 +41,13 @@ export interface SqlRunner {
   /** Runs one or more `;`-separated statements without parameters (simple protocol). */
   exec(sql: string): Promise<void>;
   /**
-   * Present only on a PostgreSQL server connection: runs `sql` (a `COPY ... FROM STDIN` statement)
-   * and streams `chunks` (text in the COPY format) into it, resolving to the rows copied once the
-   * server has acknowledged the end of the data. Inside a transaction the rows are part of it (a
-   * later rollback removes them). An exception thrown while producing chunks aborts the COPY (the
-   * statement fails) and is rethrown.
+   * Runs `sql` (a `COPY ... FROM STDIN` statement) with `chunks` (text in the COPY format) as its
+   * data, resolving to the rows copied. Inside a transaction the rows are part of it (a later
+   * rollback removes them). An exception thrown while producing chunks aborts the COPY (the statement
+   * fails, or on PGlite is never run for the rest) and is rethrown. A PostgreSQL server streams the
+   * chunks (pg-copy-streams); PGlite runs `COPY ... FROM '/dev/blob'` with the chunks gathered into
+   * blobs of about 32 MB, one statement per blob (PGlite's documented way to COPY from memory).
+   * Absent on the PostgreSQL server's pool outside a transaction (COPY needs one connection).
    */
   copyFrom?(sql: string, chunks: Iterable<string>): Promise<number>;
 }
@@ -89,6 +91,7 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
     async exec(sql: string) {
       await q.exec(sql);
     },
+    copyFrom: (sql: string, chunks: Iterable<string>) => copyIntoPglite(q, sql, chunks),
   });
   return {
     kind: "pglite",
@@ -102,6 +105,37 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
       }
     },
   };
+}
+
+/** Characters of COPY text PGlite receives per statement (one blob). */
+const PGLITE_COPY_BLOB_CHARS = 32 * 2 ** 20;
+
+/**
+ * `COPY ... FROM STDIN` on PGlite: the same statement reading `/dev/blob`, run once per blob of
+ * about PGLITE_COPY_BLOB_CHARS characters of `chunks`.
+ * @throws Error when `sql` is not a `COPY ... FROM STDIN` statement; the database's error; or the
+ *   error the chunk iterator threw (blobs already copied stay in the transaction, which the caller rolls back).
+ */
+async function copyIntoPglite(q: Pick<PGliteClass, "query">, sql: string, chunks: Iterable<string>): Promise<number> {
+  const blobSql = sql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'");
+  if (blobSql === sql) throw new Error(`copyFrom needs a COPY ... FROM STDIN statement, got: ${sql.slice(0, 80)}`);
+  let copied = 0;
+  let parts: string[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (parts.length === 0) return;
+    const res = await q.query(blobSql, [], { blob: new Blob(parts) });
+    copied += res.affectedRows ?? 0;
+    parts = [];
+    size = 0;
+  };
+  for (const chunk of chunks) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= PGLITE_COPY_BLOB_CHARS) await flush();
+  }
+  await flush();
+  return copied;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { SqlDriver, SqlRunner } from "./driver";
 import { cellHistory, readCells } from "./sql/audit";
 import { addComment, listComments } from "./sql/comments";
 import { commitWrites } from "./sql/commit";
+import { BULK_MIN_WRITES } from "./sql/commit-bulk";
 import { listCubes, loadCube, saveCube } from "./sql/cubes";
 import { claimOutbox, markOutboxRelayed, pendingOutboxCount, pruneOutbox, releaseOutbox } from "./sql/outbox";
 import { changeSecurity, loadSecurity, securityAudit } from "./sql/security";
@@ -37,8 +38,14 @@ export interface SqlStoreOptions {
   saveBatchRows?: number;
   /** Rows per page in `loadCube`. Default 50,000. */
   loadPageRows?: number;
-  /** Distinct cells per statement in `commitWrites`. Default 10,000. */
+  /** Distinct cells per statement in `commitWrites` (rows per COPY chunk on its bulk path). Default 10,000. */
   commitBatchCells?: number;
+  /**
+   * Fewest writes of a batch of distinct cells that `commitWrites` commits on its bulk path (COPY
+   * and set-based statements, sql/commit-bulk.ts). Default BULK_MIN_WRITES (256); tests set 1 or a
+   * huge number to force one path.
+   */
+  commitBulkMinWrites?: number;
 }
 
 /**
@@ -52,6 +59,12 @@ export class SqlStore implements Store {
   readonly #saveBatchRows: number;
   readonly #loadPageRows: number;
   readonly #commitBatchCells: number;
+  readonly #commitBulkMinWrites: number;
+  /**
+   * Commits that took the bulk path, and bulk attempts that found a conflict and went back to the
+   * row path (for tests and benchmarks).
+   */
+  readonly stats = { bulkCommits: 0, bulkFallbacks: 0 };
 
   /**
    * @param driver an open driver whose database has the current schema (`runMigrations`); the store
@@ -71,6 +84,7 @@ export class SqlStore implements Store {
     this.#saveBatchRows = size(options.saveBatchRows, 10_000, "saveBatchRows");
     this.#loadPageRows = size(options.loadPageRows, 50_000, "loadPageRows");
     this.#commitBatchCells = size(options.commitBatchCells, 10_000, "commitBatchCells");
+    this.#commitBulkMinWrites = size(options.commitBulkMinWrites, BULK_MIN_WRITES, "commitBulkMinWrites");
   }
 
   listCubes(): Promise<{ id: number; name: string; tenant: string; loadedAt: number }[]> {
@@ -92,7 +106,7 @@ export class SqlStore implements Store {
     writes: PendingWrite[],
     options: CommitOptions = {},
   ): Promise<{ results: CommitResult[]; at: number }> {
-    return commitWrites(this.driver, this.#commitBatchCells, cubeId, txId, user, writes, options);
+    return commitWrites(this.driver, { batchCells: this.#commitBatchCells, bulkMinWrites: this.#commitBulkMinWrites, stats: this.stats }, cubeId, txId, user, writes, options);
   }
 
   cellHistory(cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]> {

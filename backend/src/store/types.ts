@@ -115,7 +115,11 @@ export interface StoredAuditRecord {
   oldValue: number | null;
   newValue: number | null;
   version: number;
-  members: string[];
+  /**
+   * Unique names of the cell's members as the record was written, or null for records that hold
+   * the member ids only (every record since migration 006): the cell's names are the cube's.
+   */
+  members: string[] | null;
 }
 
 /** One record of the security audit log: a change an admin made to a cube's security. */

@@ -4,7 +4,10 @@ import type { StoredAuditRecord, StoredCellState } from "../types";
 import { epochMs, intArrayLiteral, toNumber } from "./codecs";
 
 /**
- * Audit records of the leaf cell at `coords` in cube `cubeId`, newest first, at most `limit`.
+ * Audit records of the leaf cell at `coords` in cube `cubeId`, newest first, at most `limit`. The
+ * author and time come from the record's transaction row (`write_tx`, migration 006), or from the
+ * record itself when it was written before that; `members` are the names the record was written
+ * with, or null when it holds member ids only (the caller names them from the cube).
  * @throws Error when `coords` are not integers or `limit` is not a non-negative integer.
  */
 export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]> {
@@ -16,11 +19,13 @@ export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[
     old_value: unknown;
     new_value: unknown;
     version: unknown;
-    members: string[];
+    members: string[] | null;
   }>(
-    `SELECT tx_id, user_name, ${epochMs("at")} AS at, old_value, new_value, version::text AS version, members
-     FROM audit_log WHERE cube_id = $1 AND coords = $2::int[]
-     ORDER BY id DESC LIMIT $3`,
+    `SELECT a.tx_id, coalesce(a.user_name, t.user_name) AS user_name, ${epochMs("coalesce(a.at, t.at)")} AS at,
+            a.old_value, a.new_value, a.version::text AS version, a.members
+     FROM audit_log AS a LEFT JOIN write_tx AS t ON t.cube_id = a.cube_id AND t.tx_id = a.tx_id
+     WHERE a.cube_id = $1 AND a.coords = $2::int[]
+     ORDER BY a.id DESC LIMIT $3`,
     [cubeId, intArrayLiteral(coords, "coords"), limit],
   );
   return rows.map((r) => ({

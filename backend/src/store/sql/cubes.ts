@@ -57,15 +57,17 @@ export async function saveCube(
     FROM unnest($2::float8[], ${cols.map((_, d) => `$${d + 3}::int[]`).join(", ")}) AS u(v, ${cols.join(", ")})`;
 
   return db.transaction(async (tx) => {
-    // Cells have no foreign key to cube (migration 003: it slowed bulk loads), so delete them first.
+    // Cells and audit rows have no foreign key to cube (migrations 003 and 006: it slowed bulk loads
+    // and commits), so delete them first.
     await tx.query("DELETE FROM cell WHERE cube_id IN (SELECT id FROM cube WHERE name = $1 AND tenant = $2)", [def.name, tenant]);
+    await tx.query("DELETE FROM audit_log WHERE cube_id IN (SELECT id FROM cube WHERE name = $1 AND tenant = $2)", [def.name, tenant]);
     await tx.query("DELETE FROM cube WHERE name = $1 AND tenant = $2", [def.name, tenant]);
     const [{ id }] = await tx.query<{ id: number }>(
       "INSERT INTO cube (name, def, tenant) VALUES ($1, $2::jsonb, $3) RETURNING id",
       [def.name, JSON.stringify(def), tenant],
     );
     if (security) await insertSecurity(tx, Number(id), security);
-    if (tx.copyFrom) {
+    if (db.kind === "postgres" && tx.copyFrom) {
       // PostgreSQL server: COPY FROM STDIN, in this transaction (a failure rolls it all back).
       const copied = await tx.copyFrom(
         "COPY cell (cube_id, coords, value) FROM STDIN",

@@ -9,15 +9,16 @@ import type { NewOutboxRow, OutboxRow } from "../types";
 const INSERT_BATCH = 500;
 
 /**
- * Writes outbox rows as given (topic, key, JSON payload), in order, inside the caller's transaction.
- * @throws the database error (a payload that is not JSON, say); the caller's transaction then rolls back.
+ * Writes outbox rows as given (topic, key, JSON payload text, stored as text: migration 006), in
+ * order, inside the caller's transaction.
+ * @throws the database error; the caller's transaction then rolls back.
  */
 export async function insertOutboxRows(db: SqlRunner, rows: readonly NewOutboxRow[]): Promise<void> {
   for (let s = 0; s < rows.length; s += INSERT_BATCH) {
     const batch = rows.slice(s, s + INSERT_BATCH);
     await db.query(
       `INSERT INTO outbox (topic, key, payload)
-       SELECT x.topic, x.key, x.payload::jsonb
+       SELECT x.topic, x.key, x.payload
        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS x(topic, key, payload, n) ORDER BY x.n`,
       [batch.map((r) => r.topic), batch.map((r) => r.key), batch.map((r) => r.payload)],
     );
@@ -36,7 +37,7 @@ export async function claimOutbox(db: SqlRunner, relayId: string, limit: number,
            WHERE relayed_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
            ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AS c
      WHERE o.id = c.id
-     RETURNING o.id::text AS id, o.topic, o.key, o.payload::text AS payload`,
+     RETURNING o.id::text AS id, o.topic, o.key, o.payload`,
     [relayId, limit, leaseMs],
   );
   return rows

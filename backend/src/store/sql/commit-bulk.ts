@@ -1,0 +1,131 @@
+/**
+ * The bulk path of a commit (see commit.ts), for large batches of distinct cells such as a spread or
+ * a scenario copy: the writes go in with one COPY into a temporary table, then set-based statements
+ * insert the absent cells, update the present ones whose version (and value) are what the writer
+ * based the write on, and add the audit rows. It applies every write or, when any cell is not as
+ * the writer saw it, nothing (the transaction goes back to a savepoint and the row path decides
+ * write by write).
+ */
+import type { SqlRunner } from "../driver";
+import type { CommitResult, PendingWrite } from "../types";
+import type { AppliedWrite } from "./commit";
+import { nextVersions } from "./commit-rows";
+
+/** Fewest writes for the bulk path; smaller batches take the row path (fewer statements). */
+export const BULK_MIN_WRITES = 256;
+
+/** The temporary table of a bulk commit (one per database session, emptied at every commit). */
+const BULK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS qatom_commit_rows (
+  i int NOT NULL,
+  coords int[] NOT NULL,
+  old_value float8,
+  new_value float8,
+  base bigint NOT NULL,
+  version bigint NOT NULL,
+  inserted boolean NOT NULL DEFAULT false
+) ON COMMIT DELETE ROWS`;
+
+/** A float as COPY text: NaN and null are NULL (`\N`). */
+function copyFloat(v: number | null): string {
+  return v === null || Number.isNaN(v) ? "\\N" : String(v);
+}
+
+/**
+ * Applies every write of `writes` (distinct cells, `keys` their array literals) inside `tx`, or
+ * none: resolves to null when a cell's stored version is not the write's base version, or its
+ * stored value not the writer's `oldValue` (an absent cell counts as version 0), or when another
+ * transaction deadlocked with this one; the caller then runs the row path in the same transaction.
+ * Versions are drawn for every write first (numbers a fallback does not use are skipped, as
+ * sequences do). The UPDATE joins the temporary table to `cell` by its primary key with hash and
+ * merge joins off, so that a large cube is never scanned whole.
+ * @throws the database's error (other than a deadlock).
+ */
+export async function commitBulk(
+  tx: SqlRunner,
+  kind: "pglite" | "postgres",
+  batchRows: number,
+  cubeId: number,
+  txId: string,
+  user: string,
+  keys: readonly string[],
+  writes: readonly PendingWrite[],
+): Promise<{ results: CommitResult[]; applied: AppliedWrite[] } | null> {
+  const n = writes.length;
+  const versions = await nextVersions(tx, n, kind);
+  await tx.exec(`SAVEPOINT qatom_bulk; ${BULK_TABLE}; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`);
+  try {
+    await tx.copyFrom!(
+      "COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN",
+      copyRows(keys, writes, versions, batchRows),
+    );
+    // Absent cells written on version 0: marked (their audit records them as empty before), then inserted.
+    await tx.query(
+      `UPDATE qatom_commit_rows AS w SET inserted = true, old_value = NULL
+       WHERE w.base = 0 AND NOT EXISTS (SELECT 1 FROM cell AS c WHERE c.cube_id = $1 AND c.coords = w.coords)`,
+      [cubeId],
+    );
+    const [{ inserted }] = await tx.query<{ inserted: unknown }>(
+      `WITH ins AS (
+         INSERT INTO cell (cube_id, coords, value, version, updated_by, updated_at)
+         SELECT $1, w.coords, w.new_value, w.version, $2, now() FROM qatom_commit_rows AS w WHERE w.inserted
+         ON CONFLICT (cube_id, coords) DO NOTHING
+         RETURNING 1)
+       SELECT count(*)::int AS inserted FROM ins`,
+      [cubeId, user],
+    );
+    const updated = await tx.query<{ n: unknown }>(
+      `WITH upd AS (
+         UPDATE cell AS c SET value = w.new_value, version = w.version, updated_by = $2, updated_at = now()
+         FROM qatom_commit_rows AS w
+         WHERE NOT w.inserted AND c.cube_id = $1 AND c.coords = w.coords
+           AND c.version = w.base AND c.value IS NOT DISTINCT FROM w.old_value
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM upd`,
+      [cubeId, user],
+    );
+    if (Number(inserted) + Number(updated[0].n) !== n) {
+      await tx.exec("ROLLBACK TO SAVEPOINT qatom_bulk; RELEASE SAVEPOINT qatom_bulk");
+      return null;
+    }
+    await tx.query(
+      `INSERT INTO audit_log (tx_id, cube_id, coords, old_value, new_value, version)
+       SELECT $1, $2, w.coords, w.old_value, w.new_value, w.version FROM qatom_commit_rows AS w ORDER BY w.i`,
+      [txId, cubeId],
+    );
+    // The old values as stored: the writer's, except for the cells that were absent.
+    const [{ absent }] = await tx.query<{ absent: string | null }>("SELECT string_agg(i::text, ',') AS absent FROM qatom_commit_rows WHERE inserted");
+    await tx.exec("RELEASE SAVEPOINT qatom_bulk; SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT");
+    const wasAbsent = new Uint8Array(n);
+    if (absent) for (const i of absent.split(",")) wasAbsent[Number(i)] = 1;
+    const results: CommitResult[] = new Array(n);
+    const applied: AppliedWrite[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = writes[i];
+      const value = w.newValue === null || Number.isNaN(w.newValue) ? null : w.newValue;
+      const old = wasAbsent[i] || w.oldValue === null || Number.isNaN(w.oldValue) ? null : w.oldValue;
+      results[i] = { ok: true, version: versions[i] };
+      applied[i] = { index: i, old, value, version: versions[i] };
+    }
+    return { results, applied };
+  } catch (err) {
+    // 40P01: deadlock detected (the bulk UPDATE locks rows in join order); the row path locks in key order.
+    if ((err as { code?: string }).code === "40P01") {
+      await tx.exec("ROLLBACK TO SAVEPOINT qatom_bulk; RELEASE SAVEPOINT qatom_bulk");
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** The rows of the temporary table in COPY text format, `batchRows` per chunk. */
+function* copyRows(keys: readonly string[], writes: readonly PendingWrite[], versions: readonly number[], batchRows: number): Generator<string> {
+  for (let s = 0; s < writes.length; s += batchRows) {
+    const end = Math.min(writes.length, s + batchRows);
+    const lines: string[] = new Array(end - s);
+    for (let i = s; i < end; i++) {
+      const w = writes[i];
+      lines[i - s] = `${i}\t${keys[i]}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
+    }
+    yield lines.join("");
+  }
+}
