@@ -25,7 +25,7 @@ import {
 
 const header: TransactionHeader = { cube: "Demo", tenant: "acme", cubeId: 3, loadedAt: 1000, txId: "tx-1", instanceId: "A", user: "ann", at: 2000 };
 
-function changes(n: number, from = 0): CommittedChange[] {
+function changes(n: number, from = 0): (CommittedChange & { members: string[] })[] {
   return Array.from({ length: n }, (_, i) => ({
     coords: [from + i, 0],
     members: [`[Item].[I${from + i}]`, "[Measures].[Units]"],

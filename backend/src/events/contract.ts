@@ -196,6 +196,7 @@ export type CalcEvent = VerboseCalcEvent | CompactCalcEvent;
  * changes: one part in the verbose form (VerboseWriteEvent, VerboseCalcEvent, VerboseAuditEvent);
  * more: the compact form (CompactWriteEvent, …) in parts of COMPACT_CHUNK changes. JSON has no NaN
  * or Infinity: values are finite numbers or null.
+ * @throws Error when a change of a verbose transaction has no `members`.
  */
 export function outboxRows(header: TransactionHeader, changes: readonly CommittedChange[]): NewOutboxRow[] {
   const { cube, cubeId, loadedAt, txId, instanceId, user, at } = header;
@@ -208,10 +209,14 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
   ];
   if (changes.length <= COMPACT_MIN_CHANGES) {
     const ofTx = { cube, tenant, cubeId, txId, at, part: 0, parts: 1 };
+    const names = changes.map((c, i) => {
+      if (!c.members) throw new Error(`outboxRows: changes[${i}] has no member names (a transaction of at most ${COMPACT_MIN_CHANGES} changes names them)`);
+      return c.members;
+    });
     return rows(
-      { ...ofTx, loadedAt, instanceId, user, changes: changes.map((c) => ({ coords: c.coords, members: c.members, value: c.value, version: c.version })) },
+      { ...ofTx, loadedAt, instanceId, user, changes: changes.map((c, i) => ({ coords: c.coords, members: names[i], value: c.value, version: c.version })) },
       { ...ofTx, coords: changes.map((c) => c.coords) },
-      { ...ofTx, instanceId, user, records: changes.map((c) => ({ members: c.members, oldValue: c.oldValue, newValue: c.value, version: c.version })) },
+      { ...ofTx, instanceId, user, records: changes.map((c, i) => ({ members: names[i], oldValue: c.oldValue, newValue: c.value, version: c.version })) },
     );
   }
   const dims = changes[0].coords.length; // every change of one cube has its dimension count

@@ -20,8 +20,11 @@ export interface StoredCube {
 /** One leaf write to commit. `coords` are member indexes, one per dimension. */
 export interface PendingWrite {
   coords: number[];
-  /** Unique names of the cell's members, for the audit log. */
-  members: string[];
+  /**
+   * Unique names of the cell's members, for messages and small transactions' events; absent for the
+   * leaves of a spread or copy (named from the cube only where a message or event needs them).
+   */
+  members?: string[];
   /** The value the writer saw as current (null when empty). */
   oldValue: number | null;
   /** The new value (null clears the cell). */
@@ -52,8 +55,8 @@ export type CommitResult =
 /** One leaf change a commit applied, as `CommitOptions.outbox` receives it. */
 export interface CommittedChange {
   coords: number[];
-  /** Unique names of the cell's members. */
-  members: string[];
+  /** Unique names of the cell's members, as the PendingWrite had them (absent: see PendingWrite.members). */
+  members?: string[];
   /** The value before the change (null when empty). */
   oldValue: number | null;
   /** The new value (null when cleared). */

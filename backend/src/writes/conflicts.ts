@@ -154,9 +154,9 @@ export function staleLeaf(pending: PendingWrite, stored: CommitConflict, loadedA
   };
 }
 
-/** The message of a spread or copy the commit refused because one of its leaves changed meanwhile. */
-export function staleLeafBelow(what: "spreading" | "copying", pending: PendingWrite, stored: CommitConflict): string {
-  const change = `${pending.members.join(", ")}: ${stored.updatedBy ?? "another writer"} wrote ${fmt(stored.currentValue)}, version ${stored.currentVersion}`;
+/** The message of a spread or copy the commit refused because one of its leaves (`names`: its members' unique names) changed meanwhile. */
+export function staleLeafBelow(what: "spreading" | "copying", names: readonly string[], stored: CommitConflict): string {
+  const change = `${names.join(", ")}: ${stored.updatedBy ?? "another writer"} wrote ${fmt(stored.currentValue)}, version ${stored.currentVersion}`;
   return what === "spreading"
     ? `a leaf cell below changed while spreading (${change}); nothing was changed: read the cell again`
     : `a target leaf changed while copying (${change}); nothing was copied`;

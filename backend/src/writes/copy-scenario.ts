@@ -89,7 +89,7 @@ export async function copyScenario(
     const r = results[bad];
     if (!r.ok) {
       await catchUp(ctx.store, served, [Int32Array.from(pending[bad].coords)]).catch(() => undefined);
-      return { status: "CONFLICT", version: r.currentVersion, message: staleLeafBelow("copying", pending[bad], r) };
+      return { status: "CONFLICT", version: r.currentVersion, message: staleLeafBelow("copying", cube.uniqueNames(pending[bad].coords), r) };
     }
   }
   const writer = { user, at };

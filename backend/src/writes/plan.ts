@@ -24,7 +24,6 @@ export function leafWrites(cube: Cube, plan: LeafPlan, group: number): PendingWr
     const next = plan.newValues[k];
     out[k] = {
       coords,
-      members: cube.uniqueNames(coords),
       oldValue: old === old ? old : null,
       newValue: next === next ? next : null,
       baseVersion: plan.baseVersions[k],

@@ -194,7 +194,7 @@ export async function writeCells(
         value,
         updatedBy: r.updatedBy ?? "",
         updatedAt: r.updatedAt ?? served.loadedAt,
-        message: staleLeafBelow("spreading", pending[sp.from + bad], r),
+        message: staleLeafBelow("spreading", cube.uniqueNames(pending[sp.from + bad].coords), r),
       };
       continue;
     }
