@@ -1,3 +1,4 @@
+import os from "node:os";
 import { readConfig } from "./config";
 
 describe("readConfig: limits and timeouts", () => {
@@ -8,6 +9,7 @@ describe("readConfig: limits and timeouts", () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 5_000,
+      calcWorkers: os.availableParallelism(),
     });
   });
 
@@ -23,6 +25,8 @@ describe("readConfig: limits and timeouts", () => {
     expect(readConfig({ QATOM_HEADERS_TIMEOUT_MS: "90000" }).requestTimeoutMs).toBe(90_000);
     expect(() => readConfig({ QATOM_MAX_BODY_BYTES: "32MB" })).toThrow(/QATOM_MAX_BODY_BYTES must be a positive integer, got "32MB"/);
     expect(() => readConfig({ QATOM_MAX_STREAMS_PER_USER: "0" })).toThrow(/QATOM_MAX_STREAMS_PER_USER/);
+    expect(readConfig({ QATOM_CALC_WORKERS: "1" }).calcWorkers).toBe(1);
+    expect(() => readConfig({ QATOM_CALC_WORKERS: "0" })).toThrow(/QATOM_CALC_WORKERS must be a positive integer, got "0"/);
     expect(() => readConfig({ QATOM_HEADERS_TIMEOUT_MS: "5000", QATOM_REQUEST_TIMEOUT_MS: "1000" })).toThrow(
       "QATOM_REQUEST_TIMEOUT_MS (1000) must be at least QATOM_HEADERS_TIMEOUT_MS (5000)",
     );

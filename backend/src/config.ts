@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 
 /** Runtime settings, read from the environment once at start. */
@@ -60,6 +61,12 @@ export interface Config {
    * `resource_exhausted`. `QATOM_MAX_STREAMS_PER_USER`, default 64 (one stream per cube per workbook).
    */
   maxStreamsPerUser: number;
+  /**
+   * Threads that sum a large scan of leaf rows together: the request's own thread and
+   * `calcWorkers - 1` helper threads (compute/thread-pool.ts). `QATOM_CALC_WORKERS`, default the
+   * machine's cores (`os.availableParallelism()`); 1 runs every scan in the request's thread.
+   */
+  calcWorkers: number;
   /**
    * How long a connection may take to send a request's headers, from when it opens or its
    * previous response ended; a connection that sends nothing is closed after it (HTTP 408 if it
@@ -129,6 +136,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admins: parseList(env.QATOM_ADMINS),
     maxBodyBytes: positiveInt(env.QATOM_MAX_BODY_BYTES, 32 * 1024 * 1024, "QATOM_MAX_BODY_BYTES"),
     maxStreamsPerUser: positiveInt(env.QATOM_MAX_STREAMS_PER_USER, 64, "QATOM_MAX_STREAMS_PER_USER"),
+    calcWorkers: positiveInt(env.QATOM_CALC_WORKERS, os.availableParallelism(), "QATOM_CALC_WORKERS"),
     ...timeouts(env),
     auth: readAuthConfig(env),
   };

@@ -102,4 +102,36 @@ describe("ThreadPoolExecutor", () => {
     expect(Array.from(acc)).toEqual([1, 1, 6, 2, 0, 0]);
     expect(pool.stats).toEqual(before);
   });
+
+  it("answers a scan right when a helper dies, within seconds, and replaces the dead helper", async () => {
+    const store = bigStore();
+    const { cols, tables: t, slots } = tables();
+    const want = new Float64Array(2 * slots);
+    scanRows(0, store.count, cols(store), t, store.values, null, want);
+    pool.warm(store.count);
+    expect(pool.helperCount()).toBe(2);
+    const replaced = pool.stats.replacedHelpers;
+    // Killed between scans, and killed while the next scan may already have posted it a range.
+    await pool.killHelper(0);
+    expect(pool.helperCount()).toBe(1);
+    const dying = pool.killHelper(0);
+    const t0 = Date.now();
+    const got = new Float64Array(2 * slots);
+    pool.scan(store.count, cols(store), t, store.values, got);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    await dying;
+    // The next scans start replacements, which go on to sum ranges themselves.
+    const helperRanges = pool.stats.helperRanges;
+    const deadline = Date.now() + 20_000;
+    while (pool.stats.helperRanges < helperRanges + 2 && Date.now() < deadline) {
+      const again = new Float64Array(2 * slots);
+      pool.scan(store.count, cols(store), t, store.values, again);
+      expect(Array.from(again)).toEqual(Array.from(want));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(pool.helperCount()).toBe(2);
+    expect(pool.stats.replacedHelpers).toBe(replaced + 2);
+    expect(pool.stats.helperRanges).toBeGreaterThanOrEqual(helperRanges + 2);
+  });
 });

@@ -7,8 +7,15 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type MemberColumn, PARALLEL_MIN_ROWS, type ScanExecutor, scanRows } from "../lattice";
 
-/** How long a read waits for a helper's range before running it itself (a helper that hangs). */
+/**
+ * How long a read waits for a helper's range before running it itself (a helper that hangs or died
+ * holding it): 20 times what the calling thread took for its own range of the same size, at least
+ * HELPER_MIN_WAIT_MS and at most HELPER_TIMEOUT_MS.
+ */
+const HELPER_MIN_WAIT_MS = 1_000;
 const HELPER_TIMEOUT_MS = 30_000;
+/** Helpers started in a row that never summed a range before replacements stop (a broken thread start). */
+const MAX_FAILED_STARTS = 5;
 
 /**
  * A helper thread running scanRows on a range of rows whose columns live in shared memory.
@@ -24,8 +31,8 @@ interface Helper {
 /** Options of a ThreadPoolExecutor. */
 export interface ThreadPoolOptions {
   /**
-   * Helper threads; default one fewer than the available cores, at most 3. 0 runs every scan in
-   * the calling thread.
+   * Helper threads; default one fewer than the available cores (the server passes
+   * `QATOM_CALC_WORKERS - 1`). 0 runs every scan in the calling thread.
    */
   helpers?: number;
 }
@@ -35,8 +42,10 @@ export interface ThreadPoolOptions {
  * by `warm`) when the columns live in shared memory (LeafStore allocates large stores so): each
  * helper sums its range into its own accumulator, merged after. A range no helper has taken when
  * the calling thread is done with its own is run there, so a slow or missing helper never stalls a
- * read; a helper that fails is dropped, one that hangs past 30 s is terminated and dropped. Helper
- * threads do not keep the process alive (they are unref'd).
+ * read; a helper that fails, exits or is killed is dropped, one that holds a range too long (see
+ * HELPER_MIN_WAIT_MS) is terminated and dropped, and the next scan starts a replacement (so the
+ * pool keeps its size), its range answered meanwhile by the calling thread. Helper threads do not
+ * keep the process alive (they are unref'd).
  *
  * @example
  * const executor = new ThreadPoolExecutor();
@@ -47,13 +56,15 @@ export class ThreadPoolExecutor implements ScanExecutor {
    * Ranges of rows summed by helper threads, and ranges a helper was given but the calling thread
    * ran (not taken in time, failed, or hung), for tests and benchmarks.
    */
-  readonly stats = { helperRanges: 0, reclaimedRanges: 0 };
+  readonly stats = { helperRanges: 0, reclaimedRanges: 0, replacedHelpers: 0 };
   private helpers: Helper[] | null = null;
   private lastTicket = 0;
-  private readonly size: number | undefined;
+  private readonly size: number;
+  /** Helpers started since one last summed a range. */
+  private unprovenStarts = 0;
 
   constructor(options: ThreadPoolOptions = {}) {
-    this.size = options.helpers;
+    this.size = options.helpers ?? Math.max(0, availableParallelism() - 1);
   }
 
   /**
@@ -69,6 +80,17 @@ export class ThreadPoolExecutor implements ScanExecutor {
     return this.helpers?.length ?? 0;
   }
 
+  /**
+   * Terminates helper `index` as if it had died (chaos drills and tests): it is dropped at once and
+   * the next scan starts a replacement. Resolves once the thread has stopped.
+   */
+  async killHelper(index: number): Promise<void> {
+    const h = this.helpers?.[index];
+    if (!h) throw new Error(`no helper ${index}: ${this.helperCount()} alive`);
+    this.drop(h);
+    await h.worker.terminate();
+  }
+
   /** Terminates the helper threads; a later scan starts new ones. */
   async close(): Promise<void> {
     const pool = this.helpers ?? [];
@@ -76,12 +98,19 @@ export class ThreadPoolExecutor implements ScanExecutor {
     await Promise.all(pool.map((h) => h.worker.terminate()));
   }
 
-  /** The helper threads (one fewer than the available cores, at most 3), started on first use. */
+  /** Drops a helper from the pool (it failed, exited, hung or was killed); a later scan replaces it. */
+  private drop(h: Helper): void {
+    if (this.helpers?.includes(h)) this.helpers = this.helpers.filter((x) => x !== h);
+  }
+
+  /**
+   * The helper threads (`size` of them), started on first use and topped up to `size` when some
+   * were dropped, unless MAX_FAILED_STARTS helpers in a row never summed a range.
+   */
   private scanHelpers(): Helper[] {
-    if (this.helpers !== null) return this.helpers;
-    const helpers: Helper[] = [];
-    this.helpers = helpers;
-    const n = this.size ?? Math.min(3, Math.max(0, availableParallelism() - 1));
+    const replacing = this.helpers !== null;
+    const helpers = this.helpers ?? [];
+    if (helpers.length >= this.size || this.unprovenStarts >= MAX_FAILED_STARTS) return helpers;
     const source = `const { parentPort } = require("node:worker_threads");
 const scanRows = (${scanRows.toString()});
 parentPort.on("message", (job) => {
@@ -96,20 +125,24 @@ parentPort.on("message", (job) => {
   Atomics.store(ctrl, 0, 0);
   Atomics.notify(ctrl, 0);
 });`;
-    for (let i = 0; i < n; i++) {
+    const grown = [...helpers];
+    while (grown.length < this.size) {
       try {
         const worker = new Worker(source, { eval: true });
         worker.unref();
-        // A helper that fails is dropped; its jobs are then never taken and the caller runs them.
-        worker.on("error", () => {
-          this.helpers = this.helpers?.filter((h) => h.worker !== worker) ?? null;
-        });
-        helpers.push({ worker, ctrl: new Int32Array(new SharedArrayBuffer(8)) });
+        const h: Helper = { worker, ctrl: new Int32Array(new SharedArrayBuffer(8)) };
+        // A helper that fails or exits is dropped; its jobs are then never taken and the caller runs them.
+        worker.on("error", () => this.drop(h));
+        worker.on("exit", () => this.drop(h));
+        grown.push(h);
+        this.unprovenStarts++;
+        if (replacing) this.stats.replacedHelpers++;
       } catch {
         break;
       }
     }
-    return helpers;
+    this.helpers = grown;
+    return grown;
   }
 
   /**
@@ -135,7 +168,9 @@ parentPort.on("message", (job) => {
       h.worker.postMessage({ ctrl: h.ctrl, ticket, lo: bounds[i + 1], hi: bounds[i + 2], cols, tables, values, acc: part });
       return { h, ticket, part, lo: bounds[i + 1], hi: bounds[i + 2] };
     });
+    const started = Date.now();
     scanRows(bounds[0], bounds[1], cols, tables, values, null, acc);
+    const wait = Math.min(HELPER_TIMEOUT_MS, Math.max(HELPER_MIN_WAIT_MS, 20 * (Date.now() - started)));
     for (const { h, ticket, part, lo, hi } of jobs) {
       if (Atomics.compareExchange(h.ctrl, 0, ticket, 0) === ticket) {
         // Not taken yet (the helper is busy starting or gone): run the range here.
@@ -143,11 +178,12 @@ parentPort.on("message", (job) => {
         scanRows(lo, hi, cols, tables, values, null, acc);
         continue;
       }
-      const deadline = Date.now() + HELPER_TIMEOUT_MS;
+      const deadline = Date.now() + wait;
       while (Atomics.load(h.ctrl, 0) === -ticket && Date.now() < deadline) Atomics.wait(h.ctrl, 0, -ticket, 100);
       if (Atomics.load(h.ctrl, 0) === -ticket) {
-        // A helper that hangs is dropped for good, so that it can never report on a later ticket.
-        this.helpers = this.helpers?.filter((x) => x !== h) ?? null;
+        // A helper that hangs (or died holding the range) is dropped for good, so that it can never
+        // report on a later ticket; the next scan starts a replacement.
+        this.drop(h);
         void h.worker.terminate();
         this.stats.reclaimedRanges++;
         scanRows(lo, hi, cols, tables, values, null, acc);
@@ -159,6 +195,7 @@ parentPort.on("message", (job) => {
         continue;
       }
       this.stats.helperRanges++;
+      this.unprovenStarts = 0;
       for (let k = 0; k < acc.length; k++) acc[k] += part[k];
     }
   }

@@ -61,8 +61,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const cache = openTileCache({ redisUrl: config.redisUrl, log });
   // The bus (Kafka with KAFKA_BROKERS, else in process) and the outbox relay, the backend's publisher.
   const events = createEvents({ store, log, instanceId, kafkaBrokers: config.kafkaBrokers, relay: { leaseMs: config.outboxLeaseMs } });
-  // The engine's executor: large scans split over helper threads (started on first use).
-  const executor = new ThreadPoolExecutor();
+  // The engine's executor: large scans split over QATOM_CALC_WORKERS threads (helpers started on first use).
+  const executor = new ThreadPoolExecutor({ helpers: config.calcWorkers - 1 });
   const backend = new Backend(store, {
     instanceId,
     spreadMaxNewCells: config.spreadMaxNewCells,
