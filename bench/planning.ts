@@ -34,6 +34,8 @@ export const PLANNING_TARGETS = {
   /** The same over ~1.1M leaves. */
   durable1MServerMs: 10_000,
   durable1MPgliteMs: 20_000,
+  /** Small GetCells of other users while a big spread runs, p99. */
+  smallReadP99Ms: 50,
   /** Design: a medium spread under 1.2 s at p95; a heavy allocation 2-10 s. */
   mediumSpreadP95Ms: 1200,
   heavyAllocationMs: [2000, 10000],
@@ -51,6 +53,20 @@ export interface SpreadFigures {
   writeCellsMs: Timings | null;
   /** Whole WriteCells with the commit on the PostgreSQL server; null when none was reachable. */
   writeCellsServerMs: Timings | null;
+  /**
+   * Small reads (one cell, every 5 ms) made while the durable spreads ran, from when each was due
+   * to when it was answered: what another user's small GetCells waits on this instance (the event
+   * loop), on PGlite and on the server. Null when not run.
+   */
+  smallReadsDuring: { pglite: ReadDelays | null; server: ReadDelays | null };
+}
+
+/** Delays of small reads made during a big write, ms. */
+export interface ReadDelays {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 /** Figures of the planning benchmark. */
@@ -138,31 +154,71 @@ async function timeDurable(
   sizes: readonly SpreadSize[],
   where: string,
   log: (line: string) => void,
-): Promise<Map<string, number[]>> {
+): Promise<{ times: Map<string, number[]>; delays: Map<string, number[]> }> {
   const durable = new Map<string, number[]>();
+  const delays = new Map<string, number[]>();
   const timed = sizes.filter((s) => s.durableRuns > 0);
-  if (timed.length === 0) return durable;
+  if (timed.length === 0) return { times: durable, delays };
   const id = await store.saveCube(def, leavesBelow(cube, timed.map((s) => s.coords)));
   const backend = new Backend(store);
   backend.addCube({ id, cube, loadedAt: Date.now() });
+  // The probe reads a leaf outside every target (another user's small read).
+  const probeCell = Int32Array.from(cube.dims, (d) => d.leafAt[d.leafCount - 1]);
   for (const { label, coords, durableRuns } of timed) {
     const names = cube.uniqueNames(coords);
     const times: number[] = [];
+    const waited: number[] = [];
     for (let i = 0; i < durableRuns; i++) {
       const cell = cube.getCells([coords])[0];
       const want = Math.round((cell.value ?? 0) * (i % 2 === 0 ? 1.02 : 0.99) * 100) / 100;
       const t0 = now();
-      const { outcomes } = await backend.writeCells(def.name, [{ members: names, value: want, baseVersion: cell.version }], "bench");
+      const { result, delays: d } = await probeReads(cube, probeCell, () =>
+        backend.writeCells(def.name, [{ members: names, value: want, baseVersion: cell.version }], "bench"),
+      );
       times.push(now() - t0);
+      waited.push(...d);
+      const { outcomes } = result;
       const o = outcomes[0];
       if (o.status !== "APPLIED" || Math.abs((o.value ?? 0) - want) > 1e-8 * Math.max(1, Math.abs(want))) {
         throw new Error(`spread ${label} through WriteCells (${where}): ${o.status} ${"message" in o ? o.message : o.value}`);
       }
     }
     durable.set(label, times);
+    delays.set(label, waited);
     log(`    spread ${label}, WriteCells with the ${where} commit: ${times.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
   }
-  return durable;
+  return { times: durable, delays };
+}
+
+/**
+ * Runs `work` while a probe reads one cell every 5 ms on the same event loop, timing each read from
+ * when it was due to when it was answered. Returns the work's result and the delays (ms).
+ */
+async function probeReads<T>(cube: Cube, cell: Int32Array, work: () => Promise<T>): Promise<{ result: T; delays: number[] }> {
+  const delays: number[] = [];
+  let running = true;
+  const probe = (async () => {
+    while (running) {
+      const due = now() + 5;
+      await new Promise((r) => setTimeout(r, 5));
+      cube.getCells([cell]);
+      delays.push(Math.max(0, now() - due));
+    }
+  })();
+  try {
+    return { result: await work(), delays };
+  } finally {
+    running = false;
+    await probe;
+  }
+}
+
+/** p50 / p99 / max of read delays. */
+function readDelays(xs: readonly number[]): ReadDelays | null {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { n: xs.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
 }
 
 /** Runs the planning benchmark; `log` prints progress. */
@@ -189,7 +245,7 @@ export async function runPlanning(opts: {
   ].map((s) => ({ label: s.label, durableRuns: s.durableRuns, ...findTarget(cube, s.want) }));
   for (const { label, coords, leaves } of sizes) log(`  spread ${label}: ${cube.uniqueNames(coords).join(", ")} (${leaves.toLocaleString("en-US")} stored leaves)`);
   // Whole WriteCells first, on a PostgreSQL server (a lattice of its own: versions follow its store), then on PGlite.
-  let server = new Map<string, number[]>();
+  let server: Awaited<ReturnType<typeof timeDurable>> = { times: new Map(), delays: new Map() };
   if (opts.serverUrl) {
     await opts.serverUrl(async (url) => {
       const store = await openStore({ databaseUrl: url, dataDir: "" });
@@ -225,8 +281,8 @@ export async function runPlanning(opts: {
         plan.push(planMs);
         planApply.push(planMs + applyMs);
       }
-      const times = durable.get(label) ?? [];
-      const serverTimes = server.get(label) ?? [];
+      const times = durable.times.get(label) ?? [];
+      const serverTimes = server.times.get(label) ?? [];
       const fig: SpreadFigures = {
         label,
         target: cube.uniqueNames(coords),
@@ -235,6 +291,7 @@ export async function runPlanning(opts: {
         planApplyMs: summarize(planApply),
         writeCellsMs: times.length > 0 ? summarize(times) : null,
         writeCellsServerMs: serverTimes.length > 0 ? summarize(serverTimes) : null,
+        smallReadsDuring: { pglite: readDelays(durable.delays.get(label) ?? []), server: readDelays(server.delays.get(label) ?? []) },
       };
       log(`  spread ${label} in the engine: plan p50 ${fig.planMs.p50.toFixed(1)} ms, plan+apply p50 ${fig.planApplyMs.p50.toFixed(1)} / p95 ${fig.planApplyMs.p95.toFixed(1)} ms`);
       spreads.push(fig);
@@ -280,6 +337,8 @@ export function formatPlanning(f: PlanningFigures): string[] {
   const t = PLANNING_TARGETS;
   const ok = (x: number, lim: number) => (x <= lim ? "OK" : "MISSED");
   const lines = [`Planning (generated cube, ${f.cubeLeaves.toLocaleString("en-US")} leaf cells)`];
+  const reads = (x: ReadDelays | null, what: string) =>
+    x ? `${what} p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(0)} ms, max ${x.max.toFixed(0)} ms over ${x.n} reads (${ok(x.p99, t.smallReadP99Ms)})` : `${what} not run`;
   const durable = (x: Timings | null, lim: number, what: string) =>
     x ? `${what} p50 ${x.p50.toFixed(0)} ms, p95 ${x.p95.toFixed(0)} ms (target <= ${lim} ms: ${ok(x.p95, lim)})` : `${what} not run`;
   for (const s of f.spreads) {
@@ -288,6 +347,7 @@ export function formatPlanning(f: PlanningFigures): string[] {
     lines.push(
       `  P spread over ${s.leaves.toLocaleString("en-US")} leaves: plan+apply p50 ${s.planApplyMs.p50.toFixed(1)} ms, p95 ${s.planApplyMs.p95.toFixed(1)} ms (target <= ${lim} ms: ${ok(s.planApplyMs.p95, lim)}); engine plan only p50 ${s.planMs.p50.toFixed(1)} ms`,
       `    whole WriteCells with the durable commit and ${s.leaves.toLocaleString("en-US")} audit records: ${durable(s.writeCellsServerMs, small ? t.durable100kServerMs : t.durable1MServerMs, "PostgreSQL server")}; ${durable(s.writeCellsMs, small ? t.durable100kPgliteMs : t.durable1MPgliteMs, "PGlite")}${small ? "" : " (1M: --plan-durable-1m)"}`,
+      `    small reads meanwhile (one cell every 5 ms, delay from due to answered): ${reads(s.smallReadsDuring.server, "PostgreSQL server")}; ${reads(s.smallReadsDuring.pglite, "PGlite")} (target p99 <= ${t.smallReadP99Ms} ms)`,
     );
   }
   lines.push(

@@ -83,15 +83,22 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
     unlock();
     throw err;
   }
+  // Every statement ends with a turn of the event loop (yieldToLoop).
   const runner = (q: Pick<PGliteClass, "query" | "exec">): SqlRunner => ({
     async query<R extends object>(sql: string, params: unknown[] = []) {
       const res = await q.query<R>(sql, params);
+      await yieldToLoop();
       return res.rows;
     },
     async exec(sql: string) {
       await q.exec(sql);
+      await yieldToLoop();
     },
-    copyFrom: (sql: string, chunks: Iterable<string>) => copyIntoPglite(q, sql, chunks),
+    async copyFrom(sql: string, chunks: Iterable<string>) {
+      const copied = await copyIntoPglite(q, sql, chunks);
+      await yieldToLoop();
+      return copied;
+    },
   });
   return {
     kind: "pglite",
@@ -105,6 +112,16 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
       }
     },
   };
+}
+
+/**
+ * Lets timers, I/O and other requests run. PGlite runs a statement synchronously in WebAssembly and
+ * settles its promise without giving the event loop a turn, so a transaction of several statements
+ * (a large commit: seconds) would otherwise hold every other request of the process until it ends;
+ * with a turn after each statement the longest wait is one statement.
+ */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Characters of COPY text PGlite receives per statement (one blob). */
@@ -128,6 +145,7 @@ async function copyIntoPglite(q: Pick<PGliteClass, "query">, sql: string, chunks
     copied += res.affectedRows ?? 0;
     parts = [];
     size = 0;
+    await yieldToLoop();
   };
   for (const chunk of chunks) {
     parts.push(chunk);

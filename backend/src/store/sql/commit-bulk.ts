@@ -31,8 +31,8 @@ function copyFloat(v: number | null): string {
 }
 
 /**
- * Applies every write of `writes` (distinct cells, `keys` their array literals) inside `tx`, or
- * none: resolves to null when a cell's stored version is not the write's base version, or its
+ * Applies every write of `writes` (distinct cells, `keys` their array literals) inside `tx`, in
+ * chunks of `batchRows` writes (COPY, then the set-based statements, per chunk), or none: resolves to null when a cell's stored version is not the write's base version, or its
  * stored value not the writer's `oldValue` (an absent cell counts as version 0), or when another
  * transaction deadlocked with this one; the caller then runs the row path in the same transaction.
  * Versions are drawn for every write first (numbers a fallback does not use are skipped, as
@@ -53,50 +53,57 @@ export async function commitBulk(
   const n = writes.length;
   const versions = await nextVersions(tx, n, kind);
   await tx.exec(`SAVEPOINT qatom_bulk; ${BULK_TABLE}; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`);
+  const wasAbsent = new Uint8Array(n);
   try {
-    await tx.copyFrom!(
-      "COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN",
-      copyRows(keys, writes, versions, batchRows),
-    );
-    // Absent cells written on version 0: marked (their audit records them as empty before), then inserted.
-    await tx.query(
-      `UPDATE qatom_commit_rows AS w SET inserted = true, old_value = NULL
-       WHERE w.base = 0 AND NOT EXISTS (SELECT 1 FROM cell AS c WHERE c.cube_id = $1 AND c.coords = w.coords)`,
-      [cubeId],
-    );
-    const [{ inserted }] = await tx.query<{ inserted: unknown }>(
-      `WITH ins AS (
-         INSERT INTO cell (cube_id, coords, value, version, updated_by, updated_at)
-         SELECT $1, w.coords, w.new_value, w.version, $2, now() FROM qatom_commit_rows AS w WHERE w.inserted
-         ON CONFLICT (cube_id, coords) DO NOTHING
-         RETURNING 1)
-       SELECT count(*)::int AS inserted FROM ins`,
-      [cubeId, user],
-    );
-    const updated = await tx.query<{ n: unknown }>(
-      `WITH upd AS (
-         UPDATE cell AS c SET value = w.new_value, version = w.version, updated_by = $2, updated_at = now()
-         FROM qatom_commit_rows AS w
-         WHERE NOT w.inserted AND c.cube_id = $1 AND c.coords = w.coords
-           AND c.version = w.base AND c.value IS NOT DISTINCT FROM w.old_value
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM upd`,
-      [cubeId, user],
-    );
-    if (Number(inserted) + Number(updated[0].n) !== n) {
-      await tx.exec("ROLLBACK TO SAVEPOINT qatom_bulk; RELEASE SAVEPOINT qatom_bulk");
-      return null;
+    // Chunk by chunk: each statement works on at most `batchRows` rows (on PGlite, which holds the
+    // event loop for a statement, other requests wait one short statement at most).
+    for (let lo = 0; lo < n; lo += batchRows) {
+      const hi = Math.min(n, lo + batchRows);
+      await tx.copyFrom!("COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN", [
+        copyRows(keys, writes, versions, lo, hi),
+      ]);
+      // Absent cells written on version 0: marked (their audit records them as empty before), then inserted.
+      await tx.query(
+        `UPDATE qatom_commit_rows AS w SET inserted = true, old_value = NULL
+         WHERE w.base = 0 AND NOT EXISTS (SELECT 1 FROM cell AS c WHERE c.cube_id = $1 AND c.coords = w.coords)`,
+        [cubeId],
+      );
+      const [{ inserted }] = await tx.query<{ inserted: unknown }>(
+        `WITH ins AS (
+           INSERT INTO cell (cube_id, coords, value, version, updated_by, updated_at)
+           SELECT $1, w.coords, w.new_value, w.version, $2, now() FROM qatom_commit_rows AS w WHERE w.inserted
+           ON CONFLICT (cube_id, coords) DO NOTHING
+           RETURNING 1)
+         SELECT count(*)::int AS inserted FROM ins`,
+        [cubeId, user],
+      );
+      const [{ updated }] = await tx.query<{ updated: unknown }>(
+        `WITH upd AS (
+           UPDATE cell AS c SET value = w.new_value, version = w.version, updated_by = $2, updated_at = now()
+           FROM qatom_commit_rows AS w
+           WHERE NOT w.inserted AND c.cube_id = $1 AND c.coords = w.coords
+             AND c.version = w.base AND c.value IS NOT DISTINCT FROM w.old_value
+           RETURNING 1)
+         SELECT count(*)::int AS updated FROM upd`,
+        [cubeId, user],
+      );
+      if (Number(inserted) + Number(updated) !== hi - lo) {
+        await tx.exec("ROLLBACK TO SAVEPOINT qatom_bulk; RELEASE SAVEPOINT qatom_bulk");
+        return null;
+      }
+      await tx.query(
+        `INSERT INTO audit_log (tx_id, cube_id, coords, old_value, new_value, version)
+         SELECT $1, $2, w.coords, w.old_value, w.new_value, w.version FROM qatom_commit_rows AS w ORDER BY w.i`,
+        [txId, cubeId],
+      );
+      // The old values as stored: the writer's, except for the cells that were absent.
+      const [{ absent }] = await tx.query<{ absent: string | null }>(
+        "SELECT string_agg(i::text, ',') AS absent FROM qatom_commit_rows WHERE inserted",
+      );
+      if (absent) for (const i of absent.split(",")) wasAbsent[Number(i)] = 1;
+      await tx.exec("TRUNCATE qatom_commit_rows");
     }
-    await tx.query(
-      `INSERT INTO audit_log (tx_id, cube_id, coords, old_value, new_value, version)
-       SELECT $1, $2, w.coords, w.old_value, w.new_value, w.version FROM qatom_commit_rows AS w ORDER BY w.i`,
-      [txId, cubeId],
-    );
-    // The old values as stored: the writer's, except for the cells that were absent.
-    const [{ absent }] = await tx.query<{ absent: string | null }>("SELECT string_agg(i::text, ',') AS absent FROM qatom_commit_rows WHERE inserted");
     await tx.exec("RELEASE SAVEPOINT qatom_bulk; SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT");
-    const wasAbsent = new Uint8Array(n);
-    if (absent) for (const i of absent.split(",")) wasAbsent[Number(i)] = 1;
     const results: CommitResult[] = new Array(n);
     const applied: AppliedWrite[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -117,15 +124,12 @@ export async function commitBulk(
   }
 }
 
-/** The rows of the temporary table in COPY text format, `batchRows` per chunk. */
-function* copyRows(keys: readonly string[], writes: readonly PendingWrite[], versions: readonly number[], batchRows: number): Generator<string> {
-  for (let s = 0; s < writes.length; s += batchRows) {
-    const end = Math.min(writes.length, s + batchRows);
-    const lines: string[] = new Array(end - s);
-    for (let i = s; i < end; i++) {
-      const w = writes[i];
-      lines[i - s] = `${i}\t${keys[i]}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
-    }
-    yield lines.join("");
+/** Rows `[lo, hi)` of the temporary table in COPY text format. */
+function copyRows(keys: readonly string[], writes: readonly PendingWrite[], versions: readonly number[], lo: number, hi: number): string {
+  const lines: string[] = new Array(hi - lo);
+  for (let i = lo; i < hi; i++) {
+    const w = writes[i];
+    lines[i - lo] = `${i}\t${keys[i]}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
   }
+  return lines.join("");
 }

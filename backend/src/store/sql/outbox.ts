@@ -5,23 +5,29 @@
 import type { SqlRunner } from "../driver";
 import type { NewOutboxRow, OutboxRow } from "../types";
 
-/** Rows per INSERT of outbox rows. */
+/** Most rows, and payload characters, per INSERT of outbox rows (a statement stays short on PGlite). */
 const INSERT_BATCH = 500;
+const INSERT_BATCH_CHARS = 2_000_000;
 
 /**
  * Writes outbox rows as given (topic, key, JSON payload text, stored as text: migration 006), in
- * order, inside the caller's transaction.
+ * order, inside the caller's transaction, at most INSERT_BATCH rows or INSERT_BATCH_CHARS payload
+ * characters (or one row) per statement.
  * @throws the database error; the caller's transaction then rolls back.
  */
 export async function insertOutboxRows(db: SqlRunner, rows: readonly NewOutboxRow[]): Promise<void> {
-  for (let s = 0; s < rows.length; s += INSERT_BATCH) {
-    const batch = rows.slice(s, s + INSERT_BATCH);
+  for (let s = 0; s < rows.length; ) {
+    let e = s + 1;
+    let chars = rows[s].payload.length;
+    while (e < rows.length && e - s < INSERT_BATCH && chars + rows[e].payload.length <= INSERT_BATCH_CHARS) chars += rows[e++].payload.length;
+    const batch = rows.slice(s, e);
     await db.query(
       `INSERT INTO outbox (topic, key, payload)
        SELECT x.topic, x.key, x.payload
        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS x(topic, key, payload, n) ORDER BY x.n`,
       [batch.map((r) => r.topic), batch.map((r) => r.key), batch.map((r) => r.payload)],
     );
+    s = e;
   }
 }
 
