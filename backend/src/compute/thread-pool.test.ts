@@ -91,6 +91,27 @@ describe("ThreadPoolExecutor", () => {
     for (let a = 0; a <= 10; a++) for (let b = 0; b <= 10; b++) grid.push(Int32Array.from([a, b, b % 2 === 0 ? 0 : 1 + (a % 10)]));
     expect(pooled.getCells(grid)).toEqual(serial.getCells(grid));
     expect(pool.stats.helperRanges + pool.stats.reclaimedRanges).toBeGreaterThan(before);
+
+    // Scattered cells, most of them under one leaf of some dimension: the narrow pass, split too.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const member = (d: number) => {
+      const kind = next(3);
+      return kind === 0 ? 0 : kind === 1 ? 1 + next(10) : 11 + next(SIZES[d]);
+    };
+    const scattered: Int32Array[] = [];
+    while (scattered.length < 300) {
+      const c = Int32Array.from(SIZES, (_, d) => member(d));
+      if (c.some((m) => m <= 10)) scattered.push(c);
+    }
+    const split = pool.stats.helperRanges + pool.stats.reclaimedRanges;
+    const want = serial.getCells(scattered);
+    expect(want.filter((c) => c.value !== null).length).toBeGreaterThan(200);
+    expect(pooled.getCells(scattered)).toEqual(want);
+    expect(pool.stats.helperRanges + pool.stats.reclaimedRanges).toBeGreaterThan(split);
   });
 
   it("runs in the calling thread when the columns are not in shared memory", () => {

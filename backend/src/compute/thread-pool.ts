@@ -1,11 +1,12 @@
 /**
  * The calc worker pool: a ScanExecutor that splits large passes over leaf rows over helper threads
- * running the engine's scan kernel (`scanRows`, by its source text) on columns in shared memory.
+ * running the engine's kernels (`scanRows` and the narrow pass's `narrowRows`, by their source text)
+ * on columns in shared memory.
  * The engine itself imports no `node:*` module; whoever builds a Cube gives it this executor.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type MemberColumn, PARALLEL_MIN_ROWS, type ScanExecutor, scanRows } from "../lattice";
+import { type MemberColumn, type NarrowArgs, type NarrowOut, narrowRows, PARALLEL_MIN_ROWS, type ScanExecutor, scanRows } from "../lattice";
 
 /**
  * How long a read waits for a helper's range before running it itself (a helper that hangs or died
@@ -113,11 +114,13 @@ export class ThreadPoolExecutor implements ScanExecutor {
     if (helpers.length >= this.size || this.unprovenStarts >= MAX_FAILED_STARTS) return helpers;
     const source = `const { parentPort } = require("node:worker_threads");
 const scanRows = (${scanRows.toString()});
+const narrowRows = (${narrowRows.toString()});
 parentPort.on("message", (job) => {
   const ctrl = job.ctrl;
   if (Atomics.compareExchange(ctrl, 0, job.ticket, -job.ticket) !== job.ticket) return;
   try {
-    scanRows(job.lo, job.hi, job.cols, job.tables, job.values, null, job.acc);
+    if (job.kind === "narrow") narrowRows(job.lo, job.hi, job.args, job.out);
+    else scanRows(job.lo, job.hi, job.cols, job.tables, job.values, null, job.acc);
     Atomics.store(ctrl, 1, 0);
   } catch (err) {
     Atomics.store(ctrl, 1, 1);
@@ -151,31 +154,79 @@ parentPort.on("message", (job) => {
    */
   scan(rows: number, cols: readonly MemberColumn[], tables: readonly Int32Array[], values: Float64Array, acc: Float64Array): void {
     const shared = values.buffer instanceof SharedArrayBuffer && cols.every((c) => c.buffer instanceof SharedArrayBuffer);
+    this.split(rows, shared, {
+      job: (lo, hi, part) => ({ kind: "scan", lo, hi, cols, tables, values, acc: part[0] }),
+      parts: () => [new Float64Array(new SharedArrayBuffer(acc.byteLength))],
+      here: (lo, hi) => scanRows(lo, hi, cols, tables, values, null, acc),
+      merge: ([part]) => {
+        for (let k = 0; k < acc.length; k++) acc[k] += part[k];
+      },
+    });
+  }
+
+  /**
+   * Runs the narrow pass's kernel over leaf rows `[0, rows)` into `out` (see ScanExecutor), split
+   * over this thread and the helpers when every column `args` reads lives in shared memory.
+   */
+  narrow(rows: number, args: NarrowArgs, out: NarrowOut): void {
+    const arrays = [args.values, args.versions, ...args.cols, ...args.offsets, ...args.lists, ...args.bucketOf, args.conStart, args.conD, args.conLo, args.conHi, args.wOff, args.weights, ...args.leafPos];
+    const shared = arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
+    const n = out.sum.length;
+    this.split(rows, shared, {
+      job: (lo, hi, part) => ({ kind: "narrow", lo, hi, args, out: { sum: part[0], count: part[1], ver: part[2] } }),
+      parts: () => [0, 1, 2].map(() => new Float64Array(new SharedArrayBuffer(n * 8))),
+      here: (lo, hi) => narrowRows(lo, hi, args, out),
+      merge: ([sum, count, ver]) => {
+        for (let j = 0; j < n; j++) {
+          out.sum[j] += sum[j];
+          out.count[j] += count[j];
+          if (ver[j] > out.ver[j]) out.ver[j] = ver[j];
+        }
+      },
+    });
+  }
+
+  /**
+   * Splits rows `[0, rows)` into one range for this thread and one per helper (when `shared`): each
+   * helper runs `job` into its own partial results (`parts`), merged after; a range no helper has
+   * taken when this thread is done with its own, or one a helper failed, died or hung on, is run
+   * here (`here`).
+   */
+  private split(
+    rows: number,
+    shared: boolean,
+    k: {
+      job: (lo: number, hi: number, part: Float64Array[]) => Record<string, unknown>;
+      parts: () => Float64Array[];
+      here: (lo: number, hi: number) => void;
+      merge: (part: Float64Array[]) => void;
+    },
+  ): void {
     const pool = shared ? this.scanHelpers() : [];
     if (pool.length === 0) {
-      scanRows(0, rows, cols, tables, values, null, acc);
+      k.here(0, rows);
       return;
     }
-    const parts = pool.length + 1;
+    const count = pool.length + 1;
     const bounds: number[] = [];
-    for (let i = 0; i <= parts; i++) bounds.push(Math.floor((rows * i) / parts));
+    for (let i = 0; i <= count; i++) bounds.push(Math.floor((rows * i) / count));
     const jobs = pool.map((h, i) => {
-      const part = new Float64Array(new SharedArrayBuffer(acc.byteLength));
+      const part = k.parts();
       this.lastTicket = (this.lastTicket % 0x3fffffff) + 1;
       const ticket = this.lastTicket;
       Atomics.store(h.ctrl, 1, 0);
       Atomics.store(h.ctrl, 0, ticket);
-      h.worker.postMessage({ ctrl: h.ctrl, ticket, lo: bounds[i + 1], hi: bounds[i + 2], cols, tables, values, acc: part });
+      h.worker.postMessage({ ctrl: h.ctrl, ticket, ...k.job(bounds[i + 1], bounds[i + 2], part) });
       return { h, ticket, part, lo: bounds[i + 1], hi: bounds[i + 2] };
     });
     const started = Date.now();
-    scanRows(bounds[0], bounds[1], cols, tables, values, null, acc);
+    k.here(bounds[0], bounds[1]);
     const wait = Math.min(HELPER_TIMEOUT_MS, Math.max(HELPER_MIN_WAIT_MS, 20 * (Date.now() - started)));
     for (const { h, ticket, part, lo, hi } of jobs) {
       if (Atomics.compareExchange(h.ctrl, 0, ticket, 0) === ticket) {
         // Not taken yet (the helper is busy starting or gone): run the range here.
         this.stats.reclaimedRanges++;
-        scanRows(lo, hi, cols, tables, values, null, acc);
+        k.here(lo, hi);
         continue;
       }
       const deadline = Date.now() + wait;
@@ -186,17 +237,17 @@ parentPort.on("message", (job) => {
         this.drop(h);
         void h.worker.terminate();
         this.stats.reclaimedRanges++;
-        scanRows(lo, hi, cols, tables, values, null, acc);
+        k.here(lo, hi);
         continue;
       }
       if (Atomics.load(h.ctrl, 1) !== 0) {
         this.stats.reclaimedRanges++;
-        scanRows(lo, hi, cols, tables, values, null, acc);
+        k.here(lo, hi);
         continue;
       }
       this.stats.helperRanges++;
       this.unprovenStarts = 0;
-      for (let k = 0; k < acc.length; k++) acc[k] += part[k];
+      k.merge(part);
     }
   }
 }

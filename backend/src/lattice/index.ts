@@ -18,6 +18,9 @@ export { Dimension, escapeName, memberUniqueNames, parseMemberName } from "./dim
 export {
   type BatchResult,
   type EvalStats,
+  type NarrowArgs,
+  type NarrowOut,
+  narrowRows,
   PARALLEL_MIN_ROWS,
   ROLLUP_MAX_SLOTS,
   Rollup,

@@ -2,6 +2,9 @@ import { Cube } from "./cube";
 import { parseMemberName } from "./dimension";
 import type { CubeDef, DimensionDef, LeafCells } from "./model";
 import { mulberry32 as rng } from "../../../bench/rng";
+import { leafSource } from "./evaluate/batch";
+import { evaluateNarrow } from "./evaluate/narrow";
+import { LeafStore } from "./leaf-store";
 
 /** Region: All > {North > {N1, N2}, South (a ragged leaf at depth 1), East > Metro > {E1}}. */
 const region: DimensionDef = {
@@ -219,14 +222,18 @@ function depthOf(members: DimensionDef["members"], m: number): number {
   return d;
 }
 
-/** A random cube of three ragged, weighted dimensions, its rows, and a brute-force evaluator. */
-function randomCube(seed: number) {
+/**
+ * A random cube of ragged, weighted dimensions (three of 40, 25 and 12 members, or `sizes`), about
+ * `rows` distinct leaf rows, and a brute-force evaluator.
+ */
+function randomCube(seed: number, sizes: number[] = [40, 25, 12], rows = 600) {
   const rand = rng(seed);
-  const dims = [randomDim("A", rand, 40), randomDim("B", rand, 25), randomDim("C", rand, 12)];
+  const dims = sizes.map((n, d) => randomDim(String.fromCharCode(65 + d), rand, n));
+  const nd = dims.length;
   const leaves = dims.map((d) => d.members.map((_, i) => i).filter((i) => !d.members.some((m) => m.parent === i)));
   const seen = new Set<string>();
   const rowsR: number[][] = [];
-  for (let k = 0; k < 600; k++) {
+  for (let k = 0; k < rows; k++) {
     const c = leaves.map((l) => l[Math.floor(rand() * l.length)]);
     const key = c.join(",");
     if (seen.has(key)) continue;
@@ -235,8 +242,8 @@ function randomCube(seed: number) {
   }
   const cells: LeafCells = {
     count: rowsR.length,
-    coords: [0, 1, 2].map((d) => Int32Array.from(rowsR.map((r) => r[d]))),
-    values: Float64Array.from(rowsR.map((r) => r[3])),
+    coords: dims.map((_, d) => Int32Array.from(rowsR.map((r) => r[d]))),
+    values: Float64Array.from(rowsR.map((r) => r[nd])),
   };
   const cube = new Cube({ name: "R", dimensions: dims }, cells);
   const weightTo = (def: DimensionDef, leaf: number, anc: number): number | null => {
@@ -253,7 +260,7 @@ function randomCube(seed: number) {
     let any = false;
     for (const r of rowsR) {
       let w = 1;
-      for (let d = 0; d < 3; d++) {
+      for (let d = 0; d < nd; d++) {
         const x = weightTo(dims[d], r[d], addr[d]);
         if (x === null) {
           w = Number.NaN;
@@ -263,7 +270,7 @@ function randomCube(seed: number) {
       }
       if (Number.isNaN(w)) continue;
       any = true;
-      sum += w * r[3];
+      sum += w * r[nd];
     }
     return any ? sum : null;
   };
@@ -280,15 +287,15 @@ function randomCube(seed: number) {
     for (let k = 0; k < n; k++) {
       const c = leaves.map((l) => l[Math.floor(rand() * l.length)]);
       const v = rand() < 0.2 ? null : Math.round(rand() * 5000) / 100;
-      const existing = rowsR.find((r) => r[0] === c[0] && r[1] === c[1] && r[2] === c[2]);
+      const existing = rowsR.find((r) => c.every((x, d) => r[d] === x));
       if (existing) {
         if (v === null) rowsR.splice(rowsR.indexOf(existing), 1);
-        else existing[3] = v;
+        else existing[nd] = v;
       } else if (v !== null) rowsR.push([...c, v]);
       cube.applyChanges([{ coords: c, value: v, version: firstVersion + k, writer: { user: "t", at: 0 } }]);
     }
   };
-  return { rand, dims, cube, check, writeRandom };
+  return { rand, dims, cube, check, writeRandom, rows: rowsR, brute };
 }
 
 describe("consolidation against brute force", () => {
@@ -306,6 +313,36 @@ describe("consolidation against brute force", () => {
       else expect(s.value).toBeCloseTo(fresh[i].value!, 6);
       expect(s.version).toBe(fresh[i].version);
     });
+  });
+
+  it("computes scattered cells in the narrow candidate pass like a direct sum, before and after writes", () => {
+    const { rand, dims, cube, check, writeRandom, rows, brute } = randomCube(11, [90, 60, 30, 14], 9000);
+    // Cells at every depth, most of them deep in some dimension: what a scattered batch asks.
+    const batch = Array.from({ length: 300 }, () => Int32Array.from(dims.map((d) => Math.floor(rand() * d.members.length))));
+    const consolidated = batch.map((_, i) => i).filter((i) => batch[i].some((m, d) => cube.dims[d].children[m].length > 0));
+    expect(rows.length).toBeGreaterThan(4096);
+    const narrowPass = () => {
+      const store = LeafStore.from(
+        {
+          count: rows.length,
+          coords: dims.map((_, d) => Int32Array.from(rows.map((r) => r[d]))),
+          values: Float64Array.from(rows.map((r) => r[dims.length])),
+        },
+        cube.dims.map((d) => d.size),
+      );
+      const out = { values: new Float64Array(batch.length), counts: new Float64Array(batch.length), versions: new Float64Array(batch.length) };
+      evaluateNarrow(cube.dims, leafSource(cube.dims, store), batch, consolidated, out);
+      for (const i of consolidated) {
+        const want = brute(Array.from(batch[i]));
+        if (want === null) expect(out.counts[i]).toBe(0);
+        else expect(out.values[i]).toBeCloseTo(want, 6);
+      }
+    };
+    narrowPass();
+    check(batch);
+    writeRandom(200, 5000);
+    narrowPass();
+    check(batch);
   });
 
   it("serves from rollups (pre-aggregated rows) kept current by writes", () => {

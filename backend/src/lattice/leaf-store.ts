@@ -90,7 +90,7 @@ export class LeafStore {
     const shared = cap >= SHARED_MIN_ROWS;
     this.cols = Array.from({ length: dims }, (_, d) => newMemberColumn(this.memberCounts?.[d], cap, shared));
     this.values = newValues(cap, shared);
-    this.versions = new Float64Array(cap);
+    this.versions = newValues(cap, shared);
     const size = tableSizeFor(cap);
     this.table = new Int32Array(size).fill(EMPTY_SLOT);
     this.mask = size - 1;
@@ -229,7 +229,7 @@ export class LeafStore {
     const v = newValues(cap, shared);
     v.set(this.values);
     this.values = v;
-    const ver = new Float64Array(cap);
+    const ver = newValues(cap, shared);
     ver.set(this.versions);
     this.versions = ver;
   }

@@ -82,7 +82,7 @@ export async function copyScenario(
   const conflict = checkCopyTarget({ version: plan.targetVersion, writer: plan.targetWriter }, baseVersion);
   if (conflict) return conflict;
   if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };
-  const pending = leafWrites(cube, plan, 0);
+  const pending = leafWrites(plan, 0);
   const { results, at, txId } = await commitPending(ctx, served, user, pending);
   const bad = results.findIndex((r) => !r.ok && !r.groupFailed);
   if (bad >= 0) {

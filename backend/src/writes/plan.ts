@@ -13,9 +13,10 @@ import type { SpreadInput, WriteInput, WriteOutcome } from "./types";
 
 /**
  * The pending writes of planned leaf changes (a spread's or a scenario copy's columns), all in
- * `group`, each based on its leaf's version in the lattice when planned (0 for a cell not stored yet).
+ * `group`, each based on its leaf's version in the lattice when planned (0 for a cell not stored yet),
+ * without member names (see PendingWrite.members).
  */
-export function leafWrites(cube: Cube, plan: LeafPlan, group: number): PendingWrite[] {
+export function leafWrites(plan: LeafPlan, group: number): PendingWrite[] {
   const nd = plan.dims;
   const out: PendingWrite[] = new Array(plan.count);
   for (let k = 0; k < plan.count; k++) {

@@ -92,7 +92,7 @@ export async function writeCells(
         return;
       }
       const from = pending.length;
-      for (const p of leafWrites(cube, plan, i)) {
+      for (const p of leafWrites(plan, i)) {
         pending.push(p);
         pendingIndex.push(i);
       }
@@ -154,7 +154,7 @@ export async function writeCells(
       pending.push({ ...b.pending, group });
       pendingIndex.push(b.i);
     }
-    for (const p of leafWrites(cube, plan, group)) {
+    for (const p of leafWrites(plan, group)) {
       pending.push(p);
       pendingIndex.push(group);
     }

@@ -129,7 +129,7 @@ export function evaluateBatch(
   const { narrow, broad, groups } = splitNarrow(dims, coords, consolidated, store.count);
   if (narrow.length > 0) {
     leaves = leafSource(dims, store);
-    evaluateNarrow(dims, leaves, coords, narrow, out, stats);
+    evaluateNarrow(dims, leaves, coords, narrow, out, stats, executor);
   }
   if (broad.length === 0) return out;
   for (const group of groups) {

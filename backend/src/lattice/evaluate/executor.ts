@@ -4,6 +4,7 @@
  * threads and is given to the Cube by whoever builds it.
  */
 import type { MemberColumn } from "../leaf-store";
+import { type NarrowArgs, type NarrowOut, narrowRows } from "./narrow-kernel";
 import { PARALLEL_MIN_ROWS, scanRows } from "./scan-kernel";
 
 export { PARALLEL_MIN_ROWS };
@@ -21,6 +22,12 @@ export interface ScanExecutor {
    * least one axis.
    */
   scan(rows: number, cols: readonly MemberColumn[], tables: readonly Int32Array[], values: Float64Array, acc: Float64Array): void;
+  /**
+   * Runs the narrow pass's kernel over leaf rows `[0, rows)` into `out` (sums and counts added,
+   * versions the highest): must equal `narrowRows(0, rows, args, out)` up to the order of
+   * floating-point additions. Called only for at least PARALLEL_MIN_ROWS rows; must not throw.
+   */
+  narrow(rows: number, args: NarrowArgs, out: NarrowOut): void;
   /** Prepares ahead of the first large read (e.g. starts threads) for a store of `rows` leaf rows. */
   warm(rows: number): void;
 }
@@ -29,6 +36,9 @@ export interface ScanExecutor {
 export const serialExecutor: ScanExecutor = {
   scan(rows, cols, tables, values, acc) {
     scanRows(0, rows, cols, tables, values, null, acc);
+  },
+  narrow(rows, args, out) {
+    narrowRows(0, rows, args, out);
   },
   warm() {},
 };

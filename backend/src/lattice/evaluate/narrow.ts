@@ -4,7 +4,10 @@
  */
 import type { Dimension } from "../dimension";
 import type { BatchResult, EvalStats, RowSource } from "./batch";
+import { type ScanExecutor, serialExecutor } from "./executor";
 import { planGroups } from "./groups";
+import { type NarrowArgs, type NarrowOut, narrowRows } from "./narrow-kernel";
+import { PARALLEL_MIN_ROWS } from "./scan-kernel";
 
 /** Leaf rows from which cells under few rows are computed by a candidate pass (see evaluateNarrow). */
 const NARROW_MIN_ROWS = 4096;
@@ -17,6 +20,11 @@ const NARROW_MIN_ROWS = 4096;
 const COST_GROUP_ROW = 6;
 const COST_CANDIDATE = 10;
 const COST_NARROW_ROW = 2;
+/**
+ * Buckets of a second dimension's leaf positions under which the narrow pass also lists its cells
+ * (see evaluateNarrow); dimensions of fewer leaves are not used as a second one.
+ */
+const SECOND_BUCKETS = 16;
 
 /**
  * Splits consolidated cells into narrow ones (computed by evaluateNarrow) and groups of the others,
@@ -84,6 +92,7 @@ export function evaluateNarrow(
   cells: number[],
   out: BatchResult,
   stats?: EvalStats,
+  executor: ScanExecutor = serialExecutor,
 ): void {
   const nd = dims.length;
   const nc = cells.length;
@@ -106,88 +115,154 @@ export function evaluateNarrow(
     }
     best[j] = b;
     conStart[j] = conD.length;
+    // The cell's constraints, most selective first (a row outside the cell fails early).
+    const order: number[] = [];
     for (let d = 0; d < nd; d++) {
       const dim = dims[d];
       if (d === b && !dim.weighted) continue;
       if (!dim.weighted && dim.coversAll(c[d])) continue;
+      order.push(d);
+    }
+    const share = (d: number) => (dims[d].leafHi[c[d]] - dims[d].leafLo[c[d]]) / dims[d].leafCount;
+    order.sort((x, y) => share(x) - share(y));
+    for (const d of order) {
       conD.push(d);
-      conLo.push(dim.leafLo[c[d]]);
-      conHi.push(dim.leafHi[c[d]]);
+      conLo.push(dims[d].leafLo[c[d]]);
+      conHi.push(dims[d].leafHi[c[d]]);
     }
   }
   conStart[nc] = conD.length;
-  // Per dimension used as a cell's most selective one: the cells listed under each leaf member.
+  // Per dimension used as a cell's most selective one: the cells listed under each leaf member and,
+  // when the cells of that dimension mostly constrain another one too (`second[d]`), under each
+  // bucket of that dimension's leaf positions as well, so that a row meets only the cells whose
+  // range in both dimensions it may lie in (the checks below still decide).
   const offsets: (Int32Array | null)[] = new Array(nd).fill(null);
   const entries: (Int32Array | null)[] = new Array(nd).fill(null);
+  const second = new Int32Array(nd).fill(-1);
+  const buckets = new Int32Array(nd).fill(1);
+  const bucketOf: (Int32Array | null)[] = new Array(nd).fill(null);
+  /** Share of dimension `d`'s leaves under cell j's member there. */
+  const share = (j: number, d: number) => {
+    const m = coords[cells[j]][d];
+    return (dims[d].leafHi[m] - dims[d].leafLo[m]) / dims[d].leafCount;
+  };
+  for (let d = 0; d < nd; d++) {
+    const votes = new Float64Array(nd);
+    for (let j = 0; j < nc; j++) {
+      if (best[j] !== d) continue;
+      let s2 = -1;
+      let f2 = 0.5; // a second dimension that halves the candidates at least
+      for (let e = 0; e < nd; e++) {
+        if (e === d || dims[e].leafCount < SECOND_BUCKETS) continue;
+        const f = share(j, e);
+        if (f < f2) {
+          f2 = f;
+          s2 = e;
+        }
+      }
+      if (s2 >= 0) votes[s2]++;
+    }
+    let top = -1;
+    for (let e = 0; e < nd; e++) if (votes[e] > 0 && (top < 0 || votes[e] > votes[top])) top = e;
+    if (top < 0) continue;
+    second[d] = top;
+    buckets[d] = SECOND_BUCKETS;
+    const sd = dims[top];
+    bucketOf[d] = Int32Array.from(sd.leafPos, (p) => (p < 0 ? 0 : Math.floor((p * SECOND_BUCKETS) / sd.leafCount)));
+  }
+  /** The buckets [b0, b1] of dimension `second[d]` that cell j's range there overlaps ([0, 0] without one). */
+  const bucketRange = (j: number, d: number): [number, number] => {
+    const s2 = second[d];
+    if (s2 < 0) return [0, 0];
+    const dim = dims[s2];
+    const m = coords[cells[j]][s2];
+    return [Math.floor((dim.leafLo[m] * SECOND_BUCKETS) / dim.leafCount), Math.floor(((dim.leafHi[m] - 1) * SECOND_BUCKETS) / dim.leafCount)];
+  };
   for (let d = 0; d < nd; d++) {
     const dim = dims[d];
-    const counts = new Int32Array(dim.size + 1);
+    const nb = buckets[d];
+    const counts = new Int32Array(dim.size * nb + 1);
     let any = false;
     for (let j = 0; j < nc; j++) {
       if (best[j] !== d) continue;
       any = true;
       const m = coords[cells[j]][d];
-      for (let p = dim.leafLo[m]; p < dim.leafHi[m]; p++) counts[dim.leafAt[p] + 1]++;
+      const [b0, b1] = bucketRange(j, d);
+      for (let p = dim.leafLo[m]; p < dim.leafHi[m]; p++) for (let b = b0; b <= b1; b++) counts[dim.leafAt[p] * nb + b + 1]++;
     }
     if (!any) continue;
-    for (let m = 0; m < dim.size; m++) counts[m + 1] += counts[m];
-    const list = new Int32Array(counts[dim.size]);
-    const fill = counts.slice(0, dim.size);
+    for (let k = 0; k < dim.size * nb; k++) counts[k + 1] += counts[k];
+    const list = new Int32Array(counts[dim.size * nb]);
+    const fill = counts.slice(0, dim.size * nb);
     for (let j = 0; j < nc; j++) {
       if (best[j] !== d) continue;
       const m = coords[cells[j]][d];
-      for (let p = dim.leafLo[m]; p < dim.leafHi[m]; p++) list[fill[dim.leafAt[p]]++] = j;
+      const [b0, b1] = bucketRange(j, d);
+      for (let p = dim.leafLo[m]; p < dim.leafHi[m]; p++) for (let b = b0; b <= b1; b++) list[fill[dim.leafAt[p] * nb + b]++] = j;
     }
     offsets[d] = counts;
     entries[d] = list;
   }
   const used = [];
   for (let d = 0; d < nd; d++) if (offsets[d] !== null) used.push(d);
-  const sum = new Float64Array(nc);
-  const count = new Float64Array(nc);
-  const ver = new Float64Array(nc);
+  // Per constraint of a weighted dimension: the weight of each leaf position in its range relative
+  // to the cell's member (wOff[k] into `weights`; -1 for an unweighted dimension).
+  const wOff = new Int32Array(conD.length).fill(-1);
+  let wLen = 0;
+  for (let k = 0; k < conD.length; k++) {
+    if (dims[conD[k]].weighted) {
+      wOff[k] = wLen;
+      wLen += conHi[k] - conLo[k];
+    }
+  }
+  const weights = new Float64Array(wLen);
+  for (let j = 0; j < nc; j++) {
+    for (let k = conStart[j]; k < conStart[j + 1]; k++) {
+      if (wOff[k] < 0) continue;
+      const dim = dims[conD[k]];
+      const member = coords[cells[j]][conD[k]];
+      for (let p = conLo[k]; p < conHi[k]; p++) weights[wOff[k] + p - conLo[k]] = dim.relativeWeight(dim.leafAt[p], member);
+    }
+  }
   const rows = source.count;
-  const values = source.values;
-  const versions = source.versions;
-  const cols = source.cols;
-  const leafPos = dims.map((dim) => dim.leafPos);
+  const big = rows >= PARALLEL_MIN_ROWS;
+  /** Arrays helper threads read: in shared memory for a large pass (else they would be copied per range). */
+  const shareI = (xs: ArrayLike<number>) => {
+    const t = new Int32Array(big ? new SharedArrayBuffer(xs.length * 4) : new ArrayBuffer(xs.length * 4));
+    t.set(xs);
+    return t;
+  };
+  const shareF = (n: number) => new Float64Array(big ? new SharedArrayBuffer(n * 8) : new ArrayBuffer(n * 8));
+  const args: NarrowArgs = {
+    used: Int32Array.from(used),
+    offsets: used.map((d) => shareI(offsets[d]!)),
+    lists: used.map((d) => shareI(entries[d]!)),
+    buckets: Int32Array.from(used, (d) => buckets[d]),
+    second: Int32Array.from(used, (d) => second[d]),
+    bucketOf: used.map((d) => shareI(bucketOf[d] ?? new Int32Array(dims[second[d] >= 0 ? second[d] : d].size))),
+    conStart: shareI(conStart),
+    conD: shareI(conD),
+    conLo: shareI(conLo),
+    conHi: shareI(conHi),
+    wOff: shareI(wOff),
+    weights: (() => {
+      const w = shareF(weights.length);
+      w.set(weights);
+      return w;
+    })(),
+    leafPos: dims.map((dim) => shareI(dim.leafPos)),
+    cols: source.cols,
+    values: source.values,
+    versions: source.versions,
+  };
+  const res: NarrowOut = { sum: new Float64Array(nc), count: new Float64Array(nc), ver: new Float64Array(nc) };
   if (stats) {
     stats.scans++;
     stats.rowsScanned += rows;
   }
-  for (const d of used) {
-    const off = offsets[d]!;
-    const list = entries[d]!;
-    const col = cols[d];
-    for (let r = 0; r < rows; r++) {
-      const m = col[r];
-      const a = off[m];
-      const b = off[m + 1];
-      if (a === b) continue;
-      for (let e = a; e < b; e++) {
-        const j = list[e];
-        let ok = true;
-        let w = 1;
-        for (let k = conStart[j]; k < conStart[j + 1]; k++) {
-          const dk = conD[k];
-          const leaf = cols[dk][r];
-          const p = leafPos[dk][leaf];
-          if (p < conLo[k] || p >= conHi[k]) {
-            ok = false;
-            break;
-          }
-          if (dims[dk].weighted) w *= dims[dk].relativeWeight(leaf, coords[cells[j]][dk]);
-        }
-        if (!ok) continue;
-        const v = values[r];
-        if (!Number.isNaN(v)) {
-          sum[j] += v * w;
-          count[j]++;
-        }
-        if (versions[r] > ver[j]) ver[j] = versions[r];
-      }
-    }
-  }
+  if (big) executor.narrow(rows, args, res);
+  else narrowRows(0, rows, args, res);
+  const { sum, count, ver } = res;
   for (let j = 0; j < nc; j++) {
     const i = cells[j];
     out.values[i] = count[j] > 0 ? sum[j] : 0;
