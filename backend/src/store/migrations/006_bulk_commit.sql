@@ -36,3 +36,9 @@ ALTER TABLE outbox ALTER COLUMN payload TYPE text USING payload::text;
 -- Out of line but not compressed: compressing a large event costs more than it saves for rows that
 -- live until they are relayed and pruned.
 ALTER TABLE outbox ALTER COLUMN payload SET STORAGE EXTERNAL;
+
+-- History looks audit rows up by cell: an index on a hash of the coordinates (an int4) costs a bulk
+-- commit's audit INSERT about half of what a btree over the int[] does; the lookup checks the
+-- coordinates themselves too (sql/audit.ts), so a hash collision never mixes two cells' histories.
+DROP INDEX audit_log_cell_idx;
+CREATE INDEX audit_log_cell_idx ON audit_log (cube_id, hash_array(coords), id DESC);

@@ -24,7 +24,7 @@ export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[
     `SELECT a.tx_id, coalesce(a.user_name, t.user_name) AS user_name, ${epochMs("coalesce(a.at, t.at)")} AS at,
             a.old_value, a.new_value, a.version::text AS version, a.members
      FROM audit_log AS a LEFT JOIN write_tx AS t ON t.cube_id = a.cube_id AND t.tx_id = a.tx_id
-     WHERE a.cube_id = $1 AND a.coords = $2::int[]
+     WHERE a.cube_id = $1 AND hash_array(a.coords) = hash_array($2::int[]) AND a.coords = $2::int[]
      ORDER BY a.id DESC LIMIT $3`,
     [cubeId, intArrayLiteral(coords, "coords"), limit],
   );
