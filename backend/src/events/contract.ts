@@ -225,17 +225,27 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
   for (let p = 0; p < parts; p++) {
     const part = changes.slice(p * COMPACT_CHUNK, (p + 1) * COMPACT_CHUNK);
     const ofPart = { cube, tenant, cubeId, txId, at, part: p, parts };
-    const coords = part.flatMap((c) => c.coords);
-    const versions = part.map((c) => c.version);
+    // Each column is written as JSON once and shared by the messages that carry it.
+    const coords = JSON.stringify(part.flatMap((c) => c.coords));
+    const values = JSON.stringify(part.map((c) => c.value));
+    const versions = JSON.stringify(part.map((c) => c.version));
+    const oldValues = JSON.stringify(part.map((c) => c.oldValue));
+    const write: Omit<CompactWriteEvent, "columns"> = { ...ofPart, loadedAt, instanceId, user };
+    const calc: Omit<CompactCalcEvent, "columns"> = { ...ofPart };
+    const audit: Omit<CompactAuditEvent, "columns"> = { ...ofPart, instanceId, user };
     out.push(
-      ...rows(
-        { ...ofPart, loadedAt, instanceId, user, columns: { dims, coords, values: part.map((c) => c.value), versions } },
-        { ...ofPart, columns: { dims, coords } },
-        { ...ofPart, instanceId, user, columns: { dims, coords, oldValues: part.map((c) => c.oldValue), newValues: part.map((c) => c.value), versions } },
-      ),
+      { topic: TOPICS.write, key, payload: withColumns(write, { dims: String(dims), coords, values, versions }) },
+      { topic: TOPICS.calc, key, payload: withColumns(calc, { dims: String(dims), coords }) },
+      { topic: TOPICS.audit, key, payload: withColumns(audit, { dims: String(dims), coords, oldValues, newValues: values, versions }) },
     );
   }
   return out;
+}
+
+/** The JSON of `header` with a `columns` object of the given fields, each already JSON text. */
+function withColumns(header: object, columns: Record<string, string>): string {
+  const fields = Object.entries(columns).map(([name, json]) => `${JSON.stringify(name)}:${json}`);
+  return `${JSON.stringify(header).slice(0, -1)},"columns":{${fields.join(",")}}}`;
 }
 
 /**

@@ -20,12 +20,13 @@ export async function insertOutboxRows(db: SqlRunner, rows: readonly NewOutboxRo
     let e = s + 1;
     let chars = rows[s].payload.length;
     while (e < rows.length && e - s < INSERT_BATCH && chars + rows[e].payload.length <= INSERT_BATCH_CHARS) chars += rows[e++].payload.length;
+    // One VALUES row per outbox row, each field its own text parameter (no array literal to escape:
+    // payloads are megabytes); ids follow the VALUES order.
     const batch = rows.slice(s, e);
+    const values = batch.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`).join(", ");
     await db.query(
-      `INSERT INTO outbox (topic, key, payload)
-       SELECT x.topic, x.key, x.payload
-       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS x(topic, key, payload, n) ORDER BY x.n`,
-      [batch.map((r) => r.topic), batch.map((r) => r.key), batch.map((r) => r.payload)],
+      `INSERT INTO outbox (topic, key, payload) VALUES ${values}`,
+      batch.flatMap((r) => [r.topic, r.key, r.payload]),
     );
     s = e;
   }
