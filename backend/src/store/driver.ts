@@ -12,7 +12,7 @@ import nodeModule from "node:module";
 import type { PGlite as PGliteClass } from "@electric-sql/pglite";
 import { lockDataDir } from "./dir-lock";
 import pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 
 /**
  * Loads PGlite with Node's own CommonJS loader (`Module._load`) instead of the importing module's
@@ -50,6 +50,12 @@ export interface SqlRunner {
    * Absent on the PostgreSQL server's pool outside a transaction (COPY needs one connection).
    */
   copyFrom?(sql: string, chunks: Iterable<string>): Promise<number>;
+  /**
+   * Present only inside a transaction on a PostgreSQL server: runs `sql` (a `COPY ... TO STDOUT`
+   * statement) and yields its output as it streams (pg-copy-streams). Breaking off the iteration
+   * leaves the connection unusable: the transaction then fails and rolls back.
+   */
+  copyTo?(sql: string): AsyncIterable<Uint8Array>;
 }
 
 /** A database connection (PGlite) or pool of connections (PostgreSQL server). */
@@ -175,7 +181,12 @@ export async function openPostgresDriver(databaseUrl: string): Promise<SqlDriver
       await q.query(sql);
     },
     // COPY needs one connection for its whole stream: only a transaction's client offers it.
-    ...("release" in q ? { copyFrom: (sql: string, chunks: Iterable<string>) => copyInto(q, sql, chunks) } : {}),
+    ...("release" in q
+      ? {
+          copyFrom: (sql: string, chunks: Iterable<string>) => copyInto(q, sql, chunks),
+          copyTo: (sql: string): AsyncIterable<Uint8Array> => q.query(copyTo(sql)),
+        }
+      : {}),
   });
   try {
     await pool.query("SELECT 1");

@@ -111,11 +111,18 @@ describe.each(backends)("Store on $name", (backend) => {
     ]);
     const loadProgress: [number, number][] = [];
     const cube = await store.loadCube("RoundTrip", (done, total) => loadProgress.push([done, total]));
-    expect(loadProgress).toEqual([
-      [3, 7],
-      [6, 7],
-      [7, 7],
-    ]);
+    if (backend.name === "pglite") {
+      // Pages of loadPageRows (3) rows.
+      expect(loadProgress).toEqual([
+        [3, 7],
+        [6, 7],
+        [7, 7],
+      ]);
+    } else {
+      // One binary COPY: progress as its chunks arrive, ending with every row.
+      expect(loadProgress.at(-1)).toEqual([7, 7]);
+      for (let i = 1; i < loadProgress.length; i++) expect(loadProgress[i][0]).toBeGreaterThanOrEqual(loadProgress[i - 1][0]);
+    }
     expect(cube.id).toBe(id);
     expect(cube.def).toEqual(def);
     expect(cube.cells.count).toBe(BASE_ROWS.length);
@@ -129,7 +136,7 @@ describe.each(backends)("Store on $name", (backend) => {
       else expect(got!.value).toBe(v);
       expect(got!.version).toBe(0);
     }
-    // Rows come back sorted by coordinates.
+    // Rows come back sorted by coordinates (pages in key order; the COPY in storage order, which saveCube sorted).
     const keys = [...rows.keys()];
     expect(keys).toEqual([...keys].sort());
     const cubes = await store.listCubes();

@@ -5,6 +5,7 @@ import type { ProgressFn, StoredCube } from "../types";
 import type { SecurityModel } from "../../security/model";
 import { DEFAULT_TENANT } from "../../../../common/tenants";
 import { copyChunks, epochMs, parseCoordList, sortedRowOrder, validateCells } from "./codecs";
+import { type CellColumns, decodeCellCopy } from "./copy-binary";
 import { insertSecurity, loadSecurity } from "./security";
 
 /** Stored cubes of every tenant, ordered by id; `loadedAt` in ms since the epoch. */
@@ -91,10 +92,12 @@ export async function saveCube(
 }
 
 /**
- * Reads cube `name` of `tenant` with every committed write applied, from one consistent snapshot. Rows come
- * in coordinate order, in pages (50,000 rows by default); `onProgress(done, total)` is called after each page.
- * `cells.versions` is always set; cleared cells have NaN values. `writers` holds the rows with a
- * recorded writer (cells written through `commitWrites`); `security` the cube's rights (null: open).
+ * Reads cube `name` of `tenant` with every committed write applied, from one consistent snapshot. On
+ * a PostgreSQL server the rows come in one binary COPY (storage order, decoded straight into the
+ * columns: sql/copy-binary.ts); on PGlite in coordinate order, in pages (50,000 rows by default).
+ * `onProgress(done, total)` is called as rows arrive. `cells.versions` is always set; cleared cells
+ * have NaN values. `writers` holds the rows with a recorded writer (cells written through
+ * `commitWrites`); `security` the cube's rights (null: open).
  * @throws Error `cube "NAME" is not stored` when there is no such cube.
  */
 export async function loadCube(db: SqlDriver, pageRows: number, name: string, onProgress?: ProgressFn, tenant: string = DEFAULT_TENANT): Promise<StoredCube> {
@@ -115,49 +118,17 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
     const versions = new Float64Array(total);
     const writers = new Map<number, CellWriter>();
 
-    // Keyset pages over the primary key; without these the planner may pick a bitmap scan and a
-    // sort of the whole remaining cube for every page when statistics are stale.
-    await tx.exec("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off");
-    const pageSql = `SELECT count(*)::int AS n,
-        string_agg(array_to_string(p.coords, ','), ',') AS c,
-        string_agg(coalesce(p.value::text, 'NaN'), ',') AS v,
-        string_agg(p.version::text, ',') AS ver,
-        string_agg(CASE WHEN p.updated_by IS NULL THEN '' ELSE coalesce(${epochMs("p.updated_at")}, 0)::text END, ',') AS w_at,
-        (json_agg(p.updated_by) FILTER (WHERE p.updated_by IS NOT NULL))::text AS w_by,
-        max(p.coords)::text AS last
-      FROM (SELECT coords, value, version, updated_by, updated_at FROM cell
-            WHERE cube_id = $1 AND coords > $2::int[] ORDER BY coords LIMIT $3) AS p`;
     let row = 0;
-    let last = "{}"; // sorts before every non-empty int[]
-    while (row < total) {
-      const [page] = await tx.query<{
-        n: number;
-        c: string | null;
-        v: string | null;
-        ver: string | null;
-        w_at: string | null;
-        w_by: string | null;
-        last: string | null;
-      }>(pageSql, [id, last, pageRows]);
-      const count = Number(page.n);
-      if (count === 0) break;
-      if (row + count > total) throw new Error(`cube "${name}" changed while loading`);
-      parseCoordList(page.c!, coords, row);
-      const vs = page.v!.split(",");
-      for (let i = 0; i < count; i++) values[row + i] = Number(vs[i]);
-      const vers = page.ver!.split(",");
-      for (let i = 0; i < count; i++) versions[row + i] = Number(vers[i]);
-      if (page.w_by !== null) {
-        const users = JSON.parse(page.w_by) as string[];
-        const ats = page.w_at!.split(",");
-        let u = 0;
-        for (let i = 0; i < count; i++) {
-          if (ats[i] !== "") writers.set(row + i, { user: users[u++], at: Number(ats[i]) });
-        }
-      }
-      row += count;
-      last = page.last!;
-      onProgress?.(row, total);
+    if (tx.copyTo) {
+      // PostgreSQL server: one binary COPY of the cube's rows, in storage order, decoded into the columns.
+      if (!Number.isSafeInteger(id)) throw new Error(`cube id ${id} is not an integer`);
+      row = await decodeCellCopy(
+        tx.copyTo(`COPY (SELECT coords, value, version, updated_by, updated_at FROM cell WHERE cube_id = ${id}) TO STDOUT (FORMAT binary)`),
+        { coords, values, versions, writers },
+        (done) => onProgress?.(done, total),
+      );
+    } else {
+      row = await loadPages(tx, id, pageRows, total, { coords, values, versions, writers }, name, onProgress);
     }
     if (row !== total) throw new Error(`cube "${name}" changed while loading`);
     return {
@@ -170,4 +141,66 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
       security: await loadSecurity(tx, id),
     };
   });
+}
+
+/**
+ * PGlite: the cube's rows in keyset pages over the primary key (`pageRows` each, in coordinate
+ * order), into `out`; returns the rows read.
+ * @throws Error `cube "NAME" changed while loading` when more rows come than counted.
+ */
+async function loadPages(
+  tx: SqlRunner,
+  id: number,
+  pageRows: number,
+  total: number,
+  out: CellColumns,
+  name: string,
+  onProgress?: ProgressFn,
+): Promise<number> {
+  const { coords, values, versions, writers } = out;
+  let row = 0;
+  // Keyset pages over the primary key; without these the planner may pick a bitmap scan and a
+  // sort of the whole remaining cube for every page when statistics are stale.
+  await tx.exec("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off");
+  const pageSql = `SELECT count(*)::int AS n,
+      string_agg(array_to_string(p.coords, ','), ',') AS c,
+      string_agg(coalesce(p.value::text, 'NaN'), ',') AS v,
+      string_agg(p.version::text, ',') AS ver,
+      string_agg(CASE WHEN p.updated_by IS NULL THEN '' ELSE coalesce(${epochMs("p.updated_at")}, 0)::text END, ',') AS w_at,
+      (json_agg(p.updated_by) FILTER (WHERE p.updated_by IS NOT NULL))::text AS w_by,
+      max(p.coords)::text AS last
+    FROM (SELECT coords, value, version, updated_by, updated_at FROM cell
+          WHERE cube_id = $1 AND coords > $2::int[] ORDER BY coords LIMIT $3) AS p`;
+  let last = "{}"; // sorts before every non-empty int[]
+  while (row < total) {
+    const [page] = await tx.query<{
+      n: number;
+      c: string | null;
+      v: string | null;
+      ver: string | null;
+      w_at: string | null;
+      w_by: string | null;
+      last: string | null;
+    }>(pageSql, [id, last, pageRows]);
+    const count = Number(page.n);
+    if (count === 0) break;
+    if (row + count > total) throw new Error(`cube "${name}" changed while loading`);
+    parseCoordList(page.c!, coords, row);
+    const vs = page.v!.split(",");
+    for (let i = 0; i < count; i++) values[row + i] = Number(vs[i]);
+    const vers = page.ver!.split(",");
+    for (let i = 0; i < count; i++) versions[row + i] = Number(vers[i]);
+    if (page.w_by !== null) {
+      const users = JSON.parse(page.w_by) as string[];
+      const ats = page.w_at!.split(",");
+      let u = 0;
+      for (let i = 0; i < count; i++) {
+        if (ats[i] !== "") writers.set(row + i, { user: users[u++], at: Number(ats[i]) });
+      }
+    }
+    row += count;
+    last = page.last!;
+    onProgress?.(row, total);
+  }
+  return row;
 }
