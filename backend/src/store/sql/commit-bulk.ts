@@ -9,6 +9,7 @@
 import type { SqlRunner } from "../driver";
 import type { CommitResult, PendingWrite } from "../types";
 import type { AppliedWrite } from "./commit";
+import { compareCoords } from "./codecs";
 import { nextVersions } from "./commit-rows";
 
 /** Fewest writes for the bulk path; smaller batches take the row path (fewer statements). */
@@ -57,10 +58,12 @@ export async function commitBulk(
   try {
     // Chunk by chunk: each statement works on at most `batchRows` rows (on PGlite, which holds the
     // event loop for a statement, other requests wait one short statement at most).
+    // In key order, as the row path locks rows, so that concurrent commits seldom deadlock.
+    const order = Array.from(writes.keys()).sort((a, b) => compareCoords(writes[a].coords, writes[b].coords));
     for (let lo = 0; lo < n; lo += batchRows) {
       const hi = Math.min(n, lo + batchRows);
       await tx.copyFrom!("COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN", [
-        copyRows(keys, writes, versions, lo, hi),
+        copyRows(keys, writes, versions, order, lo, hi),
       ]);
       // Absent cells written on version 0: marked (their audit records them as empty before), then inserted.
       await tx.query(
@@ -124,12 +127,13 @@ export async function commitBulk(
   }
 }
 
-/** Rows `[lo, hi)` of the temporary table in COPY text format. */
-function copyRows(keys: readonly string[], writes: readonly PendingWrite[], versions: readonly number[], lo: number, hi: number): string {
+/** Rows `order[lo..hi)` of the temporary table in COPY text format. */
+function copyRows(keys: readonly string[], writes: readonly PendingWrite[], versions: readonly number[], order: readonly number[], lo: number, hi: number): string {
   const lines: string[] = new Array(hi - lo);
-  for (let i = lo; i < hi; i++) {
+  for (let k = lo; k < hi; k++) {
+    const i = order[k];
     const w = writes[i];
-    lines[i - lo] = `${i}\t${keys[i]}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
+    lines[k - lo] = `${i}\t${keys[i]}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
   }
   return lines.join("");
 }

@@ -5,7 +5,7 @@
  * table and set-based statements) and a row path for the rest, and whenever the bulk path finds a
  * conflict (commit-rows.ts: rows locked in key order and checked one by one).
  */
-import type { SqlDriver } from "../driver";
+import type { SqlDriver, SqlRunner } from "../driver";
 import type { CommitOptions, CommitResult, CommittedChange, PendingWrite } from "../types";
 import { epochMs, intArrayLiteral } from "./codecs";
 import { insertOutboxRows } from "./outbox";
@@ -74,7 +74,7 @@ export async function commitWrites(
       if (bulk) stats.bulkCommits++;
       else stats.bulkFallbacks++;
     }
-    const { results, applied } = bulk ?? (await commitRows(tx, batchCells, cubeId, txId, user, keys, writes, db.kind));
+    const { results, applied } = bulk ?? (await withDeadlockRetry(tx, () => commitRows(tx, batchCells, cubeId, txId, user, keys, writes, db.kind)));
 
     if (applied.length > 0) {
       await tx.query("INSERT INTO write_tx (tx_id, cube_id, user_name, at, leaves) VALUES ($1, $2, $3, now(), $4)", [
@@ -98,4 +98,27 @@ export async function commitWrites(
     }
     return { results, at };
   });
+}
+
+/** Tries of the row path when the database picks it as a deadlock's victim. */
+const DEADLOCK_TRIES = 5;
+
+/**
+ * Runs `fn` (statements of the open transaction `tx`) under a savepoint and runs it again, up to
+ * DEADLOCK_TRIES times, when PostgreSQL aborts it as a deadlock's victim (SQLSTATE 40P01): the
+ * other transaction then goes on, and the next try waits for it and sees what it committed.
+ * @throws the last error; any other error at once.
+ */
+async function withDeadlockRetry<T>(tx: SqlRunner, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    await tx.exec("SAVEPOINT qatom_rows");
+    try {
+      const result = await fn();
+      await tx.exec("RELEASE SAVEPOINT qatom_rows");
+      return result;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "40P01" || attempt >= DEADLOCK_TRIES) throw err;
+      await tx.exec("ROLLBACK TO SAVEPOINT qatom_rows; RELEASE SAVEPOINT qatom_rows");
+    }
+  }
 }
