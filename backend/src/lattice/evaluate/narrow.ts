@@ -96,9 +96,23 @@ export function evaluateNarrow(
 ): void {
   const nd = dims.length;
   const nc = cells.length;
+  const rows = source.count;
+  const big = rows >= PARALLEL_MIN_ROWS;
+  /** Arrays the kernel reads: in shared memory for a large pass, so helper threads read them in place. */
+  const ints = (n: number) => new Int32Array(big ? new SharedArrayBuffer(n * 4) : new ArrayBuffer(n * 4));
+  const toInts = (xs: ArrayLike<number>) => {
+    const t = ints(xs.length);
+    t.set(xs);
+    return t;
+  };
+  /** Share of dimension `d`'s leaves under cell j's member there. */
+  const share = (j: number, d: number) => {
+    const m = coords[cells[j]][d];
+    return (dims[d].leafHi[m] - dims[d].leafLo[m]) / dims[d].leafCount;
+  };
   // Most selective dimension of each cell, and the other dimensions it constrains or weighs.
   const best = new Int32Array(nc);
-  const conStart = new Int32Array(nc + 1);
+  const conStart = ints(nc + 1);
   const conD: number[] = [];
   const conLo: number[] = [];
   const conHi: number[] = [];
@@ -107,7 +121,7 @@ export function evaluateNarrow(
     let b = 0;
     let bw = Number.POSITIVE_INFINITY;
     for (let d = 0; d < nd; d++) {
-      const w = (dims[d].leafHi[c[d]] - dims[d].leafLo[c[d]]) / dims[d].leafCount;
+      const w = share(j, d);
       if (w < bw) {
         bw = w;
         b = d;
@@ -123,8 +137,7 @@ export function evaluateNarrow(
       if (!dim.weighted && dim.coversAll(c[d])) continue;
       order.push(d);
     }
-    const share = (d: number) => (dims[d].leafHi[c[d]] - dims[d].leafLo[c[d]]) / dims[d].leafCount;
-    order.sort((x, y) => share(x) - share(y));
+    order.sort((x, y) => share(j, x) - share(j, y));
     for (const d of order) {
       conD.push(d);
       conLo.push(dims[d].leafLo[c[d]]);
@@ -141,11 +154,6 @@ export function evaluateNarrow(
   const second = new Int32Array(nd).fill(-1);
   const buckets = new Int32Array(nd).fill(1);
   const bucketOf: (Int32Array | null)[] = new Array(nd).fill(null);
-  /** Share of dimension `d`'s leaves under cell j's member there. */
-  const share = (j: number, d: number) => {
-    const m = coords[cells[j]][d];
-    return (dims[d].leafHi[m] - dims[d].leafLo[m]) / dims[d].leafCount;
-  };
   for (let d = 0; d < nd; d++) {
     const votes = new Float64Array(nd);
     for (let j = 0; j < nc; j++) {
@@ -168,7 +176,9 @@ export function evaluateNarrow(
     second[d] = top;
     buckets[d] = SECOND_BUCKETS;
     const sd = dims[top];
-    bucketOf[d] = Int32Array.from(sd.leafPos, (p) => (p < 0 ? 0 : Math.floor((p * SECOND_BUCKETS) / sd.leafCount)));
+    const of = ints(sd.size);
+    for (let m = 0; m < sd.size; m++) if (sd.leafPos[m] >= 0) of[m] = Math.floor((sd.leafPos[m] * SECOND_BUCKETS) / sd.leafCount);
+    bucketOf[d] = of;
   }
   /** The buckets [b0, b1] of dimension `second[d]` that cell j's range there overlaps ([0, 0] without one). */
   const bucketRange = (j: number, d: number): [number, number] => {
@@ -181,7 +191,7 @@ export function evaluateNarrow(
   for (let d = 0; d < nd; d++) {
     const dim = dims[d];
     const nb = buckets[d];
-    const counts = new Int32Array(dim.size * nb + 1);
+    const counts = ints(dim.size * nb + 1);
     let any = false;
     for (let j = 0; j < nc; j++) {
       if (best[j] !== d) continue;
@@ -192,7 +202,7 @@ export function evaluateNarrow(
     }
     if (!any) continue;
     for (let k = 0; k < dim.size * nb; k++) counts[k + 1] += counts[k];
-    const list = new Int32Array(counts[dim.size * nb]);
+    const list = ints(counts[dim.size * nb]);
     const fill = counts.slice(0, dim.size * nb);
     for (let j = 0; j < nc; j++) {
       if (best[j] !== d) continue;
@@ -207,7 +217,7 @@ export function evaluateNarrow(
   for (let d = 0; d < nd; d++) if (offsets[d] !== null) used.push(d);
   // Per constraint of a weighted dimension: the weight of each leaf position in its range relative
   // to the cell's member (wOff[k] into `weights`; -1 for an unweighted dimension).
-  const wOff = new Int32Array(conD.length).fill(-1);
+  const wOff = ints(conD.length).fill(-1);
   let wLen = 0;
   for (let k = 0; k < conD.length; k++) {
     if (dims[conD[k]].weighted) {
@@ -215,7 +225,7 @@ export function evaluateNarrow(
       wLen += conHi[k] - conLo[k];
     }
   }
-  const weights = new Float64Array(wLen);
+  const weights = new Float64Array(big ? new SharedArrayBuffer(wLen * 8) : new ArrayBuffer(wLen * 8));
   for (let j = 0; j < nc; j++) {
     for (let k = conStart[j]; k < conStart[j + 1]; k++) {
       if (wOff[k] < 0) continue;
@@ -224,33 +234,20 @@ export function evaluateNarrow(
       for (let p = conLo[k]; p < conHi[k]; p++) weights[wOff[k] + p - conLo[k]] = dim.relativeWeight(dim.leafAt[p], member);
     }
   }
-  const rows = source.count;
-  const big = rows >= PARALLEL_MIN_ROWS;
-  /** Arrays helper threads read: in shared memory for a large pass (else they would be copied per range). */
-  const shareI = (xs: ArrayLike<number>) => {
-    const t = new Int32Array(big ? new SharedArrayBuffer(xs.length * 4) : new ArrayBuffer(xs.length * 4));
-    t.set(xs);
-    return t;
-  };
-  const shareF = (n: number) => new Float64Array(big ? new SharedArrayBuffer(n * 8) : new ArrayBuffer(n * 8));
   const args: NarrowArgs = {
     used: Int32Array.from(used),
-    offsets: used.map((d) => shareI(offsets[d]!)),
-    lists: used.map((d) => shareI(entries[d]!)),
+    offsets: used.map((d) => offsets[d]!),
+    lists: used.map((d) => entries[d]!),
     buckets: Int32Array.from(used, (d) => buckets[d]),
     second: Int32Array.from(used, (d) => second[d]),
-    bucketOf: used.map((d) => shareI(bucketOf[d] ?? new Int32Array(dims[second[d] >= 0 ? second[d] : d].size))),
-    conStart: shareI(conStart),
-    conD: shareI(conD),
-    conLo: shareI(conLo),
-    conHi: shareI(conHi),
-    wOff: shareI(wOff),
-    weights: (() => {
-      const w = shareF(weights.length);
-      w.set(weights);
-      return w;
-    })(),
-    leafPos: dims.map((dim) => shareI(dim.leafPos)),
+    bucketOf: used.map((d) => bucketOf[d] ?? ints(dims[d].size)),
+    conStart,
+    conD: toInts(conD),
+    conLo: toInts(conLo),
+    conHi: toInts(conHi),
+    wOff,
+    weights,
+    leafPos: dims.map((dim) => toInts(dim.leafPos)),
     cols: source.cols,
     values: source.values,
     versions: source.versions,

@@ -28,9 +28,15 @@ export function toNumber(x: unknown): number | null {
   return x === null || x === undefined ? null : Number(x);
 }
 
+/** A cell value as stored: NaN (an empty cell in the lattice) and null are NULL. */
+export function valueOrNull(v: number | null): number | null {
+  return v === null || Number.isNaN(v) ? null : v;
+}
+
 /** A float8 value as text for JSON parameters (JSON has no Infinity); NaN and null clear. */
 export function floatText(v: number | null): string | null {
-  return v === null || Number.isNaN(v) ? null : String(v);
+  const x = valueOrNull(v);
+  return x === null ? null : String(x);
 }
 
 /** Lexicographic comparison of two rows of columnar coordinates. */

@@ -9,7 +9,7 @@
 import type { SqlRunner } from "../driver";
 import type { CommitResult, PendingWrite } from "../types";
 import type { AppliedWrite } from "./commit";
-import { compareCoords } from "./codecs";
+import { compareCoords, floatText, valueOrNull } from "./codecs";
 import { nextVersions } from "./commit-rows";
 
 /** Fewest writes for the bulk path; smaller batches take the row path (fewer statements). */
@@ -28,13 +28,14 @@ const BULK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS qatom_commit_rows (
 
 /** A float as COPY text: NaN and null are NULL (`\N`). */
 function copyFloat(v: number | null): string {
-  return v === null || Number.isNaN(v) ? "\\N" : String(v);
+  return floatText(v) ?? "\\N";
 }
 
 /**
  * Applies every write of `writes` (distinct cells, `keys` their array literals) inside `tx`, in
- * chunks of `batchRows` writes (COPY, then the set-based statements, per chunk), or none: resolves to null when a cell's stored version is not the write's base version, or its
- * stored value not the writer's `oldValue` (an absent cell counts as version 0), or when another
+ * chunks of `batchRows` writes (COPY, then the set-based statements, per chunk), or none: resolves
+ * to null when a cell's stored version is not the write's base version, or its stored value not
+ * the writer's `oldValue` (an absent cell counts as version 0), or when another
  * transaction deadlocked with this one; the caller then runs the row path in the same transaction.
  * Versions are drawn for every write first (numbers a fallback does not use are skipped, as
  * sequences do). The UPDATE joins the temporary table to `cell` by its primary key with hash and
@@ -111,8 +112,8 @@ export async function commitBulk(
     const applied: AppliedWrite[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const w = writes[i];
-      const value = w.newValue === null || Number.isNaN(w.newValue) ? null : w.newValue;
-      const old = wasAbsent[i] || w.oldValue === null || Number.isNaN(w.oldValue) ? null : w.oldValue;
+      const value = valueOrNull(w.newValue);
+      const old = wasAbsent[i] ? null : valueOrNull(w.oldValue);
       results[i] = { ok: true, version: versions[i] };
       applied[i] = { index: i, old, value, version: versions[i] };
     }

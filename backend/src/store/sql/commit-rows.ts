@@ -4,7 +4,7 @@
  */
 import type { SqlRunner } from "../driver";
 import type { CommitResult, PendingWrite } from "../types";
-import { compareCoords, epochMs, floatText, toNumber } from "./codecs";
+import { compareCoords, epochMs, floatText, toNumber, valueOrNull } from "./codecs";
 import { commitDecisions } from "../../writes/conflicts";
 import type { AppliedWrite } from "./commit";
 
@@ -114,7 +114,7 @@ export async function commitRows(
       };
       return;
     }
-    const value = w.newValue === null || Number.isNaN(w.newValue) ? null : w.newValue;
+    const value = valueOrNull(w.newValue);
     applied.push({ index: i, cell, old: cell.current, value, version: 0 });
     cell.current = value;
   });

@@ -82,13 +82,11 @@ function decodeTuples(buf: Uint8Array, view: DataView, start: number, firstRow: 
   const versions = out.versions;
   const room = values.length;
   const end = buf.length;
-  // A tuple's bytes without its writer's name: field count, coordinates, value, version, time.
-  const fixed = 2 + 4 + 20 + 8 * dims + 12 + 12 + 4 + 12;
   let pos = start;
   let row = firstRow;
   let ended = false;
   for (;;) {
-    if (buf.length - pos < 2) break;
+    if (end - pos < 2) break;
     const fields = view.getInt16(pos);
     if (fields === -1) {
       ended = true;
@@ -96,24 +94,21 @@ function decodeTuples(buf: Uint8Array, view: DataView, start: number, firstRow: 
       break;
     }
     if (fields !== 5) throw new Error(`binary COPY of cells: a tuple has ${fields} fields, expected 5`);
-    // Whole tuple here? Certainly when a tuple's fixed part and a long name fit; else walk its field lengths.
+    // Whole tuple here? Walk its field lengths first.
     let p = pos + 2;
-    if (end - pos < fixed + 1024) {
-      let whole = true;
-      for (let f = 0; f < 5; f++) {
-        if (end - p < 4) {
-          whole = false;
-          break;
-        }
-        const len = view.getInt32(p);
-        p += 4 + Math.max(len, 0);
-        if (p > end) {
-          whole = false;
-          break;
-        }
+    let whole = true;
+    for (let f = 0; f < 5; f++) {
+      if (end - p < 4) {
+        whole = false;
+        break;
       }
-      if (!whole) break;
+      p += 4 + Math.max(view.getInt32(p), 0);
+      if (p > end) {
+        whole = false;
+        break;
+      }
     }
+    if (!whole) break;
     if (row >= room) throw new Error(`binary COPY of cells: more than the ${room} rows counted`);
     p = pos + 2;
     // coords: int4[] with one dimension of `dims` elements.
@@ -141,8 +136,6 @@ function decodeTuples(buf: Uint8Array, view: DataView, start: number, firstRow: 
     // updated_by (text) and updated_at (timestamptz: microseconds from 2000-01-01).
     const byLen = view.getInt32(p);
     p += 4;
-    // A name longer than the margin: the tuple may end in the next chunk.
-    if (p + Math.max(byLen, 0) + 4 > end || p + Math.max(byLen, 0) + 4 + Math.max(view.getInt32(p + Math.max(byLen, 0)), 0) > end) break;
     const user = byLen < 0 ? null : utf8.decode(buf.subarray(p, p + byLen));
     if (byLen > 0) p += byLen;
     const atLen = view.getInt32(p);
