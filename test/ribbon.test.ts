@@ -102,6 +102,8 @@ describe("the QuantatomAI ribbon tab in Excel (Chromium stand-in)", () => {
     expect(t.rpcCount("WriteCells")).toBe(0);
     await button("Submit").click();
     await shows("Submit", false);
+    // Submit is disabled while the write is in flight; the command completes once it is answered.
+    await page.waitForFunction(() => window.qatomRibbon.record.completed.includes("Quantatom.Submit"));
     expect(await api((a) => a.pending())).toEqual(["Sheet1!B2 applied"]);
     expect(t.rpcCount("WriteCells")).toBe(1);
     expect(await serverValue()).toBe(15);
@@ -114,6 +116,8 @@ describe("the QuantatomAI ribbon tab in Excel (Chromium stand-in)", () => {
     await shows("Submit", true);
     await page.keyboard.press("Control+Alt+Shift+KeyS");
     await shows("Submit", false);
+    // A shortcut has no completion event: wait until the write is answered (Submit is disabled while it is in flight).
+    await page.waitForFunction(() => !window.qatomRibbon.pending().some((p: string) => p.endsWith("submitting")));
     expect(await api((a) => a.record.ran.filter((r) => r.startsWith("shortcut")))).toEqual(["shortcut Quantatom.Submit"]);
     expect(t.rpcCount("WriteCells")).toBe(2);
     expect(await serverValue()).toBe(16);
