@@ -1,4 +1,10 @@
 /** Jest in plain CommonJS mode with swc; type-checking is a separate `tsc --noEmit` step. */
+
+// Mesa's EGL (the GPU executor's software adapter in tests) reads EGL_PLATFORM from the process's
+// own environment, which a test's sandboxed process.env does not reach: set it before the test
+// processes start, so that they inherit it.
+process.env.EGL_PLATFORM ??= "surfaceless";
+
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/common", "<rootDir>/backend", "<rootDir>/addin", "<rootDir>/functions", "<rootDir>/taskpane", "<rootDir>/test"],

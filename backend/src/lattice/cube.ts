@@ -397,11 +397,19 @@ export class Cube {
    */
   applyChanges(changes: readonly LeafChange[]): void {
     const touched = new Set<Subscription>();
-    for (const ch of changes) {
-      this.checkLeaf(ch.coords);
-      const r = this.store.findOrAdd(ch.coords);
-      this.writers.set(r, ch.writer);
-      this.applyAt(r, ch.coords, ch.value === null ? Number.NaN : ch.value, ch.version, touched);
+    const rows = new Int32Array(changes.length);
+    let applied = 0;
+    try {
+      for (const ch of changes) {
+        this.checkLeaf(ch.coords);
+        const r = this.store.findOrAdd(ch.coords);
+        rows[applied++] = r;
+        this.writers.set(r, ch.writer);
+        this.applyAt(r, ch.coords, ch.value === null ? Number.NaN : ch.value, ch.version, touched);
+      }
+    } finally {
+      // Copies of the columns (a GPU's) learn of every row changed, even before a refused change.
+      this.executor.rowsChanged?.(this.store.values, rows, applied);
     }
     if (changes.length > 0) this.dataVersion++;
     this.notify(touched);
@@ -425,13 +433,19 @@ export class Cube {
     this.store.reserve(this.store.count + added);
     const rows = new Int32Array(n);
     const touched = new Set<Subscription>();
-    for (let k = 0; k < n; k++) {
-      const c = cols.coords.subarray(k * nd, (k + 1) * nd);
-      this.checkLeaf(c);
-      let r = cols.rows ? cols.rows[k] : -1;
-      if (r < 0 || r >= this.store.count || !this.store.rowEquals(r, c)) r = this.store.findOrAdd(c);
-      rows[k] = r;
-      this.applyAt(r, c, cols.values[k], cols.versions[k], touched);
+    let applied = 0;
+    try {
+      for (let k = 0; k < n; k++) {
+        const c = cols.coords.subarray(k * nd, (k + 1) * nd);
+        this.checkLeaf(c);
+        let r = cols.rows ? cols.rows[k] : -1;
+        if (r < 0 || r >= this.store.count || !this.store.rowEquals(r, c)) r = this.store.findOrAdd(c);
+        rows[k] = r;
+        applied++;
+        this.applyAt(r, c, cols.values[k], cols.versions[k], touched);
+      }
+    } finally {
+      this.executor.rowsChanged?.(this.store.values, rows, applied);
     }
     this.writers.setMany(rows, n, writer);
     if (n > 0) this.dataVersion++;

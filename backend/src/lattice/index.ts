@@ -22,6 +22,7 @@ export {
   type NarrowOut,
   narrowRows,
   PARALLEL_MIN_ROWS,
+  REJECT,
   ROLLUP_MAX_SLOTS,
   Rollup,
   type ScanExecutor,

@@ -28,6 +28,17 @@ export interface ScanExecutor {
    * floating-point additions. Called only for at least PARALLEL_MIN_ROWS rows; must not throw.
    */
   narrow(rows: number, args: NarrowArgs, out: NarrowOut): void;
+  /**
+   * Leaf rows from which passes go to the executor (smaller ones run in the calling thread);
+   * default PARALLEL_MIN_ROWS.
+   */
+  readonly minRows?: number;
+  /**
+   * Tells the executor that `count` rows (`rows[0..count)`) of the store whose value column is
+   * `values` were written (new rows included), after the Cube applied them: an executor keeping
+   * copies of the columns (the GPU's resident columns) refreshes them.
+   */
+  rowsChanged?(values: Float64Array, rows: ArrayLike<number>, count: number): void;
   /** Prepares ahead of the first large read (e.g. starts threads) for a store of `rows` leaf rows. */
   warm(rows: number): void;
 }

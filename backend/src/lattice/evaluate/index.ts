@@ -6,4 +6,5 @@ export { type BatchResult, type EvalStats, evaluateBatch, leafSource, type RowSo
 export { PARALLEL_MIN_ROWS, type ScanExecutor, serialExecutor } from "./executor";
 export { ROLLUP_MAX_SLOTS, Rollup } from "./rollup";
 export { type NarrowArgs, type NarrowOut, narrowRows } from "./narrow-kernel";
+export { REJECT } from "./groups";
 export { scanRows } from "./scan-kernel";

@@ -19,8 +19,8 @@ export interface ScanAxis {
 
 /**
  * One pass over the rows, adding each into the sum and count of its segment tuple (`acc`: sum at
- * `2 * key`, count at `2 * key + 1`). Passes over at least PARALLEL_MIN_ROWS leaf rows run on
- * `executor`.
+ * `2 * key`, count at `2 * key + 1`). Passes over at least `executor.minRows` (default
+ * PARALLEL_MIN_ROWS) leaf rows run on `executor`.
  */
 export function scan(source: RowSource, axes: readonly ScanAxis[], acc: Float64Array, executor: ScanExecutor, stats?: EvalStats): void {
   const rows = source.count;
@@ -32,7 +32,7 @@ export function scan(source: RowSource, axes: readonly ScanAxis[], acc: Float64A
   }
   const cols = axes.map((a) => source.cols[a.d]);
   const tables = axes.map((a) => a.table);
-  if (counts === null && rows >= PARALLEL_MIN_ROWS && axes.length > 0) {
+  if (counts === null && rows >= (executor.minRows ?? PARALLEL_MIN_ROWS) && axes.length > 0) {
     executor.scan(rows, cols, tables, values, acc);
     return;
   }

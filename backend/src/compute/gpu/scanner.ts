@@ -1,0 +1,306 @@
+/**
+ * The device side of the GPU executor: keeps leaf columns and values resident in device memory
+ * (values in the fixed-point form of fixed-point.ts), uploads only what changed (rows added, and
+ * rows whose value changed), and runs the scan kernel (kernels.ts) over them, in several passes
+ * when a scan has more axes than one pass can bind. Runs in the GPU
+ * worker thread (worker.ts); everything here is asynchronous, as WebGPU is.
+ */
+import type {} from "webgpu";
+import type { OpenedDevice } from "./device";
+import { encodeValue, exponentAbove, magnitudeExponent, scaleFor } from "./fixed-point";
+import { type PassShape, SLOT_WORDS, scanPasses, scanShader, WORKGROUP_SIZE } from "./kernels";
+
+/** A leaf-row array as the worker receives it: the data when it is needed, else null (resident). */
+type Column = Uint8Array | Uint16Array | Int32Array;
+
+/** One scan, as posted by the executor (executor.ts). */
+export interface ScanJob {
+  /** Leaf rows `[0, rows)` to scan. */
+  rows: number;
+  /** Ids naming each axis's member column for residency; the column itself when not yet resident up to `rows`. */
+  colIds: number[];
+  cols: (Column | null)[];
+  /** Id of the value column; the values when not yet resident up to `rows` or when `dirty` is given. */
+  valuesId: number;
+  values: Float64Array | null;
+  /** Rows whose value changed since the last scan of this value column (all of them re-encoded when null and `values` is given). */
+  dirty: Int32Array | null;
+  tables: Int32Array[];
+  /** Accumulator slots (keys) of the scan. */
+  slots: number;
+}
+
+/** A scan's result: SLOT_WORDS words per slot (fixed-point sum, then count) and the scale 2^-f of the sums. */
+export interface ScanResult {
+  words: Uint32Array;
+  f: number;
+}
+
+/** A column in device memory: one buffer per segment of `segRows` rows. */
+interface Resident {
+  buffers: GPUBuffer[];
+  /** Rows uploaded. */
+  rows: number;
+  /** Capacity in rows of each segment's buffer. */
+  caps: number[];
+}
+
+/** The value column in device memory, with its fixed-point exponent (|v| < 2^e for every value). */
+interface ResidentValues extends Resident {
+  e: number;
+}
+
+/** The resident columns and the scan kernel of one device. */
+export class GpuScanner {
+  readonly segRows: number;
+  private readonly cols = new Map<number, Resident>();
+  private readonly values = new Map<number, ResidentValues>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private keys: GPUBuffer | null = null;
+  private acc: GPUBuffer | null = null;
+  private readback: GPUBuffer | null = null;
+  private tabs: GPUBuffer | null = null;
+  /** One uniform buffer per pass of each segment, reused. */
+  private readonly uniforms: GPUBuffer[] = [];
+  /** Buffers no longer used, destroyed at the start of the next scan (no queued work uses them then). */
+  private retired: GPUBuffer[] = [];
+
+  /**
+   * @param maxSegmentRows most rows per segment (one dispatch each); by default what the device's
+   *   largest storage binding holds of the 16-byte values, within one dispatch's 65,535 workgroups.
+   */
+  constructor(
+    private readonly opened: OpenedDevice,
+    maxSegmentRows = Number.POSITIVE_INFINITY,
+  ) {
+    const byBinding = Math.floor(opened.maxBinding / 16 / WORKGROUP_SIZE) * WORKGROUP_SIZE;
+    const wanted = Math.floor(maxSegmentRows / WORKGROUP_SIZE) * WORKGROUP_SIZE;
+    this.segRows = Math.max(WORKGROUP_SIZE, Math.min(byBinding, 65_535 * WORKGROUP_SIZE, wanted));
+  }
+
+  private get device(): GPUDevice {
+    return this.opened.device;
+  }
+
+  /** Drops a resident column or value column (its store is gone). */
+  free(id: number): void {
+    for (const map of [this.cols, this.values] as Map<number, Resident>[]) {
+      const r = map.get(id);
+      if (!r) continue;
+      this.retired.push(...r.buffers);
+      map.delete(id);
+    }
+  }
+
+  /**
+   * Runs `job`: makes its columns resident up to `rows`, then sums every row into the slot its key
+   * names. Errors (a job naming a column that is not resident, an infinite value) are thrown.
+   */
+  async scan(job: ScanJob): Promise<ScanResult> {
+    for (const b of this.retired.splice(0)) b.destroy();
+    const passes = scanPasses(job.colIds.length);
+    const cols = job.colIds.map((id, k) => this.residentColumn(id, job.cols[k], job.rows));
+    const values = this.residentValues(job);
+    const device = this.device;
+
+    const offsets: number[] = [];
+    let total = 0;
+    for (const t of job.tables) {
+      offsets.push(total);
+      total += t.length;
+    }
+    const tabs = this.tablesBuffer(Math.max(16, total * 4));
+    const flat = new Int32Array(total);
+    for (let k = 0; k < job.tables.length; k++) flat.set(job.tables[k], offsets[k]);
+    device.queue.writeBuffer(tabs, 0, flat);
+
+    const accBytes = Math.max(16, job.slots * SLOT_WORDS * 4);
+    const acc = this.accumulator(accBytes);
+    const readback = this.readbackBuffer(accBytes);
+    const keys = passes.length > 1 ? this.keysBuffer(Math.min(job.rows, this.segRows) * 4) : null;
+    const encoder = device.createCommandEncoder();
+    encoder.clearBuffer(acc, 0, accBytes);
+    let uniformIndex = 0;
+    for (let s = 0, lo = 0; lo < job.rows; s++, lo += this.segRows) {
+      const n = Math.min(this.segRows, job.rows - lo);
+      let first = 0;
+      for (const shape of passes) {
+        const params = new Uint32Array(12);
+        params[0] = n;
+        for (let k = 0; k < shape.axes; k++) params[4 + k] = offsets[first + k];
+        this.uniforms[uniformIndex] ??= device.createBuffer({ size: params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        const uniform = this.uniforms[uniformIndex++];
+        device.queue.writeBuffer(uniform, 0, params);
+        const entries: GPUBindGroupEntry[] = [
+          { binding: 0, resource: { buffer: uniform } },
+          { binding: 1, resource: { buffer: tabs } },
+        ];
+        if (keys) entries.push({ binding: 2, resource: { buffer: keys } });
+        if (!shape.keyOut) {
+          entries.push({ binding: 3, resource: { buffer: values.buffers[s] } }, { binding: 4, resource: { buffer: acc, size: accBytes } });
+        }
+        for (let k = 0; k < shape.axes; k++) entries.push({ binding: 5 + k, resource: { buffer: cols[first + k].buffers[s] } });
+        const pipeline = this.pipeline(shape);
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+        pass.dispatchWorkgroups(Math.ceil(n / WORKGROUP_SIZE));
+        pass.end();
+        first += shape.axes;
+      }
+    }
+    encoder.copyBufferToBuffer(acc, 0, readback, 0, accBytes);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ, 0, accBytes);
+    const words = new Uint32Array(readback.getMappedRange(0, accBytes).slice(0));
+    readback.unmap();
+    return { words, f: scaleFor(values.e) };
+  }
+
+  private pipeline(shape: PassShape): GPUComputePipeline {
+    const key = `${shape.axes}/${shape.keyIn}/${shape.keyOut}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: scanShader(shape) });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  private keysBuffer(bytes: number): GPUBuffer {
+    if (!this.keys || this.keys.size < bytes) {
+      if (this.keys) this.retired.push(this.keys);
+      this.keys = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.STORAGE });
+    }
+    return this.keys;
+  }
+
+  private tablesBuffer(bytes: number): GPUBuffer {
+    if (!this.tabs || this.tabs.size < bytes) {
+      if (this.tabs) this.retired.push(this.tabs);
+      this.tabs = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    }
+    return this.tabs;
+  }
+
+  private accumulator(bytes: number): GPUBuffer {
+    if (!this.acc || this.acc.size < bytes) {
+      if (this.acc) this.retired.push(this.acc);
+      this.acc = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    }
+    return this.acc;
+  }
+
+  private readbackBuffer(bytes: number): GPUBuffer {
+    if (!this.readback || this.readback.size < bytes) {
+      if (this.readback) this.retired.push(this.readback);
+      this.readback = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    }
+    return this.readback;
+  }
+
+  /** Segment buffers with room for `rows` rows of `rowBytes` each; a segment that grows is reallocated (and must be uploaded again). */
+  private ensureCapacity(r: Resident, rows: number, rowBytes: number): number {
+    let firstStale = r.rows;
+    for (let s = 0, lo = 0; lo < rows; s++, lo += this.segRows) {
+      const need = Math.min(this.segRows, rows - lo);
+      if (r.caps[s] !== undefined && r.caps[s] >= need) continue;
+      const cap = Math.min(this.segRows, roundUp(Math.max(need, 1024)));
+      if (r.buffers[s]) this.retired.push(r.buffers[s]);
+      r.buffers[s] = this.device.createBuffer({ size: cap * rowBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      r.caps[s] = cap;
+      firstStale = Math.min(firstStale, lo);
+    }
+    return firstStale;
+  }
+
+  /** Writes rows `[lo, hi)` of `data` (already in device form, `rowBytes` per row) into the segments. */
+  private upload(r: Resident, lo: number, hi: number, rowBytes: number, data: (from: number, to: number) => ArrayBufferView): void {
+    while (lo < hi) {
+      const s = Math.floor(lo / this.segRows);
+      const end = Math.min(hi, (s + 1) * this.segRows);
+      const view = data(lo, end);
+      this.device.queue.writeBuffer(r.buffers[s], (lo - s * this.segRows) * rowBytes, view.buffer, view.byteOffset, view.byteLength);
+      lo = end;
+    }
+  }
+
+  private residentColumn(id: number, col: Column | null, rows: number): Resident {
+    let r = this.cols.get(id);
+    if (!r) {
+      r = { buffers: [], rows: 0, caps: [] };
+      this.cols.set(id, r);
+    }
+    if (r.rows >= rows) return r;
+    if (!col) throw new Error(`GPU column ${id} is resident up to row ${r.rows}, not ${rows}, and was not sent`);
+    const from = this.ensureCapacity(r, rows, 4);
+    this.upload(r, from, rows, 4, (lo, hi) => Uint32Array.from(col.subarray(lo, hi)));
+    r.rows = rows;
+    return r;
+  }
+
+  private residentValues(job: ScanJob): ResidentValues {
+    let r = this.values.get(job.valuesId);
+    const values = job.values;
+    if (!r) {
+      if (!values) throw new Error(`GPU values ${job.valuesId} are not resident and were not sent`);
+      r = { buffers: [], rows: 0, caps: [], e: 0 };
+      this.values.set(job.valuesId, r);
+    }
+    if (!values) {
+      if (r.rows < job.rows) throw new Error(`GPU values ${job.valuesId} are resident up to row ${r.rows}, not ${job.rows}`);
+      return r;
+    }
+    let all = r.rows === 0 || job.dirty === null;
+    if (!all) {
+      // A changed value beyond the column's exponent makes every value take the new scale.
+      let max = 0;
+      const check = (row: number) => {
+        const v = values[row];
+        if (v === v && Math.abs(v) > max) max = Math.abs(v);
+      };
+      for (const row of job.dirty as Int32Array) check(row);
+      for (let row = r.rows; row < job.rows; row++) check(row);
+      if (max === Number.POSITIVE_INFINITY) throw new RangeError("an infinite leaf value cannot be summed on the GPU");
+      if (exponentAbove(max) > r.e) all = true;
+    }
+    const encode = (lo: number, hi: number): Uint32Array => {
+      const out = new Uint32Array((hi - lo) * 4);
+      const f = scaleFor((r as ResidentValues).e);
+      for (let row = lo; row < hi; row++) encodeValue(values[row], f, out, (row - lo) * 4);
+      return out;
+    };
+    if (all) {
+      const e = magnitudeExponent(values, job.rows);
+      if (e === null) throw new RangeError("an infinite leaf value cannot be summed on the GPU");
+      r.e = e;
+      r.rows = 0;
+      this.ensureCapacity(r, job.rows, 16);
+      this.upload(r, 0, job.rows, 16, encode);
+    } else {
+      const from = this.ensureCapacity(r, job.rows, 16);
+      this.upload(r, from, job.rows, 16, encode);
+      // Changed rows below what was resident, in runs of consecutive rows.
+      const dirty = Int32Array.from(job.dirty as Int32Array).sort();
+      for (let i = 0; i < dirty.length; ) {
+        let j = i + 1;
+        while (j < dirty.length && dirty[j] <= dirty[j - 1] + 1) j++;
+        const lo = dirty[i];
+        const hi = Math.min(dirty[j - 1] + 1, from);
+        if (lo < hi) this.upload(r, lo, hi, 16, encode);
+        i = j;
+      }
+    }
+    r.rows = job.rows;
+    return r;
+  }
+}
+
+/** Buffer sizes: a multiple of 256 bytes, at least doubling steps for growth. */
+function roundUp(n: number): number {
+  let p = 256;
+  while (p < n) p *= 2;
+  return p;
+}
+
