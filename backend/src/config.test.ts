@@ -27,6 +27,9 @@ describe("readConfig: limits and timeouts", () => {
     expect(() => readConfig({ QATOM_MAX_STREAMS_PER_USER: "0" })).toThrow(/QATOM_MAX_STREAMS_PER_USER/);
     expect(readConfig({ QATOM_CALC_WORKERS: "1" }).calcWorkers).toBe(1);
     expect(() => readConfig({ QATOM_CALC_WORKERS: "0" })).toThrow(/QATOM_CALC_WORKERS must be a positive integer, got "0"/);
+    expect(readConfig({}).gpu).toBe("auto");
+    expect(readConfig({ QATOM_GPU: "OFF" }).gpu).toBe("off");
+    expect(() => readConfig({ QATOM_GPU: "yes" })).toThrow('QATOM_GPU must be auto, on or off, got "yes"');
     expect(() => readConfig({ QATOM_HEADERS_TIMEOUT_MS: "5000", QATOM_REQUEST_TIMEOUT_MS: "1000" })).toThrow(
       "QATOM_REQUEST_TIMEOUT_MS (1000) must be at least QATOM_HEADERS_TIMEOUT_MS (5000)",
     );

@@ -1,3 +1,5 @@
+import type { GpuMode } from "./compute/gpu/executor";
+import { PARALLEL_MIN_ROWS } from "./lattice";
 import os from "node:os";
 import path from "node:path";
 
@@ -68,6 +70,19 @@ export interface Config {
    */
   calcWorkers: number;
   /**
+   * Whether the calc worker uses a GPU (compute/gpu/executor.ts), `QATOM_GPU`: `auto` (default)
+   * uses a hardware adapter when one is found and passes the start-up self-check against the CPU
+   * kernel; `on` uses any adapter, a software one included, and fails the start without one;
+   * `off` never loads Dawn.
+   */
+  gpu: GpuMode;
+  /**
+   * Leaf rows from which a cube's scans go to the GPU, `QATOM_GPU_MIN_ROWS`, default 524288
+   * (smaller scans cost more in the trip to the device than on the CPU; Jedox's guidance for its
+   * GPU accelerator is about 300k filled cells).
+   */
+  gpuMinRows: number;
+  /**
    * How long a connection may take to send a request's headers, from when it opens or its
    * previous response ended; a connection that sends nothing is closed after it (HTTP 408 if it
    * sent part of a request). `QATOM_HEADERS_TIMEOUT_MS`, default 10000.
@@ -137,6 +152,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: positiveInt(env.QATOM_MAX_BODY_BYTES, 32 * 1024 * 1024, "QATOM_MAX_BODY_BYTES"),
     maxStreamsPerUser: positiveInt(env.QATOM_MAX_STREAMS_PER_USER, 64, "QATOM_MAX_STREAMS_PER_USER"),
     calcWorkers: positiveInt(env.QATOM_CALC_WORKERS, os.availableParallelism(), "QATOM_CALC_WORKERS"),
+    gpu: gpuMode(env.QATOM_GPU),
+    gpuMinRows: positiveInt(env.QATOM_GPU_MIN_ROWS, PARALLEL_MIN_ROWS, "QATOM_GPU_MIN_ROWS"),
     ...timeouts(env),
     auth: readAuthConfig(env),
   };
@@ -198,6 +215,14 @@ function parseBrokers(value: string | undefined): string[] | undefined {
     if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new Error(`KAFKA_BROKERS must list host:port entries separated by commas, got ${JSON.stringify(value)}`);
   }
   return brokers.length > 0 ? brokers : undefined;
+}
+
+/** `QATOM_GPU`: auto (when unset), on or off. @throws Error naming the variable when it is something else. */
+function gpuMode(value: string | undefined): GpuMode {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "") return "auto";
+  if (v === "auto" || v === "on" || v === "off") return v;
+  throw new Error(`QATOM_GPU must be auto, on or off, got ${JSON.stringify(value)}`);
 }
 
 /** A positive integer variable, `fallback` when unset. @throws Error naming it when malformed. */

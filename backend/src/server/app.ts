@@ -26,6 +26,11 @@ export interface AppState {
   auth: Auth;
   /** The users development sign-in offers; default none listed. */
   users?: () => SeededUser[];
+  /**
+   * Which executor serves each cube's scans and why (compute/gpu/executor.ts `describe`), shown
+   * by /healthz; default none listed.
+   */
+  calc?: () => { cube: string; executor: "gpu" | "cpu"; reason: string }[];
   /** Largest request body of the API in bytes (`Config.maxBodyBytes`); default 32 MiB. */
   maxBodyBytes?: number;
 }
@@ -39,7 +44,7 @@ export function staticDirs(addinDir: string = defaultAddinDir): string[] {
 }
 
 /**
- * The HTTP application: `GET /healthz`, the Connect services at `POST /quantatom.v1.<Service>/<Method>`,
+ * The HTTP application: `GET /healthz` (status, cubes, and which executor serves each cube's scans and why), the Connect services at `POST /quantatom.v1.<Service>/<Method>`,
  * `GET /manifest.xml`, and the add-in's static files.
  */
 export function createApp(state: AppState): Hono {
@@ -52,7 +57,7 @@ export function createApp(state: AppState): Hono {
     const failed = state.failure();
     if (failed) return c.json({ status: "failed", error: failed }, 503);
     if (!state.ready()) return c.json({ status: "starting" }, 503);
-    return c.json({ status: "ok", cubes: state.backend.listCubes().map((s) => s.cube.name) });
+    return c.json({ status: "ok", cubes: state.backend.listCubes().map((s) => s.cube.name), calc: state.calc?.() ?? [] });
   });
 
   addAuthRoutes(app, state.auth, state.users ?? (() => []), state.log);

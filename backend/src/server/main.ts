@@ -5,11 +5,12 @@ import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { openTileCache } from "../cache";
 import type { Config } from "../config";
+import { GpuExecutor } from "../compute/gpu/executor";
 import { ThreadPoolExecutor } from "../compute/thread-pool";
 import { createAuth } from "../auth";
 import { Backend } from "../domain";
 import { createEvents, type Events } from "../events";
-import { Cube, type ScanExecutor } from "../lattice";
+import { Cube } from "../lattice";
 import { loadModelIntoStore } from "../loader";
 import { openStore } from "../store";
 import type { Store } from "../store/types";
@@ -61,8 +62,25 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const cache = openTileCache({ redisUrl: config.redisUrl, log });
   // The bus (Kafka with KAFKA_BROKERS, else in process) and the outbox relay, the backend's publisher.
   const events = createEvents({ store, log, instanceId, kafkaBrokers: config.kafkaBrokers, relay: { leaseMs: config.outboxLeaseMs } });
-  // The engine's executor: large scans split over QATOM_CALC_WORKERS threads (helpers started on first use).
-  const executor = new ThreadPoolExecutor({ helpers: config.calcWorkers - 1 });
+  // The engine's executor: large scans split over QATOM_CALC_WORKERS threads (helpers started on
+  // first use), and the batch scans on a GPU per QATOM_GPU (probed in the background; with `on`,
+  // the start waits for it and fails without one).
+  const pool = new ThreadPoolExecutor({ helpers: config.calcWorkers - 1 });
+  const executor = new GpuExecutor({ mode: config.gpu, fallback: pool, minRows: config.gpuMinRows });
+  const gpuSettled = executor.start();
+  if (config.gpu === "on") {
+    try {
+      await gpuSettled;
+    } catch (err) {
+      await executor.close();
+      await pool.close();
+      throw err;
+    }
+  }
+  gpuSettled.then(
+    () => log.info({ gpu: config.gpu, state: executor.state, adapter: executor.adapterDescription || undefined, reason: executor.reason || undefined }, "calc executor"),
+    () => undefined,
+  );
   const backend = new Backend(store, {
     instanceId,
     spreadMaxNewCells: config.spreadMaxNewCells,
@@ -83,6 +101,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     maxBodyBytes: config.maxBodyBytes,
     // Development sign-in offers the users the cubes' security sections declare (and QATOM_ADMINS).
     users: () => backend.knownUsers(),
+    calc: () =>
+      backend.listCubes().map((s) => ({ cube: s.cube.name, ...executor.describe(s.cube.store.count) })),
   });
 
   // HTTPS with HTTP/2 (HTTP/1.1 for clients without it), or plain HTTP/1.1 with QATOM_HTTP; the
@@ -150,6 +170,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await events.close();
       await cache.close();
       await executor.close();
+      await pool.close();
       await store.close();
     },
   });
@@ -158,7 +179,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 async function loadCubes(
   store: Store,
   backend: Backend,
-  executor: ScanExecutor,
+  executor: GpuExecutor,
   config: Config,
   log: Logger,
   progress: boolean,
@@ -176,7 +197,8 @@ async function loadCubes(
     const stored = await store.loadCube(c.name, undefined, c.tenant);
     const cube = new Cube(stored.def, stored.cells, stored.writers, { executor });
     backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt, tenant: stored.tenant, security: stored.security });
-    log.info({ cube: c.name, tenant: c.tenant, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000 }, "cube ready");
+    const calc = executor.describe(stored.cells.count);
+    log.info({ cube: c.name, tenant: c.tenant, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000, executor: calc.executor, why: calc.reason }, "cube ready");
   }
 }
 
