@@ -55,7 +55,7 @@ export interface GeneratedOptions {
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** The report grid: 50 product categories x 20 time members, for one region, Net Income, Actual. */
-function generatedGrid(cube: Cube): CellBatch {
+export function generatedGrid(cube: Cube): CellBatch {
   const P = dimIndex(cube, "Product");
   const T = dimIndex(cube, "Time");
   const time = [

@@ -88,7 +88,7 @@ function applyPlan(cube: Cube, plan: LeafPlan, version: number): void {
  * A consolidated cell whose stored leaves number about `want`: Actual, the whole Account tree,
  * narrowed dimension by dimension (first child) until the count drops near `want`.
  */
-function findTarget(cube: Cube, want: number): { coords: Int32Array; leaves: number } {
+export function findTarget(cube: Cube, want: number): { coords: Int32Array; leaves: number } {
   const dims = cube.dims;
   const coords = new Int32Array(dims.length);
   dims.forEach((d, i) => {

@@ -113,3 +113,27 @@ ${end}
 }
 `;
 }
+
+/**
+ * The apply kernel: writes changed leaf values (a spread's, a copy's, any write's) into the
+ * resident value column of one segment. `changes` holds five words per change: the row, then its
+ * value's four fixed-point words. Params: first change and count of this dispatch, the segment's
+ * first row and its length.
+ */
+export function applyShader(): string {
+  return `
+struct Params { first: u32, count: u32, lo: u32, n: u32, pad: array<vec4<u32>, 2> }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> changes: array<u32>;
+@group(0) @binding(2) var<storage, read_write> vals: array<vec4<u32>>;
+
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= P.count) { return; }
+  let i = (P.first + gid.x) * 5u;
+  let row = changes[i];
+  if (row < P.lo || row >= P.lo + P.n) { return; }
+  vals[row - P.lo] = vec4<u32>(changes[i + 1u], changes[i + 2u], changes[i + 3u], changes[i + 4u]);
+}
+`;
+}

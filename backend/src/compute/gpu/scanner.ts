@@ -8,7 +8,7 @@
 import type {} from "webgpu";
 import type { OpenedDevice } from "./device";
 import { encodeValue, exponentAbove, magnitudeExponent, scaleFor } from "./fixed-point";
-import { type PassShape, SLOT_WORDS, scanPasses, scanShader, WORKGROUP_SIZE } from "./kernels";
+import { applyShader, type PassShape, SLOT_WORDS, scanPasses, scanShader, WORKGROUP_SIZE } from "./kernels";
 
 /** A leaf-row array as the worker receives it: the data when it is needed, else null (resident). */
 type Column = Uint8Array | Uint16Array | Int32Array;
@@ -56,7 +56,10 @@ export class GpuScanner {
   private readonly cols = new Map<number, Resident>();
   private readonly values = new Map<number, ResidentValues>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private applyPipeline: GPUComputePipeline | null = null;
   private keys: GPUBuffer | null = null;
+  /** Changed values to scatter into a resident value column before the next scan's passes. */
+  private pendingApply: { changes: Uint32Array<ArrayBuffer>; count: number; target: Resident } | null = null;
   private acc: GPUBuffer | null = null;
   private readback: GPUBuffer | null = null;
   private tabs: GPUBuffer | null = null;
@@ -98,6 +101,7 @@ export class GpuScanner {
    */
   async scan(job: ScanJob): Promise<ScanResult> {
     for (const b of this.retired.splice(0)) b.destroy();
+    this.pendingApply = null;
     const passes = scanPasses(job.colIds.length);
     const cols = job.colIds.map((id, k) => this.residentColumn(id, job.cols[k], job.rows));
     const values = this.residentValues(job);
@@ -121,6 +125,9 @@ export class GpuScanner {
     const encoder = device.createCommandEncoder();
     encoder.clearBuffer(acc, 0, accBytes);
     let uniformIndex = 0;
+    const apply = this.pendingApply;
+    this.pendingApply = null;
+    if (apply) uniformIndex = this.encodeApply(encoder, apply, uniformIndex);
     for (let s = 0, lo = 0; lo < job.rows; s++, lo += this.segRows) {
       const n = Math.min(this.segRows, job.rows - lo);
       let first = 0;
@@ -155,6 +162,46 @@ export class GpuScanner {
     const words = new Uint32Array(readback.getMappedRange(0, accBytes).slice(0));
     readback.unmap();
     return { words, f: scaleFor(values.e) };
+  }
+
+  /**
+   * Encodes the apply kernel: each changed row's words written into its segment of the value
+   * column (a dispatch per segment and per 65,535 workgroups of changes). Returns the next free
+   * uniform buffer index.
+   */
+  private encodeApply(encoder: GPUCommandEncoder, apply: { changes: Uint32Array<ArrayBuffer>; count: number; target: Resident }, uniformIndex: number): number {
+    const device = this.device;
+    const changes = device.createBuffer({ size: roundUp(apply.changes.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(changes, 0, apply.changes);
+    this.retired.push(changes);
+    this.applyPipeline ??= device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code: applyShader() }), entryPoint: "main" } });
+    const pipeline = this.applyPipeline;
+    const perDispatch = 65_535 * WORKGROUP_SIZE;
+    for (let s = 0; s < apply.target.buffers.length; s++) {
+      for (let first = 0; first < apply.count; first += perDispatch) {
+        const n = Math.min(perDispatch, apply.count - first);
+        const params = Uint32Array.of(first, n, s * this.segRows, this.segRows, 0, 0, 0, 0, 0, 0, 0, 0);
+        this.uniforms[uniformIndex] ??= device.createBuffer({ size: params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        const uniform = this.uniforms[uniformIndex++];
+        device.queue.writeBuffer(uniform, 0, params);
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(
+          0,
+          device.createBindGroup({
+            layout: pipeline.getBindGroupLayout(0),
+            entries: [
+              { binding: 0, resource: { buffer: uniform } },
+              { binding: 1, resource: { buffer: changes } },
+              { binding: 2, resource: { buffer: apply.target.buffers[s] } },
+            ],
+          }),
+        );
+        pass.dispatchWorkgroups(Math.ceil(n / WORKGROUP_SIZE));
+        pass.end();
+      }
+    }
+    return uniformIndex;
   }
 
   private pipeline(shape: PassShape): GPUComputePipeline {
@@ -281,16 +328,19 @@ export class GpuScanner {
     } else {
       const from = this.ensureCapacity(r, job.rows, 16);
       this.upload(r, from, job.rows, 16, encode);
-      // Changed rows below what was resident, in runs of consecutive rows.
-      const dirty = Int32Array.from(job.dirty as Int32Array).sort();
-      for (let i = 0; i < dirty.length; ) {
-        let j = i + 1;
-        while (j < dirty.length && dirty[j] <= dirty[j - 1] + 1) j++;
-        const lo = dirty[i];
-        const hi = Math.min(dirty[j - 1] + 1, from);
-        if (lo < hi) this.upload(r, lo, hi, 16, encode);
-        i = j;
+      // Changed rows below what was resident: their new words, scattered into place on the device
+      // by the apply kernel at the start of the scan (one upload, whatever their order).
+      const dirty = job.dirty as Int32Array;
+      const changes = new Uint32Array(dirty.length * 5);
+      const f = scaleFor(r.e);
+      let n = 0;
+      for (const row of dirty) {
+        if (row >= from) continue;
+        changes[n * 5] = row;
+        encodeValue(values[row], f, changes, n * 5 + 1);
+        n++;
       }
+      if (n > 0) this.pendingApply = { changes: changes.subarray(0, n * 5), count: n, target: r };
     }
     r.rows = job.rows;
     return r;
