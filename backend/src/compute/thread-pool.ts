@@ -173,7 +173,8 @@ parentPort.on("message", (job) => {
     const shared = arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
     const n = out.sum.length;
     this.split(rows, shared, {
-      job: (lo, hi, part) => ({ kind: "narrow", lo, hi, args, out: { sum: part[0], count: part[1], ver: part[2] } }),
+      // The helpers read the versions themselves: the written rows' list is not copied to them.
+      job: (lo, hi, part) => ({ kind: "narrow", lo, hi, args: { ...args, versionRows: undefined }, out: { sum: part[0], count: part[1], ver: part[2] } }),
       parts: () => [0, 1, 2].map(() => new Float64Array(new SharedArrayBuffer(n * 8))),
       here: (lo, hi) => narrowRows(lo, hi, args, out),
       merge: ([sum, count, ver]) => {

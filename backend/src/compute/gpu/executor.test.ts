@@ -10,6 +10,8 @@ import path from "node:path";
 import { mulberry32 as rng } from "../../../../bench/rng";
 import { generateCells, generatedCubeDef } from "../../../../bench/generate";
 import { Cube, type CubeDef, type DimensionDef, type LeafCells, planSpread, serialExecutor, type SpreadSpec } from "../../lattice";
+import { leafSource } from "../../lattice/evaluate/batch";
+import { evaluateNarrow } from "../../lattice/evaluate/narrow";
 import { loadModel } from "../../loader";
 import { FOODMART_DIR } from "../../../../test/helpers/foodmart-sql";
 import { GpuExecutor } from "./executor";
@@ -29,9 +31,10 @@ afterAll(async () => {
   await gpu?.close();
 });
 
-/** Checks that two answers agree: counts exactly, values within 1e-9 relative and to the cent. */
-function expectSame(got: { value: number | null }[], want: { value: number | null }[], label: string): void {
+/** Checks that two answers agree: versions and emptiness exactly, values within 1e-9 relative and to the cent. */
+function expectSame(got: { value: number | null; version: number }[], want: { value: number | null; version: number }[], label: string): void {
   got.forEach((g, i) => {
+    if (g.version !== want[i].version) throw new Error(`${label}: cell ${i}: version ${g.version} on the GPU, ${want[i].version} on the CPU`);
     const w = want[i].value;
     if (w === null || g.value === null) {
       if (g.value !== w) throw new Error(`${label}: cell ${i}: GPU ${g.value}, CPU ${w}`);
@@ -107,6 +110,7 @@ describe("GPU executor (software adapter)", () => {
     const c = pair(loaded.def, loaded.cells);
     const rand = rng(0xf00d);
     const before = gpu.stats.gpuScans;
+    const narrowsBefore = gpu.stats.gpuNarrows;
     for (let round = 0; round < 3; round++) {
       const batch = randomCells(c.onCpu, 400, rand);
       expectSame(c.onGpu.getCells(batch), c.onCpu.getCells(batch), `FoodMart round ${round}`);
@@ -115,6 +119,7 @@ describe("GPU executor (software adapter)", () => {
       spreadBoth(c, rand, 1000 + round);
     }
     expect(gpu.stats.gpuScans).toBeGreaterThan(before);
+    expect(gpu.stats.gpuNarrows).toBeGreaterThan(narrowsBefore);
   }, 120_000);
 
   test("a generated cube of 300k leaves: report-shaped and scattered batches, after writes and spreads", () => {
@@ -122,6 +127,7 @@ describe("GPU executor (software adapter)", () => {
     const c = pair(def, generateCells(def, { count: 300_000, seed: 5 }));
     const rand = rng(77);
     const before = gpu.stats.gpuScans;
+    const narrowsBefore = gpu.stats.gpuNarrows;
     for (let round = 0; round < 3; round++) {
       const batch = randomCells(c.onCpu, 300, rand);
       expectSame(c.onGpu.getCells(batch), c.onCpu.getCells(batch), `generated round ${round}`);
@@ -142,14 +148,19 @@ describe("GPU executor (software adapter)", () => {
       spreadBoth(c, rand, 20_000 + round);
     }
     expect(gpu.stats.gpuScans).toBeGreaterThan(before);
+    expect(gpu.stats.gpuNarrows).toBeGreaterThan(narrowsBefore);
     expect(gpu.stats.failedScans).toBe(0);
   }, 120_000);
 
-  test("random ragged, weighted cubes equal a direct weighted sum, and large values rescale the resident column", () => {
-    const rand = rng(4242);
-    const { def, cells, brute, rows } = randomCube(rand, [90, 60, 30, 14], 9000);
+  test.each([
+    ["weights -1, 0.5 and 1 (narrow passes on the CPU)", false],
+    ["weights -1 and 1 (narrow passes on the GPU)", true],
+  ])("random ragged cubes, %s, equal a direct weighted sum, and large values rescale the resident column", (_, unitWeights) => {
+    const rand = rng(unitWeights ? 4343 : 4242);
+    const { def, cells, brute, rows } = randomCube(rand, [90, 60, 30, 14], 9000, unitWeights);
     const c = pair(def, cells);
     const before = gpu.stats.gpuScans;
+    const narrowsBefore = gpu.stats.gpuNarrows;
     const batch = [...randomCells(c.onCpu, 300, rand), ...reportGrid(c.onCpu, rand)];
     const check = (label: string) => {
       const got = c.onGpu.getCells(batch);
@@ -159,6 +170,17 @@ describe("GPU executor (software adapter)", () => {
         if (want === null) expect(got[i].value).toBeNull();
         else expect(Math.abs((got[i].value as number) - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
       });
+      if (!unitWeights) return;
+      // The narrow pass itself on every consolidated cell (the cost model picks it only for some).
+      const cube = c.onGpu;
+      const consolidated = batch.map((_, i) => i).filter((i) => cube.isConsolidated(batch[i]));
+      const out = { values: new Float64Array(batch.length), counts: new Float64Array(batch.length), versions: new Float64Array(batch.length) };
+      evaluateNarrow(cube.dims, leafSource(cube.dims, cube.store), batch, consolidated, out, undefined, gpu);
+      for (const i of consolidated.filter((i) => i < 300)) {
+        const want = brute(batch[i]);
+        if (want === null) expect(out.counts[i]).toBe(0);
+        else expect(Math.abs(out.values[i] - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
+      }
     };
     check("random");
     // A value far above every other (a new binary exponent for the column), then a clear.
@@ -175,6 +197,7 @@ describe("GPU executor (software adapter)", () => {
       check(`after writing ${value}`);
     }
     expect(gpu.stats.gpuScans).toBeGreaterThan(before);
+    if (unitWeights) expect(gpu.stats.gpuNarrows).toBeGreaterThan(narrowsBefore);
   });
 
   test("QATOM_GPU=off loads nothing of Dawn", () => {
@@ -191,21 +214,21 @@ describe("GPU executor (software adapter)", () => {
   });
 });
 
-/** A random ragged, weighted hierarchy of `size` members. */
-function randomDim(name: string, rand: () => number, size: number): DimensionDef {
+/** A random ragged, weighted hierarchy of `size` members (weights -1, 1 and, unless `unitWeights`, 0.5). */
+function randomDim(name: string, rand: () => number, size: number, unitWeights: boolean): DimensionDef {
   const members: DimensionDef["members"] = [{ name: `All ${name}`, parent: -1, level: 0 }];
   const depth = [0];
   for (let i = 1; i < size; i++) {
     const parent = Math.floor(rand() * i);
     depth.push(depth[parent] + 1);
-    members.push({ name: `${name}${i}`, parent, level: Math.min(depth[i], 4), weight: rand() < 0.15 ? -1 : rand() < 0.05 ? 0.5 : 1 });
+    members.push({ name: `${name}${i}`, parent, level: Math.min(depth[i], 4), weight: rand() < 0.15 ? -1 : rand() < 0.05 && !unitWeights ? 0.5 : 1 });
   }
   return { name, levels: ["(All)", "L1", "L2", "L3", "L4"], hasAll: true, members };
 }
 
 /** A random cube of ragged, weighted dimensions with about `count` leaf rows, and a brute-force sum. */
-function randomCube(rand: () => number, sizes: number[], count: number) {
-  const dims = sizes.map((n, d) => randomDim(String.fromCharCode(65 + d), rand, n));
+function randomCube(rand: () => number, sizes: number[], count: number, unitWeights = false) {
+  const dims = sizes.map((n, d) => randomDim(String.fromCharCode(65 + d), rand, n, unitWeights));
   const nd = dims.length;
   const leaves = dims.map((d) => d.members.map((_, i) => i).filter((i) => !d.members.some((m) => m.parent === i)));
   const seen = new Set<string>();

@@ -12,10 +12,11 @@
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { type MemberColumn, type NarrowArgs, type NarrowOut, PARALLEL_MIN_ROWS, REJECT, type ScanExecutor, scanRows } from "../../lattice";
+import { type MemberColumn, type NarrowArgs, type NarrowOut, narrowRows, PARALLEL_MIN_ROWS, REJECT, type ScanExecutor, scanRows } from "../../lattice";
 import { decodeSum } from "./fixed-point";
 import { SLOT_WORDS } from "./kernels";
-import type { ScanJob } from "./scanner";
+import { packNarrowTables } from "./narrow-pass";
+import type { NarrowJob, ScanJob } from "./scanner";
 import type { FromWorker, ToWorker } from "./worker";
 
 /** `QATOM_GPU`: whether the calc worker uses a GPU. */
@@ -54,8 +55,8 @@ let lastId = 0;
  */
 export class GpuExecutor implements ScanExecutor {
   readonly minRows: number;
-  /** Scans answered by the GPU, and scans given to the CPU after a GPU failure. */
-  readonly stats = { gpuScans: 0, failedScans: 0 };
+  /** Scans and narrow passes answered by the GPU, and jobs given to the CPU after a GPU failure. */
+  readonly stats = { gpuScans: 0, gpuNarrows: 0, failedScans: 0 };
   private stateNow: GpuState;
   private why: string;
   private adapter = "";
@@ -63,6 +64,8 @@ export class GpuExecutor implements ScanExecutor {
   private readonly ids = new WeakMap<ArrayBufferLike, number>();
   /** Rows the worker holds of each id, and changed rows of value columns since their last scan. */
   private readonly known = new Map<number, number>();
+  /** Rows of each store (by its value column's id) whose packed columns the worker holds (narrow passes). */
+  private readonly knownPacked = new Map<number, number>();
   private readonly dirty = new Map<number, Dirty>();
   private readonly freed = new FinalizationRegistry<number>((id) => this.free(id));
   private ticket = 0;
@@ -121,8 +124,29 @@ export class GpuExecutor implements ScanExecutor {
     this.options.fallback.warm(rows);
   }
 
+  /**
+   * The narrow pass on the GPU when its weights are -1, 0 or 1 (narrow-pass.ts), the versions from
+   * the written rows on the CPU; else, or when the GPU cannot answer, on the fallback.
+   */
   narrow(rows: number, args: NarrowArgs, out: NarrowOut): void {
-    this.options.fallback.narrow(rows, args, out);
+    const tables = this.stateNow === "ready" && rows >= this.minRows ? packNarrowTables(args, out.sum.length) : null;
+    if (!tables || !this.gpuNarrow(rows, args, tables, out)) this.options.fallback.narrow(rows, args, out);
+  }
+
+  private gpuNarrow(rows: number, args: NarrowArgs, tables: Int32Array<ArrayBuffer>, out: NarrowOut): boolean {
+    const cells = out.sum.length;
+    const sent = this.post("narrow", rows, args.cols, args.values, cells, (base) => ({ ...base, tables, cells }), this.knownPacked);
+    if (!sent) return false;
+    const { words, f } = sent;
+    for (let j = 0; j < cells; j++) {
+      const count = words[j * SLOT_WORDS + 4];
+      if (count === 0) continue;
+      out.sum[j] += decodeSum(words, j * SLOT_WORDS, f);
+      out.count[j] += count;
+    }
+    narrowVersions(args, out);
+    this.stats.gpuNarrows++;
+    return true;
   }
 
   /**
@@ -150,8 +174,37 @@ export class GpuExecutor implements ScanExecutor {
 
   /** The scan on the GPU; false (nothing added to `acc`) when the GPU could not answer. */
   private gpuScan(rows: number, cols: readonly MemberColumn[], tables: readonly Int32Array[], values: Float64Array, acc: Float64Array): boolean {
+    const slots = acc.length / 2;
+    const sent = this.post("scan", rows, cols, values, slots, (base) => ({ ...base, tables: [...tables], slots }), this.known);
+    if (!sent) return false;
+    const { words, f } = sent;
+    for (let k = 0; k < slots; k++) {
+      const count = words[k * SLOT_WORDS + 4];
+      if (count === 0) continue;
+      acc[2 * k] += decodeSum(words, k * SLOT_WORDS, f);
+      acc[2 * k + 1] += count;
+    }
+    this.stats.gpuScans++;
+    return true;
+  }
+
+  /**
+   * Posts a job to the worker and waits for its result: the columns and values travel only when
+   * the worker does not hold them up to `rows` (`colsKnown`: what it holds of the columns in the
+   * form this job uses), with the rows changed since. Returns the result's words and scale, or null
+   * when the GPU could not answer (after `timeoutMs`, the GPU is given up).
+   */
+  private post<J extends ScanJob | NarrowJob>(
+    kind: "scan" | "narrow",
+    rows: number,
+    cols: readonly MemberColumn[],
+    values: Float64Array,
+    slots: number,
+    complete: (base: Omit<ScanJob, "tables" | "slots">) => J,
+    colsKnown: Map<number, number>,
+  ): { words: Uint32Array; f: number } | null {
     const worker = this.worker;
-    if (!worker) return false;
+    if (!worker) return null;
     const colIds = cols.map((c) => this.idOf(c.buffer));
     const valuesId = this.idOf(values.buffer);
     const dirty = this.dirty.get(valuesId);
@@ -160,47 +213,37 @@ export class GpuExecutor implements ScanExecutor {
     let dirtyRows: Int32Array | null = new Int32Array(0);
     if (dirty === "all") dirtyRows = null;
     else if (dirty) dirtyRows = Int32Array.from(dirty);
-    const job: ScanJob = {
+    const colKey = (k: number) => (kind === "narrow" ? valuesId : colIds[k]);
+    const job = complete({
       rows,
       colIds,
-      cols: cols.map((c, k) => ((this.known.get(colIds[k]) ?? 0) < rows ? c : null)),
+      cols: cols.map((c, k) => ((colsKnown.get(colKey(k)) ?? 0) < rows ? c : null)),
       valuesId,
       values: sendValues ? values : null,
       dirty: dirtyRows,
-      tables: [...tables],
-      slots: acc.length / 2,
-    };
-    const out = new SharedArrayBuffer(8 + job.slots * SLOT_WORDS * 4);
+    });
+    const out = new SharedArrayBuffer(8 + slots * SLOT_WORDS * 4);
     const ctrl = new Int32Array(new SharedArrayBuffer(4));
     this.ticket = (this.ticket % 0x3fff_ffff) + 1;
     const ticket = this.ticket;
     Atomics.store(ctrl, 0, ticket);
-    worker.postMessage({ kind: "scan", ticket, ctrl, out, job } satisfies ToWorker);
-    const waited = Atomics.wait(ctrl, 0, ticket, this.options.timeoutMs ?? 10_000);
-    if (waited === "timed-out") {
-      this.giveUp(`a scan of ${rows} rows took longer than ${this.options.timeoutMs ?? 10_000} ms`);
-      return false;
+    worker.postMessage({ kind, ticket, ctrl, out, job } as ToWorker);
+    const timeout = this.options.timeoutMs ?? 10_000;
+    if (Atomics.wait(ctrl, 0, ticket, timeout) === "timed-out") {
+      this.giveUp(`a GPU ${kind} of ${rows} rows took longer than ${timeout} ms`);
+      return null;
     }
     if (Atomics.load(ctrl, 0) !== 0) {
-      // The worker may hold half-uploaded columns: it drops them all, and the next scan sends them again.
+      // The worker may hold half-uploaded columns: it drops them all, and the next job sends them again.
       this.stats.failedScans++;
       this.forgetAll();
-      if (this.stats.failedScans >= 3) this.giveUp("three scans failed on the GPU");
-      return false;
+      if (this.stats.failedScans >= 3) this.giveUp("three GPU jobs failed");
+      return null;
     }
-    for (const id of colIds) this.known.set(id, Math.max(rows, this.known.get(id) ?? 0));
+    for (let k = 0; k < cols.length; k++) colsKnown.set(colKey(k), Math.max(rows, colsKnown.get(colKey(k)) ?? 0));
     this.known.set(valuesId, rows);
     this.dirty.delete(valuesId);
-    const f = new Float64Array(out, 0, 1)[0];
-    const words = new Uint32Array(out, 8, job.slots * SLOT_WORDS);
-    for (let k = 0; k < job.slots; k++) {
-      const count = words[k * SLOT_WORDS + 4];
-      if (count === 0) continue;
-      acc[2 * k] += decodeSum(words, k * SLOT_WORDS, f);
-      acc[2 * k + 1] += count;
-    }
-    this.stats.gpuScans++;
-    return true;
+    return { words: new Uint32Array(out, 8, slots * SLOT_WORDS), f: new Float64Array(out, 0, 1)[0] };
   }
 
   private idOf(buffer: ArrayBufferLike): number {
@@ -215,6 +258,7 @@ export class GpuExecutor implements ScanExecutor {
 
   private free(id: number): void {
     this.known.delete(id);
+    this.knownPacked.delete(id);
     this.dirty.delete(id);
     this.worker?.postMessage({ kind: "free", ids: [id] } satisfies ToWorker);
   }
@@ -222,6 +266,7 @@ export class GpuExecutor implements ScanExecutor {
   private forgetAll(): void {
     const ids = [...this.known.keys()];
     this.known.clear();
+    this.knownPacked.clear();
     this.dirty.clear();
     this.worker?.postMessage({ kind: "free", ids } satisfies ToWorker);
   }
@@ -311,4 +356,35 @@ export class GpuExecutor implements ScanExecutor {
     }
     return null;
   }
+}
+
+/**
+ * The narrow pass's versions, on the CPU: the kernel run over the rows with a version (the written
+ * ones, `args.versionRows` when given, else found by a pass over the versions), gathered into
+ * small columns; only its highest versions are kept.
+ */
+function narrowVersions(args: NarrowArgs, out: NarrowOut): void {
+  let rows: ArrayLike<number>;
+  let n: number;
+  if (args.versionRows && args.versionCount !== undefined) {
+    rows = args.versionRows;
+    n = args.versionCount;
+  } else {
+    const found: number[] = [];
+    for (let r = 0; r < args.versions.length; r++) if (args.versions[r] > 0) found.push(r);
+    rows = found;
+    n = found.length;
+  }
+  if (n === 0) return;
+  const gather = (col: ArrayLike<number>) => Int32Array.from({ length: n }, (_, i) => col[rows[i]]);
+  const sub: NarrowArgs = {
+    ...args,
+    cols: args.cols.map(gather),
+    values: Float64Array.from({ length: n }, (_, i) => args.values[rows[i]]),
+    versions: Float64Array.from({ length: n }, (_, i) => args.versions[rows[i]]),
+  };
+  const cells = out.ver.length;
+  const scratch: NarrowOut = { sum: new Float64Array(cells), count: new Float64Array(cells), ver: new Float64Array(cells) };
+  narrowRows(0, n, sub, scratch);
+  for (let j = 0; j < cells; j++) if (scratch.ver[j] > out.ver[j]) out.ver[j] = scratch.ver[j];
 }

@@ -8,6 +8,7 @@
 import type {} from "webgpu";
 import type { OpenedDevice } from "./device";
 import { encodeValue, exponentAbove, magnitudeExponent, scaleFor } from "./fixed-point";
+import { narrowShader } from "./narrow-pass";
 import { applyShader, type PassShape, SLOT_WORDS, scanPasses, scanShader, WORKGROUP_SIZE } from "./kernels";
 
 /** A leaf-row array as the worker receives it: the data when it is needed, else null (resident). */
@@ -28,6 +29,14 @@ export interface ScanJob {
   tables: Int32Array[];
   /** Accumulator slots (keys) of the scan. */
   slots: number;
+}
+
+/** A narrow pass, as posted by the executor: the rows and value column as a scan's, all dimensions' columns, and the packed tables. */
+export interface NarrowJob extends Omit<ScanJob, "tables" | "slots"> {
+  /** packNarrowTables's output. */
+  tables: Int32Array<ArrayBuffer>;
+  /** Cells of the pass (accumulator slots). */
+  cells: number;
 }
 
 /** A scan's result: SLOT_WORDS words per slot (fixed-point sum, then count) and the scale 2^-f of the sums. */
@@ -57,6 +66,9 @@ export class GpuScanner {
   private readonly values = new Map<number, ResidentValues>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private applyPipeline: GPUComputePipeline | null = null;
+  private narrowPipeline: GPUComputePipeline | null = null;
+  /** All dimensions' columns of a store (by its value column's id), packed for the narrow pass. */
+  private readonly packed = new Map<number, { chunks: GPUBuffer[]; rows: number; dims: number }>();
   private keys: GPUBuffer | null = null;
   /** Changed values to scatter into a resident value column before the next scan's passes. */
   private pendingApply: { changes: Uint32Array<ArrayBuffer>; count: number; target: Resident } | null = null;
@@ -87,6 +99,11 @@ export class GpuScanner {
 
   /** Drops a resident column or value column (its store is gone). */
   free(id: number): void {
+    const packed = this.packed.get(id);
+    if (packed) {
+      this.retired.push(...packed.chunks);
+      this.packed.delete(id);
+    }
     for (const map of [this.cols, this.values] as Map<number, Resident>[]) {
       const r = map.get(id);
       if (!r) continue;
@@ -125,8 +142,7 @@ export class GpuScanner {
     const encoder = device.createCommandEncoder();
     encoder.clearBuffer(acc, 0, accBytes);
     let uniformIndex = 0;
-    const apply = this.pendingApply;
-    this.pendingApply = null;
+    const apply = this.takeApply();
     if (apply) uniformIndex = this.encodeApply(encoder, apply, uniformIndex);
     for (let s = 0, lo = 0; lo < job.rows; s++, lo += this.segRows) {
       const n = Math.min(this.segRows, job.rows - lo);
@@ -162,6 +178,115 @@ export class GpuScanner {
     const words = new Uint32Array(readback.getMappedRange(0, accBytes).slice(0));
     readback.unmap();
     return { words, f: scaleFor(values.e) };
+  }
+
+  /** The changed values residentValues left to scatter (once). */
+  private takeApply(): { changes: Uint32Array<ArrayBuffer>; count: number; target: Resident } | null {
+    const apply = this.pendingApply;
+    this.pendingApply = null;
+    return apply;
+  }
+
+  /**
+   * Rows per chunk of the packed columns: the value segment, halved until a chunk's columns fit one
+   * storage binding, in whole workgroups.
+   */
+  private narrowChunk(dims: number): number {
+    let n = this.segRows;
+    while (n > WORKGROUP_SIZE && n * dims * 4 > this.opened.maxBinding) n = Math.floor(n / 2 / WORKGROUP_SIZE) * WORKGROUP_SIZE;
+    return n;
+  }
+
+  /**
+   * Runs a narrow pass (narrow-pass.ts) over rows `[0, rows)`: sums and counts per cell in the
+   * result's slots (versions are the executor's). The value column and the packed columns are made
+   * resident up to `rows` first.
+   */
+  async narrow(job: NarrowJob): Promise<ScanResult> {
+    for (const b of this.retired.splice(0)) b.destroy();
+    this.pendingApply = null;
+    const device = this.device;
+    const values = this.residentValues(job);
+    const nd = job.colIds.length;
+    const chunk = this.narrowChunk(nd);
+    const packed = this.residentPacked(job, nd, chunk);
+    const tabs = this.tablesBuffer(Math.max(16, job.tables.byteLength));
+    device.queue.writeBuffer(tabs, 0, job.tables);
+    const accBytes = Math.max(16, job.cells * SLOT_WORDS * 4);
+    const acc = this.accumulator(accBytes);
+    const readback = this.readbackBuffer(accBytes);
+    this.narrowPipeline ??= device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code: narrowShader() }), entryPoint: "main" } });
+    const pipeline = this.narrowPipeline;
+    const encoder = device.createCommandEncoder();
+    encoder.clearBuffer(acc, 0, accBytes);
+    let uniformIndex = 0;
+    const apply = this.takeApply();
+    if (apply) uniformIndex = this.encodeApply(encoder, apply, uniformIndex);
+    const perSegment = Math.ceil(this.segRows / chunk);
+    for (let lo = 0, n = 0; lo < job.rows; lo += n) {
+      const s = Math.floor(lo / this.segRows);
+      n = Math.min(chunk, job.rows - lo, (s + 1) * this.segRows - lo);
+      const params = Uint32Array.of(n, chunk, 0, 0);
+      this.uniforms[uniformIndex] ??= device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const uniform = this.uniforms[uniformIndex++];
+      device.queue.writeBuffer(uniform, 0, params);
+      const valuesOffset = (lo - s * this.segRows) * 16;
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(
+        0,
+        device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: uniform } },
+            { binding: 1, resource: { buffer: tabs, size: Math.max(16, job.tables.byteLength) } },
+            { binding: 2, resource: { buffer: packed.chunks[s * perSegment + ((lo - s * this.segRows) / chunk)] } },
+            { binding: 3, resource: { buffer: values.buffers[s], offset: valuesOffset, size: n * 16 } },
+            { binding: 4, resource: { buffer: acc, size: accBytes } },
+          ],
+        }),
+      );
+      pass.dispatchWorkgroups(Math.ceil(n / WORKGROUP_SIZE));
+      pass.end();
+    }
+    encoder.copyBufferToBuffer(acc, 0, readback, 0, accBytes);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ, 0, accBytes);
+    const words = new Uint32Array(readback.getMappedRange(0, accBytes).slice(0));
+    readback.unmap();
+    return { words, f: scaleFor(values.e) };
+  }
+
+  /**
+   * The packed columns of a store up to `rows`: chunks of `chunk` rows (never across a value
+   * segment), each holding every dimension's member ids of its rows, dimension-major.
+   */
+  private residentPacked(job: NarrowJob, nd: number, chunk: number): { chunks: GPUBuffer[]; rows: number; dims: number } {
+    let p = this.packed.get(job.valuesId);
+    if (!p || p.dims !== nd) {
+      p = { chunks: [], rows: 0, dims: nd };
+      this.packed.set(job.valuesId, p);
+    }
+    if (p.rows >= job.rows) return p;
+    const cols = job.cols;
+    if (cols.some((c) => c === null)) throw new Error(`GPU packed columns of ${job.valuesId} are resident up to row ${p.rows}, not ${job.rows}, and were not sent`);
+    const perSegment = Math.ceil(this.segRows / chunk);
+    for (let lo = p.rows; lo < job.rows; ) {
+      const s = Math.floor(lo / this.segRows);
+      const inSeg = lo - s * this.segRows;
+      const c = Math.floor(inSeg / chunk);
+      const chunkLo = s * this.segRows + c * chunk;
+      const hi = Math.min(job.rows, chunkLo + chunk, (s + 1) * this.segRows);
+      const index = s * perSegment + c;
+      p.chunks[index] ??= this.device.createBuffer({ size: chunk * nd * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      for (let d = 0; d < nd; d++) {
+        const ids = Uint32Array.from((cols[d] as Column).subarray(lo, hi));
+        this.device.queue.writeBuffer(p.chunks[index], (d * chunk + (lo - chunkLo)) * 4, ids);
+      }
+      lo = hi;
+    }
+    p.rows = job.rows;
+    return p;
   }
 
   /**
@@ -287,7 +412,7 @@ export class GpuScanner {
     return r;
   }
 
-  private residentValues(job: ScanJob): ResidentValues {
+  private residentValues(job: Pick<ScanJob, "valuesId" | "values" | "rows" | "dirty">): ResidentValues {
     let r = this.values.get(job.valuesId);
     const values = job.values;
     if (!r) {

@@ -1,16 +1,17 @@
 /**
- * The GPU worker thread: opens the device (device.ts) when started and runs the scans the
- * executor posts (scanner.ts). The executor's thread waits on `ctrl` (see executor.ts): the worker
+ * The GPU worker thread: opens the device (device.ts) when started and runs the scans and narrow
+ * passes the executor posts (scanner.ts). The executor's thread waits on `ctrl` (see executor.ts): the worker
  * writes each result into the job's shared buffer and then sets `ctrl[0]` to 0 (done) or -1
  * (failed, with the reason posted as a message) and notifies.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openDevice } from "./device";
-import { GpuScanner, type ScanJob } from "./scanner";
+import { GpuScanner, type NarrowJob, type ScanJob } from "./scanner";
 
 /** Messages the executor posts to the worker. */
 export type ToWorker =
   | { kind: "scan"; ticket: number; ctrl: Int32Array; out: SharedArrayBuffer; job: ScanJob }
+  | { kind: "narrow"; ticket: number; ctrl: Int32Array; out: SharedArrayBuffer; job: NarrowJob }
   | { kind: "free"; ids: number[] };
 
 /** Messages the worker posts back. */
@@ -39,7 +40,7 @@ void (async () => {
         return;
       }
       try {
-        const res = await scanner.scan(msg.job);
+        const res = msg.kind === "narrow" ? await scanner.narrow(msg.job) : await scanner.scan(msg.job);
         const header = new Float64Array(msg.out, 0, 1);
         header[0] = res.f;
         new Uint32Array(msg.out, 8, res.words.length).set(res.words);

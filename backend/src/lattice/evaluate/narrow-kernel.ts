@@ -30,6 +30,12 @@ export interface NarrowArgs {
   cols: readonly MemberColumn[];
   values: Float64Array;
   versions: Float64Array;
+  /**
+   * Rows whose version is above 0 (`versionRows[0..versionCount)`), when known: an executor that
+   * sums elsewhere takes the versions from them alone.
+   */
+  versionRows?: Int32Array;
+  versionCount?: number;
 }
 
 /** Per cell: the weighted sum, the count of non-empty leaves, and the highest version. */

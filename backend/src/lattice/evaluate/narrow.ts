@@ -97,7 +97,7 @@ export function evaluateNarrow(
   const nd = dims.length;
   const nc = cells.length;
   const rows = source.count;
-  const big = rows >= PARALLEL_MIN_ROWS;
+  const big = rows >= (executor.minRows ?? PARALLEL_MIN_ROWS);
   /** Arrays the kernel reads: in shared memory for a large pass, so helper threads read them in place. */
   const ints = (n: number) => new Int32Array(big ? new SharedArrayBuffer(n * 4) : new ArrayBuffer(n * 4));
   const toInts = (xs: ArrayLike<number>) => {
@@ -251,6 +251,8 @@ export function evaluateNarrow(
     cols: source.cols,
     values: source.values,
     versions: source.versions,
+    versionRows: source.versionRows,
+    versionCount: source.versionCount,
   };
   const res: NarrowOut = { sum: new Float64Array(nc), count: new Float64Array(nc), ver: new Float64Array(nc) };
   if (stats) {
