@@ -200,6 +200,25 @@ describe("GPU executor (software adapter)", () => {
     if (unitWeights) expect(gpu.stats.gpuNarrows).toBeGreaterThan(narrowsBefore);
   });
 
+  test("QATOM_GPU=on fails without an adapter; auto declines a software adapter and says why", () => {
+    const script = (mode: string) => `
+      const { GpuExecutor } = require(${JSON.stringify(path.join(__dirname, "executor.ts"))});
+      const { serialExecutor } = require(${JSON.stringify(path.join(__dirname, "../../lattice"))});
+      const e = new GpuExecutor({ mode: "${mode}", fallback: serialExecutor });
+      e.start().then(
+        () => console.log(JSON.stringify({ state: e.state, reason: e.reason, cpu: e.describe(1e9) })),
+        (err) => console.log(JSON.stringify({ error: err.message })),
+      ).then(() => e.close());`;
+    const run = (mode: string, env: Record<string, string>) => {
+      const out = execFileSync(process.execPath, ["--require", require.resolve("tsx/cjs"), "-e", script(mode)], { encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "ignore"] });
+      return JSON.parse(out.trim().split("\n").pop() as string);
+    };
+    // An EGL platform Mesa does not know: no adapter at all.
+    expect(run("on", { EGL_PLATFORM: "none-such" })).toEqual({ error: expect.stringMatching(/^QATOM_GPU=on, but the GPU cannot be used: no WebGPU adapter/) });
+    const auto = run("auto", { EGL_PLATFORM: "surfaceless" });
+    expect(auto).toMatchObject({ state: "unavailable", reason: expect.stringMatching(/software adapter/), cpu: { executor: "cpu" } });
+  });
+
   test("QATOM_GPU=off loads nothing of Dawn", () => {
     const script = `
       const { GpuExecutor } = require(${JSON.stringify(path.join(__dirname, "executor.ts"))});
