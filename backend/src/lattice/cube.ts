@@ -434,9 +434,11 @@ export class Cube {
     const rows = new Int32Array(n);
     const touched = new Set<Subscription>();
     let applied = 0;
+    // One coordinates array for every change (the store, rollups and watches copy what they keep).
+    const c = new Int32Array(nd);
     try {
       for (let k = 0; k < n; k++) {
-        const c = cols.coords.subarray(k * nd, (k + 1) * nd);
+        for (let d = 0; d < nd; d++) c[d] = cols.coords[k * nd + d];
         this.checkLeaf(c);
         let r = cols.rows ? cols.rows[k] : -1;
         if (r < 0 || r >= this.store.count || !this.store.rowEquals(r, c)) r = this.store.findOrAdd(c);

@@ -198,13 +198,16 @@ export class Rollup implements RowSource {
   /** Applies one leaf change (values NaN when empty), as Cube.applyChanges does to the leaf store. */
   apply(leaf: ArrayLike<number>, oldValue: number, newValue: number, version: number): void {
     let w = 1;
-    const coords = new Int32Array(leaf.length);
-    for (let d = 0; d < leaf.length; d++) {
-      coords[d] = this.memberOf[d][leaf[d]];
+    let key = 0;
+    const nd = leaf.length;
+    for (let d = 0; d < nd; d++) {
+      key += this.slotOf[d][this.memberOf[d][leaf[d]]];
       const wd = this.weightOf[d];
       if (wd) w *= wd[leaf[d]];
     }
-    const r = this.rowFor(coords);
+    // Most changes land on an existing row: its members are looked up only for a new one.
+    let r = this.rowOf[key];
+    if (r < 0) r = this.rowFor(Int32Array.from({ length: nd }, (_, d) => this.memberOf[d][leaf[d]]));
     if (!Number.isNaN(oldValue)) {
       this.values[r] -= w * oldValue;
       this.counts[r]--;
