@@ -165,7 +165,8 @@ export class Dimension {
 
   /** True when the member has no children. */
   isLeaf(id: number): boolean {
-    return this.children[id].length === 0;
+    // Leaves, and only they, have a depth-first leaf position.
+    return this.leafPos[id] >= 0;
   }
 
   /** True when `leaf` (a leaf member id) lies under `member` or is it. */

@@ -200,8 +200,9 @@ export class Rollup implements RowSource {
     let w = 1;
     let key = 0;
     const nd = leaf.length;
+    const leafSlot = this.leafSlots();
     for (let d = 0; d < nd; d++) {
-      key += this.slotOf[d][this.memberOf[d][leaf[d]]];
+      key += leafSlot[d][leaf[d]];
       const wd = this.weightOf[d];
       if (wd) w *= wd[leaf[d]];
     }
@@ -230,8 +231,17 @@ export class Rollup implements RowSource {
       this.versionRows.byteLength +
       this.rowOf.byteLength +
       this.slotOf.reduce((n, c) => n + c.byteLength, 0) +
-      this.memberOf.reduce((n, c) => n + c.byteLength, 0)
+      this.memberOf.reduce((n, c) => n + c.byteLength, 0) +
+      (this.leafSlot?.reduce((n, c) => n + c.byteLength, 0) ?? 0)
     );
+  }
+
+  /** Per dimension, each leaf member's key contribution (`slotOf` of its rollup member), made on the first change. */
+  private leafSlot: Int32Array[] | null = null;
+
+  private leafSlots(): Int32Array[] {
+    this.leafSlot ??= this.memberOf.map((of, d) => Int32Array.from(of, (m) => (m >= 0 ? this.slotOf[d][m] : 0)));
+    return this.leafSlot;
   }
 
   /** The row of a combination of rollup members, created empty when missing. */
