@@ -10,6 +10,23 @@ export const WORKGROUP_SIZE = 256;
 export const SLOT_WORDS = 5;
 
 /**
+ * WGSL: adds a 32-bit word at position `word` of the four-word sum at `acc[base..base+4)`,
+ * carrying into the next word when the atomic addition overflows (the kernels' exact 128-bit sums).
+ */
+export const ADD_WORD_WGSL = `
+fn addWord(base: u32, word: u32, value: u32) {
+  var k = word;
+  var add = value;
+  loop {
+    let old = atomicAdd(&acc[base + k], add);
+    if (old <= 0xffffffffu - add || k == 3u) { break; }
+    k = k + 1u;
+    add = 1u;
+  }
+}
+`;
+
+/**
  * Axes one pass takes: a stage may bind 8 storage buffers (WebGPU's minimum), one per axis column
  * besides the tables, the partial keys, the values and the accumulator the pass binds.
  */
@@ -83,20 +100,7 @@ export function scanShader(shape: PassShape): string {
   if (q.z != 0u) { addWord(base, 2u, q.z); }
   if (q.w != 0u) { addWord(base, 3u, q.w); }
   atomicAdd(&acc[base + 4u], 1u);`;
-  const addWord = keyOut
-    ? ""
-    : `
-fn addWord(base: u32, word: u32, value: u32) {
-  var k = word;
-  var add = value;
-  loop {
-    let old = atomicAdd(&acc[base + k], add);
-    if (old <= 0xffffffffu - add || k == 3u) { break; }
-    k = k + 1u;
-    add = 1u;
-  }
-}
-`;
+  const addWord = keyOut ? "" : ADD_WORD_WGSL;
   return `
 struct Params { rows: u32, pad0: u32, pad1: u32, pad2: u32, off: array<vec4<u32>, 2> }
 @group(0) @binding(0) var<uniform> P: Params;

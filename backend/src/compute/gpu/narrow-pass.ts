@@ -9,7 +9,7 @@
  * Versions are not on the device: the executor takes them from the written rows on the CPU.
  */
 import type { NarrowArgs } from "../../lattice";
-import { SLOT_WORDS, WORKGROUP_SIZE } from "./kernels";
+import { ADD_WORD_WGSL, SLOT_WORDS, WORKGROUP_SIZE } from "./kernels";
 
 /** Words of the header per used dimension: d, buckets, second dimension, and three section bases. */
 const USED_WORDS = 6;
@@ -65,17 +65,7 @@ struct Params { rows: u32, stride: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(3) var<storage, read> vals: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read_write> acc: array<atomic<u32>>;
 
-fn addWord(base: u32, word: u32, value: u32) {
-  var k = word;
-  var add = value;
-  loop {
-    let old = atomicAdd(&acc[base + k], add);
-    if (old <= 0xffffffffu - add || k == 3u) { break; }
-    k = k + 1u;
-    add = 1u;
-  }
-}
-
+${ADD_WORD_WGSL}
 fn member(d: i32, r: u32) -> i32 {
   return i32(cols[u32(d) * P.stride + r]);
 }

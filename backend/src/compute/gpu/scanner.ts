@@ -151,33 +151,43 @@ export class GpuScanner {
         const params = new Uint32Array(12);
         params[0] = n;
         for (let k = 0; k < shape.axes; k++) params[4 + k] = offsets[first + k];
-        this.uniforms[uniformIndex] ??= device.createBuffer({ size: params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-        const uniform = this.uniforms[uniformIndex++];
-        device.queue.writeBuffer(uniform, 0, params);
-        const entries: GPUBindGroupEntry[] = [
-          { binding: 0, resource: { buffer: uniform } },
-          { binding: 1, resource: { buffer: tabs } },
-        ];
+        const entries: GPUBindGroupEntry[] = [{ binding: 1, resource: { buffer: tabs } }];
         if (keys) entries.push({ binding: 2, resource: { buffer: keys } });
         if (!shape.keyOut) {
           entries.push({ binding: 3, resource: { buffer: values.buffers[s] } }, { binding: 4, resource: { buffer: acc, size: accBytes } });
         }
         for (let k = 0; k < shape.axes; k++) entries.push({ binding: 5 + k, resource: { buffer: cols[first + k].buffers[s] } });
-        const pipeline = this.pipeline(shape);
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-        pass.dispatchWorkgroups(Math.ceil(n / WORKGROUP_SIZE));
-        pass.end();
+        this.dispatch(encoder, this.pipeline(shape), uniformIndex++, params, entries, n);
         first += shape.axes;
       }
     }
-    encoder.copyBufferToBuffer(acc, 0, readback, 0, accBytes);
-    device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ, 0, accBytes);
-    const words = new Uint32Array(readback.getMappedRange(0, accBytes).slice(0));
+    return { words: await this.finish(encoder, acc, readback, accBytes), f: scaleFor(values.e) };
+  }
+
+  /**
+   * Encodes one compute pass of `pipeline` over `rows` invocations: `params` written into uniform
+   * buffer `uniformIndex` (48 bytes, reused across scans) and bound at 0, `entries` beside it.
+   */
+  private dispatch(encoder: GPUCommandEncoder, pipeline: GPUComputePipeline, uniformIndex: number, params: Uint32Array<ArrayBuffer>, entries: GPUBindGroupEntry[], rows: number): void {
+    const device = this.device;
+    this.uniforms[uniformIndex] ??= device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const uniform = this.uniforms[uniformIndex];
+    device.queue.writeBuffer(uniform, 0, params);
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uniform } }, ...entries] }));
+    pass.dispatchWorkgroups(Math.ceil(rows / WORKGROUP_SIZE));
+    pass.end();
+  }
+
+  /** Submits `encoder` with a copy of the accumulator to the readback buffer, and reads it back. */
+  private async finish(encoder: GPUCommandEncoder, acc: GPUBuffer, readback: GPUBuffer, bytes: number): Promise<Uint32Array> {
+    encoder.copyBufferToBuffer(acc, 0, readback, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ, 0, bytes);
+    const words = new Uint32Array(readback.getMappedRange(0, bytes).slice(0));
     readback.unmap();
-    return { words, f: scaleFor(values.e) };
+    return words;
   }
 
   /** The changed values residentValues left to scatter (once). */
@@ -226,35 +236,22 @@ export class GpuScanner {
     for (let lo = 0, n = 0; lo < job.rows; lo += n) {
       const s = Math.floor(lo / this.segRows);
       n = Math.min(chunk, job.rows - lo, (s + 1) * this.segRows - lo);
-      const params = Uint32Array.of(n, chunk, 0, 0);
-      this.uniforms[uniformIndex] ??= device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      const uniform = this.uniforms[uniformIndex++];
-      device.queue.writeBuffer(uniform, 0, params);
       const valuesOffset = (lo - s * this.segRows) * 16;
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(
-        0,
-        device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: uniform } },
-            { binding: 1, resource: { buffer: tabs, size: Math.max(16, job.tables.byteLength) } },
-            { binding: 2, resource: { buffer: packed.chunks[s * perSegment + ((lo - s * this.segRows) / chunk)] } },
-            { binding: 3, resource: { buffer: values.buffers[s], offset: valuesOffset, size: n * 16 } },
-            { binding: 4, resource: { buffer: acc, size: accBytes } },
-          ],
-        }),
+      this.dispatch(
+        encoder,
+        pipeline,
+        uniformIndex++,
+        Uint32Array.of(n, chunk, 0, 0),
+        [
+          { binding: 1, resource: { buffer: tabs, size: Math.max(16, job.tables.byteLength) } },
+          { binding: 2, resource: { buffer: packed.chunks[s * perSegment + (lo - s * this.segRows) / chunk] } },
+          { binding: 3, resource: { buffer: values.buffers[s], offset: valuesOffset, size: n * 16 } },
+          { binding: 4, resource: { buffer: acc, size: accBytes } },
+        ],
+        n,
       );
-      pass.dispatchWorkgroups(Math.ceil(n / WORKGROUP_SIZE));
-      pass.end();
     }
-    encoder.copyBufferToBuffer(acc, 0, readback, 0, accBytes);
-    device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ, 0, accBytes);
-    const words = new Uint32Array(readback.getMappedRange(0, accBytes).slice(0));
-    readback.unmap();
-    return { words, f: scaleFor(values.e) };
+    return { words: await this.finish(encoder, acc, readback, accBytes), f: scaleFor(values.e) };
   }
 
   /**
@@ -305,25 +302,11 @@ export class GpuScanner {
     for (let s = 0; s < apply.target.buffers.length; s++) {
       for (let first = 0; first < apply.count; first += perDispatch) {
         const n = Math.min(perDispatch, apply.count - first);
-        const params = Uint32Array.of(first, n, s * this.segRows, this.segRows, 0, 0, 0, 0, 0, 0, 0, 0);
-        this.uniforms[uniformIndex] ??= device.createBuffer({ size: params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-        const uniform = this.uniforms[uniformIndex++];
-        device.queue.writeBuffer(uniform, 0, params);
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(
-          0,
-          device.createBindGroup({
-            layout: pipeline.getBindGroupLayout(0),
-            entries: [
-              { binding: 0, resource: { buffer: uniform } },
-              { binding: 1, resource: { buffer: changes } },
-              { binding: 2, resource: { buffer: apply.target.buffers[s] } },
-            ],
-          }),
-        );
-        pass.dispatchWorkgroups(Math.ceil(n / WORKGROUP_SIZE));
-        pass.end();
+        const entries = [
+          { binding: 1, resource: { buffer: changes } },
+          { binding: 2, resource: { buffer: apply.target.buffers[s] } },
+        ];
+        this.dispatch(encoder, pipeline, uniformIndex++, Uint32Array.of(first, n, s * this.segRows, this.segRows), entries, n);
       }
     }
     return uniformIndex;
@@ -341,35 +324,29 @@ export class GpuScanner {
   }
 
   private keysBuffer(bytes: number): GPUBuffer {
-    if (!this.keys || this.keys.size < bytes) {
-      if (this.keys) this.retired.push(this.keys);
-      this.keys = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.STORAGE });
-    }
-    return this.keys;
+    return this.scratch("keys", bytes, GPUBufferUsage.STORAGE);
   }
 
   private tablesBuffer(bytes: number): GPUBuffer {
-    if (!this.tabs || this.tabs.size < bytes) {
-      if (this.tabs) this.retired.push(this.tabs);
-      this.tabs = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    }
-    return this.tabs;
+    return this.scratch("tabs", bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
   }
 
   private accumulator(bytes: number): GPUBuffer {
-    if (!this.acc || this.acc.size < bytes) {
-      if (this.acc) this.retired.push(this.acc);
-      this.acc = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    }
-    return this.acc;
+    return this.scratch("acc", bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
   }
 
   private readbackBuffer(bytes: number): GPUBuffer {
-    if (!this.readback || this.readback.size < bytes) {
-      if (this.readback) this.retired.push(this.readback);
-      this.readback = this.device.createBuffer({ size: roundUp(bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    }
-    return this.readback;
+    return this.scratch("readback", bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+  }
+
+  /** A reused scratch buffer of at least `bytes`, replaced by a larger one (the old one retired) when too small. */
+  private scratch(name: "keys" | "tabs" | "acc" | "readback", bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const have = this[name];
+    if (have && have.size >= bytes) return have;
+    if (have) this.retired.push(have);
+    const made = this.device.createBuffer({ size: roundUp(bytes), usage });
+    this[name] = made;
+    return made;
   }
 
   /** Segment buffers with room for `rows` rows of `rowBytes` each; a segment that grows is reallocated (and must be uploaded again). */
