@@ -1,8 +1,9 @@
 /**
  * The GPU executor: a ScanExecutor (lattice/evaluate/executor.ts) that answers the batch
- * consolidation scan on a WebGPU device when one is present, with the cube's columns resident in
- * device memory, and hands everything else (the narrow pass, small scans, any GPU failure) to the
- * CPU pool it wraps. `QATOM_GPU`: `off` never loads Dawn; `auto` uses a hardware
+ * consolidation scan and the narrow pass of scattered batches on a WebGPU device when one is
+ * present, with the cube's columns resident in device memory, and hands everything else (passes
+ * below `minRows`, narrow passes with weights other than -1, 0 and 1, any GPU failure) to the CPU
+ * pool it wraps. `QATOM_GPU`: `off` never loads Dawn; `auto` uses a hardware
  * adapter once it passes a start-up self-check against the CPU kernel; `on` uses any adapter,
  * software ones included, and fails the start without one.
  *
@@ -33,7 +34,7 @@ export interface GpuExecutorOptions {
   allowSoftware?: boolean;
   /** Most rows per segment (one dispatch each); default what the device's largest binding holds. Tests use small segments. */
   maxSegmentRows?: number;
-  /** Longest wait for one scan before the GPU is given up and the CPU answers; default 10 s. */
+  /** Longest wait for one GPU job before the GPU is given up and the CPU answers; default 10 s (the bench allows more: a first scan uploads the columns). */
   timeoutMs?: number;
 }
 
@@ -49,7 +50,7 @@ const TSX_HOOK = require.resolve("tsx/cjs");
 let lastId = 0;
 
 /**
- * A ScanExecutor using the GPU for the batch consolidation scan. Build it, call `start()` (once),
+ * A ScanExecutor using the GPU for the batch consolidation scan and the narrow pass. Build it, call `start()` (once),
  * and give it to the Cubes; until it is ready, and whenever the GPU cannot answer, the fallback
  * does.
  */
@@ -98,9 +99,14 @@ export class GpuExecutor implements ScanExecutor {
    */
   start(): Promise<void> {
     if (this.options.mode === "off") return Promise.resolve();
-    this.starting ??= this.open().then(() => {
-      if (this.options.mode === "on" && this.stateNow !== "ready") throw new Error(`QATOM_GPU=on, but the GPU cannot be used: ${this.why}`);
-    });
+    this.starting ??= this.open()
+      .catch((err: unknown) => {
+        this.stateNow = "unavailable";
+        this.why = `the GPU worker could not start: ${err instanceof Error ? err.message : String(err)}`;
+      })
+      .then(() => {
+        if (this.options.mode === "on" && this.stateNow !== "ready") throw new Error(`QATOM_GPU=on, but the GPU cannot be used: ${this.why}`);
+      });
     return this.starting;
   }
 
