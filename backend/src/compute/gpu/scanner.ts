@@ -1,9 +1,10 @@
 /**
  * The device side of the GPU executor: keeps leaf columns and values resident in device memory
- * (values in the fixed-point form of fixed-point.ts), uploads only what changed (rows added, and
- * rows whose value changed), and runs the scan kernel (kernels.ts) over them, in several passes
- * when a scan has more axes than one pass can bind. Runs in the GPU
- * worker thread (worker.ts); everything here is asynchronous, as WebGPU is.
+ * (values in the fixed-point form of fixed-point.ts), uploads only what changed (rows added; rows
+ * whose value changed, scattered into place by the apply kernel), and runs the scan kernel
+ * (kernels.ts; in several passes when a scan has more axes than one pass can bind) and the narrow
+ * pass (narrow-pass.ts) over them. Runs in the GPU worker thread (worker.ts); everything here is
+ * asynchronous, as WebGPU is.
  */
 import type {} from "webgpu";
 import type { OpenedDevice } from "./device";
