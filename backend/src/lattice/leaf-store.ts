@@ -137,15 +137,21 @@ export class LeafStore {
 
   /** The row holding `coords`, created empty (NaN, version 0) when missing. */
   findOrAdd(coords: ArrayLike<number>): number {
-    const found = this.find(coords);
-    if (found >= 0) return found;
+    // Room for one more row first, so that the probe's empty slot is where a new row goes.
+    if (((this.count + 1) * 10) / 7 > this.table.length) this.rehash(this.table.length * 2);
+    let slot = hashCoords(coords, this.dims) & this.mask;
+    for (;;) {
+      const found = this.table[slot];
+      if (found === EMPTY_SLOT) break;
+      if (this.rowEquals(found, coords)) return found;
+      slot = (slot + 1) & this.mask;
+    }
     if (this.count >= this.values.length) this.grow();
     const r = this.count++;
     for (let d = 0; d < this.dims; d++) this.cols[d][r] = coords[d];
     this.values[r] = Number.NaN;
     this.versions[r] = 0;
-    if ((this.count * 10) / 7 > this.table.length) this.rehash(this.table.length * 2);
-    else this.table[this.findSlot(this.cols, r)] = r;
+    this.table[slot] = r;
     return r;
   }
 
@@ -235,9 +241,20 @@ export class LeafStore {
   }
 
   private rehash(size: number): void {
-    this.table = new Int32Array(size).fill(EMPTY_SLOT);
-    this.mask = size - 1;
-    for (let r = 0; r < this.count; r++) this.table[this.findSlot(this.cols, r)] = r;
+    const table = new Int32Array(size).fill(EMPTY_SLOT);
+    const mask = size - 1;
+    const cols = this.cols;
+    const nd = this.dims;
+    // The rows are distinct: each goes into the first empty slot of its probe, with no comparisons.
+    for (let r = 0; r < this.count; r++) {
+      let h = 0x811c9dc5;
+      for (let d = 0; d < nd; d++) h = mix(h, cols[d][r]);
+      let slot = h & mask;
+      while (table[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
+      table[slot] = r;
+    }
+    this.table = table;
+    this.mask = mask;
   }
 }
 
