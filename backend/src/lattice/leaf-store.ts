@@ -114,10 +114,15 @@ export class LeafStore {
       for (let r = 0; r < cells.count; r++) if (versions[r] !== 0) s.setVersion(r, versions[r]);
     }
     s.count = cells.count;
-    for (let r = 0; r < cells.count; r++) {
-      const slot = s.findSlot(s.cols, r);
+    // Rows in the order of their home slots, so that the table fills nearly in sequence.
+    const home = s.homeSlots(s.cols, cells.count);
+    const order = slotOrder(home, cells.count, s.table.length);
+    for (let i = 0; i < cells.count; i++) {
+      const r = order[i];
+      const slot = s.probe(s.cols, r, home[r]);
       if (s.table[slot] !== EMPTY_SLOT) {
-        throw new Error(`leaf cells: rows ${s.table[slot]} and ${r} have the same coordinates`);
+        const [a, b] = [s.table[slot], r].sort((x, y) => x - y);
+        throw new Error(`leaf cells: rows ${a} and ${b} have the same coordinates`);
       }
       s.table[slot] = r;
     }
@@ -201,26 +206,6 @@ export class LeafStore {
     return true;
   }
 
-  /** The empty slot or the slot of an equal row, for row `r` of `cols`. */
-  private findSlot(cols: MemberColumn[], r: number): number {
-    let h = 0x811c9dc5;
-    for (let d = 0; d < this.dims; d++) h = mix(h, cols[d][r]);
-    let slot = h & this.mask;
-    for (;;) {
-      const o = this.table[slot];
-      if (o === EMPTY_SLOT) return slot;
-      let eq = true;
-      for (let d = 0; d < this.dims; d++) {
-        if (this.cols[d][o] !== cols[d][r]) {
-          eq = false;
-          break;
-        }
-      }
-      if (eq) return slot;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
   private grow(): void {
     this.growTo(this.values.length * 2);
   }
@@ -243,19 +228,63 @@ export class LeafStore {
   private rehash(size: number): void {
     const table = new Int32Array(size).fill(EMPTY_SLOT);
     const mask = size - 1;
-    const cols = this.cols;
-    const nd = this.dims;
-    // The rows are distinct: each goes into the first empty slot of its probe, with no comparisons.
-    for (let r = 0; r < this.count; r++) {
-      let h = 0x811c9dc5;
-      for (let d = 0; d < nd; d++) h = mix(h, cols[d][r]);
-      let slot = h & mask;
+    this.table = table;
+    this.mask = mask;
+    // The rows are distinct: each goes into the first empty slot of its probe, with no comparisons,
+    // in the order of their home slots (the table fills nearly in sequence).
+    const home = this.homeSlots(this.cols, this.count);
+    const order = slotOrder(home, this.count, size);
+    for (let i = 0; i < this.count; i++) {
+      const r = order[i];
+      let slot = home[r];
       while (table[slot] !== EMPTY_SLOT) slot = (slot + 1) & mask;
       table[slot] = r;
     }
-    this.table = table;
-    this.mask = mask;
   }
+
+  /** Each row's home slot in the current table. */
+  private homeSlots(cols: MemberColumn[], count: number): Int32Array {
+    const home = new Int32Array(count);
+    const nd = this.dims;
+    for (let r = 0; r < count; r++) {
+      let h = 0x811c9dc5;
+      for (let d = 0; d < nd; d++) h = mix(h, cols[d][r]);
+      home[r] = h & this.mask;
+    }
+    return home;
+  }
+
+  /** The empty slot or the slot of an equal row, for row `r` of `cols`, probing from `slot`. */
+  private probe(cols: MemberColumn[], r: number, slot: number): number {
+    for (;;) {
+      const o = this.table[slot];
+      if (o === EMPTY_SLOT) return slot;
+      let eq = true;
+      for (let d = 0; d < this.dims; d++) {
+        if (this.cols[d][o] !== cols[d][r]) {
+          eq = false;
+          break;
+        }
+      }
+      if (eq) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+}
+
+/**
+ * Indices `0..n-1` ordered by their home slot's top 16 bits (a counting sort): lookups in this
+ * order touch the table nearly in sequence.
+ */
+function slotOrder(home: Int32Array, n: number, size: number): Int32Array {
+  const shift = Math.max(0, Math.log2(size) - 16);
+  const buckets = Math.max(1, size >>> shift);
+  const start = new Int32Array(buckets + 1);
+  for (let i = 0; i < n; i++) start[(home[i] >>> shift) + 1]++;
+  for (let b = 0; b < buckets; b++) start[b + 1] += start[b];
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[start[home[i] >>> shift]++] = i;
+  return order;
 }
 
 function tableSizeFor(rows: number): number {
