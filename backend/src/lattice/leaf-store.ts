@@ -115,11 +115,11 @@ export class LeafStore {
     }
     s.count = cells.count;
     // Rows in the order of their home slots, so that the table fills nearly in sequence.
-    const home = s.homeSlots(s.cols, cells.count);
+    const home = s.homeSlots();
     const order = slotOrder(home, cells.count, s.table.length);
     for (let i = 0; i < cells.count; i++) {
       const r = order[i];
-      const slot = s.probe(s.cols, r, home[r]);
+      const slot = s.probe(r, home[r]);
       if (s.table[slot] !== EMPTY_SLOT) {
         const [a, b] = [s.table[slot], r].sort((x, y) => x - y);
         throw new Error(`leaf cells: rows ${a} and ${b} have the same coordinates`);
@@ -131,26 +131,15 @@ export class LeafStore {
 
   /** The row holding `coords`, or -1. */
   find(coords: ArrayLike<number>): number {
-    let slot = hashCoords(coords, this.dims) & this.mask;
-    for (;;) {
-      const r = this.table[slot];
-      if (r === EMPTY_SLOT) return -1;
-      if (this.rowEquals(r, coords)) return r;
-      slot = (slot + 1) & this.mask;
-    }
+    return this.table[this.slotOf(coords)];
   }
 
   /** The row holding `coords`, created empty (NaN, version 0) when missing. */
   findOrAdd(coords: ArrayLike<number>): number {
     // Room for one more row first, so that the probe's empty slot is where a new row goes.
     if (((this.count + 1) * 10) / 7 > this.table.length) this.rehash(this.table.length * 2);
-    let slot = hashCoords(coords, this.dims) & this.mask;
-    for (;;) {
-      const found = this.table[slot];
-      if (found === EMPTY_SLOT) break;
-      if (this.rowEquals(found, coords)) return found;
-      slot = (slot + 1) & this.mask;
-    }
+    const slot = this.slotOf(coords);
+    if (this.table[slot] !== EMPTY_SLOT) return this.table[slot];
     if (this.count >= this.values.length) this.grow();
     const r = this.count++;
     for (let d = 0; d < this.dims; d++) this.cols[d][r] = coords[d];
@@ -232,7 +221,7 @@ export class LeafStore {
     this.mask = mask;
     // The rows are distinct: each goes into the first empty slot of its probe, with no comparisons,
     // in the order of their home slots (the table fills nearly in sequence).
-    const home = this.homeSlots(this.cols, this.count);
+    const home = this.homeSlots();
     const order = slotOrder(home, this.count, size);
     for (let i = 0; i < this.count; i++) {
       const r = order[i];
@@ -242,11 +231,22 @@ export class LeafStore {
     }
   }
 
-  /** Each row's home slot in the current table. */
-  private homeSlots(cols: MemberColumn[], count: number): Int32Array {
-    const home = new Int32Array(count);
+  /** The slot of the row holding `coords`, or the empty slot where that row would go. */
+  private slotOf(coords: ArrayLike<number>): number {
+    let slot = hashCoords(coords, this.dims) & this.mask;
+    for (;;) {
+      const r = this.table[slot];
+      if (r === EMPTY_SLOT || this.rowEquals(r, coords)) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** Each stored row's home slot in the current table. */
+  private homeSlots(): Int32Array {
+    const home = new Int32Array(this.count);
     const nd = this.dims;
-    for (let r = 0; r < count; r++) {
+    const cols = this.cols;
+    for (let r = 0; r < this.count; r++) {
       let h = 0x811c9dc5;
       for (let d = 0; d < nd; d++) h = mix(h, cols[d][r]);
       home[r] = h & this.mask;
@@ -254,21 +254,19 @@ export class LeafStore {
     return home;
   }
 
-  /** The empty slot or the slot of an equal row, for row `r` of `cols`, probing from `slot`. */
-  private probe(cols: MemberColumn[], r: number, slot: number): number {
+  /** The empty slot or the slot of another row with row `r`'s coordinates, probing from `slot`. */
+  private probe(r: number, slot: number): number {
     for (;;) {
       const o = this.table[slot];
-      if (o === EMPTY_SLOT) return slot;
-      let eq = true;
-      for (let d = 0; d < this.dims; d++) {
-        if (this.cols[d][o] !== cols[d][r]) {
-          eq = false;
-          break;
-        }
-      }
-      if (eq) return slot;
+      if (o === EMPTY_SLOT || this.sameRows(o, r)) return slot;
       slot = (slot + 1) & this.mask;
     }
+  }
+
+  /** True when rows `a` and `b` hold the same coordinates. */
+  private sameRows(a: number, b: number): boolean {
+    for (let d = 0; d < this.dims; d++) if (this.cols[d][a] !== this.cols[d][b]) return false;
+    return true;
   }
 }
 
