@@ -143,13 +143,10 @@ export class GpuExecutor implements ScanExecutor {
     const cells = out.sum.length;
     const sent = this.post("narrow", rows, args.cols, args.values, cells, (base) => ({ ...base, tables, cells }), this.knownPacked);
     if (!sent) return false;
-    const { words, f } = sent;
-    for (let j = 0; j < cells; j++) {
-      const count = words[j * SLOT_WORDS + 4];
-      if (count === 0) continue;
-      out.sum[j] += decodeSum(words, j * SLOT_WORDS, f);
+    addSlots(sent, cells, (j, sum, count) => {
+      out.sum[j] += sum;
       out.count[j] += count;
-    }
+    });
     narrowVersions(args, out);
     this.stats.gpuNarrows++;
     return true;
@@ -183,13 +180,10 @@ export class GpuExecutor implements ScanExecutor {
     const slots = acc.length / 2;
     const sent = this.post("scan", rows, cols, values, slots, (base) => ({ ...base, tables: [...tables], slots }), this.known);
     if (!sent) return false;
-    const { words, f } = sent;
-    for (let k = 0; k < slots; k++) {
-      const count = words[k * SLOT_WORDS + 4];
-      if (count === 0) continue;
-      acc[2 * k] += decodeSum(words, k * SLOT_WORDS, f);
+    addSlots(sent, slots, (k, sum, count) => {
+      acc[2 * k] += sum;
       acc[2 * k + 1] += count;
-    }
+    });
     this.stats.gpuScans++;
     return true;
   }
@@ -361,6 +355,15 @@ export class GpuExecutor implements ScanExecutor {
       this.forgetAll();
     }
     return null;
+  }
+}
+
+/** Hands each of a result's first `slots` slots that holds rows to `add`, its sum decoded to a double. */
+function addSlots(result: { words: Uint32Array; f: number }, slots: number, add: (slot: number, sum: number, count: number) => void): void {
+  const { words, f } = result;
+  for (let k = 0; k < slots; k++) {
+    const count = words[k * SLOT_WORDS + 4];
+    if (count !== 0) add(k, decodeSum(words, k * SLOT_WORDS, f), count);
   }
 }
 

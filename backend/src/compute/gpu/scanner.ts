@@ -66,8 +66,6 @@ export class GpuScanner {
   private readonly cols = new Map<number, Resident>();
   private readonly values = new Map<number, ResidentValues>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private applyPipeline: GPUComputePipeline | null = null;
-  private narrowPipeline: GPUComputePipeline | null = null;
   /** All dimensions' columns of a store (by its value column's id), packed for the narrow pass. */
   private readonly packed = new Map<number, { chunks: GPUBuffer[]; rows: number; dims: number }>();
   private keys: GPUBuffer | null = null;
@@ -118,8 +116,7 @@ export class GpuScanner {
    * names. Errors (a job naming a column that is not resident, an infinite value) are thrown.
    */
   async scan(job: ScanJob): Promise<ScanResult> {
-    for (const b of this.retired.splice(0)) b.destroy();
-    this.pendingApply = null;
+    this.begin();
     const passes = scanPasses(job.colIds.length);
     const cols = job.colIds.map((id, k) => this.residentColumn(id, job.cols[k], job.rows));
     const values = this.residentValues(job);
@@ -136,33 +133,59 @@ export class GpuScanner {
     for (let k = 0; k < job.tables.length; k++) flat.set(job.tables[k], offsets[k]);
     device.queue.writeBuffer(tabs, 0, flat);
 
-    const accBytes = Math.max(16, job.slots * SLOT_WORDS * 4);
+    const keys = passes.length > 1 ? this.keysBuffer(Math.min(job.rows, this.segRows) * 4) : null;
+    return this.run(job.slots, values, (encoder, acc, accBytes, uniformIndex) => {
+      for (let s = 0, lo = 0; lo < job.rows; s++, lo += this.segRows) {
+        const n = Math.min(this.segRows, job.rows - lo);
+        let first = 0;
+        for (const shape of passes) {
+          const params = new Uint32Array(12);
+          params[0] = n;
+          for (let k = 0; k < shape.axes; k++) params[4 + k] = offsets[first + k];
+          const entries: GPUBindGroupEntry[] = [{ binding: 1, resource: { buffer: tabs } }];
+          if (keys) entries.push({ binding: 2, resource: { buffer: keys } });
+          if (!shape.keyOut) {
+            entries.push({ binding: 3, resource: { buffer: values.buffers[s] } }, { binding: 4, resource: { buffer: acc, size: accBytes } });
+          }
+          for (let k = 0; k < shape.axes; k++) entries.push({ binding: 5 + k, resource: { buffer: cols[first + k].buffers[s] } });
+          this.dispatch(encoder, this.scanPipeline(shape), uniformIndex++, params, entries, n);
+          first += shape.axes;
+        }
+      }
+    });
+  }
+
+  /** Starts a job: buffers retired by the previous one are destroyed, and no scatter is pending yet. */
+  private begin(): void {
+    for (const b of this.retired.splice(0)) b.destroy();
+    this.pendingApply = null;
+  }
+
+  /**
+   * Runs a job's passes once its columns are resident: clears an accumulator of `slots` slots,
+   * scatters the changed values residentValues left, lets `encode` add the job's passes (uniform
+   * buffers from `uniformIndex` on), submits, and reads the accumulator back.
+   */
+  private async run(
+    slots: number,
+    values: ResidentValues,
+    encode: (encoder: GPUCommandEncoder, acc: GPUBuffer, accBytes: number, uniformIndex: number) => void,
+  ): Promise<ScanResult> {
+    const accBytes = Math.max(16, slots * SLOT_WORDS * 4);
     const acc = this.accumulator(accBytes);
     const readback = this.readbackBuffer(accBytes);
-    const keys = passes.length > 1 ? this.keysBuffer(Math.min(job.rows, this.segRows) * 4) : null;
-    const encoder = device.createCommandEncoder();
+    const encoder = this.device.createCommandEncoder();
     encoder.clearBuffer(acc, 0, accBytes);
-    let uniformIndex = 0;
-    const apply = this.takeApply();
-    if (apply) uniformIndex = this.encodeApply(encoder, apply, uniformIndex);
-    for (let s = 0, lo = 0; lo < job.rows; s++, lo += this.segRows) {
-      const n = Math.min(this.segRows, job.rows - lo);
-      let first = 0;
-      for (const shape of passes) {
-        const params = new Uint32Array(12);
-        params[0] = n;
-        for (let k = 0; k < shape.axes; k++) params[4 + k] = offsets[first + k];
-        const entries: GPUBindGroupEntry[] = [{ binding: 1, resource: { buffer: tabs } }];
-        if (keys) entries.push({ binding: 2, resource: { buffer: keys } });
-        if (!shape.keyOut) {
-          entries.push({ binding: 3, resource: { buffer: values.buffers[s] } }, { binding: 4, resource: { buffer: acc, size: accBytes } });
-        }
-        for (let k = 0; k < shape.axes; k++) entries.push({ binding: 5 + k, resource: { buffer: cols[first + k].buffers[s] } });
-        this.dispatch(encoder, this.pipeline(shape), uniformIndex++, params, entries, n);
-        first += shape.axes;
-      }
-    }
-    return { words: await this.finish(encoder, acc, readback, accBytes), f: scaleFor(values.e) };
+    const apply = this.pendingApply;
+    this.pendingApply = null;
+    const uniformIndex = apply ? this.encodeApply(encoder, apply, 0) : 0;
+    encode(encoder, acc, accBytes, uniformIndex);
+    encoder.copyBufferToBuffer(acc, 0, readback, 0, accBytes);
+    this.device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ, 0, accBytes);
+    const words = new Uint32Array(readback.getMappedRange(0, accBytes).slice(0));
+    readback.unmap();
+    return { words, f: scaleFor(values.e) };
   }
 
   /**
@@ -181,23 +204,6 @@ export class GpuScanner {
     pass.end();
   }
 
-  /** Submits `encoder` with a copy of the accumulator to the readback buffer, and reads it back. */
-  private async finish(encoder: GPUCommandEncoder, acc: GPUBuffer, readback: GPUBuffer, bytes: number): Promise<Uint32Array> {
-    encoder.copyBufferToBuffer(acc, 0, readback, 0, bytes);
-    this.device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ, 0, bytes);
-    const words = new Uint32Array(readback.getMappedRange(0, bytes).slice(0));
-    readback.unmap();
-    return words;
-  }
-
-  /** The changed values residentValues left to scatter (once). */
-  private takeApply(): { changes: Uint32Array<ArrayBuffer>; count: number; target: Resident } | null {
-    const apply = this.pendingApply;
-    this.pendingApply = null;
-    return apply;
-  }
-
   /**
    * Rows per chunk of the packed columns: the value segment, halved until a chunk's columns fit one
    * storage binding, in whole workgroups.
@@ -214,8 +220,7 @@ export class GpuScanner {
    * resident up to `rows` first.
    */
   async narrow(job: NarrowJob): Promise<ScanResult> {
-    for (const b of this.retired.splice(0)) b.destroy();
-    this.pendingApply = null;
+    this.begin();
     const device = this.device;
     const values = this.residentValues(job);
     const nd = job.colIds.length;
@@ -223,36 +228,29 @@ export class GpuScanner {
     const packed = this.residentPacked(job, nd, chunk);
     const tabs = this.tablesBuffer(Math.max(16, job.tables.byteLength));
     device.queue.writeBuffer(tabs, 0, job.tables);
-    const accBytes = Math.max(16, job.cells * SLOT_WORDS * 4);
-    const acc = this.accumulator(accBytes);
-    const readback = this.readbackBuffer(accBytes);
-    this.narrowPipeline ??= device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code: narrowShader() }), entryPoint: "main" } });
-    const pipeline = this.narrowPipeline;
-    const encoder = device.createCommandEncoder();
-    encoder.clearBuffer(acc, 0, accBytes);
-    let uniformIndex = 0;
-    const apply = this.takeApply();
-    if (apply) uniformIndex = this.encodeApply(encoder, apply, uniformIndex);
+    const pipeline = this.pipeline("narrow", narrowShader);
     const perSegment = Math.ceil(this.segRows / chunk);
-    for (let lo = 0, n = 0; lo < job.rows; lo += n) {
-      const s = Math.floor(lo / this.segRows);
-      n = Math.min(chunk, job.rows - lo, (s + 1) * this.segRows - lo);
-      const valuesOffset = (lo - s * this.segRows) * 16;
-      this.dispatch(
-        encoder,
-        pipeline,
-        uniformIndex++,
-        Uint32Array.of(n, chunk, 0, 0),
-        [
-          { binding: 1, resource: { buffer: tabs, size: Math.max(16, job.tables.byteLength) } },
-          { binding: 2, resource: { buffer: packed.chunks[s * perSegment + (lo - s * this.segRows) / chunk] } },
-          { binding: 3, resource: { buffer: values.buffers[s], offset: valuesOffset, size: n * 16 } },
-          { binding: 4, resource: { buffer: acc, size: accBytes } },
-        ],
-        n,
-      );
-    }
-    return { words: await this.finish(encoder, acc, readback, accBytes), f: scaleFor(values.e) };
+    return this.run(job.cells, values, (encoder, acc, accBytes, first) => {
+      let uniformIndex = first;
+      for (let lo = 0, n = 0; lo < job.rows; lo += n) {
+        const s = Math.floor(lo / this.segRows);
+        n = Math.min(chunk, job.rows - lo, (s + 1) * this.segRows - lo);
+        const valuesOffset = (lo - s * this.segRows) * 16;
+        this.dispatch(
+          encoder,
+          pipeline,
+          uniformIndex++,
+          Uint32Array.of(n, chunk, 0, 0),
+          [
+            { binding: 1, resource: { buffer: tabs, size: Math.max(16, job.tables.byteLength) } },
+            { binding: 2, resource: { buffer: packed.chunks[s * perSegment + (lo - s * this.segRows) / chunk] } },
+            { binding: 3, resource: { buffer: values.buffers[s], offset: valuesOffset, size: n * 16 } },
+            { binding: 4, resource: { buffer: acc, size: accBytes } },
+          ],
+          n,
+        );
+      }
+    });
   }
 
   /**
@@ -297,8 +295,7 @@ export class GpuScanner {
     const changes = device.createBuffer({ size: roundUp(apply.changes.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(changes, 0, apply.changes);
     this.retired.push(changes);
-    this.applyPipeline ??= device.createComputePipeline({ layout: "auto", compute: { module: device.createShaderModule({ code: applyShader() }), entryPoint: "main" } });
-    const pipeline = this.applyPipeline;
+    const pipeline = this.pipeline("apply", applyShader);
     const perDispatch = 65_535 * WORKGROUP_SIZE;
     for (let s = 0; s < apply.target.buffers.length; s++) {
       for (let first = 0; first < apply.count; first += perDispatch) {
@@ -313,11 +310,15 @@ export class GpuScanner {
     return uniformIndex;
   }
 
-  private pipeline(shape: PassShape): GPUComputePipeline {
-    const key = `${shape.axes}/${shape.keyIn}/${shape.keyOut}`;
+  private scanPipeline(shape: PassShape): GPUComputePipeline {
+    return this.pipeline(`scan/${shape.axes}/${shape.keyIn}/${shape.keyOut}`, () => scanShader(shape));
+  }
+
+  /** The compute pipeline of a shader, compiled on first use and kept under `key`. */
+  private pipeline(key: string, code: () => string): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: scanShader(shape) });
+      const module = this.device.createShaderModule({ code: code() });
       p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
       this.pipelines.set(key, p);
     }
