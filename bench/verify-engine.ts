@@ -7,6 +7,7 @@
  */
 import { Cube } from "../backend/src/lattice";
 import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice";
+import { weightTo } from "../backend/src/lattice/test-random-cube";
 import { Rng } from "./rng";
 
 /** A random ragged, weighted hierarchy of `size` members. */
@@ -21,15 +22,6 @@ function randomDim(name: string, rng: Rng, size: number, fan: number): Dimension
     members.push({ name: `${name}${i}`, parent, level: Math.min(depth[i], 5), weight: r < 0.1 ? -1 : r < 0.13 ? 0.5 : 1 });
   }
   return { name, levels: ["(All)", "L1", "L2", "L3", "L4", "L5"], hasAll: true, members };
-}
-
-function weightTo(def: DimensionDef, leaf: number, anc: number): number | null {
-  let w = 1;
-  for (let m = leaf; m >= 0; m = def.members[m].parent) {
-    if (m === anc) return w;
-    w *= def.members[m].weight ?? 1;
-  }
-  return null;
 }
 
 /**

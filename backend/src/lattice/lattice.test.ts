@@ -5,6 +5,7 @@ import { mulberry32 as rng } from "../../../bench/rng";
 import { leafSource } from "./evaluate/batch";
 import { evaluateNarrow } from "./evaluate/narrow";
 import { LeafStore } from "./leaf-store";
+import { randomDim, weightedSum } from "./test-random-cube";
 
 /** Region: All > {North > {N1, N2}, South (a ragged leaf at depth 1), East > Metro > {E1}}. */
 const region: DimensionDef = {
@@ -205,17 +206,6 @@ describe("Cube", () => {
   });
 });
 
-/** A random ragged, weighted hierarchy. */
-function randomDim(name: string, rand: () => number, size: number): DimensionDef {
-  const members: DimensionDef["members"] = [{ name: `All ${name}`, parent: -1, level: 0 }];
-  for (let i = 1; i < size; i++) {
-    const parent = Math.floor(rand() * i);
-    const depth = depthOf(members, parent) + 1;
-    members.push({ name: `${name}${i}`, parent, level: Math.min(depth, 4), weight: rand() < 0.15 ? -1 : rand() < 0.05 ? 0.5 : 1 });
-  }
-  return { name, levels: ["(All)", "L1", "L2", "L3", "L4"], hasAll: true, members };
-}
-
 function depthOf(members: DimensionDef["members"], m: number): number {
   let d = 0;
   for (let p = members[m].parent; p >= 0; p = members[p].parent) d++;
@@ -246,34 +236,8 @@ function randomCube(seed: number, sizes: number[] = [40, 25, 12], rows = 600) {
     values: Float64Array.from(rowsR.map((r) => r[nd])),
   };
   const cube = new Cube({ name: "R", dimensions: dims }, cells);
-  const weightTo = (def: DimensionDef, leaf: number, anc: number): number | null => {
-    let w = 1;
-    for (let m = leaf; m >= 0; m = def.members[m].parent) {
-      if (m === anc) return w;
-      w *= def.members[m].weight ?? 1;
-    }
-    return null;
-  };
   /** The weighted sum over the current rows, or null when no row lies below the address. */
-  const brute = (addr: number[]): number | null => {
-    let sum = 0;
-    let any = false;
-    for (const r of rowsR) {
-      let w = 1;
-      for (let d = 0; d < nd; d++) {
-        const x = weightTo(dims[d], r[d], addr[d]);
-        if (x === null) {
-          w = Number.NaN;
-          break;
-        }
-        w *= x;
-      }
-      if (Number.isNaN(w)) continue;
-      any = true;
-      sum += w * r[nd];
-    }
-    return any ? sum : null;
-  };
+  const brute = (addr: number[]): number | null => weightedSum(dims, rowsR, addr);
   const check = (batch: Int32Array[]) => {
     const got = cube.getCells(batch);
     batch.forEach((addr, i) => {

@@ -9,9 +9,10 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { mulberry32 as rng } from "../../../../bench/rng";
 import { generateCells, generatedCubeDef } from "../../../../bench/generate";
-import { Cube, type CubeDef, type DimensionDef, type LeafCells, planSpread, serialExecutor, type SpreadSpec } from "../../lattice";
+import { Cube, type CubeDef, type LeafCells, planSpread, serialExecutor, type SpreadSpec } from "../../lattice";
 import { leafSource } from "../../lattice/evaluate/batch";
 import { evaluateNarrow } from "../../lattice/evaluate/narrow";
+import { randomDim, weightedSum } from "../../lattice/test-random-cube";
 import { loadModel } from "../../loader";
 import { FOODMART_DIR } from "../../../../test/helpers/foodmart-sql";
 import { GpuExecutor } from "./executor";
@@ -233,18 +234,6 @@ describe("GPU executor (software adapter)", () => {
   });
 });
 
-/** A random ragged, weighted hierarchy of `size` members (weights -1, 1 and, unless `unitWeights`, 0.5). */
-function randomDim(name: string, rand: () => number, size: number, unitWeights: boolean): DimensionDef {
-  const members: DimensionDef["members"] = [{ name: `All ${name}`, parent: -1, level: 0 }];
-  const depth = [0];
-  for (let i = 1; i < size; i++) {
-    const parent = Math.floor(rand() * i);
-    depth.push(depth[parent] + 1);
-    members.push({ name: `${name}${i}`, parent, level: Math.min(depth[i], 4), weight: rand() < 0.15 ? -1 : rand() < 0.05 && !unitWeights ? 0.5 : 1 });
-  }
-  return { name, levels: ["(All)", "L1", "L2", "L3", "L4"], hasAll: true, members };
-}
-
 /** A random cube of ragged, weighted dimensions with about `count` leaf rows, and a brute-force sum. */
 function randomCube(rand: () => number, sizes: number[], count: number, unitWeights = false) {
   const dims = sizes.map((n, d) => randomDim(String.fromCharCode(65 + d), rand, n, unitWeights));
@@ -259,26 +248,6 @@ function randomCube(rand: () => number, sizes: number[], count: number, unitWeig
     rows.push([...c, Math.round((rand() - 0.3) * 1e6) / 100]);
   }
   const cells: LeafCells = { count: rows.length, coords: dims.map((_, d) => Int32Array.from(rows.map((r) => r[d]))), values: Float64Array.from(rows.map((r) => r[nd])) };
-  const weightTo = (def: DimensionDef, leaf: number, anc: number): number | null => {
-    let w = 1;
-    for (let m = leaf; m >= 0; m = def.members[m].parent) {
-      if (m === anc) return w;
-      w *= def.members[m].weight ?? 1;
-    }
-    return null;
-  };
-  const brute = (addr: Int32Array): number | null => {
-    let sum = 0;
-    let any = false;
-    for (const r of rows) {
-      if (Number.isNaN(r[nd])) continue;
-      let w = 1;
-      for (let d = 0; d < nd && !Number.isNaN(w); d++) w *= weightTo(dims[d], r[d], addr[d]) ?? Number.NaN;
-      if (Number.isNaN(w)) continue;
-      any = true;
-      sum += w * r[nd];
-    }
-    return any ? sum : null;
-  };
+  const brute = (addr: Int32Array): number | null => weightedSum(dims, rows, addr);
   return { def: { name: "R", dimensions: dims } as CubeDef, cells, brute, rows };
 }
