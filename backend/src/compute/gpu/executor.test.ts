@@ -202,37 +202,39 @@ describe("GPU executor (software adapter)", () => {
   });
 
   test("QATOM_GPU=on fails without an adapter; auto declines a software adapter and says why", () => {
-    const script = (mode: string) => `
-      const { GpuExecutor } = require(${JSON.stringify(path.join(__dirname, "executor.ts"))});
-      const { serialExecutor } = require(${JSON.stringify(path.join(__dirname, "../../lattice"))});
-      const e = new GpuExecutor({ mode: "${mode}", fallback: serialExecutor });
-      e.start().then(
-        () => console.log(JSON.stringify({ state: e.state, reason: e.reason, cpu: e.describe(1e9) })),
-        (err) => console.log(JSON.stringify({ error: err.message })),
-      ).then(() => e.close());`;
-    const run = (mode: string, env: Record<string, string>) => {
-      const out = execFileSync(process.execPath, ["--require", require.resolve("tsx/cjs"), "-e", script(mode)], { encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "ignore"] });
-      return JSON.parse(out.trim().split("\n").pop() as string);
-    };
     // An EGL platform Mesa does not know: no adapter at all.
-    expect(run("on", { EGL_PLATFORM: "none-such" })).toEqual({ error: expect.stringMatching(/^QATOM_GPU=on, but the GPU cannot be used: no WebGPU adapter/) });
-    const auto = run("auto", { EGL_PLATFORM: "surfaceless" });
+    expect(startInChild("on", { EGL_PLATFORM: "none-such" })).toEqual({ error: expect.stringMatching(/^QATOM_GPU=on, but the GPU cannot be used: no WebGPU adapter/) });
+    const auto = startInChild("auto", { EGL_PLATFORM: "surfaceless" });
     expect(auto).toMatchObject({ state: "unavailable", reason: expect.stringMatching(/software adapter/), cpu: { executor: "cpu" } });
   });
 
   test("QATOM_GPU=off loads nothing of Dawn", () => {
-    const script = `
-      const { GpuExecutor } = require(${JSON.stringify(path.join(__dirname, "executor.ts"))});
-      const { serialExecutor } = require(${JSON.stringify(path.join(__dirname, "../../lattice"))});
-      const e = new GpuExecutor({ mode: "off", fallback: serialExecutor });
-      e.start().then(() => {
-        const dawn = Object.keys(require.cache).filter((k) => k.includes("node_modules/webgpu"));
-        console.log(JSON.stringify({ state: e.state, reason: e.reason, dawn }));
-      });`;
-    const out = execFileSync(process.execPath, ["--require", require.resolve("tsx/cjs"), "-e", script], { encoding: "utf8" });
-    expect(JSON.parse(out.trim().split("\n").pop() as string)).toEqual({ state: "off", reason: "QATOM_GPU=off", dawn: [] });
+    const dawn = `Object.keys(require.cache).filter((k) => k.includes("node_modules/webgpu"))`;
+    expect(startInChild("off", {}, `{ state: e.state, reason: e.reason, dawn: ${dawn} }`)).toEqual({ state: "off", reason: "QATOM_GPU=off", dawn: [] });
   });
 });
+
+/**
+ * Starts a GpuExecutor in `mode` in a fresh Node process (its environment plus `env`: EGL_PLATFORM
+ * must reach native code, which a test's process.env does not), and returns `report` (JavaScript
+ * over the executor `e`) once start() settled, or `{ error }` when it rejected.
+ */
+function startInChild(mode: string, env: Record<string, string>, report = "{ state: e.state, reason: e.reason, cpu: e.describe(1e9) }"): unknown {
+  const script = `
+    const { GpuExecutor } = require(${JSON.stringify(path.join(__dirname, "executor.ts"))});
+    const { serialExecutor } = require(${JSON.stringify(path.join(__dirname, "../../lattice"))});
+    const e = new GpuExecutor({ mode: "${mode}", fallback: serialExecutor });
+    e.start().then(
+      () => console.log(JSON.stringify(${report})),
+      (err) => console.log(JSON.stringify({ error: err.message })),
+    ).then(() => e.close());`;
+  const out = execFileSync(process.execPath, ["--require", require.resolve("tsx/cjs"), "-e", script], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  return JSON.parse(out.trim().split("\n").pop() as string);
+}
 
 /** A random cube of ragged, weighted dimensions with about `count` leaf rows, and a brute-force sum. */
 function randomCube(rand: () => number, sizes: number[], count: number, unitWeights = false) {
