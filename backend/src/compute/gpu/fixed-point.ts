@@ -77,57 +77,36 @@ export function encodeValue(v: number, f: number, out: Uint32Array, at: number):
   const w2 = Math.floor(x / TWO64);
   const rest = x - w2 * TWO64;
   const w1 = Math.floor(rest / TWO32);
-  let w0 = rest - w1 * TWO32;
-  let a1 = w1;
-  let a2 = w2;
-  let a3 = 0;
-  if (v < 0 && x !== 0) {
-    // Two's complement: invert every word and add one.
-    w0 = (~w0 >>> 0) + 1;
-    a1 = ~w1 >>> 0;
-    a2 = ~w2 >>> 0;
-    a3 = 0xffff_ffff;
-    if (w0 === TWO32) {
-      w0 = 0;
-      a1 = (a1 + 1) >>> 0;
-      if (a1 === 0) {
-        a2 = (a2 + 1) >>> 0;
-        if (a2 === 0) a3 = 0;
-      }
-    }
-  }
-  out[at] = w0;
-  out[at + 1] = a1;
-  out[at + 2] = a2;
-  out[at + 3] = a3;
+  out[at] = rest - w1 * TWO32;
+  out[at + 1] = w1;
+  out[at + 2] = w2;
+  out[at + 3] = 0;
+  if (v < 0) negate(out, at);
 }
+
+/** Negates the 128-bit two's complement integer in `w[at..at+4)` in place: every word inverted, then one added with carry. */
+function negate(w: Uint32Array, at: number): void {
+  let carry = 1;
+  for (let k = at; k < at + 4; k++) {
+    const x = (~w[k] >>> 0) + carry;
+    w[k] = x; // a Uint32Array keeps the low 32 bits
+    carry = x === TWO32 ? 1 : 0;
+  }
+}
+
+/** Words of a sum being decoded (decodeSum leaves its input as it is). */
+const scratch = new Uint32Array(4);
 
 /**
  * The double nearest (within two roundings) to the 128-bit two's complement integer in
  * `words[at..at+4)`, divided by 2^f.
  */
 export function decodeSum(words: Uint32Array, at: number, f: number): number {
-  let w0 = words[at];
-  let w1 = words[at + 1];
-  let w2 = words[at + 2];
-  let w3 = words[at + 3];
-  const negative = w3 >= 0x8000_0000;
-  if (negative) {
-    w0 = ~w0 >>> 0;
-    w1 = ~w1 >>> 0;
-    w2 = ~w2 >>> 0;
-    w3 = ~w3 >>> 0;
-    w0 += 1;
-    if (w0 === TWO32) {
-      w0 = 0;
-      w1 = (w1 + 1) >>> 0;
-      if (w1 === 0) {
-        w2 = (w2 + 1) >>> 0;
-        if (w2 === 0) w3 = (w3 + 1) >>> 0;
-      }
-    }
-  }
-  const magnitude = w3 * TWO96 + w2 * TWO64 + (w1 * TWO32 + w0);
+  const negative = words[at + 3] >= 0x8000_0000;
+  const w = scratch;
+  for (let k = 0; k < 4; k++) w[k] = words[at + k];
+  if (negative) negate(w, 0);
+  const magnitude = w[3] * TWO96 + w[2] * TWO64 + (w[1] * TWO32 + w[0]);
   const v = scaled(magnitude, -f);
   return negative ? -v : v;
 }
