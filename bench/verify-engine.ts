@@ -7,7 +7,7 @@
  */
 import { Cube } from "../backend/src/lattice";
 import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice";
-import { weightTo } from "../backend/src/lattice/test-random-cube";
+import { weightTo } from "./random-cube";
 import { Rng } from "./rng";
 
 /** A random ragged, weighted hierarchy of `size` members. */

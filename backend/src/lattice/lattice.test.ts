@@ -5,7 +5,7 @@ import { mulberry32 as rng } from "../../../bench/rng";
 import { leafSource } from "./evaluate/batch";
 import { evaluateNarrow } from "./evaluate/narrow";
 import { LeafStore } from "./leaf-store";
-import { randomDim, weightedSum } from "./test-random-cube";
+import { randomDim, weightedSum } from "../../../bench/random-cube";
 
 /** Region: All > {North > {N1, N2}, South (a ragged leaf at depth 1), East > Metro > {E1}}. */
 const region: DimensionDef = {

@@ -12,7 +12,7 @@ import { generateCells, generatedCubeDef } from "../../../../bench/generate";
 import { Cube, type CubeDef, type LeafCells, planSpread, serialExecutor, type SpreadSpec } from "../../lattice";
 import { leafSource } from "../../lattice/evaluate/batch";
 import { evaluateNarrow } from "../../lattice/evaluate/narrow";
-import { randomDim, weightedSum } from "../../lattice/test-random-cube";
+import { randomDim, weightedSum } from "../../../../bench/random-cube";
 import { loadModel } from "../../loader";
 import { FOODMART_DIR } from "../../../../test/helpers/foodmart-sql";
 import { GpuExecutor } from "./executor";

@@ -1,9 +1,8 @@
 /**
  * Random ragged, weighted hierarchies and a brute-force weighted sum over leaf rows, for the
- * engine's and the executors' brute-force comparison tests and bench/verify-engine.ts (not
- * exported from the lattice).
+ * engine's and the executors' brute-force comparison tests and verify-engine.ts.
  */
-import type { DimensionDef } from "./model";
+import type { DimensionDef } from "../backend/src/lattice";
 
 /**
  * A random ragged hierarchy of `size` members under `All <name>` (levels capped at 4), each with
