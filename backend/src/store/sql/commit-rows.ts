@@ -171,16 +171,34 @@ export async function commitRows(
  * `n` new versions from `cell_version_seq`, ascending. On PGlite (one connection: no other
  * transaction runs meanwhile) the block is reserved with one `setval`; on a PostgreSQL server one
  * `nextval` per version, as concurrent transactions may draw from the sequence at the same time.
+ * The server answers with the range alone when the versions it drew are consecutive (no other
+ * transaction drew meanwhile, the usual case), else with the list, so that a million versions do
+ * not come back as a million rows.
  */
 export async function nextVersions(tx: SqlRunner, n: number, kind: "pglite" | "postgres"): Promise<number[]> {
+  if (n === 0) return [];
   if (kind === "pglite") {
     const [{ last }] = await tx.query<{ last: unknown }>(
       "SELECT setval('cell_version_seq', nextval('cell_version_seq') + $1::bigint - 1)::text AS last",
       [n],
     );
-    const first = Number(last) - n + 1;
-    return Array.from({ length: n }, (_, j) => first + j);
+    return range(Number(last) - n + 1, n);
   }
-  const seq = await tx.query<{ v: unknown }>("SELECT nextval('cell_version_seq')::text AS v FROM generate_series(1, $1::int)", [n]);
-  return seq.map((r) => Number(r.v)).sort((a, b) => a - b);
+  // The list's subquery runs only when its CASE branch is taken (a gap in the drawn versions).
+  const [{ lo, list }] = await tx.query<{ lo: unknown; list: string | null }>(
+    `WITH s AS MATERIALIZED (SELECT nextval('cell_version_seq') AS v FROM generate_series(1, $1::int)),
+          r AS (SELECT min(v) AS lo, max(v) AS hi, count(*) AS n FROM s)
+     SELECT r.lo::text AS lo,
+            CASE WHEN r.hi - r.lo + 1 = r.n THEN NULL ELSE (SELECT string_agg(v::text, ',' ORDER BY v) FROM s) END AS list
+     FROM r`,
+    [n],
+  );
+  return list === null ? range(Number(lo), n) : list.split(",").map(Number);
+}
+
+/** `n` consecutive integers from `first`. */
+function range(first: number, n: number): number[] {
+  const out: number[] = new Array(n);
+  for (let j = 0; j < n; j++) out[j] = first + j;
+  return out;
 }
