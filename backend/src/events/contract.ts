@@ -199,6 +199,16 @@ export type CalcEvent = VerboseCalcEvent | CompactCalcEvent;
  * @throws Error when a change of a verbose transaction has no `members`.
  */
 export function outboxRows(header: TransactionHeader, changes: readonly CommittedChange[]): NewOutboxRow[] {
+  return [...outboxRowsLazily(header, changes)];
+}
+
+/**
+ * The rows of {@link outboxRows}, made one message at a time as the caller takes them, so that a
+ * large transaction's events are written part by part between database statements instead of
+ * holding the event loop while all of them are made first.
+ * @throws as outboxRows, when the first row is taken.
+ */
+export function* outboxRowsLazily(header: TransactionHeader, changes: readonly CommittedChange[]): Generator<NewOutboxRow> {
   const { cube, cubeId, loadedAt, txId, instanceId, user, at } = header;
   const tenant = eventTenant(header);
   const key = messageKey(tenant, cube);
@@ -213,15 +223,15 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
       if (!c.members) throw new Error(`outboxRows: changes[${i}] has no member names (a transaction of at most ${COMPACT_MIN_CHANGES} changes names them)`);
       return c.members;
     });
-    return rows(
+    yield* rows(
       { ...ofTx, loadedAt, instanceId, user, changes: changes.map((c, i) => ({ coords: c.coords, members: names[i], value: c.value, version: c.version })) },
       { ...ofTx, coords: changes.map((c) => c.coords) },
       { ...ofTx, instanceId, user, records: changes.map((c, i) => ({ members: names[i], oldValue: c.oldValue, newValue: c.value, version: c.version })) },
     );
+    return;
   }
   const dims = changes[0].coords.length; // every change of one cube has its dimension count
   const parts = Math.ceil(changes.length / COMPACT_CHUNK);
-  const out: NewOutboxRow[] = [];
   for (let p = 0; p < parts; p++) {
     const part = changes.slice(p * COMPACT_CHUNK, (p + 1) * COMPACT_CHUNK);
     const ofPart = { cube, tenant, cubeId, txId, at, part: p, parts };
@@ -233,13 +243,10 @@ export function outboxRows(header: TransactionHeader, changes: readonly Committe
     const write: Omit<CompactWriteEvent, "columns"> = { ...ofPart, loadedAt, instanceId, user };
     const calc: Omit<CompactCalcEvent, "columns"> = { ...ofPart };
     const audit: Omit<CompactAuditEvent, "columns"> = { ...ofPart, instanceId, user };
-    out.push(
-      { topic: TOPICS.write, key, payload: withColumns(write, { dims: String(dims), coords, values, versions }) },
-      { topic: TOPICS.calc, key, payload: withColumns(calc, { dims: String(dims), coords }) },
-      { topic: TOPICS.audit, key, payload: withColumns(audit, { dims: String(dims), coords, oldValues, newValues: values, versions }) },
-    );
+    yield { topic: TOPICS.write, key, payload: withColumns(write, { dims: String(dims), coords, values, versions }) };
+    yield { topic: TOPICS.calc, key, payload: withColumns(calc, { dims: String(dims), coords }) };
+    yield { topic: TOPICS.audit, key, payload: withColumns(audit, { dims: String(dims), coords, oldValues, newValues: values, versions }) };
   }
-  return out;
 }
 
 /** The JSON of `header` with a `columns` object of the given fields, each already JSON text. */

@@ -144,6 +144,17 @@ describe.each(testBackends())("bulk commit on $name", (backend: Backend) => {
     expect(bulk.stats.bulkFallbacks).toBe(fallbacks + 1);
     expect(done.results.every((r) => r.ok)).toBe(true);
     expect((await bulk.cellHistory(id2, batch[1].coords, 1))[0]).toMatchObject({ oldValue: 101.2, newValue: 4 });
+
+    // A writer that saw a value in a cell the store does not hold: the row path creates it, recorded as empty before.
+    const id3 = await bulk.saveCube(def("BulkGone"), loaded());
+    const gone = writes(300);
+    expect(gone[0].oldValue).toBeNull();
+    gone[0] = { ...gone[0], oldValue: 5 };
+    const before3 = bulk.stats.bulkFallbacks;
+    const done3 = await bulk.commitWrites(id3, "tx-4", "ann", gone);
+    expect(bulk.stats.bulkFallbacks).toBe(before3 + 1);
+    expect(done3.results.every((r) => r.ok)).toBe(true);
+    expect((await bulk.cellHistory(id3, gone[0].coords, 1))[0]).toMatchObject({ oldValue: null, newValue: 2 });
   });
 
   test("a failure after the COPY leaves nothing changed, and the next commit works", async () => {

@@ -79,7 +79,7 @@ export interface CommitOptions {
    * transaction, when at least one write applies. The store knows no event shapes: see
    * backend/src/events/contract.ts.
    */
-  outbox?: (committed: { at: number; loadedAt: number; changes: CommittedChange[] }) => NewOutboxRow[];
+  outbox?: (committed: { at: number; loadedAt: number; changes: CommittedChange[] }) => Iterable<NewOutboxRow>;
 }
 
 /** One outbox row claimed for relaying; `payload` is JSON text. */

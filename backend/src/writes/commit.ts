@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { type ServedCube, tenantOf } from "../domain/cube-registry";
-import { COMPACT_MIN_CHANGES, outboxRows } from "../events/contract";
+import { COMPACT_MIN_CHANGES, outboxRowsLazily } from "../events/contract";
 import type { CommitResult, PendingWrite } from "../store/types";
 import type { WriteContext } from "./context";
 
@@ -27,7 +27,7 @@ export async function commitPending(ctx: WriteContext, served: ServedCube, user:
   const cube = served.cube.name;
   const { results, at } = await ctx.store.commitWrites(served.id, txId, user, pending, {
     outbox: ({ at, loadedAt, changes }) =>
-      outboxRows(
+      outboxRowsLazily(
         { cube, tenant: tenantOf(served), cubeId: served.id, loadedAt, txId, instanceId: ctx.instanceId, user, at },
         // A small transaction's events name each leaf's members (the verbose form); a large one's do not.
         changes.length <= COMPACT_MIN_CHANGES ? changes.map((c) => ({ ...c, members: c.members ?? served.cube.uniqueNames(c.coords) })) : changes,

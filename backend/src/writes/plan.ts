@@ -20,7 +20,9 @@ export function leafWrites(plan: LeafPlan, group: number): PendingWrite[] {
   const nd = plan.dims;
   const out: PendingWrite[] = new Array(plan.count);
   for (let k = 0; k < plan.count; k++) {
-    const coords = Array.from(plan.coords.subarray(k * nd, (k + 1) * nd));
+    // A plain array filled in place: no typed-array view per leaf (a million leaves per spread).
+    const coords: number[] = new Array(nd);
+    for (let d = 0; d < nd; d++) coords[d] = plan.coords[k * nd + d];
     const old = plan.oldValues[k];
     const next = plan.newValues[k];
     out[k] = {

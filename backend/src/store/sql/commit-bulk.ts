@@ -9,7 +9,7 @@
 import type { SqlRunner } from "../driver";
 import type { CommitResult, PendingWrite } from "../types";
 import type { AppliedWrite } from "./commit";
-import { compareCoords, floatText, valueOrNull } from "./codecs";
+import { floatText, valueOrNull } from "./codecs";
 import { nextVersions } from "./commit-rows";
 
 /** Fewest writes for the bulk path; smaller batches take the row path (fewer statements). */
@@ -32,7 +32,8 @@ function copyFloat(v: number | null): string {
 }
 
 /**
- * Applies every write of `writes` (distinct cells, `keys` their array literals) inside `tx`, in
+ * Applies every write of `writes` (distinct cells, `keys` their array literals, `order` their
+ * indexes sorted by coordinates) inside `tx`, in
  * chunks of `batchRows` writes (COPY, then the set-based statements, per chunk), or none: resolves
  * to null when a cell's stored version is not the write's base version, or its stored value not
  * the writer's `oldValue` (an absent cell counts as version 0), or when another
@@ -51,6 +52,7 @@ export async function commitBulk(
   user: string,
   keys: readonly string[],
   writes: readonly PendingWrite[],
+  order: readonly number[],
 ): Promise<{ results: CommitResult[]; applied: AppliedWrite[] } | null> {
   const n = writes.length;
   const versions = await nextVersions(tx, n, kind);
@@ -59,17 +61,20 @@ export async function commitBulk(
   try {
     // Chunk by chunk: each statement works on at most `batchRows` rows (on PGlite, which holds the
     // event loop for a statement, other requests wait one short statement at most).
-    // In key order, as the row path locks rows, so that concurrent commits seldom deadlock.
-    const order = Array.from(writes.keys()).sort((a, b) => compareCoords(writes[a].coords, writes[b].coords));
+    // In key order (`order`), as the row path locks rows, so that concurrent commits seldom deadlock.
     for (let lo = 0; lo < n; lo += batchRows) {
       const hi = Math.min(n, lo + batchRows);
       await tx.copyFrom!("COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN", [
         copyRows(keys, writes, versions, order, lo, hi),
       ]);
-      // Absent cells written on version 0: marked (their audit records them as empty before), then inserted.
+      // Absent cells written on version 0: marked (their audit records them as empty before), then
+      // inserted. Only a write whose writer saw the cell empty (no old value) may find it absent:
+      // one that saw a value and finds no row matches no UPDATE below and sends the batch to the
+      // row path. So the probe skips the cells a load stored (version 0, a value), which a spread
+      // after a load writes by the million.
       await tx.query(
-        `UPDATE qatom_commit_rows AS w SET inserted = true, old_value = NULL
-         WHERE w.base = 0 AND NOT EXISTS (SELECT 1 FROM cell AS c WHERE c.cube_id = $1 AND c.coords = w.coords)`,
+        `UPDATE qatom_commit_rows AS w SET inserted = true
+         WHERE w.base = 0 AND w.old_value IS NULL AND NOT EXISTS (SELECT 1 FROM cell AS c WHERE c.cube_id = $1 AND c.coords = w.coords)`,
         [cubeId],
       );
       const [{ inserted }] = await tx.query<{ inserted: unknown }>(

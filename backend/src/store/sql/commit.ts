@@ -7,7 +7,7 @@
  */
 import type { SqlDriver, SqlRunner } from "../driver";
 import type { CommitOptions, CommitResult, CommittedChange, PendingWrite } from "../types";
-import { epochMs, intArrayLiteral } from "./codecs";
+import { compareCoords, epochMs, intArrayLiteral } from "./codecs";
 import { insertOutboxRows } from "./outbox";
 import { commitBulk } from "./commit-bulk";
 import { commitRows } from "./commit-rows";
@@ -68,8 +68,10 @@ export async function commitWrites(
     if (writes.length === 0) return { results: [], at };
 
     const { batchCells, bulkMinWrites, stats } = sizes;
-    const tryBulk = writes.length >= bulkMinWrites && tx.copyFrom !== undefined && new Set(keys).size === keys.length;
-    const bulk = tryBulk ? await commitBulk(tx, db.kind, batchCells, cubeId, txId, user, keys, writes) : null;
+    // The bulk path takes distinct cells only: sorted by key (the order it writes in), no two alike.
+    const order = writes.length >= bulkMinWrites && tx.copyFrom !== undefined ? keyOrder(writes) : null;
+    const tryBulk = order !== null && order.every((i, k) => k === 0 || compareCoords(writes[order[k - 1]].coords, writes[i].coords) !== 0);
+    const bulk = tryBulk ? await commitBulk(tx, db.kind, batchCells, cubeId, txId, user, keys, writes, order) : null;
     if (stats && tryBulk) {
       if (bulk) stats.bulkCommits++;
       else stats.bulkFallbacks++;
@@ -98,6 +100,11 @@ export async function commitWrites(
     }
     return { results, at };
   });
+}
+
+/** The indexes of `writes` in key order (by coordinates, as the primary key and the row path's locks). */
+function keyOrder(writes: readonly PendingWrite[]): number[] {
+  return Array.from(writes.keys()).sort((a, b) => compareCoords(writes[a].coords, writes[b].coords));
 }
 
 /** Tries of the row path when the database picks it as a deadlock's victim. */

@@ -12,23 +12,29 @@ const INSERT_BATCH_CHARS = 2_000_000;
 /**
  * Writes outbox rows as given (topic, key, JSON payload text, stored as text: migration 006), in
  * order, inside the caller's transaction, at most INSERT_BATCH rows or INSERT_BATCH_CHARS payload
- * characters (or one row) per statement.
- * @throws the database error; the caller's transaction then rolls back.
+ * characters (or one row) per statement. `rows` may be made lazily (events/contract.ts
+ * `outboxRowsLazily`): it is read one statement's rows at a time.
+ * @throws the database error, or what taking a row threw; the caller's transaction then rolls back.
  */
-export async function insertOutboxRows(db: SqlRunner, rows: readonly NewOutboxRow[]): Promise<void> {
-  for (let s = 0; s < rows.length; ) {
-    let e = s + 1;
-    let chars = rows[s].payload.length;
-    while (e < rows.length && e - s < INSERT_BATCH && chars + rows[e].payload.length <= INSERT_BATCH_CHARS) chars += rows[e++].payload.length;
+export async function insertOutboxRows(db: SqlRunner, rows: Iterable<NewOutboxRow>): Promise<void> {
+  const it = rows[Symbol.iterator]();
+  let next = it.next();
+  while (!next.done) {
+    const batch: NewOutboxRow[] = [next.value];
+    let chars = next.value.payload.length;
+    next = it.next();
+    while (!next.done && batch.length < INSERT_BATCH && chars + next.value.payload.length <= INSERT_BATCH_CHARS) {
+      chars += next.value.payload.length;
+      batch.push(next.value);
+      next = it.next();
+    }
     // One VALUES row per outbox row, each field its own text parameter (no array literal to escape:
     // payloads are megabytes); ids follow the VALUES order.
-    const batch = rows.slice(s, e);
     const values = batch.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`).join(", ");
     await db.query(
       `INSERT INTO outbox (topic, key, payload) VALUES ${values}`,
       batch.flatMap((r) => [r.topic, r.key, r.payload]),
     );
-    s = e;
   }
 }
 
