@@ -41,6 +41,7 @@ export {
   lastWrittenBelow,
   overlaps,
   planSpread,
+  planSpreadSteps,
   type SpreadLimits,
   type SpreadMethodCode,
   type SpreadPlan,

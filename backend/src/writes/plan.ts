@@ -4,7 +4,7 @@
  * lattice/spread/) into one all-or-nothing group; a scenario copy (copy-scenario.ts) likewise.
  */
 import type { Cube, LeafPlan, SpreadMethodCode, SpreadPlan } from "../lattice";
-import { planSpread } from "../lattice";
+import { planSpreadSteps } from "../lattice";
 import type { UserRights } from "../security";
 import { leafMasks, referenceRefused } from "./rights";
 import type { PendingWrite } from "../store/types";
@@ -64,16 +64,18 @@ export function repeatAsProportional(method: SpreadMethodCode): SpreadMethodCode
  * with `holds` kept, and the leaves the writer may not write held too. Returns the plan, or the
  * REJECTED outcome that says why it cannot be spread (a method that needs a value or a reference, a
  * calculated or unreadable reference, a target out of reach, too many new cells, a leaf value
- * beyond MAX_ABS_VALUE).
+ * beyond MAX_ABS_VALUE). The plan is made in steps (lattice `planSpreadSteps`), giving the event
+ * loop a turn whenever a step ends STEP_TURN_MS or more after the last turn, so that other users'
+ * reads are answered while a large spread is planned.
  */
-export function planConsolidated(
+export async function planConsolidated(
   cube: Cube,
   coords: Int32Array,
   w: WriteInput,
   holds: readonly Int32Array[],
   maxNewCells: number,
   rights: UserRights,
-): SpreadPlan | WriteOutcome {
+): Promise<SpreadPlan | WriteOutcome> {
   const sp = w.spread;
   const method = repeatAsProportional(sp?.method ?? (w.value === null ? "C" : "P"));
   if (w.value === null && method !== "C" && method !== "P%" && method !== "R%") {
@@ -97,15 +99,29 @@ export function planConsolidated(
     const refused = referenceRefused(cube, rights, reference);
     if (refused) return { status: "REJECTED", message: refused };
   }
-  const plan = planSpread(
-    cube,
-    coords,
-    { method, action: sp?.action ?? "replace", includeEmpty: sp?.includeEmpty ?? false, value: w.value ?? 0, percent: sp?.percent ?? 0, reference },
-    holds,
-    { maxNewCells },
-    leafMasks(rights),
-  );
+  const spec = { method, action: sp?.action ?? "replace", includeEmpty: sp?.includeEmpty ?? false, value: w.value ?? 0, percent: sp?.percent ?? 0, reference } as const;
+  const plan = await inTurns(planSpreadSteps(cube, coords, spec, holds, { maxNewCells }, leafMasks(rights)));
   const problem = plan.ok ? planBoundProblem(cube, plan) : plan.message;
   if (plan.ok && problem === null) return plan;
   return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${problem}` };
+}
+
+/** Longest a stepwise plan holds the event loop before it gives other work a turn, ms. */
+const STEP_TURN_MS = 10;
+
+/**
+ * Runs a stepwise computation (a generator that yields between steps) to its result, giving the
+ * event loop a turn (`setImmediate`) after a step whenever `turnMs` (default STEP_TURN_MS) have
+ * passed since the last turn.
+ */
+export async function inTurns<T>(steps: Generator<void, T>, turnMs = STEP_TURN_MS): Promise<T> {
+  let turn = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - turn >= turnMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      turn = performance.now();
+    }
+  }
 }

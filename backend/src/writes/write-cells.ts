@@ -71,25 +71,27 @@ export async function writeCells(
   const spreads = new Map<number, PlannedSpread>();
   /** Held consolidated cells leaf writes of this request keep (by unique names), with those writes. */
   const heldTotals = new Map<string, { total: Int32Array; writes: { i: number; pending: PendingWrite; leaf: HeldTotalLeaf }[] }>();
-  targets.forEach((coords, i) => {
-    if (!coords || outcomes[i]) return;
+  for (let i = 0; i < targets.length; i++) {
+    const coords = targets[i];
+    if (!coords || outcomes[i]) continue;
     const w = writes[i];
     const overBound = typedValueRejected(w);
     if (overBound) {
       outcomes[i] = overBound;
-      return;
+      continue;
     }
     if (cube.isConsolidated(coords)) {
       const state = cube.getCells([coords])[0];
       const refused = checkConsolidated(cube, coords, state, w.baseVersion, served.loadedAt);
       if (refused) {
         outcomes[i] = refused;
-        return;
+        continue;
       }
-      const plan = planConsolidated(cube, coords, w, holds, ctx.spreadMaxNewCells, rights);
+      // Planned in steps: other requests are answered between them (a million-leaf plan takes seconds).
+      const plan = await planConsolidated(cube, coords, w, holds, ctx.spreadMaxNewCells, rights);
       if (!("ok" in plan)) {
         outcomes[i] = plan;
-        return;
+        continue;
       }
       const from = pending.length;
       for (const p of leafWrites(plan, i)) {
@@ -108,31 +110,31 @@ export async function writeCells(
           leavesHeldByRights: plan.heldByRights,
         };
       }
-      return;
+      continue;
     }
     const state = cube.leafState(coords);
     const refused = checkLeaf(state, w.baseVersion, served.loadedAt);
     if (refused) {
       outcomes[i] = refused;
-      return;
+      continue;
     }
     const leafWrite: PendingWrite = { coords: Array.from(coords), members: cube.uniqueNames(coords), oldValue: state.value, newValue: w.value, baseVersion: w.baseVersion };
     // A consolidation hold above the leaf: its other leaves move so that the held total stays (held-total.ts).
     const total = heldTotalAbove(cube, coords, holds);
     if (total && !(total instanceof Int32Array)) {
       outcomes[i] = total;
-      return;
+      continue;
     }
     if (total) {
       const key = cube.uniqueNames(total).join(",");
       const group = heldTotals.get(key) ?? { total, writes: [] };
       group.writes.push({ i, pending: leafWrite, leaf: { coords, oldValue: state.value, newValue: w.value } });
       heldTotals.set(key, group);
-      return;
+      continue;
     }
     pending.push(leafWrite);
     pendingIndex.push(i);
-  });
+  }
   // Leaves below a held total, offset together per total, all or none (held-total.ts).
   for (const { total, writes: below } of heldTotals.values()) {
     if (below.every((b) => (b.leaf.oldValue ?? 0) === (b.leaf.newValue ?? 0))) {

@@ -100,8 +100,13 @@ interface RangeDim {
   children: number;
 }
 
+/** Leaves (or store rows, for the row scan: ROW_STEP) a plan works through between two steps. */
+const LEAF_STEP = 1 << 16;
+const ROW_STEP = 1 << 20;
+
 /**
- * Plans a spread of `spec` into the consolidated cell `target`.
+ * Plans a spread of `spec` into the consolidated cell `target`, all at once (see
+ * {@link planSpreadSteps} for the same plan in steps).
  * @param holds held cells (leaf or consolidated), one member id per dimension each: leaves under a
  *   held cell keep their values.
  * @param writable leaves the writer may change (see LeafWriteMasks); the others are held too and
@@ -118,6 +123,30 @@ export function planSpread(
   limits: SpreadLimits,
   writable?: LeafWriteMasks,
 ): SpreadPlanResult {
+  const steps = planSpreadSteps(cube, target, spec, holds, limits, writable);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * {@link planSpread} in steps: the generator pauses (yields) after every ROW_STEP store rows of its
+ * scan and every LEAF_STEP leaves of its other passes (a few milliseconds each), so that a caller
+ * may let other work run in between (writes/plan.ts gives the event loop a turn), and returns the
+ * plan. Between steps the cube may take other writes (another instance's, applied as they arrive):
+ * each leaf's value and version are read together, in one step, so the commit's version check
+ * catches a leaf that changed after it was read; a leaf created under the target after the scan is
+ * left out, as it would be by a write that lands after the plan. Nothing is changed.
+ */
+export function* planSpreadSteps(
+  cube: Cube,
+  target: Int32Array,
+  spec: SpreadSpec,
+  holds: readonly Int32Array[],
+  limits: SpreadLimits,
+  writable?: LeafWriteMasks,
+): Generator<void, SpreadPlanResult> {
   const { dims, store } = cube;
   const nd = dims.length;
   if (!cube.isConsolidated(target)) return fail("NOT_CONSOLIDATED", "the cell is a leaf cell: write its value instead of spreading");
@@ -168,19 +197,17 @@ export function planSpread(
   }
 
   // Stored rows under the target.
-  const rowList = scanRows(cube, target, ranges, fixed);
+  const rowList = yield* scanRows(cube, target, ranges, fixed);
   /** Leaves: coordinates (flat) and store row (-1 = not stored). */
   let leafCoords: Int32Array;
   let leafRows: Int32Array;
-  const fromRows = (): void => {
-    leafRows = rowList;
-    leafCoords = new Int32Array(rowList.length * nd);
-    for (let i = 0; i < rowList.length; i++) {
-      const r = rowList[i];
-      for (let d = 0; d < nd; d++) leafCoords[i * nd + d] = store.cols[d][r];
-    }
-  };
-  fromRows();
+  leafRows = rowList;
+  leafCoords = new Int32Array(rowList.length * nd);
+  for (let i = 0; i < rowList.length; i++) {
+    const r = rowList[i];
+    for (let d = 0; d < nd; d++) leafCoords[i * nd + d] = store.cols[d][r];
+    if (i % LEAF_STEP === LEAF_STEP - 1) yield;
+  }
 
   const dense = spec.includeEmpty && (spec.method === "LS" || spec.method === "LR");
   const denseLeaves = (): SpreadPlanError | null => {
@@ -219,7 +246,7 @@ export function planSpread(
   if (refOffset && spec.reference) {
     // Add the leaves where the reference holds a value and the target has no row.
     const refRanges = ranges.map((g) => ({ ...g, lo: g.lo + refOffset![g.d], hi: g.hi + refOffset![g.d] }));
-    const refRows = scanRows(cube, spec.reference, refRanges, fixed);
+    const refRows = yield* scanRows(cube, spec.reference, refRanges, fixed);
     const rowSet = new Set<number>();
     for (let i = 0; i < rowList.length; i++) rowSet.add(rowList[i]);
     const extra: number[] = [];
@@ -261,7 +288,7 @@ export function planSpread(
 
   const method = leafMethod(spec, reference);
   const masks = writable?.some((m) => m !== null) ? writable : undefined;
-  let attempt = compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
+  let attempt = yield* compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
   if ((spec.method === "P" || spec.method === "S") && !attempt.baseNonZero && !dense) {
     // ProportionSpreadToZeroCells: the unheld leaves hold nothing, so spread equally over every leaf.
     // S too (our reading): an equal spread into a total whose leaves are all empty gives each
@@ -269,7 +296,7 @@ export function planSpread(
     // want of stored leaves.
     const err = denseLeaves();
     if (err) return err;
-    attempt = compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
+    attempt = yield* compute(cube, target, ranges, holds, masks, leafCoords!, leafRows!, method, spec.action);
   }
   const res = attempt.result;
   if (!res.ok) {
@@ -281,8 +308,10 @@ export function planSpread(
   // Keep the leaves whose value changes.
   const n = leafRows!.length;
   const oldValues = attempt.values;
+  const oldVersions = attempt.versions;
   let count = 0;
   for (let i = 0; i < n; i++) if (changed(oldValues[i], res.values[i])) count++;
+  yield;
   const plan: SpreadPlan = {
     ok: true,
     count,
@@ -304,9 +333,10 @@ export function planSpread(
     plan.oldValues[j] = oldValues[i];
     plan.newValues[j] = res.values[i];
     plan.rows[j] = leafRows![i];
-    plan.baseVersions[j] = leafRows![i] < 0 ? 0 : store.versions[leafRows![i]];
+    plan.baseVersions[j] = oldVersions[i];
     if (leafRows![i] < 0) plan.newCells++;
     j++;
+    if (j % LEAF_STEP === 0) yield;
   }
   if (plan.newCells > limits.maxNewCells) {
     return fail("TOO_MANY_NEW_CELLS", `the spread would create ${fmtInt(plan.newCells)} new leaf cells; the limit is ${fmtInt(limits.maxNewCells)}`);
@@ -336,18 +366,40 @@ export function lastWrittenBelow(cube: Cube, cell: ArrayLike<number>): number {
   return best;
 }
 
-/** Stored rows whose leaf lies under `target` (ranges on consolidated dimensions, equal elsewhere). */
-function scanRows(cube: Cube, target: Int32Array, ranges: readonly RangeDim[], fixed: readonly number[]): Int32Array {
+/**
+ * Stored rows whose leaf lies under `target` (ranges on consolidated dimensions, equal elsewhere),
+ * among the rows stored when the scan starts, pausing after every ROW_STEP rows.
+ */
+function* scanRows(cube: Cube, target: Int32Array, ranges: readonly RangeDim[], fixed: readonly number[]): Generator<void, Int32Array> {
   const { store, dims } = cube;
   const count = store.count;
   const out: number[] = [];
-  const fixedCols = fixed.map((d) => store.cols[d]);
+  for (let lo = 0; lo < count; lo += ROW_STEP) {
+    // The columns again after each pause: a store that grew meanwhile has new ones.
+    scanRange(store.cols, dims, target, ranges, fixed, lo, Math.min(count, lo + ROW_STEP), out);
+    if (lo + ROW_STEP < count) yield;
+  }
+  return Int32Array.from(out);
+}
+
+/** Appends to `out` the rows of `[lo, hi)` that lie under `target` (see scanRows). */
+function scanRange(
+  cols: readonly ArrayLike<number>[],
+  dims: readonly Dimension[],
+  target: Int32Array,
+  ranges: readonly RangeDim[],
+  fixed: readonly number[],
+  lo: number,
+  hi: number,
+  out: number[],
+): void {
+  const fixedCols = fixed.map((d) => cols[d]);
   const fixedIds = fixed.map((d) => target[d]);
-  const rangeCols = ranges.map((g) => store.cols[g.d]);
+  const rangeCols = ranges.map((g) => cols[g.d]);
   const rangePos = ranges.map((g) => dims[g.d].leafPos);
   const nf = fixed.length;
   const nr = ranges.length;
-  rows: for (let r = 0; r < count; r++) {
+  rows: for (let r = lo; r < hi; r++) {
     for (let k = 0; k < nf; k++) if (fixedCols[k][r] !== fixedIds[k]) continue rows;
     for (let k = 0; k < nr; k++) {
       const p = rangePos[k][rangeCols[k][r]];
@@ -355,7 +407,6 @@ function scanRows(cube: Cube, target: Int32Array, ranges: readonly RangeDim[], f
     }
     out.push(r);
   }
-  return Int32Array.from(out);
 }
 
 /** Coordinates of the target leaf matching the reference's store row `r`: back by `offset` leaf positions on consolidated dims, fixed dims from `target`. */
@@ -391,8 +442,11 @@ function leafMethod(spec: SpreadSpec, reference: Float64Array | null): LeafMetho
   }
 }
 
-/** Gathers values, weights, holds (`holds`, and leaves `masks` forbid) and groups of the leaves and runs the method. */
-function compute(
+/**
+ * Gathers values with their versions, weights, holds (`holds`, and leaves `masks` forbid) and
+ * groups of the leaves (pausing after every LEAF_STEP leaves) and runs the method.
+ */
+function* compute(
   cube: Cube,
   target: Int32Array,
   ranges: readonly RangeDim[],
@@ -407,6 +461,7 @@ function compute(
   const nd = dims.length;
   const n = rows.length;
   const values = new Float64Array(n);
+  const versions = new Float64Array(n);
   const weights = new Float64Array(n);
   const groups = new Int32Array(n);
   const hold = new Uint8Array(n);
@@ -417,6 +472,7 @@ function compute(
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     values[i] = r < 0 ? Number.NaN : store.values[r];
+    versions[i] = r < 0 ? 0 : store.versions[r];
     let w = 1;
     let g = 0;
     for (const rg of ranges) {
@@ -449,9 +505,10 @@ function compute(
       const v = values[i];
       if (v === v) base += w * v;
     }
+    if (i % LEAF_STEP === LEAF_STEP - 1) yield;
   }
   const result = spreadLeaves({ values, weights, hold, groups }, method, action);
-  return { result, values, baseNonZero: base !== 0, heldByRights };
+  return { result, values, versions, baseNonZero: base !== 0, heldByRights };
 }
 
 /** True when the member ranges of `a` and `b` on one dimension share a leaf. */
