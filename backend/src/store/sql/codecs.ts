@@ -59,6 +59,43 @@ export function compareCoords(a: number[], b: number[]): number {
 }
 
 /**
+ * The indexes of `writes` in key order (by coordinates, as the primary key and the row path's
+ * locks), every write having `dims` coordinates: a least-significant-digit radix sort (one counting
+ * pass per dimension, a million writes in tens of milliseconds) when every coordinate is an integer
+ * in [0, 2^24), else a comparison sort.
+ */
+export function keyOrder(writes: readonly { coords: number[] }[], dims: number): number[] {
+  const n = writes.length;
+  const flat = new Int32Array(n * dims);
+  const max = new Int32Array(dims);
+  for (let i = 0; i < n; i++) {
+    const c = writes[i].coords;
+    for (let d = 0; d < dims; d++) {
+      const v = c[d];
+      if (!(Number.isInteger(v) && v >= 0 && v < RADIX_MAX)) {
+        return Array.from(writes.keys()).sort((a, b) => compareCoords(writes[a].coords, writes[b].coords));
+      }
+      flat[i * dims + d] = v;
+      if (v > max[d]) max[d] = v;
+    }
+  }
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Int32Array(n);
+  for (let d = dims - 1; d >= 0; d--) {
+    const start = new Int32Array(max[d] + 2);
+    for (let k = 0; k < n; k++) start[flat[order[k] * dims + d] + 1]++;
+    for (let v = 1; v < start.length; v++) start[v] += start[v - 1];
+    for (let k = 0; k < n; k++) next[start[flat[order[k] * dims + d]]++] = order[k];
+    [order, next] = [next, order];
+  }
+  return Array.from(order);
+}
+
+/** Coordinates at or above this take keyOrder's comparison sort (a counting array that large is waste). */
+const RADIX_MAX = 1 << 24;
+
+/**
  * The row order that sorts `cells` by coordinates (the primary key order, so inserts append to
  * the index and the heap is clustered by key).
  * @throws Error naming the coordinates when two rows share them.

@@ -9,7 +9,7 @@
 import type { SqlRunner } from "../driver";
 import type { CommitResult, PendingWrite } from "../types";
 import type { AppliedWrite } from "./commit";
-import { floatText, valueOrNull } from "./codecs";
+import { floatText, intArrayLiteral, valueOrNull } from "./codecs";
 import { nextVersions } from "./commit-rows";
 
 /** Fewest writes for the bulk path; smaller batches take the row path (fewer statements). */
@@ -32,8 +32,8 @@ function copyFloat(v: number | null): string {
 }
 
 /**
- * Applies every write of `writes` (distinct cells, `keys` their array literals, `order` their
- * indexes sorted by coordinates) inside `tx`, in
+ * Applies every write of `writes` (distinct cells, `order` their indexes sorted by coordinates)
+ * inside `tx`, in
  * chunks of `batchRows` writes (COPY, then the set-based statements, per chunk), or none: resolves
  * to null when a cell's stored version is not the write's base version, or its stored value not
  * the writer's `oldValue` (an absent cell counts as version 0), or when another
@@ -41,7 +41,8 @@ function copyFloat(v: number | null): string {
  * Versions are drawn for every write first (numbers a fallback does not use are skipped, as
  * sequences do). The UPDATE joins the temporary table to `cell` by its primary key with hash and
  * merge joins off, so that a large cube is never scanned whole.
- * @throws the database's error (other than a deadlock).
+ * @throws the database's error (other than a deadlock); Error naming the write whose coordinates
+ * are not integers.
  */
 export async function commitBulk(
   tx: SqlRunner,
@@ -50,7 +51,6 @@ export async function commitBulk(
   cubeId: number,
   txId: string,
   user: string,
-  keys: readonly string[],
   writes: readonly PendingWrite[],
   order: readonly number[],
 ): Promise<{ results: CommitResult[]; applied: AppliedWrite[] } | null> {
@@ -65,7 +65,7 @@ export async function commitBulk(
     for (let lo = 0; lo < n; lo += batchRows) {
       const hi = Math.min(n, lo + batchRows);
       await tx.copyFrom!("COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN", [
-        copyRows(keys, writes, versions, order, lo, hi),
+        copyRows(writes, versions, order, lo, hi),
       ]);
       // Absent cells written on version 0: marked (their audit records them as empty before), then
       // inserted. Only a write whose writer saw the cell empty (no old value) may find it absent:
@@ -134,12 +134,12 @@ export async function commitBulk(
 }
 
 /** Rows `order[lo..hi)` of the temporary table in COPY text format. */
-function copyRows(keys: readonly string[], writes: readonly PendingWrite[], versions: readonly number[], order: readonly number[], lo: number, hi: number): string {
+function copyRows(writes: readonly PendingWrite[], versions: readonly number[], order: readonly number[], lo: number, hi: number): string {
   const lines: string[] = new Array(hi - lo);
   for (let k = lo; k < hi; k++) {
     const i = order[k];
     const w = writes[i];
-    lines[k - lo] = `${i}\t${keys[i]}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
+    lines[k - lo] = `${i}\t${intArrayLiteral(w.coords, `writes[${i}].coords`)}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
   }
   return lines.join("");
 }

@@ -7,7 +7,7 @@
  */
 import type { SqlDriver, SqlRunner } from "../driver";
 import type { CommitOptions, CommitResult, CommittedChange, PendingWrite } from "../types";
-import { compareCoords, epochMs, intArrayLiteral } from "./codecs";
+import { compareCoords, epochMs, intArrayLiteral, keyOrder } from "./codecs";
 import { insertOutboxRows } from "./outbox";
 import { commitBulk } from "./commit-bulk";
 import { commitRows } from "./commit-rows";
@@ -49,7 +49,6 @@ export async function commitWrites(
   writes: PendingWrite[],
   options: CommitOptions = {},
 ): Promise<{ results: CommitResult[]; at: number }> {
-  const keys = writes.map((w, i) => intArrayLiteral(w.coords, `writes[${i}].coords`));
   return db.transaction(async (tx) => {
     const head = await tx.query<{ dims: number; at: unknown; loaded_at: unknown }>(
       `SELECT jsonb_array_length(def -> 'dimensions') AS dims, ${epochMs("now()")} AS at,
@@ -69,13 +68,15 @@ export async function commitWrites(
 
     const { batchCells, bulkMinWrites, stats } = sizes;
     // The bulk path takes distinct cells only: sorted by key (the order it writes in), no two alike.
-    const order = writes.length >= bulkMinWrites && tx.copyFrom !== undefined ? keyOrder(writes) : null;
+    const order = writes.length >= bulkMinWrites && tx.copyFrom !== undefined ? keyOrder(writes, dims) : null;
     const tryBulk = order !== null && order.every((i, k) => k === 0 || compareCoords(writes[order[k - 1]].coords, writes[i].coords) !== 0);
-    const bulk = tryBulk ? await commitBulk(tx, db.kind, batchCells, cubeId, txId, user, keys, writes, order) : null;
+    const bulk = tryBulk ? await commitBulk(tx, db.kind, batchCells, cubeId, txId, user, writes, order) : null;
     if (stats && tryBulk) {
       if (bulk) stats.bulkCommits++;
       else stats.bulkFallbacks++;
     }
+    // The row path keys its cells by their array literals (the bulk path makes them chunk by chunk).
+    const keys = bulk ? [] : writes.map((w, i) => intArrayLiteral(w.coords, `writes[${i}].coords`));
     const { results, applied } = bulk ?? (await withDeadlockRetry(tx, () => commitRows(tx, batchCells, cubeId, txId, user, keys, writes, db.kind)));
 
     if (applied.length > 0) {
@@ -100,11 +101,6 @@ export async function commitWrites(
     }
     return { results, at };
   });
-}
-
-/** The indexes of `writes` in key order (by coordinates, as the primary key and the row path's locks). */
-function keyOrder(writes: readonly PendingWrite[]): number[] {
-  return Array.from(writes.keys()).sort((a, b) => compareCoords(writes[a].coords, writes[b].coords));
 }
 
 /** Tries of the row path when the database picks it as a deadlock's victim. */
