@@ -3,7 +3,7 @@
  * and so pushes to WatchCells streams. Also used for other instances' transactions and for
  * catching up on cells this instance has not seen yet.
  */
-import type { LeafChange } from "../lattice";
+import type { CellWriter, LeafChange, LeafColumns } from "../lattice";
 import type { ServedCube } from "../domain/cube-registry";
 import type { Store } from "../store/types";
 
@@ -16,6 +16,44 @@ export function applyNewer(served: ServedCube, changes: readonly LeafChange[]): 
   const newer = changes.filter((ch) => ch.version > served.cube.leafState(ch.coords).version);
   if (newer.length > 0) served.cube.applyChanges(newer);
   return newer.length;
+}
+
+/**
+ * Applies committed leaf changes given as columns (a spread's or a scenario copy's plan with the
+ * versions the commit gave, and any other leaf writes of the same transaction), all by `writer`:
+ * as applyNewer (only changes newer than the lattice's, in one batch), with no object per change.
+ * A change's current version is read at its planned store row (`cols.rows[k]`) when that row still
+ * holds the cell, else looked up. Returns the number applied.
+ */
+export function applyColumnsNewer(served: ServedCube, cols: LeafColumns, writer: CellWriter): number {
+  const { cube } = served;
+  const { store } = cube;
+  const nd = cube.dims.length;
+  const n = cols.count;
+  const keep = new Int32Array(n);
+  const c = new Int32Array(nd);
+  let kept = 0;
+  for (let k = 0; k < n; k++) {
+    for (let d = 0; d < nd; d++) c[d] = cols.coords[k * nd + d];
+    const r = cols.rows ? cols.rows[k] : -1;
+    const current = r >= 0 && r < store.count && store.rowEquals(r, c) ? store.versions[r] : cube.leafState(c).version;
+    if (cols.versions[k] > current) keep[kept++] = k;
+  }
+  if (kept === 0) return 0;
+  if (kept === n) {
+    cube.applyColumns(cols, writer);
+    return n;
+  }
+  const sub: LeafColumns = { count: kept, coords: new Int32Array(kept * nd), values: new Float64Array(kept), versions: new Float64Array(kept), rows: new Int32Array(kept) };
+  for (let j = 0; j < kept; j++) {
+    const k = keep[j];
+    sub.coords.set(cols.coords.subarray(k * nd, (k + 1) * nd), j * nd);
+    sub.values[j] = cols.values[k];
+    sub.versions[j] = cols.versions[k];
+    sub.rows![j] = cols.rows ? cols.rows[k] : -1;
+  }
+  cube.applyColumns(sub, writer);
+  return kept;
 }
 
 /**

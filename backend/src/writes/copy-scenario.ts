@@ -5,14 +5,14 @@
  * → commit in one transaction, all or nothing (commit.ts) → apply → publish. Runs in the cube's
  * write queue.
  */
-import type { Cube, LeafChange, MemberFilter, ScenarioCopySpec } from "../lattice";
+import type { Cube, MemberFilter, ScenarioCopySpec } from "../lattice";
 import type { UserRights } from "../security";
 import { planScenarioCopy } from "../lattice";
 import { dimensionOf, memberOf } from "../domain/addresses";
 import { checkMembers } from "../domain/checks";
 import type { ServedCube } from "../domain/cube-registry";
 import { DomainError } from "../domain/errors";
-import { applyNewer, catchUp } from "./apply";
+import { applyColumnsNewer, catchUp } from "./apply";
 import { planBoundProblem } from "./bounds";
 import { commitPending } from "./commit";
 import { checkCopyTarget, staleLeafBelow } from "./conflicts";
@@ -92,15 +92,14 @@ export async function copyScenario(
       return { status: "CONFLICT", version: r.currentVersion, message: staleLeafBelow("copying", cube.uniqueNames(pending[bad].coords), r) };
     }
   }
-  const writer = { user, at };
-  const changes: LeafChange[] = new Array(results.length);
+  const versions = new Float64Array(plan.count);
   let version = 0;
   results.forEach((r, k) => {
     const v = r.ok ? r.version : 0;
     if (v > version) version = v;
-    changes[k] = { coords: pending[k].coords, value: pending[k].newValue, version: v, writer };
+    versions[k] = v;
   });
-  applyNewer(served, changes);
+  applyColumnsNewer(served, { count: plan.count, coords: plan.coords, values: plan.newValues, versions, rows: plan.rows }, { user, at });
   ctx.publisher?.kick();
   return { status: "APPLIED", leavesChanged: plan.count, leavesCleared: plan.cleared, version, txId };
 }

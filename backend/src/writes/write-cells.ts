@@ -7,10 +7,10 @@
  * streams) → publish (publish.ts: the outbox relay). The caller runs it in the cube's write queue,
  * so no other write (and no security change) interleaves.
  */
-import type { LeafChange, SpreadPlan } from "../lattice";
+import type { LeafColumns, SpreadPlan } from "../lattice";
 import type { ServedCube } from "../domain/cube-registry";
 import type { PendingWrite } from "../store/types";
-import { applyNewer, catchUp } from "./apply";
+import { applyColumnsNewer, catchUp } from "./apply";
 import { commitPending } from "./commit";
 import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow } from "./conflicts";
 import { typedValueRejected } from "./bounds";
@@ -22,11 +22,16 @@ import { rejectUnwritable } from "./rights";
 import type { UserRights } from "../security";
 import type { WriteInput, WriteOutcome } from "./types";
 
-/** A planned spread of one write: its plan and the range [from, to) of its pending writes. */
+/**
+ * A planned spread of one write: its plan and the range [from, to) of its pending writes, which
+ * are the plan's leaves in order when `ofPlan` (a spread of one write; a held total's group also
+ * holds the leaf writes that moved it).
+ */
 interface PlannedSpread {
   plan: SpreadPlan;
   from: number;
   to: number;
+  ofPlan: boolean;
 }
 
 /**
@@ -98,7 +103,7 @@ export async function writeCells(
         pending.push(p);
         pendingIndex.push(i);
       }
-      spreads.set(i, { plan, from, to: pending.length });
+      spreads.set(i, { plan, from, to: pending.length, ofPlan: true });
       if (plan.count === 0) {
         outcomes[i] = {
           status: "APPLIED",
@@ -161,25 +166,37 @@ export async function writeCells(
       pendingIndex.push(group);
     }
     // Each write's outcome reads the whole group (a conflict anywhere fails them all).
-    for (const b of below) spreads.set(b.i, { plan: { ...plan, count: plan.count + below.length }, from, to: pending.length });
+    for (const b of below) spreads.set(b.i, { plan: { ...plan, count: plan.count + below.length }, from, to: pending.length, ofPlan: false });
   }
   if (pending.length === 0) return { outcomes, txId: "" };
 
   // Commit (the store checks the versions again, under row locks).
   const { results, at, txId } = await commitPending(ctx, served, user, pending);
 
-  // Apply what committed; outcomes of the leaf writes.
-  const changes: LeafChange[] = [];
-  const writer = { user, at };
+  // Apply what committed, as columns (no object per leaf; a spread's leaves keep their planned
+  // store rows); outcomes of the leaf writes.
+  const nd = cube.dims.length;
+  let applied = 0;
+  for (const r of results) if (r.ok) applied++;
+  const changes: LeafColumns = { count: applied, coords: new Int32Array(applied * nd), values: new Float64Array(applied), versions: new Float64Array(applied), rows: new Int32Array(applied) };
+  let j = 0;
   results.forEach((r, k) => {
     const i = pendingIndex[k];
-    if (r.ok) changes.push({ coords: pending[k].coords, value: pending[k].newValue, version: r.version, writer });
-    if (spreads.has(i)) return;
+    const sp = spreads.get(i);
+    if (r.ok) {
+      const p = pending[k];
+      for (let d = 0; d < nd; d++) changes.coords[j * nd + d] = p.coords[d];
+      changes.values[j] = p.newValue ?? Number.NaN;
+      changes.versions[j] = r.version;
+      changes.rows![j] = sp?.ofPlan ? sp.plan.rows[k - sp.from] : -1;
+      j++;
+    }
+    if (sp) return;
     outcomes[i] = r.ok
       ? { status: "APPLIED", version: r.version, value: pending[k].newValue, updatedBy: user, updatedAt: at, leavesChanged: 1 }
       : staleLeaf(pending[k], r, served.loadedAt);
   });
-  applyNewer(served, changes);
+  applyColumnsNewer(served, changes, { user, at });
 
   // Outcomes of the spreads, read back from the lattice now that their leaves are applied.
   for (const [i, sp] of spreads) {
@@ -206,8 +223,8 @@ export async function writeCells(
   }
 
   // Publish; and conflicts found by the store mean this lattice is behind on those cells: catch up.
-  if (changes.length > 0) ctx.publisher?.kick();
+  if (applied > 0) ctx.publisher?.kick();
   const stale = results.flatMap((r, k) => (r.ok || r.groupFailed ? [] : [Int32Array.from(pending[k].coords)]));
   if (stale.length > 0) await catchUp(ctx.store, served, stale).catch(() => undefined);
-  return { outcomes, txId: changes.length > 0 ? txId : "" };
+  return { outcomes, txId: applied > 0 ? txId : "" };
 }
