@@ -17,7 +17,8 @@ import { planBoundProblem } from "./bounds";
 import { commitPending } from "./commit";
 import { checkCopyTarget, staleLeafBelow } from "./conflicts";
 import type { WriteContext } from "./context";
-import { leafWrites } from "./plan";
+import { leafWriteSteps } from "./plan";
+import { inTurns } from "../compute/turns";
 import { checkCopyRights } from "./rights";
 import type { ScenarioCopyInput, ScenarioCopyOutcome } from "./types";
 
@@ -82,7 +83,7 @@ export async function copyScenario(
   const conflict = checkCopyTarget({ version: plan.targetVersion, writer: plan.targetWriter }, baseVersion);
   if (conflict) return conflict;
   if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };
-  const pending = leafWrites(plan, 0);
+  const pending = await inTurns(leafWriteSteps(plan, 0));
   const { results, at, txId } = await commitPending(ctx, served, user, pending);
   const bad = results.findIndex((r) => !r.ok && !r.groupFailed);
   if (bad >= 0) {

@@ -5,6 +5,7 @@
  */
 import type { Cube, LeafPlan, SpreadMethodCode, SpreadPlan } from "../lattice";
 import { planSpreadSteps } from "../lattice";
+import { allSteps, inTurns } from "../compute/turns";
 import type { UserRights } from "../security";
 import { leafMasks, referenceRefused } from "./rights";
 import type { PendingWrite } from "../store/types";
@@ -17,6 +18,11 @@ import type { SpreadInput, WriteInput, WriteOutcome } from "./types";
  * without member names (see PendingWrite.members).
  */
 export function leafWrites(plan: LeafPlan, group: number): PendingWrite[] {
+  return allSteps(leafWriteSteps(plan, group));
+}
+
+/** {@link leafWrites} in steps of LEAF_WRITE_STEP writes (for compute/turns.ts `inTurns`). */
+export function* leafWriteSteps(plan: LeafPlan, group: number): Generator<void, PendingWrite[]> {
   const nd = plan.dims;
   const out: PendingWrite[] = new Array(plan.count);
   for (let k = 0; k < plan.count; k++) {
@@ -32,9 +38,13 @@ export function leafWrites(plan: LeafPlan, group: number): PendingWrite[] {
       baseVersion: plan.baseVersions[k],
       group,
     };
+    if (k % LEAF_WRITE_STEP === LEAF_WRITE_STEP - 1) yield;
   }
   return out;
 }
+
+/** Pending writes made per step of leafWriteSteps. */
+const LEAF_WRITE_STEP = 1 << 16;
 
 /** A spread as a person reads it: its TM1 code, e.g. `P+`, `LS*`, `P%~`. */
 export function describeSpread(method: SpreadMethodCode, sp: SpreadInput | undefined): string {
@@ -64,9 +74,9 @@ export function repeatAsProportional(method: SpreadMethodCode): SpreadMethodCode
  * with `holds` kept, and the leaves the writer may not write held too. Returns the plan, or the
  * REJECTED outcome that says why it cannot be spread (a method that needs a value or a reference, a
  * calculated or unreadable reference, a target out of reach, too many new cells, a leaf value
- * beyond MAX_ABS_VALUE). The plan is made in steps (lattice `planSpreadSteps`), giving the event
- * loop a turn whenever a step ends STEP_TURN_MS or more after the last turn, so that other users'
- * reads are answered while a large spread is planned.
+ * beyond MAX_ABS_VALUE). The plan is made in steps (lattice `planSpreadSteps`, run by
+ * compute/turns.ts `inTurns`), so that other users' reads are answered while a large spread is
+ * planned.
  */
 export async function planConsolidated(
   cube: Cube,
@@ -106,22 +116,3 @@ export async function planConsolidated(
   return { status: "REJECTED", message: `could not spread ${describeSpread(method, sp)} into ${cube.uniqueNames(coords).join(", ")}: ${problem}` };
 }
 
-/** Longest a stepwise plan holds the event loop before it gives other work a turn, ms. */
-const STEP_TURN_MS = 10;
-
-/**
- * Runs a stepwise computation (a generator that yields between steps) to its result, giving the
- * event loop a turn (`setImmediate`) after a step whenever `turnMs` (default STEP_TURN_MS) have
- * passed since the last turn.
- */
-export async function inTurns<T>(steps: Generator<void, T>, turnMs = STEP_TURN_MS): Promise<T> {
-  let turn = performance.now();
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    if (performance.now() - turn >= turnMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      turn = performance.now();
-    }
-  }
-}

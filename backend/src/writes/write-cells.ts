@@ -16,7 +16,8 @@ import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow
 import { typedValueRejected } from "./bounds";
 import type { WriteContext } from "./context";
 import { type HeldTotalLeaf, heldTotalAbove, planHeldTotalOffset } from "./held-total";
-import { leafWrites, planConsolidated } from "./plan";
+import { leafWriteSteps, leafWrites, planConsolidated } from "./plan";
+import { inTurns, Turns } from "../compute/turns";
 import { resolveWrites } from "./resolve";
 import { rejectUnwritable } from "./rights";
 import type { UserRights } from "../security";
@@ -99,7 +100,7 @@ export async function writeCells(
         continue;
       }
       const from = pending.length;
-      for (const p of leafWrites(plan, i)) {
+      for (const p of await inTurns(leafWriteSteps(plan, i))) {
         pending.push(p);
         pendingIndex.push(i);
       }
@@ -180,7 +181,11 @@ export async function writeCells(
   for (const r of results) if (r.ok) applied++;
   const changes: LeafColumns = { count: applied, coords: new Int32Array(applied * nd), values: new Float64Array(applied), versions: new Float64Array(applied), rows: new Int32Array(applied) };
   let j = 0;
-  results.forEach((r, k) => {
+  // Gathered in slices between turns of the event loop; applied at once below (watchers see the
+  // whole transaction together).
+  const turns = new Turns();
+  for (let k = 0; k < results.length; k++) {
+    const r = results[k];
     const i = pendingIndex[k];
     const sp = spreads.get(i);
     if (r.ok) {
@@ -191,21 +196,25 @@ export async function writeCells(
       changes.rows![j] = sp?.ofPlan ? sp.plan.rows[k - sp.from] : -1;
       j++;
     }
-    if (sp) return;
+    if ((k & 0xffff) === 0xffff) await turns.turn();
+    if (sp) continue;
     outcomes[i] = r.ok
       ? { status: "APPLIED", version: r.version, value: pending[k].newValue, updatedBy: user, updatedAt: at, leavesChanged: 1 }
       : staleLeaf(pending[k], r, served.loadedAt);
-  });
+  }
   applyColumnsNewer(served, changes, { user, at });
 
   // Outcomes of the spreads, read back from the lattice now that their leaves are applied.
   for (const [i, sp] of spreads) {
     if (sp.to === sp.from) continue;
-    const slice = results.slice(sp.from, sp.to);
-    const bad = slice.findIndex((r) => !r.ok && !r.groupFailed);
+    let bad = -1;
+    for (let k = sp.from; k < sp.to && bad < 0; k++) {
+      const r = results[k];
+      if (!r.ok && !r.groupFailed) bad = k - sp.from;
+    }
     const value = cube.getCells([targets[i]!])[0].value;
     if (bad >= 0) {
-      const r = slice[bad];
+      const r = results[sp.from + bad];
       if (r.ok) continue;
       outcomes[i] = {
         status: "CONFLICT",
@@ -218,7 +227,10 @@ export async function writeCells(
       continue;
     }
     let version = 0;
-    for (const r of slice) if (r.ok && r.version > version) version = r.version;
+    for (let k = sp.from; k < sp.to; k++) {
+      const r = results[k];
+      if (r.ok && r.version > version) version = r.version;
+    }
     outcomes[i] = { status: "APPLIED", version, value, updatedBy: user, updatedAt: at, leavesChanged: sp.plan.count, leavesHeldByRights: sp.plan.heldByRights };
   }
 

@@ -6,6 +6,7 @@
  */
 import type { CubeDef, LeafCells } from "../../lattice";
 import type { ProgressFn } from "../types";
+import { allSteps } from "../../compute/turns";
 
 /** SQL for a timestamptz expression as whole milliseconds since the epoch (float8). */
 export function epochMs(expr: string): string {
@@ -65,6 +66,11 @@ export function compareCoords(a: number[], b: number[]): number {
  * in [0, 2^24), else a comparison sort.
  */
 export function keyOrder(writes: readonly { coords: number[] }[], dims: number): number[] {
+  return allSteps(keyOrderSteps(writes, dims));
+}
+
+/** {@link keyOrder} in steps (for compute/turns.ts `inTurns`): one per 65,536 writes read, and one per counting pass. */
+export function* keyOrderSteps(writes: readonly { coords: number[] }[], dims: number): Generator<void, number[]> {
   const n = writes.length;
   const flat = new Int32Array(n * dims);
   const max = new Int32Array(dims);
@@ -78,6 +84,7 @@ export function keyOrder(writes: readonly { coords: number[] }[], dims: number):
       flat[i * dims + d] = v;
       if (v > max[d]) max[d] = v;
     }
+    if ((i & 0xffff) === 0xffff) yield;
   }
   let order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -88,6 +95,7 @@ export function keyOrder(writes: readonly { coords: number[] }[], dims: number):
     for (let v = 1; v < start.length; v++) start[v] += start[v - 1];
     for (let k = 0; k < n; k++) next[start[flat[order[k] * dims + d]]++] = order[k];
     [order, next] = [next, order];
+    yield;
   }
   return Array.from(order);
 }

@@ -11,6 +11,7 @@ import type { CommitResult, PendingWrite } from "../types";
 import type { AppliedWrite } from "./commit";
 import { floatText, intArrayLiteral, valueOrNull } from "./codecs";
 import { nextVersions } from "./commit-rows";
+import type { Turns } from "../../compute/turns";
 
 /** Fewest writes for the bulk path; smaller batches take the row path (fewer statements). */
 export const BULK_MIN_WRITES = 256;
@@ -33,7 +34,7 @@ function copyFloat(v: number | null): string {
 
 /**
  * Applies every write of `writes` (distinct cells, `order` their indexes sorted by coordinates)
- * inside `tx`, in
+ * inside `tx` (gathering the results between `turns` of the event loop), in
  * chunks of `batchRows` writes (COPY, then the set-based statements, per chunk), or none: resolves
  * to null when a cell's stored version is not the write's base version, or its stored value not
  * the writer's `oldValue` (an absent cell counts as version 0), or when another
@@ -53,6 +54,7 @@ export async function commitBulk(
   user: string,
   writes: readonly PendingWrite[],
   order: readonly number[],
+  turns: Turns,
 ): Promise<{ results: CommitResult[]; applied: AppliedWrite[] } | null> {
   const n = writes.length;
   const versions = await nextVersions(tx, n, kind);
@@ -121,6 +123,7 @@ export async function commitBulk(
       const old = wasAbsent[i] ? null : valueOrNull(w.oldValue);
       results[i] = { ok: true, version: versions[i] };
       applied[i] = { index: i, old, value, version: versions[i] };
+      if ((i & 0xffff) === 0xffff) await turns.turn();
     }
     return { results, applied };
   } catch (err) {

@@ -7,7 +7,8 @@
  */
 import type { SqlDriver, SqlRunner } from "../driver";
 import type { CommitOptions, CommitResult, CommittedChange, PendingWrite } from "../types";
-import { compareCoords, epochMs, intArrayLiteral, keyOrder } from "./codecs";
+import { compareCoords, epochMs, intArrayLiteral, keyOrderSteps } from "./codecs";
+import { inTurns, Turns } from "../../compute/turns";
 import { insertOutboxRows } from "./outbox";
 import { commitBulk } from "./commit-bulk";
 import { commitRows } from "./commit-rows";
@@ -68,9 +69,11 @@ export async function commitWrites(
 
     const { batchCells, bulkMinWrites, stats } = sizes;
     // The bulk path takes distinct cells only: sorted by key (the order it writes in), no two alike.
-    const order = writes.length >= bulkMinWrites && tx.copyFrom !== undefined ? keyOrder(writes, dims) : null;
+    // Large batches are sorted, and their results gathered, in slices between turns of the event loop.
+    const turns = new Turns();
+    const order = writes.length >= bulkMinWrites && tx.copyFrom !== undefined ? await inTurns(keyOrderSteps(writes, dims)) : null;
     const tryBulk = order !== null && order.every((i, k) => k === 0 || compareCoords(writes[order[k - 1]].coords, writes[i].coords) !== 0);
-    const bulk = tryBulk ? await commitBulk(tx, db.kind, batchCells, cubeId, txId, user, writes, order) : null;
+    const bulk = tryBulk ? await commitBulk(tx, db.kind, batchCells, cubeId, txId, user, writes, order, turns) : null;
     if (stats && tryBulk) {
       if (bulk) stats.bulkCommits++;
       else stats.bulkFallbacks++;
@@ -90,13 +93,12 @@ export async function commitWrites(
     if (options.outbox && applied.length > 0) {
       // The cube's generation: its id and load time (a reloaded cube, or another database, differs).
       const loadedAt = Number(head[0].loaded_at);
-      const changes: CommittedChange[] = applied.map((a) => ({
-        coords: writes[a.index].coords,
-        members: writes[a.index].members,
-        oldValue: a.old,
-        value: a.value,
-        version: a.version,
-      }));
+      const changes: CommittedChange[] = new Array(applied.length);
+      for (let k = 0; k < applied.length; k++) {
+        const a = applied[k];
+        changes[k] = { coords: writes[a.index].coords, members: writes[a.index].members, oldValue: a.old, value: a.value, version: a.version };
+        if ((k & 0xffff) === 0xffff) await turns.turn();
+      }
       await insertOutboxRows(tx, options.outbox({ at, loadedAt, changes }));
     }
     return { results, at };

@@ -1,8 +1,8 @@
 /**
- * inTurns (plan.ts), which runs the spread planner's steps: it gives other work on the event loop
+ * inTurns (turns.ts), which runs the spread planner's steps: it gives other work on the event loop
  * a turn between steps once its time slice is used up, and not before.
  */
-import { inTurns } from "./plan";
+import { inTurns } from "./turns";
 
 function* steps(log: string[]): Generator<void, string> {
   for (let k = 1; k <= 3; k++) {
