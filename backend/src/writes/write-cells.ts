@@ -203,6 +203,8 @@ export async function writeCells(
       : staleLeaf(pending[k], r, served.loadedAt);
   }
   applyColumnsNewer(served, changes, { user, at });
+  // The apply is one step (no reader sees half a transaction); other requests go before the reads below.
+  await turns.turn();
 
   // Outcomes of the spreads, read back from the lattice now that their leaves are applied.
   for (const [i, sp] of spreads) {
