@@ -105,25 +105,11 @@ const LEAF_STEP = 1 << 16;
 const ROW_STEP = 1 << 20;
 
 /**
- * Plans a spread of `spec` into the consolidated cell `target`, all at once (see
- * {@link planSpreadSteps} for the same plan in steps).
- * @param holds held cells (leaf or consolidated), one member id per dimension each: leaves under a
- *   held cell keep their values.
- * @param writable leaves the writer may change (see LeafWriteMasks); the others are held too and
- *   counted in `heldByRights`. None: every leaf.
- * @returns the leaf changes, or an error naming why nothing can change (all leaves held, target not
- *   met within 1e-8, too many new cells, a reference of another shape); when leaves held by
- *   `writable` took part, the error says how many.
+ * Plans a spread of `spec` into the consolidated cell `target`, all at once: see
+ * {@link planSpreadSteps} (the same plan in steps) for the parameters and the result.
  */
-export function planSpread(
-  cube: Cube,
-  target: Int32Array,
-  spec: SpreadSpec,
-  holds: readonly Int32Array[],
-  limits: SpreadLimits,
-  writable?: LeafWriteMasks,
-): SpreadPlanResult {
-  const steps = planSpreadSteps(cube, target, spec, holds, limits, writable);
+export function planSpread(...args: Parameters<typeof planSpreadSteps>): SpreadPlanResult {
+  const steps = planSpreadSteps(...args);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -131,13 +117,21 @@ export function planSpread(
 }
 
 /**
- * {@link planSpread} in steps: the generator pauses (yields) after every ROW_STEP store rows of its
- * scan and every LEAF_STEP leaves of its other passes (a few milliseconds each), so that a caller
- * may let other work run in between (writes/plan.ts gives the event loop a turn), and returns the
- * plan. Between steps the cube may take other writes (another instance's, applied as they arrive):
- * each leaf's value and version are read together, in one step, so the commit's version check
- * catches a leaf that changed after it was read; a leaf created under the target after the scan is
- * left out, as it would be by a write that lands after the plan. Nothing is changed.
+ * Plans a spread of `spec` into the consolidated cell `target` in steps: the generator pauses
+ * (yields) after every ROW_STEP store rows of its scan and every LEAF_STEP leaves of its other
+ * passes (a few milliseconds each), so that a caller may let other work run in between
+ * (compute/turns.ts `inTurns` gives the event loop a turn), and returns the plan. Between steps the
+ * cube may take other writes (another instance's, applied as they arrive): each leaf's value and
+ * version are read together, in one step, so the commit's version check catches a leaf that
+ * changed after it was read; a leaf created under the target after the scan is left out, as it
+ * would be by a write that lands after the plan. Nothing is changed.
+ * @param holds held cells (leaf or consolidated), one member id per dimension each: leaves under a
+ *   held cell keep their values.
+ * @param writable leaves the writer may change (see LeafWriteMasks); the others are held too and
+ *   counted in `heldByRights`. None: every leaf.
+ * @returns the leaf changes, or an error naming why nothing can change (all leaves held, target not
+ *   met within 1e-8, too many new cells, a reference of another shape); when leaves held by
+ *   `writable` took part, the error says how many.
  */
 export function* planSpreadSteps(
   cube: Cube,
