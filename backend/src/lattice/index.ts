@@ -34,7 +34,7 @@ export { type MemberColumn, SHARED_MIN_ROWS } from "./leaf-store";
 export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, LeafColumns, MemberDef } from "./model";
 export type { LeafPlan } from "./plan";
 export { type AddressError, type AddressErrorCode, type MemberFilter, type MemberRef, Resolver } from "./resolver";
-export { planScenarioCopy, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";
+export { planScenarioCopy, planScenarioCopySteps, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";
 export type { DataAction } from "./spread/methods";
 export {
   type LeafWriteMasks,

@@ -37,13 +37,32 @@ export interface ScenarioCopyPlan extends LeafPlan {
   targetWriter: CellWriter | null;
 }
 
+/** Store rows (first and last pass) or source leaves (middle pass) a copy plan works through per step. */
+const COPY_STEP = 1 << 20;
+
 /**
- * Plans a scenario copy: every source leaf in the slice becomes `value * factor` at the target;
- * every target leaf in the slice with no source value is cleared.
+ * Plans a scenario copy, all at once: see {@link planScenarioCopySteps} (the same plan in steps).
+ * @throws as planScenarioCopySteps.
+ */
+export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCopyPlan {
+  const steps = planScenarioCopySteps(cube, spec);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Plans a scenario copy in steps (the generator yields after every `step` (default COPY_STEP)
+ * rows or source leaves, so that a caller may let other work run in between): every source leaf in the slice
+ * becomes `value * factor` at the target; every target leaf in the slice with no source value is
+ * cleared. Between steps the cube may take other writes: each target leaf's value and version are
+ * read together in one step (the commit's version check catches a later change), and a leaf
+ * stored after the first pass is left as it is, as by a write that lands after the plan.
  * @throws Error when the members are not leaves of `dim` or are the same (a caller bug: the API
  *   checks them first).
  */
-export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCopyPlan {
+export function* planScenarioCopySteps(cube: Cube, spec: ScenarioCopySpec, step = COPY_STEP): Generator<void, ScenarioCopyPlan> {
   const { dims, store } = cube;
   const nd = dims.length;
   const sd = spec.dim;
@@ -55,11 +74,20 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
   for (let d = 0; d < nd; d++) if (d !== sd && spec.slice[d] >= 0 && !dims[d].coversAll(spec.slice[d])) bounded.push(d);
   const lo = bounded.map((d) => dims[d].leafLo[spec.slice[d]]);
   const hi = bounded.map((d) => dims[d].leafHi[spec.slice[d]]);
-  const cols = bounded.map((d) => store.cols[d]);
   const pos = bounded.map((d) => dims[d].leafPos);
-  const scol = store.cols[sd];
   const count = store.count;
-  const values = store.values;
+  // The store's arrays, read again after every pause (a store that grew meanwhile has new ones).
+  let cols = bounded.map((d) => store.cols[d]);
+  let scol = store.cols[sd];
+  let storeCols = store.cols;
+  let values = store.values;
+  const pause = function* (): Generator<void, void> {
+    yield;
+    cols = bounded.map((d) => store.cols[d]);
+    scol = store.cols[sd];
+    storeCols = store.cols;
+    values = store.values;
+  };
 
   // Target rows in the slice: marked, so that those not reached by a source can be cleared.
   // Every column below is a preallocated typed array: a 10M-cell copy makes no object per cell.
@@ -70,6 +98,7 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
   const sources = new Int32Array(count);
   let nSources = 0;
   rows: for (let r = 0; r < count; r++) {
+    if (r % step === step - 1) yield* pause();
     const s = scol[r];
     if (s !== spec.from && s !== spec.to) continue;
     for (let k = 0; k < bounded.length; k++) {
@@ -97,8 +126,8 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
   const baseVersions = new Float64Array(most);
   let n = 0;
   const coords = new Int32Array(nd);
-  const storeCols = store.cols;
   for (let i = 0; i < nSources; i++) {
+    if (i % step === step - 1) yield* pause();
     const r = sources[i];
     const next = values[r] * spec.factor;
     let t = -1;
@@ -124,6 +153,7 @@ export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCo
   }
   let cleared = 0;
   for (let r = 0; r < count && targets > 0; r++) {
+    if (r % step === step - 1) yield* pause();
     if (isTarget[r] !== 1 || values[r] !== values[r]) continue;
     for (let d = 0; d < nd; d++) outCoords[n * nd + d] = storeCols[d][r];
     oldValues[n] = values[r];

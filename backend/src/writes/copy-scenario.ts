@@ -7,7 +7,7 @@
  */
 import type { Cube, MemberFilter, ScenarioCopySpec } from "../lattice";
 import type { UserRights } from "../security";
-import { planScenarioCopy } from "../lattice";
+import { planScenarioCopySteps } from "../lattice";
 import { dimensionOf, memberOf } from "../domain/addresses";
 import { checkMembers } from "../domain/checks";
 import type { ServedCube } from "../domain/cube-registry";
@@ -77,7 +77,8 @@ export async function copyScenario(
 ): Promise<ScenarioCopyOutcome> {
   const { cube } = served;
   checkCopyRights(cube, spec, rights);
-  const plan = planScenarioCopy(cube, spec);
+  // Planned in steps: other requests are answered between them (a 10M-cell copy plans for about a second).
+  const plan = await inTurns(planScenarioCopySteps(cube, spec));
   const overBound = planBoundProblem(cube, plan);
   if (overBound) throw new DomainError(`the copy would store values out of range (factor ${spec.factor}): ${overBound}`, "invalid_argument");
   const conflict = checkCopyTarget({ version: plan.targetVersion, writer: plan.targetWriter }, baseVersion);
