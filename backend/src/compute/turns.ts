@@ -24,7 +24,7 @@ export class Turns {
 
 /**
  * Runs a stepwise computation (a generator that yields between steps, such as the lattice's
- * `planSpreadSteps`) to its result, giving the event loop a turn after a step whenever `sliceMs`
+ * `planSpreadSteps`; the lattice's `allSteps` runs one without turns) to its result, giving the event loop a turn after a step whenever `sliceMs`
  * (default TURN_MS) have passed since the last turn.
  */
 export async function inTurns<T>(steps: Generator<void, T>, sliceMs = TURN_MS): Promise<T> {
@@ -33,13 +33,5 @@ export async function inTurns<T>(steps: Generator<void, T>, sliceMs = TURN_MS): 
     const step = steps.next();
     if (step.done) return step.value;
     await turns.turn();
-  }
-}
-
-/** Runs a stepwise computation to its result at once (no turns). */
-export function allSteps<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
   }
 }

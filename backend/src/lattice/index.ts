@@ -35,6 +35,7 @@ export type { CellWriter, CubeDef, CubeFormula, DimensionDef, LeafCells, LeafCol
 export type { LeafPlan } from "./plan";
 export { type AddressError, type AddressErrorCode, type MemberFilter, type MemberRef, Resolver } from "./resolver";
 export { planScenarioCopy, planScenarioCopySteps, type ScenarioCopyPlan, type ScenarioCopySpec } from "./scenario";
+export { allSteps } from "./steps";
 export type { DataAction } from "./spread/methods";
 export {
   type LeafWriteMasks,

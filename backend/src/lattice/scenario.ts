@@ -7,6 +7,7 @@
 import type { Cube } from "./cube";
 import type { CellWriter } from "./model";
 import type { LeafPlan } from "./plan";
+import { allSteps } from "./steps";
 
 /** What to copy. */
 export interface ScenarioCopySpec {
@@ -45,11 +46,7 @@ const COPY_STEP = 1 << 20;
  * @throws as planScenarioCopySteps.
  */
 export function planScenarioCopy(cube: Cube, spec: ScenarioCopySpec): ScenarioCopyPlan {
-  const steps = planScenarioCopySteps(cube, spec);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return allSteps(planScenarioCopySteps(cube, spec));
 }
 
 /**

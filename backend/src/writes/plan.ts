@@ -4,8 +4,8 @@
  * lattice/spread/) into one all-or-nothing group; a scenario copy (copy-scenario.ts) likewise.
  */
 import type { Cube, LeafPlan, SpreadMethodCode, SpreadPlan } from "../lattice";
-import { planSpreadSteps } from "../lattice";
-import { allSteps, inTurns } from "../compute/turns";
+import { allSteps, planSpreadSteps } from "../lattice";
+import { inTurns } from "../compute/turns";
 import type { UserRights } from "../security";
 import { leafMasks, referenceRefused } from "./rights";
 import type { PendingWrite } from "../store/types";

@@ -20,6 +20,7 @@
 import type { Cube } from "../cube";
 import type { Dimension } from "../dimension";
 import type { LeafPlan } from "../plan";
+import { allSteps } from "../steps";
 import type { SpreadMethodCode } from "../../../../common/spreading/codes";
 import { type DataAction, type LeafMethod, type SpreadErrorCode, spreadLeaves } from "./methods";
 
@@ -109,11 +110,7 @@ const ROW_STEP = 1 << 20;
  * {@link planSpreadSteps} (the same plan in steps) for the parameters and the result.
  */
 export function planSpread(...args: Parameters<typeof planSpreadSteps>): SpreadPlanResult {
-  const steps = planSpreadSteps(...args);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return allSteps(planSpreadSteps(...args));
 }
 
 /**
@@ -193,10 +190,8 @@ export function* planSpreadSteps(
   // Stored rows under the target.
   const rowList = yield* scanRows(cube, target, ranges, fixed);
   /** Leaves: coordinates (flat) and store row (-1 = not stored). */
-  let leafCoords: Int32Array;
-  let leafRows: Int32Array;
-  leafRows = rowList;
-  leafCoords = new Int32Array(rowList.length * nd);
+  let leafRows: Int32Array = rowList;
+  let leafCoords = new Int32Array(rowList.length * nd);
   for (let i = 0; i < rowList.length; i++) {
     const r = rowList[i];
     for (let d = 0; d < nd; d++) leafCoords[i * nd + d] = store.cols[d][r];

@@ -4,9 +4,8 @@
  * text parameters and results rather than one protocol row per cell, which is what makes saving and
  * loading hundreds of thousands of cells fast on PGlite.
  */
-import type { CubeDef, LeafCells } from "../../lattice";
+import { allSteps, type CubeDef, type LeafCells } from "../../lattice";
 import type { ProgressFn } from "../types";
-import { allSteps } from "../../compute/turns";
 
 /** SQL for a timestamptz expression as whole milliseconds since the epoch (float8). */
 export function epochMs(expr: string): string {
