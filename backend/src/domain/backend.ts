@@ -11,12 +11,13 @@ import { readCells, type TileCache } from "../cache";
 import { type CommittedTransaction, eventTenant, type SecurityEvent } from "../events/contract";
 import type { CellState } from "../lattice";
 import type { VersionedSecurity } from "../security";
-import type { Store } from "../store/types";
+import type { Store, StoredTransaction } from "../store/types";
 import { copyScenario, resolveScenarioCopy } from "../writes/copy-scenario";
 import { DEFAULT_SPREAD_MAX_NEW_CELLS, type WriteContext } from "../writes/context";
 import type { Publisher } from "../writes/publish";
 import { resolveHolds } from "../writes/resolve";
-import type { ScenarioCopyInput, ScenarioCopyOutcome, WriteInput, WriteOutcome } from "../writes/types";
+import type { ScenarioCopyInput, ScenarioCopyOutcome, UndoOutcome, WriteInput, WriteOutcome } from "../writes/types";
+import { undoTransaction } from "../writes/undo";
 import { writeCells } from "../writes/write-cells";
 import { type Access, type CellResult, cellResult, GuardedWatch, resolveReads } from "./access";
 import { checkWrites } from "./checks";
@@ -27,6 +28,9 @@ import { type KnownUser, knownUsers, SecurityAdmin } from "./security-admin";
 import { SecurityRegistry } from "./security";
 import { StreamQuota } from "./stream-quota";
 import { WriteQueue } from "./write-queue";
+
+/** Most transactions one ListTransactions call returns. */
+export const MAX_LIST_TRANSACTIONS = 1000;
 
 /** What a Backend is built from. */
 export interface BackendOptions {
@@ -219,6 +223,33 @@ export class Backend {
     const { served, security, rights } = this.access(cubeName, user, tenant);
     const spec = resolveScenarioCopy(served.cube, input, rights.visible);
     return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => copyScenario(this.ctx, served, spec, input.baseVersion, user, security.forUser(user)));
+  }
+
+  /**
+   * The recent transactions of a cube, newest first: `user`'s own, or every user's when `allUsers`
+   * (a cube admin only), at most `limit` (1 to MAX_LIST_TRANSACTIONS).
+   * @throws DomainError for an unknown (or hidden) cube; invalid_argument for a limit out of range;
+   *   permission_denied for allUsers without the admin role.
+   */
+  async listTransactions(cubeName: string, user: string, opts: { limit: number; allUsers: boolean }, tenant: string = DEFAULT_TENANT): Promise<StoredTransaction[]> {
+    const { served, rights } = this.access(cubeName, user, tenant);
+    if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_LIST_TRANSACTIONS) {
+      throw new DomainError(`limit is ${opts.limit}; it must be a whole number from 1 to ${MAX_LIST_TRANSACTIONS}`, "invalid_argument");
+    }
+    if (opts.allUsers && !rights.admin) throw new DomainError(`only an admin of cube ${served.cube.name} may list every user's transactions`, "permission_denied");
+    return this.store.listTransactions(served.id, opts.allUsers ? null : user, opts.limit);
+  }
+
+  /**
+   * Undoes a transaction as `user` (writes/undo.ts), in the cube's write queue, with the user's
+   * rights as they are when its turn comes.
+   * @throws DomainError for an unknown (or hidden) cube, an empty or unknown transaction id, or a
+   *   caller who may not undo it (see undoTransaction).
+   */
+  async undoTransaction(cubeName: string, txId: string, onlyUnconflicted: boolean, user: string, tenant: string = DEFAULT_TENANT): Promise<UndoOutcome> {
+    const { served, security } = this.access(cubeName, user, tenant);
+    if (!txId.trim()) throw new DomainError("transaction_id is required (an id from ListTransactions or WriteCellsResponse.transaction_id)", "invalid_argument");
+    return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => undoTransaction(this.ctx, served, txId.trim(), onlyUnconflicted, user, security.forUser(user)));
   }
 
   /**

@@ -14,9 +14,10 @@ import type { AddressError } from "../lattice";
  * `not_found` (an unknown cube, dimension or member, or one the caller may not see: the two are
  * told apart by no one), `resource_exhausted` (over a request limit), `permission_denied` (the
  * caller sees what it names but lacks the right the request needs: Write on a scenario copy's
- * target, Read on a cell's history, the Admin role for a security change).
+ * target, Read on a cell's history, the Admin role for a security change), `aborted` (the request
+ * met concurrent changes it could not get past; trying again may succeed).
  */
-export type DomainErrorCode = "invalid_argument" | "not_found" | "resource_exhausted" | "permission_denied";
+export type DomainErrorCode = "invalid_argument" | "not_found" | "resource_exhausted" | "permission_denied" | "aborted";
 
 /** A request the domain refuses as a whole; nothing was changed. */
 export class DomainError extends Error {

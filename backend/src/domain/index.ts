@@ -5,12 +5,12 @@
  * ../security.
  */
 export { type Access, type CellProblem, type CellResult, GuardedWatch, type NoAccess, requireCell } from "./access";
-export { Backend, type BackendOptions, type ServedCubeWithSecurity } from "./backend";
+export { Backend, type BackendOptions, MAX_LIST_TRANSACTIONS, type ServedCubeWithSecurity } from "./backend";
 export type { ChangeOutcome, KnownUser, SecurityAdmin, SecurityView } from "./security-admin";
 export { checkCellBatch, checkMembers, checkWrites, clampLimit } from "./checks";
 export type { ServedCube } from "./cube-registry";
 export { DomainError, type DomainErrorCode } from "./errors";
 export * from "./limits";
 export { DEFAULT_MAX_STREAMS_PER_USER, StreamQuota } from "./stream-quota";
-export type { ScenarioCopyInput, ScenarioCopyOutcome, SpreadInput, WriteInput, WriteOutcome } from "../writes/types";
+export type { ScenarioCopyInput, ScenarioCopyOutcome, SpreadInput, UndoConflict, UndoOutcome, WriteInput, WriteOutcome } from "../writes/types";
 export { DEFAULT_SPREAD_MAX_NEW_CELLS } from "../writes/context";

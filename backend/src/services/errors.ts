@@ -29,6 +29,7 @@ const CODES: Record<DomainErrorCode, Code> = {
   not_found: Code.NotFound,
   resource_exhausted: Code.ResourceExhausted,
   permission_denied: Code.PermissionDenied,
+  aborted: Code.Aborted,
 };
 
 /**

@@ -59,6 +59,9 @@ export const STRING_BOUNDS: Readonly<Record<string, StringBound>> = {
   "quantatom.v1.CopyScenarioRequest.slice": MEMBER,
   "quantatom.v1.GetCellHistoryRequest.cube": NAME,
   "quantatom.v1.GetCellHistoryRequest.members": MEMBER,
+  "quantatom.v1.ListTransactionsRequest.cube": NAME,
+  // A transaction id is a UUID; the default bound applies to it.
+  "quantatom.v1.UndoTransactionRequest.cube": NAME,
   "quantatom.v1.AddCommentRequest.cube": NAME,
   "quantatom.v1.AddCommentRequest.members": MEMBER,
   "quantatom.v1.AddCommentRequest.text": COMMENT,

@@ -8,11 +8,12 @@ import {
   WriteStatus,
   type WriteResultSchema,
 } from "../../../proto/gen/quantatom/v1/lattice_pb";
-import { type Backend, type CellResult, clampLimit, DomainError, requireCell } from "../domain";
+import { type Backend, type CellResult, clampLimit, DomainError, MAX_LIST_TRANSACTIONS, requireCell } from "../domain";
 import { RIGHT } from "../security";
 import { cellError } from "./errors";
 import { getMembers } from "./members";
 import { spreadInput, toSafeNumber, tenantOfCall, userOf } from "./requests";
+import { toTransaction, toUndoResponse } from "./transactions";
 
 type CellInit = MessageInitShape<typeof CellSchema>;
 
@@ -194,6 +195,16 @@ export function registerLatticeService(backend: Backend) {
             }
           }),
         };
+      },
+
+      async listTransactions(req, ctx) {
+        const limit = clampLimit(req.limit, 50, MAX_LIST_TRANSACTIONS, "limit");
+        const list = await backend.listTransactions(req.cube, userOf(ctx), { limit, allUsers: req.allUsers }, tenantOfCall(ctx));
+        return { transactions: list.map(toTransaction) };
+      },
+
+      async undoTransaction(req, ctx) {
+        return toUndoResponse(await backend.undoTransaction(req.cube, req.transactionId, req.onlyUnconflicted, userOf(ctx), tenantOfCall(ctx)));
       },
 
       async getCellHistory(req, ctx) {

@@ -1,7 +1,8 @@
 /**
  * The one implementation of `Store`, over a `SqlDriver`: the same SQL runs on embedded PGlite and
  * on a PostgreSQL server. Schema: `migrations/*.sql`. Each job is a module of `sql/`: codecs,
- * cubes (save, load), commit (writes, audit records, outbox rows), audit (history, stored states),
+ * cubes (save, load), commit (writes, audit records, outbox rows), transactions (list, changes),
+ * audit (history, stored states),
  * comments, outbox (claim, mark, prune), security (rights documents and their audit log).
  */
 import type { CubeDef, LeafCells } from "../lattice";
@@ -11,6 +12,7 @@ import { addComment, listComments } from "./sql/comments";
 import { commitWrites } from "./sql/commit";
 import { BULK_MIN_WRITES } from "./sql/commit-bulk";
 import { listCubes, loadCube, saveCube } from "./sql/cubes";
+import { getTransaction, listTransactions, transactionChanges } from "./sql/transactions";
 import { claimOutbox, markOutboxRelayed, pendingOutboxCount, pruneOutbox, releaseOutbox } from "./sql/outbox";
 import { changeSecurity, loadSecurity, securityAudit } from "./sql/security";
 import type { SecurityModel, VersionedSecurity } from "../security/model";
@@ -28,6 +30,8 @@ import type {
   StoredCellState,
   StoredComment,
   StoredCube,
+  StoredTransaction,
+  TransactionChanges,
 } from "./types";
 
 export { copyChunks } from "./sql/codecs";
@@ -107,6 +111,18 @@ export class SqlStore implements Store {
     options: CommitOptions = {},
   ): Promise<{ results: CommitResult[]; at: number }> {
     return commitWrites(this.driver, { batchCells: this.#commitBatchCells, bulkMinWrites: this.#commitBulkMinWrites, stats: this.stats }, cubeId, txId, user, writes, options);
+  }
+
+  listTransactions(cubeId: number, user: string | null, limit: number): Promise<StoredTransaction[]> {
+    return listTransactions(this.driver, cubeId, user, limit);
+  }
+
+  getTransaction(cubeId: number, txId: string): Promise<StoredTransaction | null> {
+    return getTransaction(this.driver, cubeId, txId);
+  }
+
+  transactionChanges(cubeId: number, txId: string): Promise<TransactionChanges> {
+    return transactionChanges(this.driver, cubeId, txId);
   }
 
   cellHistory(cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]> {

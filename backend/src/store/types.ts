@@ -71,8 +71,48 @@ export interface NewOutboxRow {
   payload: string;
 }
 
+/** What kind of change a transaction was (write_tx.kind, migration 007). */
+export type TransactionKind = "write" | "spread" | "copy" | "undo";
+
+/** What a transaction row records besides its author, time and size (see `CommitOptions.transaction`). */
+export interface TransactionInfo {
+  /** write: leaf writes only; spread: a write to a consolidated cell among them; copy; undo. */
+  kind: TransactionKind;
+  /** What was asked for, as a person reads it (e.g. `P spread into [Store].[USA], [Time].[1997]`); at most 2,000 characters are kept. */
+  detail: string;
+  /** For an undo: the id of the transaction it restored. */
+  undoes?: string;
+}
+
+/** A committed transaction as `Store.listTransactions` lists it. Times are ms since the epoch. */
+export interface StoredTransaction extends TransactionInfo {
+  txId: string;
+  user: string;
+  at: number;
+  /** Leaf changes it committed (its audit records). */
+  leaves: number;
+  /** Ids of the undo transactions that restored it, oldest first (empty: never undone). */
+  undoneBy: string[];
+}
+
+/**
+ * The leaf changes of one transaction, as columns in the order they were committed: change `k` is
+ * the cell at `coords[k * dims .. (k + 1) * dims)`, from `oldValues[k]` to `newValues[k]` (NaN:
+ * empty), given version `versions[k]`.
+ */
+export interface TransactionChanges {
+  count: number;
+  dims: number;
+  coords: Int32Array;
+  oldValues: Float64Array;
+  newValues: Float64Array;
+  versions: Float64Array;
+}
+
 /** Options of `commitWrites`. */
 export interface CommitOptions {
+  /** What the transaction row records (default: kind `write`, no detail). */
+  transaction?: TransactionInfo;
   /**
    * The outbox rows of the transaction, made from its applied changes (in write order), the commit
    * time `at` and the stored cube's load time `loadedAt` (ms); written as given in the same
@@ -183,6 +223,15 @@ export interface Store {
     writes: PendingWrite[],
     options?: CommitOptions,
   ): Promise<{ results: CommitResult[]; at: number }>;
+  /**
+   * Transactions of a cube, newest first, at most `limit`: those of `user`, or of every user when
+   * `user` is null.
+   */
+  listTransactions(cubeId: number, user: string | null, limit: number): Promise<StoredTransaction[]>;
+  /** One transaction of a cube, or null when the cube has no transaction of that id. */
+  getTransaction(cubeId: number, txId: string): Promise<StoredTransaction | null>;
+  /** The leaf changes a transaction committed (its audit records), in commit order; empty for an unknown id. */
+  transactionChanges(cubeId: number, txId: string): Promise<TransactionChanges>;
   /** Audit records of one leaf cell, newest first. */
   cellHistory(cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]>;
   /** Adds a comment; returns it as stored. */

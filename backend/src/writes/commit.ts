@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { type ServedCube, tenantOf } from "../domain/cube-registry";
 import { COMPACT_MIN_CHANGES, outboxRowsLazily } from "../events/contract";
-import type { CommitResult, PendingWrite } from "../store/types";
+import type { CommitResult, PendingWrite, TransactionInfo } from "../store/types";
 import type { WriteContext } from "./context";
 
 /** A finished commit: one result per pending write (in order), the commit time (ms) and the transaction id. */
@@ -20,12 +20,14 @@ export interface Committed {
  * Commits pending leaf writes to the store in one transaction under a new transaction id, with the
  * outbox rows of the applied ones. Writes whose stored version is not their base version are not
  * applied (their results say why; see writes/conflicts.ts `commitDecisions`).
+ * @param info what the transaction row records (kind, what was asked for, the undone transaction).
  * @throws the store's error; nothing is committed then.
  */
-export async function commitPending(ctx: WriteContext, served: ServedCube, user: string, pending: PendingWrite[]): Promise<Committed> {
+export async function commitPending(ctx: WriteContext, served: ServedCube, user: string, pending: PendingWrite[], info: TransactionInfo): Promise<Committed> {
   const txId = randomUUID();
   const cube = served.cube.name;
   const { results, at } = await ctx.store.commitWrites(served.id, txId, user, pending, {
+    transaction: info,
     outbox: ({ at, loadedAt, changes }) =>
       outboxRowsLazily(
         { cube, tenant: tenantOf(served), cubeId: served.id, loadedAt, txId, instanceId: ctx.instanceId, user, at },

@@ -15,6 +15,7 @@ import { DomainError } from "../domain/errors";
 import { applyColumnsNewer, catchUp } from "./apply";
 import { planBoundProblem } from "./bounds";
 import { commitPending } from "./commit";
+import { describeCopy } from "./describe";
 import { checkCopyTarget, staleLeafBelow } from "./conflicts";
 import type { WriteContext } from "./context";
 import { leafWriteSteps } from "./plan";
@@ -85,7 +86,7 @@ export async function copyScenario(
   if (conflict) return conflict;
   if (plan.count === 0) return { status: "APPLIED", leavesChanged: 0, leavesCleared: 0, version: plan.targetVersion, txId: "" };
   const pending = await inTurns(leafWriteSteps(plan, 0));
-  const { results, at, txId } = await commitPending(ctx, served, user, pending);
+  const { results, at, txId } = await commitPending(ctx, served, user, pending, describeCopy(cube, spec));
   const bad = results.findIndex((r) => !r.ok && !r.groupFailed);
   if (bad >= 0) {
     const r = results[bad];

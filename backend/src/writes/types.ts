@@ -66,3 +66,36 @@ export interface ScenarioCopyInput {
 export type ScenarioCopyOutcome =
   | { status: "APPLIED"; leavesChanged: number; leavesCleared: number; version: number; txId: string }
   | { status: "CONFLICT"; version: number; message: string };
+
+/** A leaf an undo could not restore: changed by a later transaction (see UndoConflict in lattice.proto). */
+export interface UndoConflict {
+  /** The leaf's unique names (a member the caller may not see is described, not named). */
+  members: string[];
+  /** The leaf's current value (null: empty, or the caller may not read it). */
+  value: number | null;
+  version: number;
+  /** Who wrote the current value and when (ms; "" and the cube's load time when unknown). */
+  updatedBy: string;
+  updatedAt: number;
+  /** The value the undo would have restored (null: empty). */
+  undoValue: number | null;
+}
+
+/** The outcome of an undo (see UndoTransactionResponse in lattice.proto). */
+export type UndoOutcome =
+  | {
+      status: "APPLIED";
+      /** The undo's own transaction ("" when it restored nothing: every leaf conflicted). */
+      txId: string;
+      leavesRestored: number;
+      /** The highest version written. */
+      version: number;
+      /** The leaves skipped because they conflicted (only_unconflicted): the first MAX_UNDO_CONFLICTS of them. */
+      conflicts: UndoConflict[];
+      /** How many leaves conflicted in all. */
+      conflictCount: number;
+    }
+  | { status: "CONFLICT"; conflicts: UndoConflict[]; conflictCount: number; message: string };
+
+/** Most conflicting leaves an undo's outcome lists (the rest are counted). */
+export const MAX_UNDO_CONFLICTS = 1000;

@@ -12,6 +12,7 @@ import type { ServedCube } from "../domain/cube-registry";
 import type { PendingWrite } from "../store/types";
 import { applyColumnsNewer, catchUp } from "./apply";
 import { commitPending } from "./commit";
+import { describeWrites } from "./describe";
 import { checkConsolidated, checkLeaf, rejectOverlaps, staleLeaf, staleLeafBelow } from "./conflicts";
 import { typedValueRejected } from "./bounds";
 import type { WriteContext } from "./context";
@@ -172,7 +173,11 @@ export async function writeCells(
   if (pending.length === 0) return { outcomes, txId: "" };
 
   // Commit (the store checks the versions again, under row locks).
-  const { results, at, txId } = await commitPending(ctx, served, user, pending);
+  // The writes that reached the commit (a spread's leaves follow each other: one look per run).
+  const runs: number[] = [];
+  for (let k = 0; k < pendingIndex.length; k++) if (k === 0 || pendingIndex[k] !== pendingIndex[k - 1]) runs.push(pendingIndex[k]);
+  const committed = [...new Set(runs)].sort((a, b) => a - b);
+  const { results, at, txId } = await commitPending(ctx, served, user, pending, describeWrites(cube, writes, targets, committed));
 
   // Apply what committed, as columns (no object per leaf; a spread's leaves keep their planned
   // store rows); outcomes of the leaf writes.

@@ -31,8 +31,9 @@ export interface AppliedWrite {
  * audit record; writes sharing a `group` apply all or none. An applied write gets a version from
  * `cell_version_seq` (increasing in array order) and an audit record whose old value is the cell's
  * value before it (not `oldValue`). A `newValue` of null or NaN clears the cell (it keeps its row and
- * version). The transaction gets a `write_tx` row (author, time, leaves changed) when at least one
- * write applies; its audit rows name it and the cell's member ids (the names are the cube's).
+ * version). The transaction gets a `write_tx` row (author, time, leaves changed, `options.transaction`
+ * and the range of its audit ids) when at least one write applies; its audit rows name it and the
+ * cell's member ids (the names are the cube's).
  * Resolves after COMMIT with one result per write and `at`, the transaction's timestamp in ms.
  * @param sizes `batchCells`: distinct cells per statement of the row path (and rows per COPY chunk);
  *   `bulkMinWrites`: fewest writes (of distinct cells) for the bulk path; `stats`, when given,
@@ -58,6 +59,10 @@ export async function commitWrites(
       [cubeId],
     );
     if (head.length === 0) throw new Error(`cube ${cubeId} is not stored`);
+    // Every audit id drawn from now on is above this one: the transaction's records lie above it.
+    const [{ after }] = await tx.query<{ after: string }>(
+      "SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS after FROM audit_log_id_seq",
+    );
     const dims = Number(head[0].dims);
     const at = Number(head[0].at);
     writes.forEach((w, i) => {
@@ -83,12 +88,12 @@ export async function commitWrites(
     const { results, applied } = bulk ?? (await withDeadlockRetry(tx, () => commitRows(tx, batchCells, cubeId, txId, user, keys, writes, db.kind)));
 
     if (applied.length > 0) {
-      await tx.query("INSERT INTO write_tx (tx_id, cube_id, user_name, at, leaves) VALUES ($1, $2, $3, now(), $4)", [
-        txId,
-        cubeId,
-        user,
-        applied.length,
-      ]);
+      const info = options.transaction ?? { kind: "write", detail: "" };
+      await tx.query(
+        `INSERT INTO write_tx (tx_id, cube_id, user_name, at, leaves, kind, detail, undoes, audit_after, audit_last)
+         VALUES ($1, $2, $3, now(), $4, $5, $6, $7, $8::bigint, currval('audit_log_id_seq'))`,
+        [txId, cubeId, user, applied.length, info.kind, info.detail.slice(0, MAX_DETAIL), info.undoes ?? null, after],
+      );
     }
     if (options.outbox && applied.length > 0) {
       // The cube's generation: its id and load time (a reloaded cube, or another database, differs).
@@ -104,6 +109,9 @@ export async function commitWrites(
     return { results, at };
   });
 }
+
+/** Characters of TransactionInfo.detail kept. */
+const MAX_DETAIL = 2000;
 
 /** Tries of the row path when the database picks it as a deadlock's victim. */
 const DEADLOCK_TRIES = 5;

@@ -33,7 +33,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file quantatom/v1/lattice.proto.
  */
 export const file_quantatom_v1_lattice: GenFile = /*@__PURE__*/
-  fileDesc("ChpxdWFudGF0b20vdjEvbGF0dGljZS5wcm90bxIMcXVhbnRhdG9tLnYxIh4KC0NlbGxBZGRyZXNzEg8KB21lbWJlcnMYASADKAkiWwoJQ2VsbEVycm9yEikKBGNvZGUYASABKA4yGy5xdWFudGF0b20udjEuQ2VsbEVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhIKCmNhbmRpZGF0ZXMYAyADKAkitQEKBENlbGwSEgoFdmFsdWUYASABKAFIAIgBARIPCgd2ZXJzaW9uGAIgASgDEiYKBWVycm9yGAMgASgLMhcucXVhbnRhdG9tLnYxLkNlbGxFcnJvchIUCgxjb25zb2xpZGF0ZWQYBCABKAgSEgoKY2FsY3VsYXRlZBgFIAEoCBIaCg1mb3JtYXRfc3RyaW5nGAYgASgJSAGIAQFCCAoGX3ZhbHVlQhAKDl9mb3JtYXRfc3RyaW5nIhIKEExpc3RDdWJlc1JlcXVlc3QiOgoRTGlzdEN1YmVzUmVzcG9uc2USJQoFY3ViZXMYASADKAsyFi5xdWFudGF0b20udjEuQ3ViZUluZm8ijQEKCEN1YmVJbmZvEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSLwoKZGltZW5zaW9ucxgDIAMoCzIbLnF1YW50YXRvbS52MS5EaW1lbnNpb25JbmZvEhcKD2xlYWZfY2VsbF9jb3VudBgEIAEoAxIUCgxkYXRhX3ZlcnNpb24YBSABKAMifgoNRGltZW5zaW9uSW5mbxIMCgRuYW1lGAEgASgJEhYKDmRlZmF1bHRfbWVtYmVyGAIgASgJEg4KBmxldmVscxgDIAMoCRIUCgxtZW1iZXJfY291bnQYBCABKAUSEgoKbGVhZl9jb3VudBgFIAEoBRINCgVyb290cxgGIAMoCSKhAQoRR2V0TWVtYmVyc1JlcXVlc3QSDAoEY3ViZRgBIAEoCRIRCglkaW1lbnNpb24YAiABKAkSDgoGcGFyZW50GAMgASgJEi4KCHJlbGF0aW9uGAQgASgOMhwucXVhbnRhdG9tLnYxLk1lbWJlclJlbGF0aW9uEg0KBWRlcHRoGAUgASgFEg0KBXF1ZXJ5GAYgASgJEg0KBWxpbWl0GAcgASgFIlIKEkdldE1lbWJlcnNSZXNwb25zZRIpCgdtZW1iZXJzGAEgAygLMhgucXVhbnRhdG9tLnYxLk1lbWJlckluZm8SEQoJdHJ1bmNhdGVkGAIgASgIItIBCgpNZW1iZXJJbmZvEhMKC3VuaXF1ZV9uYW1lGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHY2FwdGlvbhgDIAEoCRINCgVsZXZlbBgEIAEoCRINCgVkZXB0aBgFIAEoBRIPCgdpc19sZWFmGAYgASgIEhoKEnBhcmVudF91bmlxdWVfbmFtZRgHIAEoCRIOCgZ3ZWlnaHQYCCABKAESEwoLY2hpbGRfY291bnQYCSABKAUSDwoHYWxpYXNlcxgKIAMoCRIPCgdmb3JtdWxhGAsgASgJIkkKD0dldENlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEigKBWNlbGxzGAIgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzIjUKEEdldENlbGxzUmVzcG9uc2USIQoFY2VsbHMYASADKAsyEi5xdWFudGF0b20udjEuQ2VsbCJLChFXYXRjaENlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEigKBWNlbGxzGAIgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzIj0KCkNlbGxVcGRhdGUSDQoFaW5kZXgYASABKA0SIAoEY2VsbBgCIAEoCzISLnF1YW50YXRvbS52MS5DZWxsIlAKEldhdGNoQ2VsbHNSZXNwb25zZRIpCgd1cGRhdGVzGAEgAygLMhgucXVhbnRhdG9tLnYxLkNlbGxVcGRhdGUSDwoHaW5pdGlhbBgCIAEoCCKZAQoGU3ByZWFkEioKBm1ldGhvZBgBIAEoDjIaLnF1YW50YXRvbS52MS5TcHJlYWRNZXRob2QSKAoGYWN0aW9uGAIgASgOMhgucXVhbnRhdG9tLnYxLkRhdGFBY3Rpb24SFQoNaW5jbHVkZV9lbXB0eRgDIAEoCBIPCgdwZXJjZW50GAQgASgBEhEKCXJlZmVyZW5jZRgFIAMoCSJ2CglDZWxsV3JpdGUSDwoHbWVtYmVycxgBIAMoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEhQKDGJhc2VfdmVyc2lvbhgDIAEoAxIkCgZzcHJlYWQYBCABKAsyFC5xdWFudGF0b20udjEuU3ByZWFkQggKBl92YWx1ZSJ0ChFXcml0ZUNlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEicKBndyaXRlcxgCIAMoCzIXLnF1YW50YXRvbS52MS5DZWxsV3JpdGUSKAoFaG9sZHMYAyADKAsyGS5xdWFudGF0b20udjEuQ2VsbEFkZHJlc3MiqwIKC1dyaXRlUmVzdWx0EikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgDEhoKDWN1cnJlbnRfdmFsdWUYAyABKAFIAIgBARIPCgdtZXNzYWdlGAQgASgJEhIKCnVwZGF0ZWRfYnkYBSABKAkSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFZXJyb3IYByABKAsyFy5xdWFudGF0b20udjEuQ2VsbEVycm9yEhYKDmxlYXZlc19jaGFuZ2VkGAggASgDEh0KFWxlYXZlc19oZWxkX2J5X3JpZ2h0cxgJIAEoA0IQCg5fY3VycmVudF92YWx1ZSJYChJXcml0ZUNlbGxzUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLnF1YW50YXRvbS52MS5Xcml0ZVJlc3VsdBIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCSKVAQoTQ29weVNjZW5hcmlvUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEhMKBmZhY3RvchgFIAEoAUgAiAEBEg0KBXNsaWNlGAYgAygJEhQKDGJhc2VfdmVyc2lvbhgHIAEoA0IJCgdfZmFjdG9yIqsBChRDb3B5U2NlbmFyaW9SZXNwb25zZRIpCgZzdGF0dXMYASABKA4yGS5xdWFudGF0b20udjEuV3JpdGVTdGF0dXMSFgoObGVhdmVzX2NoYW5nZWQYAiABKAMSFgoObGVhdmVzX2NsZWFyZWQYAyABKAMSFgoOdHJhbnNhY3Rpb25faWQYBCABKAkSDwoHdmVyc2lvbhgFIAEoAxIPCgdtZXNzYWdlGAYgASgJIkUKFUdldENlbGxIaXN0b3J5UmVxdWVzdBIMCgRjdWJlGAEgASgJEg8KB21lbWJlcnMYAiADKAkSDQoFbGltaXQYAyABKAUiyQEKC0F1ZGl0UmVjb3JkEhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEgwKBHVzZXIYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKCW9sZF92YWx1ZRgEIAEoAUgAiAEBEhYKCW5ld192YWx1ZRgFIAEoAUgBiAEBEg8KB3ZlcnNpb24YBiABKAMSDwoHbWVtYmVycxgHIAMoCUIMCgpfb2xkX3ZhbHVlQgwKCl9uZXdfdmFsdWUiRAoWR2V0Q2VsbEhpc3RvcnlSZXNwb25zZRIqCgdyZWNvcmRzGAEgAygLMhkucXVhbnRhdG9tLnYxLkF1ZGl0UmVjb3JkKucBCg1DZWxsRXJyb3JDb2RlEh8KG0NFTExfRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEiIKHkNFTExfRVJST1JfQ09ERV9VTktOT1dOX01FTUJFUhABEiQKIENFTExfRVJST1JfQ09ERV9BTUJJR1VPVVNfTUVNQkVSEAISJwojQ0VMTF9FUlJPUl9DT0RFX0RVUExJQ0FURV9ESU1FTlNJT04QAxIjCh9DRUxMX0VSUk9SX0NPREVfSU5WQUxJRF9BRERSRVNTEAQSHQoZQ0VMTF9FUlJPUl9DT0RFX05PX0FDQ0VTUxAFKowBCg5NZW1iZXJSZWxhdGlvbhIfChtNRU1CRVJfUkVMQVRJT05fVU5TUEVDSUZJRUQQABIcChhNRU1CRVJfUkVMQVRJT05fQ0hJTERSRU4QARIfChtNRU1CRVJfUkVMQVRJT05fREVTQ0VOREFOVFMQAhIaChZNRU1CRVJfUkVMQVRJT05fU0VBUkNIEAMqVAoLV3JpdGVTdGF0dXMSHAoYV1JJVEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASCwoHQVBQTElFRBABEgwKCENPTkZMSUNUEAISDAoIUkVKRUNURUQQAyrJAgoMU3ByZWFkTWV0aG9kEh0KGVNQUkVBRF9NRVRIT0RfVU5TUEVDSUZJRUQQABIeChpTUFJFQURfTUVUSE9EX1BST1BPUlRJT05BTBABEhcKE1NQUkVBRF9NRVRIT0RfRVFVQUwQAhIeChpTUFJFQURfTUVUSE9EX0VRVUFMX0xFQVZFUxADEhgKFFNQUkVBRF9NRVRIT0RfUkVQRUFUEAQSHwobU1BSRUFEX01FVEhPRF9SRVBFQVRfTEVBVkVTEAUSIAocU1BSRUFEX01FVEhPRF9QRVJDRU5UX0NIQU5HRRAGEicKI1NQUkVBRF9NRVRIT0RfUkVMQVRJVkVfUFJPUE9SVElPTkFMEAcSIgoeU1BSRUFEX01FVEhPRF9SRUxBVElWRV9QRVJDRU5UEAgSFwoTU1BSRUFEX01FVEhPRF9DTEVBUhAJKlQKCkRhdGFBY3Rpb24SFwoTREFUQV9BQ1RJT05fUkVQTEFDRRAAEhMKD0RBVEFfQUNUSU9OX0FERBABEhgKFERBVEFfQUNUSU9OX1NVQlRSQUNUEAIy0gQKDkxhdHRpY2VTZXJ2aWNlEkwKCUxpc3RDdWJlcxIeLnF1YW50YXRvbS52MS5MaXN0Q3ViZXNSZXF1ZXN0Gh8ucXVhbnRhdG9tLnYxLkxpc3RDdWJlc1Jlc3BvbnNlEk8KCkdldE1lbWJlcnMSHy5xdWFudGF0b20udjEuR2V0TWVtYmVyc1JlcXVlc3QaIC5xdWFudGF0b20udjEuR2V0TWVtYmVyc1Jlc3BvbnNlEkkKCEdldENlbGxzEh0ucXVhbnRhdG9tLnYxLkdldENlbGxzUmVxdWVzdBoeLnF1YW50YXRvbS52MS5HZXRDZWxsc1Jlc3BvbnNlElEKCldhdGNoQ2VsbHMSHy5xdWFudGF0b20udjEuV2F0Y2hDZWxsc1JlcXVlc3QaIC5xdWFudGF0b20udjEuV2F0Y2hDZWxsc1Jlc3BvbnNlMAESTwoKV3JpdGVDZWxscxIfLnF1YW50YXRvbS52MS5Xcml0ZUNlbGxzUmVxdWVzdBogLnF1YW50YXRvbS52MS5Xcml0ZUNlbGxzUmVzcG9uc2USVQoMQ29weVNjZW5hcmlvEiEucXVhbnRhdG9tLnYxLkNvcHlTY2VuYXJpb1JlcXVlc3QaIi5xdWFudGF0b20udjEuQ29weVNjZW5hcmlvUmVzcG9uc2USWwoOR2V0Q2VsbEhpc3RvcnkSIy5xdWFudGF0b20udjEuR2V0Q2VsbEhpc3RvcnlSZXF1ZXN0GiQucXVhbnRhdG9tLnYxLkdldENlbGxIaXN0b3J5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChpxdWFudGF0b20vdjEvbGF0dGljZS5wcm90bxIMcXVhbnRhdG9tLnYxIh4KC0NlbGxBZGRyZXNzEg8KB21lbWJlcnMYASADKAkiWwoJQ2VsbEVycm9yEikKBGNvZGUYASABKA4yGy5xdWFudGF0b20udjEuQ2VsbEVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhIKCmNhbmRpZGF0ZXMYAyADKAkitQEKBENlbGwSEgoFdmFsdWUYASABKAFIAIgBARIPCgd2ZXJzaW9uGAIgASgDEiYKBWVycm9yGAMgASgLMhcucXVhbnRhdG9tLnYxLkNlbGxFcnJvchIUCgxjb25zb2xpZGF0ZWQYBCABKAgSEgoKY2FsY3VsYXRlZBgFIAEoCBIaCg1mb3JtYXRfc3RyaW5nGAYgASgJSAGIAQFCCAoGX3ZhbHVlQhAKDl9mb3JtYXRfc3RyaW5nIhIKEExpc3RDdWJlc1JlcXVlc3QiOgoRTGlzdEN1YmVzUmVzcG9uc2USJQoFY3ViZXMYASADKAsyFi5xdWFudGF0b20udjEuQ3ViZUluZm8ijQEKCEN1YmVJbmZvEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSLwoKZGltZW5zaW9ucxgDIAMoCzIbLnF1YW50YXRvbS52MS5EaW1lbnNpb25JbmZvEhcKD2xlYWZfY2VsbF9jb3VudBgEIAEoAxIUCgxkYXRhX3ZlcnNpb24YBSABKAMifgoNRGltZW5zaW9uSW5mbxIMCgRuYW1lGAEgASgJEhYKDmRlZmF1bHRfbWVtYmVyGAIgASgJEg4KBmxldmVscxgDIAMoCRIUCgxtZW1iZXJfY291bnQYBCABKAUSEgoKbGVhZl9jb3VudBgFIAEoBRINCgVyb290cxgGIAMoCSKhAQoRR2V0TWVtYmVyc1JlcXVlc3QSDAoEY3ViZRgBIAEoCRIRCglkaW1lbnNpb24YAiABKAkSDgoGcGFyZW50GAMgASgJEi4KCHJlbGF0aW9uGAQgASgOMhwucXVhbnRhdG9tLnYxLk1lbWJlclJlbGF0aW9uEg0KBWRlcHRoGAUgASgFEg0KBXF1ZXJ5GAYgASgJEg0KBWxpbWl0GAcgASgFIlIKEkdldE1lbWJlcnNSZXNwb25zZRIpCgdtZW1iZXJzGAEgAygLMhgucXVhbnRhdG9tLnYxLk1lbWJlckluZm8SEQoJdHJ1bmNhdGVkGAIgASgIItIBCgpNZW1iZXJJbmZvEhMKC3VuaXF1ZV9uYW1lGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHY2FwdGlvbhgDIAEoCRINCgVsZXZlbBgEIAEoCRINCgVkZXB0aBgFIAEoBRIPCgdpc19sZWFmGAYgASgIEhoKEnBhcmVudF91bmlxdWVfbmFtZRgHIAEoCRIOCgZ3ZWlnaHQYCCABKAESEwoLY2hpbGRfY291bnQYCSABKAUSDwoHYWxpYXNlcxgKIAMoCRIPCgdmb3JtdWxhGAsgASgJIkkKD0dldENlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEigKBWNlbGxzGAIgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzIjUKEEdldENlbGxzUmVzcG9uc2USIQoFY2VsbHMYASADKAsyEi5xdWFudGF0b20udjEuQ2VsbCJLChFXYXRjaENlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEigKBWNlbGxzGAIgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzIj0KCkNlbGxVcGRhdGUSDQoFaW5kZXgYASABKA0SIAoEY2VsbBgCIAEoCzISLnF1YW50YXRvbS52MS5DZWxsIlAKEldhdGNoQ2VsbHNSZXNwb25zZRIpCgd1cGRhdGVzGAEgAygLMhgucXVhbnRhdG9tLnYxLkNlbGxVcGRhdGUSDwoHaW5pdGlhbBgCIAEoCCKZAQoGU3ByZWFkEioKBm1ldGhvZBgBIAEoDjIaLnF1YW50YXRvbS52MS5TcHJlYWRNZXRob2QSKAoGYWN0aW9uGAIgASgOMhgucXVhbnRhdG9tLnYxLkRhdGFBY3Rpb24SFQoNaW5jbHVkZV9lbXB0eRgDIAEoCBIPCgdwZXJjZW50GAQgASgBEhEKCXJlZmVyZW5jZRgFIAMoCSJ2CglDZWxsV3JpdGUSDwoHbWVtYmVycxgBIAMoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEhQKDGJhc2VfdmVyc2lvbhgDIAEoAxIkCgZzcHJlYWQYBCABKAsyFC5xdWFudGF0b20udjEuU3ByZWFkQggKBl92YWx1ZSJ0ChFXcml0ZUNlbGxzUmVxdWVzdBIMCgRjdWJlGAEgASgJEicKBndyaXRlcxgCIAMoCzIXLnF1YW50YXRvbS52MS5DZWxsV3JpdGUSKAoFaG9sZHMYAyADKAsyGS5xdWFudGF0b20udjEuQ2VsbEFkZHJlc3MiqwIKC1dyaXRlUmVzdWx0EikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgDEhoKDWN1cnJlbnRfdmFsdWUYAyABKAFIAIgBARIPCgdtZXNzYWdlGAQgASgJEhIKCnVwZGF0ZWRfYnkYBSABKAkSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFZXJyb3IYByABKAsyFy5xdWFudGF0b20udjEuQ2VsbEVycm9yEhYKDmxlYXZlc19jaGFuZ2VkGAggASgDEh0KFWxlYXZlc19oZWxkX2J5X3JpZ2h0cxgJIAEoA0IQCg5fY3VycmVudF92YWx1ZSJYChJXcml0ZUNlbGxzUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLnF1YW50YXRvbS52MS5Xcml0ZVJlc3VsdBIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCSKVAQoTQ29weVNjZW5hcmlvUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEhMKBmZhY3RvchgFIAEoAUgAiAEBEg0KBXNsaWNlGAYgAygJEhQKDGJhc2VfdmVyc2lvbhgHIAEoA0IJCgdfZmFjdG9yIqsBChRDb3B5U2NlbmFyaW9SZXNwb25zZRIpCgZzdGF0dXMYASABKA4yGS5xdWFudGF0b20udjEuV3JpdGVTdGF0dXMSFgoObGVhdmVzX2NoYW5nZWQYAiABKAMSFgoObGVhdmVzX2NsZWFyZWQYAyABKAMSFgoOdHJhbnNhY3Rpb25faWQYBCABKAkSDwoHdmVyc2lvbhgFIAEoAxIPCgdtZXNzYWdlGAYgASgJIkUKFUdldENlbGxIaXN0b3J5UmVxdWVzdBIMCgRjdWJlGAEgASgJEg8KB21lbWJlcnMYAiADKAkSDQoFbGltaXQYAyABKAUiyQEKC0F1ZGl0UmVjb3JkEhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEgwKBHVzZXIYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKCW9sZF92YWx1ZRgEIAEoAUgAiAEBEhYKCW5ld192YWx1ZRgFIAEoAUgBiAEBEg8KB3ZlcnNpb24YBiABKAMSDwoHbWVtYmVycxgHIAMoCUIMCgpfb2xkX3ZhbHVlQgwKCl9uZXdfdmFsdWUiRAoWR2V0Q2VsbEhpc3RvcnlSZXNwb25zZRIqCgdyZWNvcmRzGAEgAygLMhkucXVhbnRhdG9tLnYxLkF1ZGl0UmVjb3JkIkkKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EgwKBGN1YmUYASABKAkSDQoFbGltaXQYAiABKAUSEQoJYWxsX3VzZXJzGAMgASgIItgBCgtUcmFuc2FjdGlvbhIWCg50cmFuc2FjdGlvbl9pZBgBIAEoCRIMCgR1c2VyGAIgASgJEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgRraW5kGAQgASgOMh0ucXVhbnRhdG9tLnYxLlRyYW5zYWN0aW9uS2luZBITCgtkZXNjcmlwdGlvbhgFIAEoCRIWCg5sZWF2ZXNfY2hhbmdlZBgGIAEoAxIOCgZ1bmRvZXMYByABKAkSEQoJdW5kb25lX2J5GAggAygJIksKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRIvCgx0cmFuc2FjdGlvbnMYASADKAsyGS5xdWFudGF0b20udjEuVHJhbnNhY3Rpb24iWQoWVW5kb1RyYW5zYWN0aW9uUmVxdWVzdBIMCgRjdWJlGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEhkKEW9ubHlfdW5jb25mbGljdGVkGAMgASgIIsoBCgxVbmRvQ29uZmxpY3QSDwoHbWVtYmVycxgBIAMoCRIaCg1jdXJyZW50X3ZhbHVlGAIgASgBSACIAQESDwoHdmVyc2lvbhgDIAEoAxISCgp1cGRhdGVkX2J5GAQgASgJEi4KCnVwZGF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKCnVuZG9fdmFsdWUYBiABKAFIAYgBAUIQCg5fY3VycmVudF92YWx1ZUINCgtfdW5kb192YWx1ZSLeAQoXVW5kb1RyYW5zYWN0aW9uUmVzcG9uc2USKQoGc3RhdHVzGAEgASgOMhkucXVhbnRhdG9tLnYxLldyaXRlU3RhdHVzEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEhcKD2xlYXZlc19yZXN0b3JlZBgDIAEoAxIPCgd2ZXJzaW9uGAQgASgDEi0KCWNvbmZsaWN0cxgFIAMoCzIaLnF1YW50YXRvbS52MS5VbmRvQ29uZmxpY3QSFgoOY29uZmxpY3RfY291bnQYBiABKAMSDwoHbWVzc2FnZRgHIAEoCSrnAQoNQ2VsbEVycm9yQ29kZRIfChtDRUxMX0VSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIiCh5DRUxMX0VSUk9SX0NPREVfVU5LTk9XTl9NRU1CRVIQARIkCiBDRUxMX0VSUk9SX0NPREVfQU1CSUdVT1VTX01FTUJFUhACEicKI0NFTExfRVJST1JfQ09ERV9EVVBMSUNBVEVfRElNRU5TSU9OEAMSIwofQ0VMTF9FUlJPUl9DT0RFX0lOVkFMSURfQUREUkVTUxAEEh0KGUNFTExfRVJST1JfQ09ERV9OT19BQ0NFU1MQBSqMAQoOTWVtYmVyUmVsYXRpb24SHwobTUVNQkVSX1JFTEFUSU9OX1VOU1BFQ0lGSUVEEAASHAoYTUVNQkVSX1JFTEFUSU9OX0NISUxEUkVOEAESHwobTUVNQkVSX1JFTEFUSU9OX0RFU0NFTkRBTlRTEAISGgoWTUVNQkVSX1JFTEFUSU9OX1NFQVJDSBADKlQKC1dyaXRlU3RhdHVzEhwKGFdSSVRFX1NUQVRVU19VTlNQRUNJRklFRBAAEgsKB0FQUExJRUQQARIMCghDT05GTElDVBACEgwKCFJFSkVDVEVEEAMqyQIKDFNwcmVhZE1ldGhvZBIdChlTUFJFQURfTUVUSE9EX1VOU1BFQ0lGSUVEEAASHgoaU1BSRUFEX01FVEhPRF9QUk9QT1JUSU9OQUwQARIXChNTUFJFQURfTUVUSE9EX0VRVUFMEAISHgoaU1BSRUFEX01FVEhPRF9FUVVBTF9MRUFWRVMQAxIYChRTUFJFQURfTUVUSE9EX1JFUEVBVBAEEh8KG1NQUkVBRF9NRVRIT0RfUkVQRUFUX0xFQVZFUxAFEiAKHFNQUkVBRF9NRVRIT0RfUEVSQ0VOVF9DSEFOR0UQBhInCiNTUFJFQURfTUVUSE9EX1JFTEFUSVZFX1BST1BPUlRJT05BTBAHEiIKHlNQUkVBRF9NRVRIT0RfUkVMQVRJVkVfUEVSQ0VOVBAIEhcKE1NQUkVBRF9NRVRIT0RfQ0xFQVIQCSpUCgpEYXRhQWN0aW9uEhcKE0RBVEFfQUNUSU9OX1JFUExBQ0UQABITCg9EQVRBX0FDVElPTl9BREQQARIYChREQVRBX0FDVElPTl9TVUJUUkFDVBACKqIBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhoKFlRSQU5TQUNUSU9OX0tJTkRfV1JJVEUQARIbChdUUkFOU0FDVElPTl9LSU5EX1NQUkVBRBACEhkKFVRSQU5TQUNUSU9OX0tJTkRfQ09QWRADEhkKFVRSQU5TQUNUSU9OX0tJTkRfVU5ETxAEMpUGCg5MYXR0aWNlU2VydmljZRJMCglMaXN0Q3ViZXMSHi5xdWFudGF0b20udjEuTGlzdEN1YmVzUmVxdWVzdBofLnF1YW50YXRvbS52MS5MaXN0Q3ViZXNSZXNwb25zZRJPCgpHZXRNZW1iZXJzEh8ucXVhbnRhdG9tLnYxLkdldE1lbWJlcnNSZXF1ZXN0GiAucXVhbnRhdG9tLnYxLkdldE1lbWJlcnNSZXNwb25zZRJJCghHZXRDZWxscxIdLnF1YW50YXRvbS52MS5HZXRDZWxsc1JlcXVlc3QaHi5xdWFudGF0b20udjEuR2V0Q2VsbHNSZXNwb25zZRJRCgpXYXRjaENlbGxzEh8ucXVhbnRhdG9tLnYxLldhdGNoQ2VsbHNSZXF1ZXN0GiAucXVhbnRhdG9tLnYxLldhdGNoQ2VsbHNSZXNwb25zZTABEk8KCldyaXRlQ2VsbHMSHy5xdWFudGF0b20udjEuV3JpdGVDZWxsc1JlcXVlc3QaIC5xdWFudGF0b20udjEuV3JpdGVDZWxsc1Jlc3BvbnNlElUKDENvcHlTY2VuYXJpbxIhLnF1YW50YXRvbS52MS5Db3B5U2NlbmFyaW9SZXF1ZXN0GiIucXVhbnRhdG9tLnYxLkNvcHlTY2VuYXJpb1Jlc3BvbnNlElsKDkdldENlbGxIaXN0b3J5EiMucXVhbnRhdG9tLnYxLkdldENlbGxIaXN0b3J5UmVxdWVzdBokLnF1YW50YXRvbS52MS5HZXRDZWxsSGlzdG9yeVJlc3BvbnNlEmEKEExpc3RUcmFuc2FjdGlvbnMSJS5xdWFudGF0b20udjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJi5xdWFudGF0b20udjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEl4KD1VuZG9UcmFuc2FjdGlvbhIkLnF1YW50YXRvbS52MS5VbmRvVHJhbnNhY3Rpb25SZXF1ZXN0GiUucXVhbnRhdG9tLnYxLlVuZG9UcmFuc2FjdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A cell address: one member per dimension, in any order, each an MDX-style unique name
@@ -994,6 +994,262 @@ export const GetCellHistoryResponseSchema: GenMessage<GetCellHistoryResponse> = 
   messageDesc(file_quantatom_v1_lattice, 24);
 
 /**
+ * @generated from message quantatom.v1.ListTransactionsRequest
+ */
+export type ListTransactionsRequest = Message<"quantatom.v1.ListTransactionsRequest"> & {
+  /**
+   * @generated from field: string cube = 1;
+   */
+  cube: string;
+
+  /**
+   * Most transactions to return (default 50, at most 1,000).
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * List every user's transactions, not only the caller's (cube admins only).
+   *
+   * @generated from field: bool all_users = 3;
+   */
+  allUsers: boolean;
+};
+
+/**
+ * Describes the message quantatom.v1.ListTransactionsRequest.
+ * Use `create(ListTransactionsRequestSchema)` to create a new message.
+ */
+export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 25);
+
+/**
+ * One committed transaction.
+ *
+ * @generated from message quantatom.v1.Transaction
+ */
+export type Transaction = Message<"quantatom.v1.Transaction"> & {
+  /**
+   * @generated from field: string transaction_id = 1;
+   */
+  transactionId: string;
+
+  /**
+   * @generated from field: string user = 2;
+   */
+  user: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 3;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: quantatom.v1.TransactionKind kind = 4;
+   */
+  kind: TransactionKind;
+
+  /**
+   * What was asked for, as a person reads it: e.g. `P spread of 1200 into [Store].[USA],
+   * [Time].[1997]`, `copy [Scenario].[Actual] to [Scenario].[Plan] × 1.05`, `undo of spread: ...`.
+   * Empty for transactions committed before this field existed.
+   *
+   * @generated from field: string description = 5;
+   */
+  description: string;
+
+  /**
+   * Leaf cells it changed (its audit records).
+   *
+   * @generated from field: int64 leaves_changed = 6;
+   */
+  leavesChanged: bigint;
+
+  /**
+   * For an undo: the transaction it restored.
+   *
+   * @generated from field: string undoes = 7;
+   */
+  undoes: string;
+
+  /**
+   * The undo transactions that restored this one, oldest first (empty: never undone).
+   *
+   * @generated from field: repeated string undone_by = 8;
+   */
+  undoneBy: string[];
+};
+
+/**
+ * Describes the message quantatom.v1.Transaction.
+ * Use `create(TransactionSchema)` to create a new message.
+ */
+export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 26);
+
+/**
+ * @generated from message quantatom.v1.ListTransactionsResponse
+ */
+export type ListTransactionsResponse = Message<"quantatom.v1.ListTransactionsResponse"> & {
+  /**
+   * @generated from field: repeated quantatom.v1.Transaction transactions = 1;
+   */
+  transactions: Transaction[];
+};
+
+/**
+ * Describes the message quantatom.v1.ListTransactionsResponse.
+ * Use `create(ListTransactionsResponseSchema)` to create a new message.
+ */
+export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 27);
+
+/**
+ * @generated from message quantatom.v1.UndoTransactionRequest
+ */
+export type UndoTransactionRequest = Message<"quantatom.v1.UndoTransactionRequest"> & {
+  /**
+   * @generated from field: string cube = 1;
+   */
+  cube: string;
+
+  /**
+   * The transaction to undo (Transaction.transaction_id, WriteCellsResponse.transaction_id).
+   *
+   * @generated from field: string transaction_id = 2;
+   */
+  transactionId: string;
+
+  /**
+   * Restore the leaves no later transaction changed and skip the others, instead of all or nothing.
+   *
+   * @generated from field: bool only_unconflicted = 3;
+   */
+  onlyUnconflicted: boolean;
+};
+
+/**
+ * Describes the message quantatom.v1.UndoTransactionRequest.
+ * Use `create(UndoTransactionRequestSchema)` to create a new message.
+ */
+export const UndoTransactionRequestSchema: GenMessage<UndoTransactionRequest> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 28);
+
+/**
+ * A leaf cell an undo could not restore because a later transaction changed it.
+ *
+ * @generated from message quantatom.v1.UndoConflict
+ */
+export type UndoConflict = Message<"quantatom.v1.UndoConflict"> & {
+  /**
+   * The cell's unique names, one per dimension.
+   *
+   * @generated from field: repeated string members = 1;
+   */
+  members: string[];
+
+  /**
+   * Its current value (unset when empty, or when the caller may not read it).
+   *
+   * @generated from field: optional double current_value = 2;
+   */
+  currentValue?: number | undefined;
+
+  /**
+   * @generated from field: int64 version = 3;
+   */
+  version: bigint;
+
+  /**
+   * Who wrote the current value, and when.
+   *
+   * @generated from field: string updated_by = 4;
+   */
+  updatedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 5;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * The value the undo would restore (unset: empty).
+   *
+   * @generated from field: optional double undo_value = 6;
+   */
+  undoValue?: number | undefined;
+};
+
+/**
+ * Describes the message quantatom.v1.UndoConflict.
+ * Use `create(UndoConflictSchema)` to create a new message.
+ */
+export const UndoConflictSchema: GenMessage<UndoConflict> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 29);
+
+/**
+ * @generated from message quantatom.v1.UndoTransactionResponse
+ */
+export type UndoTransactionResponse = Message<"quantatom.v1.UndoTransactionResponse"> & {
+  /**
+   * APPLIED (the undo committed, or nothing was left to restore), or CONFLICT (nothing changed).
+   *
+   * @generated from field: quantatom.v1.WriteStatus status = 1;
+   */
+  status: WriteStatus;
+
+  /**
+   * The undo's own transaction (empty when nothing was restored); it can be undone in turn.
+   *
+   * @generated from field: string transaction_id = 2;
+   */
+  transactionId: string;
+
+  /**
+   * Leaf cells restored, each with one audit record under transaction_id.
+   *
+   * @generated from field: int64 leaves_restored = 3;
+   */
+  leavesRestored: bigint;
+
+  /**
+   * APPLIED: the highest version written.
+   *
+   * @generated from field: int64 version = 4;
+   */
+  version: bigint;
+
+  /**
+   * The conflicting leaves: the first 1,000 of them.
+   *
+   * @generated from field: repeated quantatom.v1.UndoConflict conflicts = 5;
+   */
+  conflicts: UndoConflict[];
+
+  /**
+   * How many leaves conflicted in all.
+   *
+   * @generated from field: int64 conflict_count = 6;
+   */
+  conflictCount: bigint;
+
+  /**
+   * For CONFLICT, what happened, in a sentence.
+   *
+   * @generated from field: string message = 7;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message quantatom.v1.UndoTransactionResponse.
+ * Use `create(UndoTransactionResponseSchema)` to create a new message.
+ */
+export const UndoTransactionResponseSchema: GenMessage<UndoTransactionResponse> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 30);
+
+/**
  * Why one cell of a batch could not be served.
  *
  * @generated from enum quantatom.v1.CellErrorCode
@@ -1257,6 +1513,52 @@ export const DataActionSchema: GenEnum<DataAction> = /*@__PURE__*/
   enumDesc(file_quantatom_v1_lattice, 4);
 
 /**
+ * What kind of change a transaction was.
+ *
+ * @generated from enum quantatom.v1.TransactionKind
+ */
+export enum TransactionKind {
+  /**
+   * @generated from enum value: TRANSACTION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * WriteCells with leaf writes only.
+   *
+   * @generated from enum value: TRANSACTION_KIND_WRITE = 1;
+   */
+  WRITE = 1,
+
+  /**
+   * WriteCells with a write to a consolidated cell (spread to its leaves) among its writes.
+   *
+   * @generated from enum value: TRANSACTION_KIND_SPREAD = 2;
+   */
+  SPREAD = 2,
+
+  /**
+   * CopyScenario.
+   *
+   * @generated from enum value: TRANSACTION_KIND_COPY = 3;
+   */
+  COPY = 3,
+
+  /**
+   * UndoTransaction.
+   *
+   * @generated from enum value: TRANSACTION_KIND_UNDO = 4;
+   */
+  UNDO = 4,
+}
+
+/**
+ * Describes the enum quantatom.v1.TransactionKind.
+ */
+export const TransactionKindSchema: GenEnum<TransactionKind> = /*@__PURE__*/
+  enumDesc(file_quantatom_v1_lattice, 5);
+
+/**
  * LatticeService serves the cells of the cubes a backend holds.
  *
  * @generated from service quantatom.v1.LatticeService
@@ -1353,6 +1655,39 @@ export const LatticeService: GenService<{
     methodKind: "unary";
     input: typeof GetCellHistoryRequestSchema;
     output: typeof GetCellHistoryResponseSchema;
+  },
+  /**
+   * ListTransactions lists the caller's recent transactions on a cube, newest first: every
+   * WriteCells, CopyScenario and UndoTransaction call that changed leaf cells, with its time, what
+   * was asked for (the cells, the spread method) and how many leaf cells it changed, and the undos
+   * that restored it. A cube admin may list every user's (all_users).
+   * Errors: not_found for an unknown cube; invalid_argument for a limit out of range;
+   * permission_denied for all_users without the admin role.
+   *
+   * @generated from rpc quantatom.v1.LatticeService.ListTransactions
+   */
+  listTransactions: {
+    methodKind: "unary";
+    input: typeof ListTransactionsRequestSchema;
+    output: typeof ListTransactionsResponseSchema;
+  },
+  /**
+   * UndoTransaction restores every leaf cell a transaction changed to its value before it, as a new
+   * transaction (kind UNDO, naming the undone one) with one audit record per leaf, so an undo can
+   * itself be undone. A leaf changed by a later transaction is a conflict, listed with its current
+   * value and author: by default the undo then changes nothing (status CONFLICT); with
+   * only_unconflicted it restores the other leaves and lists the skipped ones (status APPLIED).
+   * Only the transaction's author or a cube admin may undo it, and the caller needs Write on every
+   * leaf it restores. Neither TM1 nor Essbase can take back a committed spread.
+   * Errors: not_found for an unknown cube or transaction; permission_denied as above; aborted when
+   * other instances kept changing the leaves during the undo (try again).
+   *
+   * @generated from rpc quantatom.v1.LatticeService.UndoTransaction
+   */
+  undoTransaction: {
+    methodKind: "unary";
+    input: typeof UndoTransactionRequestSchema;
+    output: typeof UndoTransactionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_quantatom_v1_lattice, 0);
