@@ -59,6 +59,8 @@ export interface SpreadFigures {
    * loop), on PGlite and on the server. Null when not run.
    */
   smallReadsDuring: { pglite: ReadDelays | null; server: ReadDelays | null };
+  /** UndoTransaction of each durable spread (all its leaves restored): PGlite / PostgreSQL server; null when not run. */
+  undoMs: { pglite: Timings | null; server: Timings | null };
 }
 
 /** Delays of small reads made during a big write, ms. */
@@ -154,11 +156,12 @@ async function timeDurable(
   sizes: readonly SpreadSize[],
   where: string,
   log: (line: string) => void,
-): Promise<{ times: Map<string, number[]>; delays: Map<string, number[]> }> {
+): Promise<{ times: Map<string, number[]>; delays: Map<string, number[]>; undos: Map<string, number[]> }> {
   const durable = new Map<string, number[]>();
   const delays = new Map<string, number[]>();
+  const undos = new Map<string, number[]>();
   const timed = sizes.filter((s) => s.durableRuns > 0);
-  if (timed.length === 0) return { times: durable, delays };
+  if (timed.length === 0) return { times: durable, delays, undos };
   const id = await store.saveCube(def, leavesBelow(cube, timed.map((s) => s.coords)));
   const backend = new Backend(store);
   backend.addCube({ id, cube, loadedAt: Date.now() });
@@ -168,6 +171,7 @@ async function timeDurable(
     const names = cube.uniqueNames(coords);
     const times: number[] = [];
     const waited: number[] = [];
+    const undone: number[] = [];
     for (let i = 0; i < durableRuns; i++) {
       const cell = cube.getCells([coords])[0];
       const want = Math.round((cell.value ?? 0) * (i % 2 === 0 ? 1.02 : 0.99) * 100) / 100;
@@ -182,12 +186,27 @@ async function timeDurable(
       if (o.status !== "APPLIED" || Math.abs((o.value ?? 0) - want) > 1e-8 * Math.max(1, Math.abs(want))) {
         throw new Error(`spread ${label} through WriteCells (${where}): ${o.status} ${"message" in o ? o.message : o.value}`);
       }
+      // Undo it (UndoTransaction): every leaf back, which the next run starts from.
+      const u0 = now();
+      const undo = await backend.undoTransaction(def.name, result.txId, false, "bench");
+      undone.push(now() - u0);
+      const back = cube.getCells([coords])[0].value;
+      // The total as a sum of the restored leaves (summed in another order than before: equal to rounding).
+      if (undo.status !== "APPLIED" || undo.leavesRestored !== o.leavesChanged || Math.abs((back ?? 0) - (cell.value ?? 0)) > 1e-9 * Math.max(1, Math.abs(cell.value ?? 0))) {
+        throw new Error(`undo of spread ${label} (${where}): ${undo.status}, ${"leavesRestored" in undo ? undo.leavesRestored : undo.message} leaves, total ${back} (was ${cell.value})`);
+      }
     }
     durable.set(label, times);
     delays.set(label, waited);
-    log(`    spread ${label}, WriteCells with the ${where} commit: ${times.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
+    undos.set(label, undone);
+    log(`    spread ${label}, WriteCells with the ${where} commit: ${times.map((t) => `${t.toFixed(0)} ms`).join(", ")}; its undo: ${undone.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
   }
-  return { times: durable, delays };
+  return { times: durable, delays, undos };
+}
+
+/** Timings of a non-empty list, else null. */
+function timingsOf(xs: number[] | undefined): Timings | null {
+  return xs && xs.length > 0 ? summarize(xs) : null;
 }
 
 /**
@@ -245,7 +264,7 @@ export async function runPlanning(opts: {
   ].map((s) => ({ label: s.label, durableRuns: s.durableRuns, ...findTarget(cube, s.want) }));
   for (const { label, coords, leaves } of sizes) log(`  spread ${label}: ${cube.uniqueNames(coords).join(", ")} (${leaves.toLocaleString("en-US")} stored leaves)`);
   // Whole WriteCells first, on a PostgreSQL server (a lattice of its own: versions follow its store), then on PGlite.
-  let server: Awaited<ReturnType<typeof timeDurable>> = { times: new Map(), delays: new Map() };
+  let server: Awaited<ReturnType<typeof timeDurable>> = { times: new Map(), delays: new Map(), undos: new Map() };
   if (opts.serverUrl) {
     await opts.serverUrl(async (url) => {
       const store = await openStore({ databaseUrl: url, dataDir: "" });
@@ -292,6 +311,7 @@ export async function runPlanning(opts: {
         writeCellsMs: times.length > 0 ? summarize(times) : null,
         writeCellsServerMs: serverTimes.length > 0 ? summarize(serverTimes) : null,
         smallReadsDuring: { pglite: readDelays(durable.delays.get(label) ?? []), server: readDelays(server.delays.get(label) ?? []) },
+        undoMs: { pglite: timingsOf(durable.undos.get(label)), server: timingsOf(server.undos.get(label)) },
       };
       log(`  spread ${label} in the engine: plan p50 ${fig.planMs.p50.toFixed(1)} ms, plan+apply p50 ${fig.planApplyMs.p50.toFixed(1)} / p95 ${fig.planApplyMs.p95.toFixed(1)} ms`);
       spreads.push(fig);
@@ -341,6 +361,9 @@ export function formatPlanning(f: PlanningFigures): string[] {
     x ? `${what} p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(0)} ms, max ${x.max.toFixed(0)} ms over ${x.n} reads (${ok(x.p99, t.smallReadP99Ms)})` : `${what} not run`;
   const durable = (x: Timings | null, lim: number, what: string) =>
     x ? `${what} p50 ${x.p50.toFixed(0)} ms, p95 ${x.p95.toFixed(0)} ms (target <= ${lim} ms: ${ok(x.p95, lim)})` : `${what} not run`;
+  // Issue 14: an undo within the same time budget as the spread it restores.
+  const undo = (x: Timings | null, spread: Timings | null, what: string) =>
+    x && spread ? `${what} p50 ${x.p50.toFixed(0)} ms (the spread's p50 ${spread.p50.toFixed(0)} ms: ${x.p50 <= spread.p50 * 1.1 ? "OK" : "SLOWER"})` : `${what} not run`;
   for (const s of f.spreads) {
     const small = s.label === "100k";
     const lim = small ? t.spread100kMs : t.spread1MMs;
@@ -348,6 +371,7 @@ export function formatPlanning(f: PlanningFigures): string[] {
       `  P spread over ${s.leaves.toLocaleString("en-US")} leaves: plan+apply p50 ${s.planApplyMs.p50.toFixed(1)} ms, p95 ${s.planApplyMs.p95.toFixed(1)} ms (target <= ${lim} ms: ${ok(s.planApplyMs.p95, lim)}); engine plan only p50 ${s.planMs.p50.toFixed(1)} ms`,
       `    whole WriteCells with the durable commit and ${s.leaves.toLocaleString("en-US")} audit records: ${durable(s.writeCellsServerMs, small ? t.durable100kServerMs : t.durable1MServerMs, "PostgreSQL server")}; ${durable(s.writeCellsMs, small ? t.durable100kPgliteMs : t.durable1MPgliteMs, "PGlite")}${small ? "" : " (1M: --plan-durable-1m)"}`,
       `    small reads meanwhile (one cell every 5 ms, delay from due to answered): ${reads(s.smallReadsDuring.server, "PostgreSQL server")}; ${reads(s.smallReadsDuring.pglite, "PGlite")} (target p99 <= ${t.smallReadP99Ms} ms)`,
+      `    UndoTransaction of that spread (every leaf restored, an audit record each): ${undo(s.undoMs.server, s.writeCellsServerMs, "PostgreSQL server")}; ${undo(s.undoMs.pglite, s.writeCellsMs, "PGlite")}`,
     );
   }
   lines.push(

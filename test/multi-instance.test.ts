@@ -197,6 +197,31 @@ describeServices("several instances on one PostgreSQL and Kafka", () => {
     }
   });
 
+  it("an undo through B of a transaction committed on A restores the cells on both; a later write on A B has not heard of is still a conflict", async () => {
+    const ann = apiClients(a.url, "ann").lattice;
+    const onB = apiClients(b.url, "ann").lattice;
+    const cells = [CELLS[2], CELLS[3]];
+    const before = (await ann.getCells({ cube: "Demo", cells: cells.map((members) => ({ members })) })).cells;
+    const w = await ann.writeCells({ cube: "Demo", writes: cells.map((members, k) => ({ members, value: 500 + k, baseVersion: before[k].version })) });
+    expect(w.results.map((r) => r.status)).toEqual([WriteStatus.APPLIED, WriteStatus.APPLIED]);
+    // At once through B, which may not have applied the write yet: it reads what it lacks from the store.
+    const undo = await onB.undoTransaction({ cube: "Demo", transactionId: w.transactionId });
+    expect(undo).toMatchObject({ status: WriteStatus.APPLIED, leavesRestored: 2n });
+    await waitFor("A to apply the undo", () => lattice(a, 2).version === Number(undo.version) || lattice(a, 3).version === Number(undo.version));
+    for (const s of [a, b]) for (const [k, i] of [2, 3].entries()) expect(lattice(s, i).value).toBe(before[k].value ?? null);
+
+    // Ann writes again, Bob overwrites one cell through A, and Ann's undo goes to B at once.
+    const again = await ann.writeCells({ cube: "Demo", writes: [{ members: CELLS[2], value: 600, baseVersion: BigInt((await stored(2)).version) }] });
+    const bob = await apiClients(a.url, "bob").lattice.writeCells({ cube: "Demo", writes: [{ members: CELLS[2], value: 700, baseVersion: again.results[0].version }] });
+    expect(bob.results[0].status).toBe(WriteStatus.APPLIED);
+    const refused = await onB.undoTransaction({ cube: "Demo", transactionId: again.transactionId });
+    expect(refused).toMatchObject({ status: WriteStatus.CONFLICT, conflictCount: 1n });
+    expect(refused.conflicts[0]).toMatchObject({ currentValue: 700, updatedBy: "bob" });
+    // What the undo would have restored: the value before Ann's second write.
+    expect(refused.conflicts[0].undoValue).toBe(before[0].value);
+    expect((await stored(2)).value).toBe(700);
+  });
+
   it("20 clients writing overlapping cells through A and B lose no update (equal to a serial replay)", async () => {
     const initial = await Promise.all(CELLS.map((_, i) => stored(i)));
     type Applied = { cell: number; base: number; version: number; value: number };

@@ -6,6 +6,7 @@ import { createApi, type TokenSource } from "../../addin/src/transport";
 import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
 import { ConflictsPanel, HoldsPanel, PendingPanel } from "./Changes";
 import { ConnectionPanel } from "./Connection";
+import { RecentChangesPanel } from "./Recent";
 import { RestoresPanel } from "./Restores";
 import { signedInKey, useAuthState, useLiveCell, usePendingList, useSelection } from "./hooks";
 import type { TaskpaneHost } from "./host";
@@ -67,7 +68,7 @@ export interface TaskpaneProps {
 
 /**
  * The QuantatomAI task pane: connection and sign-in, formulas not put back after typing, conflicts, pending changes with their spreads and results,
- * held cells, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
+ * held cells, your recent changes with Undo, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
  */
 export function TaskpaneApp({ host, pending, holds, restores, auth, feed, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
@@ -93,6 +94,8 @@ export function TaskpaneApp({ host, pending, holds, restores, auth, feed, settin
   }, []);
 
   const changes = { list, pending, host, announce, pendingHeadingRef };
+  // Changes to the results of the pending list (a Submit's outcomes): the recent changes are read again.
+  const submitted = list.map((w) => `${w.id}:${w.status}:${w.baseVersion}`).join(",");
 
   return (
     <FluentProvider theme={webLightTheme} className={styles.root}>
@@ -103,6 +106,8 @@ export function TaskpaneApp({ host, pending, holds, restores, auth, feed, settin
         <ConflictsPanel {...changes} />
         <PendingPanel {...changes} />
         <HoldsPanel holds={holds} host={host} announce={announce} />
+        {/* Read again as another user, on another cube, and after each Submit's results. */}
+        <RecentChangesPanel key={`r${who}`} clients={clients} cube={cell?.cube ?? null} refresh={submitted} announce={announce} />
         <Divider />
         <SelectedCellPanel selection={selection} live={live} error={selectionError ?? liveError} />
         {cell && (

@@ -81,25 +81,40 @@ export async function transactionChanges(db: SqlRunner, cubeId: number, txId: st
   const newValues: number[] = [];
   const versions: number[] = [];
   let dims = 0;
+  // A page comes back as one row of comma-separated columns (the shortest exact text of each
+  // float8), not one driver row per record: a fifth of the time on PGlite for a large spread.
+  const nums = (text: string | null, out: number[], empty: number) => {
+    if (!text) return;
+    for (const x of text.split(",")) out.push(x === "" ? empty : Number(x));
+  };
   for (;;) {
-    const rows = await db.query<{ id: string; coords: string; old_value: unknown; new_value: unknown; version: string }>(
-      // ORDER BY names the table's column: an output column of the same name (the text) would win.
-      `SELECT id::text AS id, array_to_string(coords, ',') AS coords, old_value, new_value, version::text AS version
-       FROM audit_log
-       WHERE id > $1::bigint AND ($2::bigint IS NULL OR id <= $2::bigint) AND tx_id = $3 AND cube_id = $4
-       ORDER BY audit_log.id LIMIT $5`,
+    const [page] = await db.query<{ n: number; last_id: string | null; dims_lo: number | null; dims_hi: number | null; coords: string | null; olds: string | null; news: string | null; versions: string | null }>(
+      `WITH p AS (
+         SELECT id, coords, old_value, new_value, version FROM audit_log
+         WHERE id > $1::bigint AND ($2::bigint IS NULL OR id <= $2::bigint) AND tx_id = $3 AND cube_id = $4
+         ORDER BY id LIMIT $5)
+       SELECT count(*)::int AS n, max(id)::text AS last_id,
+              min(array_length(coords, 1)) AS dims_lo, max(array_length(coords, 1)) AS dims_hi,
+              string_agg(array_to_string(coords, ','), ',' ORDER BY id) AS coords,
+              string_agg(coalesce(old_value::text, ''), ',' ORDER BY id) AS olds,
+              string_agg(coalesce(new_value::text, ''), ',' ORDER BY id) AS news,
+              string_agg(version::text, ',' ORDER BY id) AS versions
+       FROM p`,
       [cursor, last, txId, cubeId, CHANGES_PAGE_ROWS],
     );
-    for (const r of rows) {
-      const c = r.coords.split(",");
-      if (dims === 0) dims = c.length;
-      for (const x of c) coords.push(Number(x));
-      oldValues.push(r.old_value === null ? Number.NaN : Number(r.old_value));
-      newValues.push(r.new_value === null ? Number.NaN : Number(r.new_value));
-      versions.push(Number(r.version));
+    const n = Number(page.n);
+    if (n > 0) {
+      if (page.dims_lo !== page.dims_hi || (dims !== 0 && page.dims_lo !== dims)) {
+        throw new Error(`transaction ${txId} of cube ${cubeId} has audit records of different dimension counts`);
+      }
+      dims = Number(page.dims_lo);
+      nums(page.coords, coords, 0);
+      nums(page.olds, oldValues, Number.NaN);
+      nums(page.news, newValues, Number.NaN);
+      nums(page.versions, versions, 0);
     }
-    if (rows.length < CHANGES_PAGE_ROWS) break;
-    cursor = rows[rows.length - 1].id;
+    if (n < CHANGES_PAGE_ROWS) break;
+    cursor = page.last_id!;
   }
   if (versions.length !== expected) {
     throw new Error(`transaction ${txId} of cube ${cubeId} has ${versions.length} audit records, its row says ${expected}`);

@@ -1,0 +1,128 @@
+/**
+ * "Recent changes" in the task pane, in Chromium against a real backend (PGlite): Ann submits a
+ * spread, sees it listed with what she asked for and undoes it (every leaf back); after Bob changes
+ * a leaf of her next spread, her undo lists that cell as a conflict and changes nothing, and "Undo
+ * the others" restores the rest. Screenshots of each state go to test-artifacts/.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { Cube } from "../backend/src/lattice";
+import { checkModel } from "../backend/src/security";
+import { apiClients } from "./helpers/clients";
+import { openTestPage, type TestPage } from "./helpers/browser-page";
+import { CubeServer } from "./helpers/cube-server";
+import { expectNoPageErrors } from "./helpers/page-errors";
+import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
+import "./helpers/taskpane-page-api";
+
+const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
+const PAGE = "taskpane-test.html";
+const leaf = (region: string) => [region, "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
+const OSLO = leaf("[Region].[North].[Oslo]"); // 10
+const BERGEN = leaf("[Region].[North].[Bergen]"); // 20
+const NORTH = leaf("[Region].[North]"); // 30
+const NORTH_NAMES = "[Region].[North], [Product].[Widget], [Channel].[Web], [Scenario].[Plan], [Measures].[Units]";
+
+describe("recent changes and undo in the task pane", () => {
+  let t: TestPage<CubeServer>;
+  let server: CubeServer;
+  let page: Page;
+
+  async function shot(name: string): Promise<void> {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, `taskpane-${name}.png`), fullPage: true });
+  }
+  const values = async () =>
+    (await apiClients(server.url, "admin").lattice.getCells({ cube: "Demo", cells: [OSLO, BERGEN].map((members) => ({ members })) })).cells.map((c) => c.value);
+  const recent = () => page.getByRole("list", { name: "Your recent changes" }).getByRole("listitem");
+  const announced = (text: string) => page.getByRole("status").filter({ hasText: text }).waitFor({ state: "attached" });
+
+  beforeAll(async () => {
+    // Planners may spread everywhere (no dimension is secured); the seeded users come from the section.
+    const security = checkModel(
+      {
+        admins: ["admin"],
+        groups: [{ name: "planners", rights: {} }],
+        users: [
+          { id: "ann", name: "Ann Analyst", groups: ["planners"] },
+          { id: "bob", name: "Bob Budget", groups: ["planners"] },
+        ],
+      },
+      new Cube(smallCubeDef, smallCubeCells()),
+    );
+    t = await openTestPage({
+      name: "qatom-taskpane-undo-",
+      entry: path.join(__dirname, "helpers", "taskpane-page.tsx"),
+      page: PAGE,
+      title: "QuantatomAI",
+      startServer: (pageDir) => CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }, security),
+    });
+    ({ page, server } = t);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("lists a submitted spread with what was asked for, and Undo puts every leaf back", async () => {
+    await page.getByLabel("Sign in as").selectOption("ann");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByText("Signed in as Ann Analyst").waitFor();
+    await page.getByText("Select a QATOM cell to see your recent changes to its cube.").waitFor();
+    await page.evaluate(async (m) => {
+      await window.qatomTest.placeFormula("Sheet1!B5", "Demo", m);
+      window.qatomTest.select("Sheet1!B5");
+    }, NORTH);
+    await page.getByText("No changes of yours to Demo yet.").waitFor();
+
+    await page.evaluate(() => window.qatomTest.type("Sheet1!B5", 60));
+    await page.getByRole("button", { name: "Submit (1)" }).click();
+    await announced("Submitted: 1 applied");
+    expect(await values()).toEqual([20, 40]);
+    const spread = recent().first();
+    await spread.getByText(`P spread of 60 into ${NORTH_NAMES}`).waitFor();
+    await spread.getByText("Spread", { exact: true }).waitFor();
+    await spread.getByText("2 leaf cells", { exact: false }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    await shot("recent-changes");
+
+    await spread.getByRole("button", { name: `Undo P spread of 60 into ${NORTH_NAMES}` }).click();
+    await announced("Undone: 2 leaf cells restored");
+    expect(await values()).toEqual([10, 20]);
+    // The undo is listed on top (it can be undone in turn); the spread's button says it was undone.
+    await recent().first().getByRole("button", { name: `Undo undo of spread: P spread of 60 into ${NORTH_NAMES}` }).waitFor();
+    expect(await recent().nth(1).getByRole("button", { name: `Undone: P spread of 60 into ${NORTH_NAMES}` }).isDisabled()).toBe(true);
+    await page.waitForFunction(() => (window.qatomTest.shows("Sheet1!B5") as { value?: number } | null)?.value === 30);
+    await shot("undone");
+  });
+
+  it("an undo after someone else changed a leaf lists it as a conflict and changes nothing; Undo the others restores the rest", async () => {
+    await page.evaluate(() => window.qatomTest.type("Sheet1!B5", 90));
+    await page.getByRole("button", { name: "Submit (1)" }).click();
+    await announced("Submitted: 1 applied");
+    expect(await values()).toEqual([30, 60]);
+    await recent().first().getByText(`P spread of 90 into ${NORTH_NAMES}`).waitFor();
+    const bob = apiClients(server.url, "bob").lattice;
+    const [osloNow] = (await bob.getCells({ cube: "Demo", cells: [{ members: OSLO }] })).cells;
+    await bob.writeCells({ cube: "Demo", writes: [{ members: OSLO, value: 35, baseVersion: osloNow.version }] });
+
+    await recent().first().getByRole("button", { name: `Undo P spread of 90 into ${NORTH_NAMES}` }).click();
+    const box = page.getByRole("region", { name: "Undo not done" });
+    await box.getByText("Not undone: 1 cell changed since by others").waitFor();
+    const conflict = page.getByRole("list", { name: "Cells changed since" }).getByRole("listitem");
+    expect(await conflict.count()).toBe(1);
+    const text = (await conflict.textContent()) ?? "";
+    expect(text).toContain("Oslo · Widget · Web · Plan · Units");
+    expect(text).toContain("now 35 by bob");
+    expect(text).toContain("the undo would restore 10");
+    expect(await values()).toEqual([35, 60]);
+    await shot("undo-conflict");
+
+    await page.getByRole("button", { name: "Undo the others" }).click();
+    await announced("Undone: 1 leaf cell restored, 1 changed by others kept");
+    expect(await values()).toEqual([35, 20]);
+    await box.waitFor({ state: "detached" });
+    expectNoPageErrors(t.pageErrors);
+  });
+});
