@@ -35,27 +35,34 @@ interface UndoLeaf {
 /**
  * The distinct leaves of a transaction's changes, in commit order: a leaf changed twice in one
  * transaction (several writes to one cell in a batch) is restored to its value before the first
- * change and checked against the version of the last.
- * @param rowOf the leaf's row in the lattice's leaf store (-1: none), which identifies it.
+ * change and checked against the version of the last. Leaves are told apart by their row in the
+ * lattice's leaf store (found by sorting the rows: no map of a million keys).
+ * @param rowOf the leaf's row in the lattice's leaf store (every committed leaf has one), or -1.
+ * @throws Error when a leaf has no row (the lattice was not caught up on the transaction).
  */
 export function undoLeaves(changes: TransactionChanges, rowOf: (coords: Int32Array) => number): UndoLeaf[] {
   const nd = changes.dims;
-  const byRow = new Map<number, number>();
-  const byKey = new Map<string, number>();
+  const n = changes.count;
+  const rows = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    rows[k] = rowOf(changes.coords.subarray(k * nd, (k + 1) * nd));
+    if (rows[k] < 0) throw new Error(`leaf ${k} of the transaction is not in the lattice`);
+  }
+  // Changes ordered by row (stable: by commit order within a row); the first of each row keeps
+  // its old value and takes the last one's version.
+  const order = Uint32Array.from({ length: n }, (_, k) => k).sort((a, b) => rows[a] - rows[b] || a - b);
+  const last = new Int32Array(n).fill(-1);
+  for (let j = 0; j < n; ) {
+    let e = j + 1;
+    while (e < n && rows[order[e]] === rows[order[j]]) e++;
+    last[order[j]] = order[e - 1];
+    j = e;
+  }
   const out: UndoLeaf[] = [];
-  for (let k = 0; k < changes.count; k++) {
-    const coords = changes.coords.slice(k * nd, (k + 1) * nd);
-    const row = rowOf(coords);
-    const key = row >= 0 ? "" : coords.join(",");
-    const seen = row >= 0 ? byRow.get(row) : byKey.get(key);
-    if (seen !== undefined) {
-      out[seen].version = changes.versions[k];
-      continue;
-    }
-    if (row >= 0) byRow.set(row, out.length);
-    else byKey.set(key, out.length);
+  for (let k = 0; k < n; k++) {
+    if (last[k] < 0) continue;
     const old = changes.oldValues[k];
-    out.push({ coords, restore: old === old ? old : null, version: changes.versions[k] });
+    out.push({ coords: changes.coords.slice(k * nd, (k + 1) * nd), restore: old === old ? old : null, version: changes.versions[last[k]] });
   }
   return out;
 }
