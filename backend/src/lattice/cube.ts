@@ -1,12 +1,13 @@
-import { CubeFormulas, FormulaCells, type FormulaInfo } from "./calculated";
+import { CubeFormulas, type FormulaInfo } from "./calculated";
 import { Dimension } from "./dimension";
 import { cellFormat } from "./formats";
 import { type BatchResult, type EvalStats, evaluateBatch, Rollup, type RowSource, type ScanExecutor, serialExecutor } from "./evaluate";
 import { LeafStore } from "./leaf-store";
+import { readCells } from "./read";
 import type { CellWriter, CubeDef, LeafCells, LeafColumns } from "./model";
 import { type AddressError, type MemberFilter, Resolver } from "./resolver";
 import { lastWrittenBelow } from "./spread/target";
-import { keyOf, type Subscription, WatchRegistry } from "./watch";
+import { type Subscription, WatchRegistry } from "./watch";
 import { stateOf, watchCalculated } from "./watch-calculated";
 import { RowWriters } from "./writers";
 
@@ -54,7 +55,6 @@ export interface CellWatch {
   close(): void;
 }
 
-const MAX_CACHE_CELLS = 500_000;
 
 /**
  * When a cube keeps rollups (pre-aggregated rows, see Rollup): only over `minRows` leaf rows, at
@@ -221,95 +221,7 @@ export class Cube {
       this.cache.clear();
       this.cacheVersion = this.dataVersion;
     }
-    const out: CellState[] = new Array(coords.length);
-    const keys: string[] = new Array(coords.length);
-    const missing: number[] = [];
-    const missingCoords: Int32Array[] = [];
-    const seen = new Map<string, number>();
-    const formulas = this.formulas;
-    let calculated: number[] | null = null;
-    for (let i = 0; i < coords.length; i++) {
-      const key = keyOf(coords[i]);
-      keys[i] = key;
-      const hit = this.cache.get(key);
-      if (hit) {
-        out[i] = hit;
-        continue;
-      }
-      if (formulas !== null && formulas.winner(coords[i]) >= 0) {
-        if (calculated === null) calculated = [];
-        calculated.push(i);
-        continue;
-      }
-      if (!seen.has(key)) {
-        seen.set(key, missingCoords.length);
-        missingCoords.push(coords[i]);
-      }
-      missing.push(i);
-    }
-    // Base cells read by the calculated cells: from the cache, or evaluated with the others.
-    let operands: { keys: string[]; states: CellState[]; batchIndex: number[] } | null = null;
-    let cells: FormulaCells | null = null;
-    if (calculated !== null) {
-      const ops: { keys: string[]; states: CellState[]; batchIndex: number[] } = { keys: [], states: [], batchIndex: [] };
-      operands = ops;
-      const opIndex = new Map<string, number>();
-      cells = new FormulaCells(
-        formulas!,
-        (c, k) => {
-          let o = opIndex.get(k);
-          if (o === undefined) {
-            o = ops.keys.length;
-            opIndex.set(k, o);
-            ops.keys.push(k);
-            const hit = this.cache.get(k);
-            if (hit) {
-              ops.states.push(hit);
-              ops.batchIndex.push(-1);
-            } else {
-              let j = seen.get(k);
-              if (j === undefined) {
-                j = missingCoords.length;
-                seen.set(k, j);
-                missingCoords.push(c);
-              }
-              ops.states.push(EMPTY);
-              ops.batchIndex.push(j);
-            }
-          }
-          return o;
-        },
-        (o) => ops.states[o],
-      );
-      for (const i of calculated) cells.deps(coords[i], keys[i]);
-    }
-    if (missingCoords.length > 0) {
-      const res = this.evaluate(missingCoords);
-      if (this.cache.size + missingCoords.length + (calculated?.length ?? 0) > MAX_CACHE_CELLS) this.cache.clear();
-      for (const i of missing) {
-        const j = seen.get(keys[i])!;
-        const state = toState(res, j);
-        out[i] = state;
-        this.cache.set(keys[i], state);
-      }
-      if (operands !== null) {
-        for (let o = 0; o < operands.keys.length; o++) {
-          const j = operands.batchIndex[o];
-          if (j < 0) continue;
-          const state = toState(res, j);
-          operands.states[o] = state;
-          this.cache.set(operands.keys[o], state);
-        }
-      }
-    }
-    if (calculated !== null) {
-      for (const i of calculated) {
-        const state = cells!.state(coords[i], keys[i]);
-        out[i] = state;
-        this.cache.set(keys[i], state);
-      }
-    }
-    return out;
+    return readCells(this.formulas, coords, this.cache, (c) => this.evaluate(c));
   }
 
   /** The stored state of a leaf cell (empty, version 0, no writer when never stored). */
@@ -568,11 +480,3 @@ export class Cube {
     return this.watches.size;
   }
 }
-
-function toState(res: BatchResult, j: number): CellState {
-  return { value: res.counts[j] > 0 ? res.values[j] : null, version: res.versions[j] };
-}
-
-
-/** A placeholder state, replaced before it is read. */
-const EMPTY: CellState = { value: null, version: 0 };
