@@ -221,7 +221,7 @@ export class Cube {
       this.cache.clear();
       this.cacheVersion = this.dataVersion;
     }
-    return readCells(this.formulas, coords, this.cache, (c) => this.evaluate(c));
+    return readCells(this.formulas, coords, this.cache, (c) => this.evaluateCells(c));
   }
 
   /** The stored state of a leaf cell (empty, version 0, no writer when never stored). */
@@ -420,7 +420,7 @@ export class Cube {
     for (let i = 0; i < cells.length; i++) if (!this.watches.get(cells[i])) missing.push(i);
     const initial = new Map<number, { value: number; count: number; version: number }>();
     if (missing.length > 0) {
-      const res = this.evaluate(missing.map((i) => cells[i]));
+      const res = this.evaluateCells(missing.map((i) => cells[i]));
       missing.forEach((i, j) => {
         initial.set(i, { value: res.values[j], count: res.counts[j], version: res.versions[j] });
       });
@@ -428,8 +428,12 @@ export class Cube {
     return initial;
   }
 
-  /** Computes cells (not calculated ones) from the leaf store or the rollups: one read. */
-  private evaluate(coords: readonly Int32Array[]): BatchResult {
+  /**
+   * Computes cells (not calculated ones) from the leaf store or the rollups, without the cache: one
+   * evaluation, with the count of non-empty leaves under each cell (for layers over the cube,
+   * lattice/overlay.ts).
+   */
+  evaluateCells(coords: readonly Int32Array[]): BatchResult {
     this.rollupBuildsThisRead = 0;
     return evaluateBatch(this.dims, this.store, coords, this.stats, (g) => this.rollupFor(g), this.executor);
   }

@@ -15,6 +15,7 @@ export {
   type RollupPolicy,
 } from "./cube";
 export { Dimension, escapeName, memberUniqueNames, parseMemberName } from "./dimension";
+export { LeafOverlay, type OverlayChange } from "./overlay";
 export {
   type BatchResult,
   type EvalStats,

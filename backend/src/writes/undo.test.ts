@@ -6,7 +6,7 @@ function changes(list: [number, number, number | null, number | null, number][])
   return {
     count: list.length,
     dims: 2,
-    coords: Int32Array.from(list.flatMap(([a, b]) => [a, b])),
+    coords: Int32Array.from(list.flatMap((c) => c.slice(0, 2))),
     oldValues: Float64Array.from(list.map((c) => c[2] ?? Number.NaN)),
     newValues: Float64Array.from(list.map((c) => c[3] ?? Number.NaN)),
     versions: Float64Array.from(list.map((c) => c[4])),

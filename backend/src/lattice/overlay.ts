@@ -1,0 +1,135 @@
+/**
+ * A layer of leaf values over a cube, as a sandbox keeps them (issue 14's what-if): reads through
+ * the layer see its values on the leaves it holds and the cube's everywhere else, at every level:
+ * consolidated cells are the weighted sums of that mixture and member formulas compute over it.
+ * The cube underneath keeps changing; a read always combines the layer with the cube as it is now.
+ *
+ * A consolidated cell over the layer is computed without copying the cube: its value over the cube,
+ * minus what the layer's leaves contribute there in the cube, plus what they contribute in the
+ * layer (both small evaluations over the layer's leaves alone), and likewise the count of non-empty
+ * leaves, which says whether the cell is empty. Its version is the higher of the two.
+ */
+import type { CellState, Cube } from "./cube";
+import { type BatchResult, evaluateBatch } from "./evaluate";
+import { LeafStore } from "./leaf-store";
+import { MAX_CACHE_CELLS, readCells } from "./read";
+
+/** One leaf change of a layer: the cell, its value in the layer (null: empty there) and its version. */
+export interface OverlayChange {
+  coords: ArrayLike<number>;
+  value: number | null;
+  version: number;
+}
+
+/** A layer of leaf values over `cube` (see the module comment). Pure: no I/O; synchronous like Cube. */
+export class LeafOverlay {
+  /** The layer's leaves: one row each, value NaN when the layer empties the cell. */
+  private readonly rows: LeafStore;
+  /** Incremented by every change of the layer; with the cube's data version it keys the cache. */
+  private version = 0;
+  private readonly cache = new Map<string, CellState>();
+  private cacheStamp = "";
+
+  constructor(readonly cube: Cube) {
+    this.rows = new LeafStore(
+      cube.dims.length,
+      16,
+      cube.dims.map((d) => d.size),
+    );
+  }
+
+  /** Leaf cells the layer holds. */
+  get size(): number {
+    return this.rows.count;
+  }
+
+  /**
+   * Sets leaf values of the layer (one sandbox write or spread), each with its version.
+   * @throws Error when a coordinate is not a leaf of its dimension, or the cell is calculated (a
+   *   formula member): nothing is set then.
+   */
+  set(changes: readonly OverlayChange[]): void {
+    const { dims, formulas } = this.cube;
+    changes.forEach((ch, i) => {
+      if (ch.coords.length !== dims.length) throw new Error(`overlay change ${i} has ${ch.coords.length} coordinates for ${dims.length} dimensions`);
+      for (let d = 0; d < dims.length; d++) {
+        const m = ch.coords[d];
+        if (!Number.isInteger(m) || m < 0 || m >= dims[d].size || !dims[d].isLeaf(m)) {
+          throw new Error(`overlay change ${i}: member ${m} of ${dims[d].name} is not a leaf`);
+        }
+      }
+      if (formulas !== null && formulas.winner(ch.coords) >= 0) throw new Error(`overlay change ${i} is a calculated cell`);
+    });
+    for (const ch of changes) {
+      const r = this.rows.findOrAdd(ch.coords);
+      this.rows.values[r] = ch.value ?? Number.NaN;
+      this.rows.setVersion(r, ch.version);
+    }
+    this.version++;
+  }
+
+  /** The layer's own state of a leaf cell (value null: emptied there), or null when the layer does not hold it. */
+  leaf(coords: ArrayLike<number>): CellState | null {
+    const r = this.rows.find(coords);
+    if (r < 0) return null;
+    const v = this.rows.values[r];
+    return { value: v === v ? v : null, version: this.rows.versions[r] };
+  }
+
+  /** The leaves the layer holds, in the order they were first set: coordinates, value (null: empty) and version. */
+  *leaves(): Generator<{ coords: Int32Array; value: number | null; version: number }> {
+    const nd = this.cube.dims.length;
+    for (let r = 0; r < this.rows.count; r++) {
+      const coords = new Int32Array(nd);
+      for (let d = 0; d < nd; d++) coords[d] = this.rows.cols[d][r];
+      const v = this.rows.values[r];
+      yield { coords, value: v === v ? v : null, version: this.rows.versions[r] };
+    }
+  }
+
+  /**
+   * Reads cells (leaf, consolidated or calculated) through the layer, in the order of `coords`;
+   * as Cube.getCells, with a cache of its own that any change of the layer or the cube clears.
+   */
+  getCells(coords: readonly Int32Array[]): CellState[] {
+    const stamp = `${this.cube.dataVersion}:${this.version}`;
+    if (stamp !== this.cacheStamp) {
+      this.cache.clear();
+      this.cacheStamp = stamp;
+    }
+    if (this.cache.size > MAX_CACHE_CELLS) this.cache.clear();
+    return readCells(this.cube.formulas, coords, this.cache, (c) => this.evaluate(c));
+  }
+
+  /** Non-calculated cells over the layer: the cube's, less the layer's leaves as the cube has them, plus as the layer has them. */
+  private evaluate(coords: readonly Int32Array[]): BatchResult {
+    const { cube } = this;
+    const base = cube.evaluateCells(coords);
+    if (this.rows.count === 0) return base;
+    const nd = cube.dims.length;
+    // The layer's leaves with the cube's values now (a cell the cube does not hold is empty).
+    const under = new LeafStore(
+      nd,
+      this.rows.count,
+      cube.dims.map((d) => d.size),
+    );
+    const c = new Int32Array(nd);
+    for (let r = 0; r < this.rows.count; r++) {
+      for (let d = 0; d < nd; d++) c[d] = this.rows.cols[d][r];
+      const u = under.findOrAdd(c);
+      const b = cube.store.find(c);
+      under.values[u] = b < 0 ? Number.NaN : cube.store.values[b];
+    }
+    const before = evaluateBatch(cube.dims, under, coords);
+    const layer = evaluateBatch(cube.dims, this.rows, coords);
+    const n = coords.length;
+    const out: BatchResult = { values: new Float64Array(n), counts: new Float64Array(n), versions: new Float64Array(n) };
+    for (let i = 0; i < n; i++) {
+      out.counts[i] = base.counts[i] - before.counts[i] + layer.counts[i];
+      // On a leaf the layer holds this is the layer's value exactly (v - v is 0, and 0 + x is x).
+      out.values[i] = base.values[i] - before.values[i] + layer.values[i];
+      out.versions[i] = Math.max(base.versions[i], layer.versions[i]);
+    }
+    return out;
+  }
+}
