@@ -152,6 +152,34 @@ describe("LeafOverlay", () => {
     expect([...overlay.leaves()].map((l) => [Array.from(l.coords), l.value])).toEqual([[[2, 2, 1], 15]]);
   });
 
+  it("streams through the layer: its own writes, the cube's writes to leaves it does not hold, and only versions for those it does", () => {
+    const cube = new Cube(def, cellsOf(new Map([["2,2,1", 10], ["3,2,1", 20], ["2,2,0", 7]])));
+    const overlay = new LeafOverlay(cube);
+    const cells = [Int32Array.from([1, 2, 1]), Int32Array.from([2, 2, 2]), Int32Array.from([3, 2, 1])]; // North R1 Plan, Oslo R1 Variance, Bergen R1 Plan
+    const told: number[][] = [];
+    const w = overlay.watch(cells, (idx) => told.push(idx));
+    expect(w.states().map((s) => s.value)).toEqual([30, 3, 20]);
+
+    overlay.set([{ coords: [2, 2, 1], value: 15, version: 5 }]);
+    expect(told.pop()).toEqual([0, 1]);
+    expect(w.states().map((s) => s.value)).toEqual([35, 8, 20]);
+
+    cube.applyChanges([{ coords: [3, 2, 1], value: 25, version: 6, writer: { user: "bob", at: 0 } }]);
+    expect(told.pop()).toEqual([0, 2]);
+    expect(w.states().map((s) => s.value)).toEqual([40, 8, 25]);
+
+    // Oslo's Plan leaf is the layer's: the cube's write there moves versions, not values.
+    cube.applyChanges([{ coords: [2, 2, 1], value: 99, version: 7, writer: { user: "bob", at: 0 } }]);
+    expect(told.pop()).toEqual([0, 1]);
+    expect(w.states().map((s) => s.value)).toEqual([40, 8, 25]);
+    expect(w.states([0])[0].version).toBe(7);
+
+    w.close();
+    overlay.set([{ coords: [3, 2, 1], value: 1, version: 8 }]);
+    cube.applyChanges([{ coords: [2, 2, 0], value: 1, version: 9, writer: { user: "bob", at: 0 } }]);
+    expect(told).toEqual([]);
+  });
+
   it("refuses a consolidated or calculated cell, and changes nothing then", () => {
     const overlay = new LeafOverlay(new Cube(def, cellsOf(new Map([["2,2,0", 1]]))));
     expect(() => overlay.set([{ coords: [2, 2, 0], value: 1, version: 1 }, { coords: [1, 2, 0], value: 1, version: 2 }])).toThrow("member 1 of Region is not a leaf");

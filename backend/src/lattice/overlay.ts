@@ -9,7 +9,7 @@
  * layer (both small evaluations over the layer's leaves alone), and likewise the count of non-empty
  * leaves, which says whether the cell is empty. Its version is the higher of the two.
  */
-import type { CellState, Cube } from "./cube";
+import type { CellState, CellWatch, Cube } from "./cube";
 import { type BatchResult, evaluateBatch } from "./evaluate";
 import { LeafStore } from "./leaf-store";
 import { MAX_CACHE_CELLS, readCells } from "./read";
@@ -38,13 +38,17 @@ export class LeafOverlay {
     );
   }
 
+  /** Open watches through the layer (see `watch`). */
+  private readonly watches = new Set<OverlayWatch>();
+
   /** Leaf cells the layer holds. */
   get size(): number {
     return this.rows.count;
   }
 
   /**
-   * Sets leaf values of the layer (one sandbox write or spread), each with its version.
+   * Sets leaf values of the layer (one sandbox write or spread), each with its version; watches
+   * through the layer are told what changed (see `watch`).
    * @throws Error when a coordinate is not a leaf of its dimension, or the cell is calculated (a
    *   formula member): nothing is set then.
    */
@@ -60,12 +64,47 @@ export class LeafOverlay {
       }
       if (formulas !== null && formulas.winner(ch.coords) >= 0) throw new Error(`overlay change ${i} is a calculated cell`);
     });
+    if (changes.length === 0) return;
     for (const ch of changes) {
       const r = this.rows.findOrAdd(ch.coords);
       this.rows.values[r] = ch.value ?? Number.NaN;
       this.rows.setVersion(r, ch.version);
     }
     this.version++;
+    // Every watch through the layer reads its cells again (formula cells may read any of them).
+    for (const w of this.watches) this.refresh(w, null);
+  }
+
+  /**
+   * Watches cells through the layer: `onChange` is called, synchronously after each change of the
+   * layer (`set`) or of the cube underneath, with the request indexes whose state through the layer
+   * changed (value or version). A change of the cube on a leaf the layer holds moves only versions.
+   */
+  watch(coords: readonly Int32Array[], onChange: (indexes: number[]) => void): CellWatch {
+    const w: OverlayWatch = { coords, states: this.getCells(coords), onChange, base: null };
+    w.base = this.cube.watch(coords, (indexes) => this.refresh(w, indexes));
+    this.watches.add(w);
+    return {
+      states: (indexes?: number[]) => (indexes ?? coords.map((_, i) => i)).map((i) => w.states[i]),
+      close: () => {
+        w.base?.close();
+        this.watches.delete(w);
+      },
+    };
+  }
+
+  /** Reads a watch's cells (`indexes`, or all) through the layer again and tells it those that changed. */
+  private refresh(w: OverlayWatch, indexes: number[] | null): void {
+    const which = indexes ?? w.coords.map((_, i) => i);
+    const next = this.getCells(which.map((i) => w.coords[i]));
+    const changed: number[] = [];
+    which.forEach((i, j) => {
+      if (next[j].value !== w.states[i].value || next[j].version !== w.states[i].version) {
+        w.states[i] = next[j];
+        changed.push(i);
+      }
+    });
+    if (changed.length > 0) w.onChange(changed);
   }
 
   /** The layer's own state of a leaf cell (value null: emptied there), or null when the layer does not hold it. */
@@ -132,4 +171,12 @@ export class LeafOverlay {
     }
     return out;
   }
+}
+
+/** A watch through a layer: its cells, their last states, whom to tell, and its watch on the cube. */
+interface OverlayWatch {
+  coords: readonly Int32Array[];
+  states: CellState[];
+  onChange: (indexes: number[]) => void;
+  base: CellWatch | null;
 }
