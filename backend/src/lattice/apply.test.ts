@@ -2,7 +2,8 @@
  * Applying leaf changes as columns (Cube.applyColumns) leaves a cube exactly as applying the same
  * changes one object at a time (Cube.applyChanges): values and versions at every level (rollups
  * included), each leaf's writer, and what watches are told; the writer table and the leaf store's
- * reserve on their own.
+ * reserve on their own; rows made in steps before an apply (Cube.prepareRowsSteps) change nothing a
+ * reader sees.
  */
 import { generateCells, generatedCubeDef } from "../../../bench/generate";
 import { mulberry32 } from "../../../bench/rng";
@@ -13,9 +14,9 @@ import { RowWriters } from "./writers";
 
 const def = generatedCubeDef();
 
-function twoCubes(cells: LeafCells): [Cube, Cube] {
+function twoCubes(cells: LeafCells): [Cube, Cube, Cube] {
   const copy = (): LeafCells => ({ count: cells.count, coords: cells.coords.map((c) => c.slice()), values: cells.values.slice() });
-  const cubes: [Cube, Cube] = [new Cube(def, copy()), new Cube(def, copy())];
+  const cubes: [Cube, Cube, Cube] = [new Cube(def, copy()), new Cube(def, copy()), new Cube(def, copy())];
   for (const c of cubes) c.rollupPolicy.minRows = 0;
   return cubes;
 }
@@ -26,10 +27,10 @@ function randomCells(cube: Cube, n: number, random: () => number): Int32Array[] 
 }
 
 describe("Cube.applyColumns", () => {
-  it("leaves the cube as applyChanges does: values and versions at every level, writers, and watch notifications", () => {
+  it("leaves the cube as applyChanges does: values and versions at every level, writers, and watch notifications; rows prepared in steps first change nothing before", () => {
     const random = mulberry32(7);
     const cells = generateCells(def, { count: 30_000, seed: 11 });
-    const [a, b] = twoCubes(cells);
+    const [a, b, p] = twoCubes(cells);
     const probes = randomCells(a, 400, random);
     // Reads first, so that rollups exist and must be kept current by both paths.
     a.getCells(probes);
@@ -75,7 +76,28 @@ describe("Cube.applyColumns", () => {
     a.applyChanges(
       Array.from({ length: n }, (_, k) => ({ coords: coords.subarray(k * nd, (k + 1) * nd), value: values[k] === values[k] ? values[k] : null, version: versions[k], writer })),
     );
-    b.applyColumns({ count: n, coords, values, versions, rows }, writer);
+    b.applyColumns({ count: n, coords, values, versions, rows: rows.slice() }, writer);
+
+    // The third cube makes the rows first, in steps: between them every cell reads as before
+    // (new cells empty), the data version stays and no watch is told; then the same apply.
+    const before = p.getCells(probes);
+    const dataVersion = p.dataVersion;
+    const told: number[][] = [];
+    p.watch(watched, (ix) => told.push(ix));
+    const prepared = { count: n, coords, values, versions, rows: rows.slice() };
+    let steps = 0;
+    for (const _ of p.prepareRowsSteps(prepared, 500)) {
+      steps++;
+      expect(p.getCells(probes)).toEqual(before);
+    }
+    expect(steps).toBeGreaterThan(5);
+    expect(p.dataVersion).toBe(dataVersion);
+    expect(told).toEqual([]);
+    for (let k = 0; k < n; k++) expect(p.store.rowEquals(prepared.rows[k], coords.subarray(k * nd, (k + 1) * nd))).toBe(true);
+    p.applyColumns(prepared, writer);
+    expect(p.getCells(probes)).toEqual(a.getCells(probes));
+    expect(p.versionStamp()).toBe(a.versionStamp());
+    expect(told).toEqual(seen[0]);
 
     expect(b.getCells(probes)).toEqual(a.getCells(probes));
     expect(b.leafRowCount()).toBe(a.leafRowCount());
