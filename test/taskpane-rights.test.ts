@@ -6,17 +6,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { Cube } from "../backend/src/lattice";
-import { checkModel } from "../backend/src/security";
 import { apiClients } from "./helpers/clients";
-import { openTestPage, type TestPage } from "./helpers/browser-page";
-import { CubeServer } from "./helpers/cube-server";
+import type { TestPage } from "./helpers/browser-page";
+import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors, } from "./helpers/page-errors";
-import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
-import "./helpers/taskpane-page-api";
+import { openSecuredTaskpane } from "./helpers/taskpane-secured";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
-const PAGE = "taskpane-test.html";
 const OSLO_PLAN = ["[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"]; // 10
 
 describe("the task pane with rights", () => {
@@ -25,23 +21,13 @@ describe("the task pane with rights", () => {
   let page: Page;
 
   beforeAll(async () => {
-    const security = checkModel(
-      {
-        admins: ["admin"],
-        groups: [{ name: "viewers", rights: { Region: { "[Region]": "read" } } }],
-        users: [
-          { id: "admin", name: "Ada Admin", groups: [] },
-          { id: "ann", name: "Ann Analyst", groups: ["viewers"] },
-        ],
-      },
-      new Cube(smallCubeDef, smallCubeCells()),
-    );
-    t = await openTestPage({
-      name: "qatom-taskpane-rights-",
-      entry: path.join(__dirname, "helpers", "taskpane-page.tsx"),
-      page: PAGE,
-      title: "QuantatomAI",
-      startServer: (pageDir) => CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }, security),
+    t = await openSecuredTaskpane("qatom-taskpane-rights-", {
+      admins: ["admin"],
+      groups: [{ name: "viewers", rights: { Region: { "[Region]": "read" } } }],
+      users: [
+        { id: "admin", name: "Ada Admin", groups: [] },
+        { id: "ann", name: "Ann Analyst", groups: ["viewers"] },
+      ],
     });
     ({ page, server } = t);
   });

@@ -7,17 +7,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { Cube } from "../backend/src/lattice";
-import { checkModel } from "../backend/src/security";
 import { apiClients } from "./helpers/clients";
-import { openTestPage, type TestPage } from "./helpers/browser-page";
-import { CubeServer } from "./helpers/cube-server";
+import type { TestPage } from "./helpers/browser-page";
+import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors } from "./helpers/page-errors";
-import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
-import "./helpers/taskpane-page-api";
+import { openSecuredTaskpane } from "./helpers/taskpane-secured";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
-const PAGE = "taskpane-test.html";
 const leaf = (region: string) => [region, "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
 const OSLO = leaf("[Region].[North].[Oslo]"); // 10
 const BERGEN = leaf("[Region].[North].[Bergen]"); // 20
@@ -40,23 +36,13 @@ describe("recent changes and undo in the task pane", () => {
 
   beforeAll(async () => {
     // Planners may spread everywhere (no dimension is secured); the seeded users come from the section.
-    const security = checkModel(
-      {
-        admins: ["admin"],
-        groups: [{ name: "planners", rights: {} }],
-        users: [
-          { id: "ann", name: "Ann Analyst", groups: ["planners"] },
-          { id: "bob", name: "Bob Budget", groups: ["planners"] },
-        ],
-      },
-      new Cube(smallCubeDef, smallCubeCells()),
-    );
-    t = await openTestPage({
-      name: "qatom-taskpane-undo-",
-      entry: path.join(__dirname, "helpers", "taskpane-page.tsx"),
-      page: PAGE,
-      title: "QuantatomAI",
-      startServer: (pageDir) => CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }, security),
+    t = await openSecuredTaskpane("qatom-taskpane-undo-", {
+      admins: ["admin"],
+      groups: [{ name: "planners", rights: {} }],
+      users: [
+        { id: "ann", name: "Ann Analyst", groups: ["planners"] },
+        { id: "bob", name: "Bob Budget", groups: ["planners"] },
+      ],
     });
     ({ page, server } = t);
   });

@@ -15,32 +15,20 @@ import {
 import { type RefObject, useEffect, useId, useRef, useState } from "react";
 import type { CellRef, Holds, PendingSpread, PendingStatus, PendingWrite, PendingWrites, SpreadAction, SpreadMethodCode } from "../../addin/src/contracts";
 import { needsReference, SPREAD_ACTION_NAMES, SPREAD_METHOD_NAMES, splitMembers, spreadCodeText } from "../../addin/src/spreading";
+import { cardStyles } from "./card-styles";
 import { cellLabel, formatTime, formatValue } from "./format";
 import { errorMessage, useHolds } from "./hooks";
 import type { TaskpaneHost } from "./host";
 
 const useStyles = makeStyles({
-  section: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
+  ...cardStyles,
   heading: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalS },
-  list: { listStyle: "none", margin: 0, padding: 0, display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
-  item: {
-    border: `1px solid ${tokens.colorNeutralStroke2}`,
-    borderRadius: tokens.borderRadiusMedium,
-    padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalM}`,
-    display: "flex",
-    flexDirection: "column",
-    gap: tokens.spacingVerticalXS,
-    backgroundColor: tokens.colorNeutralBackground1,
-  },
-  conflictItem: { border: `1px solid ${tokens.colorPaletteMarigoldBorder2}`, backgroundColor: tokens.colorPaletteYellowBackground1 },
-  row: { display: "flex", alignItems: "center", justifyContent: "space-between", gap: tokens.spacingHorizontalS },
   address: { overflowWrap: "anywhere", fontWeight: tokens.fontWeightSemibold, textAlign: "start" },
   members: { color: tokens.colorNeutralForeground3, overflowWrap: "anywhere" },
   message: { color: tokens.colorPaletteRedForeground1, overflowWrap: "anywhere" },
   facts: { display: "grid", gridTemplateColumns: "auto 1fr", columnGap: tokens.spacingHorizontalM, rowGap: "2px", margin: 0 },
   term: { color: tokens.colorNeutralForeground3 },
   def: { margin: 0, overflowWrap: "anywhere" },
-  buttons: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalS },
   empty: { color: tokens.colorNeutralForeground3 },
   spread: { display: "grid", gridTemplateColumns: "minmax(0, 1fr) minmax(0, 1fr)", gap: `${tokens.spacingVerticalXS} ${tokens.spacingHorizontalS}` },
   wide: { gridColumn: "1 / -1" },

@@ -3,27 +3,15 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { useEffect, useId, useState } from "react";
 import type { QatomApi } from "../../addin/src/contracts";
 import { TransactionKind, type Transaction, type UndoConflict, WriteStatus } from "../../proto/gen/quantatom/v1/lattice_pb";
+import { cardStyles } from "./card-styles";
 import { cellLabel, formatTime, formatValue } from "./format";
 import { errorMessage } from "./hooks";
 
 const useStyles = makeStyles({
-  section: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
+  ...cardStyles,
   heading: { display: "flex", alignItems: "center", justifyContent: "space-between", gap: tokens.spacingHorizontalS },
-  list: { listStyle: "none", margin: 0, padding: 0, display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
-  item: {
-    border: `1px solid ${tokens.colorNeutralStroke2}`,
-    borderRadius: tokens.borderRadiusMedium,
-    padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalM}`,
-    display: "flex",
-    flexDirection: "column",
-    gap: tokens.spacingVerticalXS,
-    backgroundColor: tokens.colorNeutralBackground1,
-  },
-  conflicts: { border: `1px solid ${tokens.colorPaletteMarigoldBorder2}`, backgroundColor: tokens.colorPaletteYellowBackground1 },
-  row: { display: "flex", alignItems: "center", justifyContent: "space-between", gap: tokens.spacingHorizontalS },
   text: { overflowWrap: "anywhere" },
   muted: { color: tokens.colorNeutralForeground3, overflowWrap: "anywhere" },
-  buttons: { display: "flex", flexWrap: "wrap", gap: tokens.spacingHorizontalS },
   conflict: { display: "flex", flexDirection: "column", gap: "2px" },
 });
 
@@ -121,7 +109,7 @@ export function RecentChangesPanel({ clients, cube, refresh, announce }: { clien
         </MessageBar>
       )}
       {met && (
-        <section className={`${styles.item} ${styles.conflicts}`} aria-label="Undo not done">
+        <section className={`${styles.item} ${styles.conflictItem}`} aria-label="Undo not done">
           <Text weight="semibold" className={styles.text}>
             Not undone: {met.count} cell{met.count === 1 ? "" : "s"} changed since by others
           </Text>

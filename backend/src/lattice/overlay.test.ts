@@ -1,3 +1,4 @@
+import { mulberry32 } from "../../../bench/rng";
 import { Cube, type CubeDef, type LeafCells } from ".";
 import { LeafOverlay } from "./overlay";
 
@@ -54,18 +55,6 @@ const REGION_LEAVES = [2, 3, 5, 6];
 const ACCOUNT_LEAVES = [2, 3, 5, 6];
 const STORED_SCENARIOS = [0, 1];
 
-/** A seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Every stored leaf's coordinates. */
 function allLeaves(): number[][] {
   const out: number[][] = [];
@@ -92,7 +81,7 @@ function everyCell(): Int32Array[] {
 
 describe("LeafOverlay", () => {
   it("reads every cell, at every level and through the formula, as a cube holding the layer's values would (random layers)", () => {
-    const next = rng(20261203);
+    const next = mulberry32(20261203);
     for (let round = 0; round < 25; round++) {
       // The base: most leaves hold a value; the layer: some leaves set, some emptied, some new.
       const base = new Map<string, number>();
