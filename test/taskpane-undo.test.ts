@@ -83,6 +83,19 @@ describe("recent changes and undo in the task pane", () => {
     await shot("undone");
   });
 
+  it("the history of a leaf the undo restored says it was an undo", async () => {
+    await page.evaluate(async (m) => {
+      await window.qatomTest.placeFormula("Sheet1!B2", "Demo", m);
+      window.qatomTest.select("Sheet1!B2");
+    }, OSLO);
+    const history = page.getByRole("list", { name: "Changes to this cell" }).getByRole("listitem");
+    await history.first().getByText("20 → 10").waitFor();
+    expect(await history.first().textContent()).toContain(", an undo");
+    expect(await history.nth(1).textContent()).not.toContain("an undo");
+    // Back to the total for the next test.
+    await page.evaluate(() => window.qatomTest.select("Sheet1!B5"));
+  });
+
   it("an undo after someone else changed a leaf lists it as a conflict and changes nothing; Undo the others restores the rest", async () => {
     await page.evaluate(() => window.qatomTest.type("Sheet1!B5", 90));
     await page.getByRole("button", { name: "Submit (1)" }).click();

@@ -115,8 +115,8 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("undo on %s", (kind) => {
     expect(undo.transactionId).not.toBe(w.transactionId);
     expect(await values([cell])).toEqual([before]);
     const history = (await lattice().getCellHistory({ cube: "Undo", members: cell })).records;
-    expect(history[0]).toMatchObject({ transactionId: undo.transactionId, user: "ann", oldValue: 5, newValue: before });
-    expect(history[1]).toMatchObject({ transactionId: w.transactionId, oldValue: before, newValue: 5 });
+    expect(history[0]).toMatchObject({ transactionId: undo.transactionId, user: "ann", oldValue: 5, newValue: before, transactionKind: TransactionKind.UNDO, undoes: w.transactionId });
+    expect(history[1]).toMatchObject({ transactionId: w.transactionId, oldValue: before, newValue: 5, transactionKind: TransactionKind.WRITE, undoes: "" });
 
     const after = (await lattice().listTransactions({ cube: "Undo", limit: 2 })).transactions;
     expect(after.map((t) => t.transactionId)).toEqual([undo.transactionId, w.transactionId]);

@@ -257,6 +257,7 @@ export function HistoryPanel({ clients, cell, live }: { clients: QatomApi; cell:
               </Text>
               <Caption1 className={styles.muted}>
                 {r.user}, {formatTime(r.at ? timestampMs(r.at) : 0)}, version {r.version.toString()}
+                {r.undoes ? ", an undo" : ""}
               </Caption1>
             </li>
           ))}

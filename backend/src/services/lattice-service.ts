@@ -13,7 +13,7 @@ import { RIGHT } from "../security";
 import { cellError } from "./errors";
 import { getMembers } from "./members";
 import { spreadInput, toSafeNumber, tenantOfCall, userOf } from "./requests";
-import { toTransaction, toUndoResponse } from "./transactions";
+import { toTransaction, toUndoResponse, transactionKind } from "./transactions";
 
 type CellInit = MessageInitShape<typeof CellSchema>;
 
@@ -233,6 +233,8 @@ export function registerLatticeService(backend: Backend) {
             newValue: r.newValue ?? undefined,
             version: BigInt(r.version),
             members: r.members ?? cube.uniqueNames(coords),
+            transactionKind: r.kind ? transactionKind(r.kind) : undefined,
+            undoes: r.undoes ?? "",
           })),
         };
       },

@@ -15,13 +15,18 @@ const KINDS: Record<Kind, TransactionKind> = {
   undo: TransactionKind.UNDO,
 };
 
+/** A transaction kind as the protocol's enum. */
+export function transactionKind(kind: Kind): TransactionKind {
+  return KINDS[kind] ?? TransactionKind.UNSPECIFIED;
+}
+
 /** A stored transaction as a `Transaction` message. */
 export function toTransaction(t: StoredTransaction): MessageInitShape<typeof TransactionSchema> {
   return {
     transactionId: t.txId,
     user: t.user,
     at: timestampFromMs(t.at),
-    kind: KINDS[t.kind] ?? TransactionKind.UNSPECIFIED,
+    kind: transactionKind(t.kind),
     description: t.detail,
     leavesChanged: BigInt(t.leaves),
     undoes: t.undoes ?? "",

@@ -184,6 +184,8 @@ describe.each(backends)("Store on $name", (backend) => {
         newValue: 150,
         version: versions[0],
         members: null,
+        // The transaction's kind (a commit without CommitOptions.transaction is a write).
+        kind: "write",
       },
     ]);
     expect((await store.cellHistory(id, [2, 1, 1], 10))[0]).toMatchObject({ oldValue: null, newValue: 5 });

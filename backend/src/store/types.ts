@@ -163,6 +163,10 @@ export interface StoredAuditRecord {
    * the member ids only (every record since migration 006): the cell's names are the cube's.
    */
   members: string[] | null;
+  /** The kind of its transaction (absent for records whose transaction has no row: before migration 006). */
+  kind?: TransactionKind;
+  /** For a record of an undo: the transaction it undid. */
+  undoes?: string;
 }
 
 /** One record of the security audit log: a change an admin made to a cube's security. */

@@ -1,13 +1,14 @@
 /** Reading back what was committed: a leaf cell's audit records, and leaf cells' stored states. */
 import type { SqlRunner } from "../driver";
-import type { StoredAuditRecord, StoredCellState } from "../types";
+import type { StoredAuditRecord, StoredCellState, TransactionKind } from "../types";
 import { epochMs, intArrayLiteral, toNumber } from "./codecs";
 
 /**
  * Audit records of the leaf cell at `coords` in cube `cubeId`, newest first, at most `limit`. The
  * author and time come from the record's transaction row (`write_tx`, migration 006), or from the
  * record itself when it was written before that; `members` are the names the record was written
- * with, or null when it holds member ids only (the caller names them from the cube).
+ * with, or null when it holds member ids only (the caller names them from the cube); the
+ * transaction's kind and, for an undo, the transaction it undid (migration 007).
  * @throws Error when `coords` are not integers or `limit` is not a non-negative integer.
  */
 export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]> {
@@ -20,9 +21,11 @@ export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[
     new_value: unknown;
     version: unknown;
     members: string[] | null;
+    kind: string | null;
+    undoes: string | null;
   }>(
     `SELECT a.tx_id, coalesce(a.user_name, t.user_name) AS user_name, ${epochMs("coalesce(a.at, t.at)")} AS at,
-            a.old_value, a.new_value, a.version::text AS version, a.members
+            a.old_value, a.new_value, a.version::text AS version, a.members, t.kind, t.undoes
      FROM audit_log AS a LEFT JOIN write_tx AS t ON t.cube_id = a.cube_id AND t.tx_id = a.tx_id
      WHERE a.cube_id = $1 AND hash_array(a.coords) = hash_array($2::int[]) AND a.coords = $2::int[]
      ORDER BY a.id DESC LIMIT $3`,
@@ -36,6 +39,8 @@ export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[
     newValue: toNumber(r.new_value),
     version: Number(r.version),
     members: r.members,
+    ...(r.kind ? { kind: r.kind as TransactionKind } : {}),
+    ...(r.undoes ? { undoes: r.undoes } : {}),
   }));
 }
 
