@@ -100,7 +100,7 @@ describe.each(testBackends())("bulk commit on $name", (backend: Backend) => {
     for (const [id, tx, versions] of [[idA, "tx-bulk", va], [idB, "tx-rows", vb]] as const) {
       // A loaded cell and an absent one: old values as stored, author and time from the transaction row.
       const loadedCell = await bulk.cellHistory(id, [1, 1, 2], 5);
-      expect(loadedCell).toEqual([{ txId: tx, user: "ann", at: expect.any(Number), oldValue: 100 + 1 + 0.2, newValue: 4, version: versions[1], members: null }]);
+      expect(loadedCell).toEqual([{ txId: tx, user: "ann", at: expect.any(Number), oldValue: 100 + 1 + 0.2, newValue: 4, version: versions[1], members: null, kind: "write" }]);
       const absentCell = await bulk.cellHistory(id, [1, 1, 1], 5);
       expect(absentCell[0]).toMatchObject({ txId: tx, oldValue: null, newValue: 2, version: versions[0] });
       const [t] = await bulk.sql.query<{ user_name: string; leaves: number; n: number }>(
