@@ -312,8 +312,8 @@ export async function runPlanning(opts: {
         leaves,
         planMs: summarize(plan),
         planApplyMs: summarize(planApply),
-        writeCellsMs: times.length > 0 ? summarize(times) : null,
-        writeCellsServerMs: serverTimes.length > 0 ? summarize(serverTimes) : null,
+        writeCellsMs: timingsOf(times),
+        writeCellsServerMs: timingsOf(serverTimes),
         smallReadsDuring: { pglite: readDelays(durable.delays.get(label) ?? []), server: readDelays(server.delays.get(label) ?? []) },
         undoMs: { pglite: timingsOf(durable.undos.get(label)), server: timingsOf(server.undos.get(label)) },
       };
@@ -344,7 +344,7 @@ export async function runPlanning(opts: {
   t0 = now();
   let longestStepMs = 0;
   let stepStart = now();
-  for (const _ of big.prepareRowsSteps({ count: copy.count, coords: copy.coords, values: copy.newValues, versions: copy.baseVersions, rows: copy.rows })) {
+  for (const _ of big.prepareRowsSteps(copy)) {
     longestStepMs = Math.max(longestStepMs, now() - stepStart);
     stepStart = now();
   }

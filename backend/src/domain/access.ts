@@ -54,7 +54,7 @@ export interface ReadTarget {
  * else "the <dimension> member of this cell" (a hidden default member the address took without
  * naming it, or a member hidden since): a message never names a hidden member.
  */
-function shownName(cube: Cube, rights: UserRights, d: number, id: number): string {
+export function shownName(cube: Cube, rights: UserRights, d: number, id: number): string {
   return rights.visible(d, id) ? cube.dims[d].uniqueName(id) : `the ${cube.dims[d].name} member of this cell`;
 }
 

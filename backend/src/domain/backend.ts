@@ -20,7 +20,7 @@ import type { ScenarioCopyInput, ScenarioCopyOutcome, UndoOutcome, WriteInput, W
 import { undoTransaction } from "../writes/undo";
 import { writeCells } from "../writes/write-cells";
 import { type Access, type CellResult, cellResult, GuardedWatch, resolveReads } from "./access";
-import { checkWrites } from "./checks";
+import { checkWrites, clampLimit } from "./checks";
 import { CubeRegistry, cubeKey, type ServedCube, tenantOf } from "./cube-registry";
 import { DomainError } from "./errors";
 import { applyTransaction } from "./replication";
@@ -29,8 +29,9 @@ import { SecurityRegistry } from "./security";
 import { StreamQuota } from "./stream-quota";
 import { WriteQueue } from "./write-queue";
 
-/** Most transactions one ListTransactions call returns. */
+/** Most transactions one ListTransactions call returns, and how many when it does not say. */
 export const MAX_LIST_TRANSACTIONS = 1000;
+const DEFAULT_LIST_TRANSACTIONS = 50;
 
 /** What a Backend is built from. */
 export interface BackendOptions {
@@ -227,17 +228,15 @@ export class Backend {
 
   /**
    * The recent transactions of a cube, newest first: `user`'s own, or every user's when `allUsers`
-   * (a cube admin only), at most `limit` (1 to MAX_LIST_TRANSACTIONS).
+   * (a cube admin only), at most `limit` (1 to MAX_LIST_TRANSACTIONS; 0: DEFAULT_LIST_TRANSACTIONS).
    * @throws DomainError for an unknown (or hidden) cube; invalid_argument for a limit out of range;
    *   permission_denied for allUsers without the admin role.
    */
   async listTransactions(cubeName: string, user: string, opts: { limit: number; allUsers: boolean }, tenant: string = DEFAULT_TENANT): Promise<StoredTransaction[]> {
     const { served, rights } = this.access(cubeName, user, tenant);
-    if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_LIST_TRANSACTIONS) {
-      throw new DomainError(`limit is ${opts.limit}; it must be a whole number from 1 to ${MAX_LIST_TRANSACTIONS}`, "invalid_argument");
-    }
+    const limit = clampLimit(opts.limit, DEFAULT_LIST_TRANSACTIONS, MAX_LIST_TRANSACTIONS, "limit");
     if (opts.allUsers && !rights.admin) throw new DomainError(`only an admin of cube ${served.cube.name} may list every user's transactions`, "permission_denied");
-    return this.store.listTransactions(served.id, opts.allUsers ? null : user, opts.limit);
+    return this.store.listTransactions(served.id, opts.allUsers ? null : user, limit);
   }
 
   /**

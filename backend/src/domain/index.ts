@@ -5,7 +5,7 @@
  * ../security.
  */
 export { type Access, type CellProblem, type CellResult, GuardedWatch, type NoAccess, requireCell } from "./access";
-export { Backend, type BackendOptions, MAX_LIST_TRANSACTIONS, type ServedCubeWithSecurity } from "./backend";
+export { Backend, type BackendOptions, type ServedCubeWithSecurity } from "./backend";
 export type { ChangeOutcome, KnownUser, SecurityAdmin, SecurityView } from "./security-admin";
 export { checkCellBatch, checkMembers, checkWrites, clampLimit } from "./checks";
 export type { ServedCube } from "./cube-registry";

@@ -55,7 +55,6 @@ export interface CellWatch {
   close(): void;
 }
 
-
 /**
  * When a cube keeps rollups (pre-aggregated rows, see Rollup): only over `minRows` leaf rows, at
  * most `maxRollups` of them (least recently used dropped first), each with at most
@@ -367,8 +366,8 @@ export class Cube {
   }
 
   /**
-   * Makes the store rows of leaf changes given as columns before they are applied, in steps (for
-   * compute/turns.ts `inTurns`): a new cell gets an empty row (no value, version 0), which every read
+   * Makes the store rows of leaf changes (their count and coordinates, as columns; a plan will do)
+   * before they are applied, in steps (for compute/turns.ts `inTurns`): a new cell gets an empty row (no value, version 0), which every read
    * treats as the absent cell it stands for, so the data does not change; `cols.rows` is set to each
    * change's row, and `applyColumns` then finds them at once. For a change that adds millions of
    * cells (a scenario copy), most of its apply's time (room in the store, then one hash-index insert
@@ -377,7 +376,7 @@ export class Cube {
    * @throws Error when a change addresses a consolidated or calculated cell (nothing is made for it
    *   or after it).
    */
-  *prepareRowsSteps(cols: LeafColumns & { rows: Int32Array }, step = 1 << 16): Generator<void, void> {
+  *prepareRowsSteps(cols: Pick<LeafColumns, "count" | "coords"> & { rows: Int32Array }, step = 1 << 16): Generator<void, void> {
     const nd = this.dims.length;
     let added = 0;
     for (let k = 0; k < cols.count; k++) if (cols.rows[k] < 0) added++;

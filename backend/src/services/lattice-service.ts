@@ -8,7 +8,7 @@ import {
   WriteStatus,
   type WriteResultSchema,
 } from "../../../proto/gen/quantatom/v1/lattice_pb";
-import { type Backend, type CellResult, clampLimit, DomainError, MAX_LIST_TRANSACTIONS, requireCell } from "../domain";
+import { type Backend, type CellResult, clampLimit, DomainError, requireCell } from "../domain";
 import { RIGHT } from "../security";
 import { cellError } from "./errors";
 import { getMembers } from "./members";
@@ -198,8 +198,7 @@ export function registerLatticeService(backend: Backend) {
       },
 
       async listTransactions(req, ctx) {
-        const limit = clampLimit(req.limit, 50, MAX_LIST_TRANSACTIONS, "limit");
-        const list = await backend.listTransactions(req.cube, userOf(ctx), { limit, allUsers: req.allUsers }, tenantOfCall(ctx));
+        const list = await backend.listTransactions(req.cube, userOf(ctx), { limit: req.limit, allUsers: req.allUsers }, tenantOfCall(ctx));
         return { transactions: list.map(toTransaction) };
       },
 

@@ -88,7 +88,7 @@ export async function copyScenario(
   const pending = await inTurns(leafWriteSteps(plan, 0));
   // The target's new cells get their (empty) store rows in steps while the commit runs, so that the
   // one-step apply below only sets values (a 10M-cell copy: seconds out of that step).
-  const preparing = inTurns(cube.prepareRowsSteps({ count: plan.count, coords: plan.coords, values: plan.newValues, versions: plan.baseVersions, rows: plan.rows }));
+  const preparing = inTurns(cube.prepareRowsSteps(plan));
   let committed: Awaited<ReturnType<typeof commitPending>>;
   try {
     committed = await commitPending(ctx, served, user, pending, describeCopy(cube, spec));

@@ -11,7 +11,7 @@
  */
 import type { Cube, LeafColumns } from "../lattice";
 import { RIGHT, type UserRights } from "../security";
-import { lackingRight } from "../domain/access";
+import { lackingRight, shownName } from "../domain/access";
 import type { ServedCube } from "../domain/cube-registry";
 import { DomainError } from "../domain/errors";
 import type { PendingWrite, TransactionChanges } from "../store/types";
@@ -25,9 +25,13 @@ import { MAX_UNDO_CONFLICTS, type UndoConflict, type UndoOutcome } from "./types
 /** Tries of the commit when the store finds leaves this instance had not caught up on. */
 const UNDO_TRIES = 3;
 
-/** One leaf of the transaction: its first old value (what to restore) and the last version it gave. */
+/**
+ * One leaf of the transaction: its row in the lattice's leaf store, its first old value (what to
+ * restore) and the last version the transaction gave it.
+ */
 interface UndoLeaf {
   coords: Int32Array;
+  row: number;
   restore: number | null;
   version: number;
 }
@@ -62,14 +66,14 @@ export function undoLeaves(changes: TransactionChanges, rowOf: (coords: Int32Arr
   for (let k = 0; k < n; k++) {
     if (last[k] < 0) continue;
     const old = changes.oldValues[k];
-    out.push({ coords: changes.coords.slice(k * nd, (k + 1) * nd), restore: old === old ? old : null, version: changes.versions[last[k]] });
+    out.push({ coords: changes.coords.slice(k * nd, (k + 1) * nd), row: rows[k], restore: old === old ? old : null, version: changes.versions[last[k]] });
   }
   return out;
 }
 
-/** A member list for a message: names the caller may not see are described, not named. */
+/** A leaf's members for a message: those the caller may not see are described, not named. */
 function shownNames(cube: Cube, rights: UserRights, coords: Int32Array): string[] {
-  return Array.from(coords, (m, d) => (rights.visible(d, m) ? cube.dims[d].uniqueName(m) : `(a member of ${cube.dims[d].name})`));
+  return Array.from(coords, (m, d) => shownName(cube, rights, d, m));
 }
 
 /**
@@ -110,12 +114,15 @@ export async function undoTransaction(
     const conflicts: UndoConflict[] = [];
     let conflictCount = 0;
     const restore: { leaf: UndoLeaf; base: number; current: number | null }[] = [];
+    const { values, versions } = cube.store;
     for (let k = 0; k < leaves.length; k++) {
       const leaf = leaves[k];
-      const state = cube.leafState(leaf.coords);
-      if (state.version === leaf.version) {
-        restore.push({ leaf, base: state.version, current: state.value });
+      // Rows are never removed or moved: the leaf's state is read at its row, with no lookup.
+      if (versions[leaf.row] === leaf.version) {
+        const v = values[leaf.row];
+        restore.push({ leaf, base: leaf.version, current: v === v ? v : null });
       } else if (conflictCount++ < MAX_UNDO_CONFLICTS) {
+        const state = cube.leafState(leaf.coords);
         const readable = rights.cell(leaf.coords) >= RIGHT.read;
         conflicts.push({
           members: shownNames(cube, rights, leaf.coords),
