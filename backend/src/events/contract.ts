@@ -29,6 +29,8 @@ export const TOPICS = {
   audit: "audit.log",
   /** A cube's security changed (`SecurityEvent`): every instance reloads that cube's rights. */
   security: "security.changed",
+  /** A sandbox changed (`SandboxEvent`): instances that hold it read it again from the store. */
+  sandbox: "sandbox.changed",
 } as const;
 
 /**
@@ -285,6 +287,31 @@ export function securityOutboxRow(ev: SecurityEvent): NewOutboxRow {
 }
 
 /**
+ * Payload of `sandbox.changed`, keyed by the cube's tenant and name: a sandbox of the cube took
+ * writes, was shared, committed or discarded. Like SecurityEvent it names the change only: other
+ * instances that hold the sandbox read it from the store (which holds it since the same
+ * transaction), so a lost or repeated message never leaves them with wrong values.
+ */
+export interface SandboxEvent {
+  cube: string;
+  /** The tenant the cube belongs to; absent: DEFAULT_TENANT. */
+  tenant?: string;
+  cubeId: number;
+  /** When the cube was loaded (ms): with cubeId, the generation of the cube. */
+  loadedAt: number;
+  sandboxId: string;
+  /** write, share, commit or discard. */
+  action: string;
+  /** The backend instance that made the change. */
+  instanceId: string;
+}
+
+/** The outbox row of a sandbox change: one message on TOPICS.sandbox keyed by the cube's tenant and name. */
+export function sandboxOutboxRow(ev: SandboxEvent): NewOutboxRow {
+  return { topic: TOPICS.sandbox, key: messageKey(eventTenant(ev), ev.cube), payload: JSON.stringify(ev) };
+}
+
+/**
  * The Kafka message key of a cube's events: `<tenant>/<cube>`, so that one cube's messages stay in
  * order on one partition and two tenants' cubes of the same name never share a key.
  */
@@ -320,6 +347,11 @@ function parseCubeEvent<T>(json: string, kind: string, more: Record<string, (v: 
 /** Parses and checks a SecurityEvent. @throws Error naming what is missing. */
 export function parseSecurityEvent(json: string): SecurityEvent {
   return parseCubeEvent<SecurityEvent>(json, "security event", { version: isNumber, instanceId: isString });
+}
+
+/** Parses and checks a SandboxEvent. @throws Error naming what is missing. */
+export function parseSandboxEvent(json: string): SandboxEvent {
+  return parseCubeEvent<SandboxEvent>(json, "sandbox event", { sandboxId: isString, action: isString, instanceId: isString });
 }
 
 /**

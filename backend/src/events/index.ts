@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { Store } from "../store/types";
-import { type CommittedTransaction, parseSecurityEvent, parseWriteEvent, type ReceivedWriteEvent, type SecurityEvent, TOPICS, TransactionAssembler } from "./contract";
+import { type CommittedTransaction, parseSandboxEvent, parseSecurityEvent, type SandboxEvent, parseWriteEvent, type ReceivedWriteEvent, type SecurityEvent, TOPICS, TransactionAssembler } from "./contract";
 import { InProcessBus } from "./in-process-bus";
 import { KafkaBus } from "./kafka-bus";
 import { OutboxRelay, type RelayOptions } from "./relay";
@@ -25,6 +25,11 @@ export interface TransactionSink {
    * ignored). A rejection is logged; the next change, or a restart, loads it again.
    */
   applySecurityChange?(ev: SecurityEvent): Promise<void>;
+  /**
+   * Reads a sandbox again after another instance changed it (none: sandbox events are ignored). A
+   * rejection is logged; the sandbox is read again on its next change.
+   */
+  applySandboxChange?(ev: SandboxEvent): Promise<void>;
 }
 
 /** Eventing of one instance: made first (its relay is the backend's publisher), started once the lattices are built. */
@@ -109,9 +114,20 @@ export function createEvents(opts: EventsOptions): Events {
         if (ev.instanceId === instanceId || !sink.applySecurityChange) return; // applied locally at commit
         await sink.applySecurityChange(ev).catch((err: unknown) => log.error({ err, cube: ev.cube }, "could not reload a cube's security"));
       };
-      const onMessage = (m: BusMessage) => (m.topic === TOPICS.security ? onSecurity(m) : onWrite(m));
+      const onSandbox = async (m: BusMessage) => {
+        let ev: SandboxEvent;
+        try {
+          ev = parseSandboxEvent(m.value);
+        } catch (err) {
+          log.warn({ err: (err as Error).message, topic: m.topic }, "ignoring a malformed sandbox event");
+          return;
+        }
+        if (ev.instanceId === instanceId || !sink.applySandboxChange) return; // applied locally at commit
+        await sink.applySandboxChange(ev).catch((err: unknown) => log.error({ err, cube: ev.cube, sandbox: ev.sandboxId }, "could not read a sandbox again"));
+      };
+      const onMessage = (m: BusMessage) => (m.topic === TOPICS.security ? onSecurity(m) : m.topic === TOPICS.sandbox ? onSandbox(m) : onWrite(m));
       // A single instance on its own in-process bus sees only its own writes: no consumer needed.
-      if (bus.kind === "kafka" || !ownBus) await bus.subscribe([TOPICS.write, TOPICS.security], onMessage);
+      if (bus.kind === "kafka" || !ownBus) await bus.subscribe([TOPICS.write, TOPICS.security, TOPICS.sandbox], onMessage);
       relay.start();
     },
     async close() {

@@ -80,6 +80,8 @@ export interface RollupPolicy {
  * `calculated.ts` for the solve order between formulas of several dimensions).
  */
 export class Cube {
+  /** The definition it was built from (dimensions, members, formulas). */
+  readonly def: CubeDef;
   readonly name: string;
   readonly description: string;
   readonly dims: Dimension[];
@@ -117,6 +119,7 @@ export class Cube {
    * @param options see CubeOptions.
    */
   constructor(def: CubeDef, cells: LeafCells, writers: Map<number, CellWriter> = new Map(), options: CubeOptions = {}) {
+    this.def = def;
     this.name = def.name;
     this.description = def.description ?? "";
     this.dims = def.dimensions.map((d) => new Dimension(d));

@@ -3,7 +3,7 @@
  * on a PostgreSQL server. Schema: `migrations/*.sql`. Each job is a module of `sql/`: codecs,
  * cubes (save, load), commit (writes, audit records, outbox rows), transactions (list, changes),
  * audit (history, stored states),
- * comments, outbox (claim, mark, prune), security (rights documents and their audit log).
+ * comments, outbox (claim, mark, prune), security (rights documents and their audit log), sandboxes.
  */
 import type { CubeDef, LeafCells } from "../lattice";
 import type { SqlDriver, SqlRunner } from "./driver";
@@ -14,6 +14,7 @@ import { BULK_MIN_WRITES } from "./sql/commit-bulk";
 import { listCubes, loadCube, saveCube } from "./sql/cubes";
 import { getTransaction, listTransactions, transactionChanges } from "./sql/transactions";
 import { claimOutbox, markOutboxRelayed, pendingOutboxCount, pruneOutbox, releaseOutbox } from "./sql/outbox";
+import { closeSandbox, commitSandboxWrites, createSandbox, deleteSandbox, getSandbox, listSandboxes, sandboxCells, shareSandbox } from "./sql/sandboxes";
 import { changeSecurity, loadSecurity, securityAudit } from "./sql/security";
 import type { SecurityModel, VersionedSecurity } from "../security/model";
 import type {
@@ -25,7 +26,11 @@ import type {
   SecurityAuditRecord,
   SecurityChangeResult,
   ProgressFn,
+  SandboxShareAccess,
+  SandboxWrite,
   Store,
+  StoredSandbox,
+  StoredSandboxCell,
   StoredAuditRecord,
   StoredCellState,
   StoredComment,
@@ -176,6 +181,45 @@ export class SqlStore implements Store {
 
   readCells(cubeId: number, coords: number[][]): Promise<StoredCellState[]> {
     return readCells(this.driver, cubeId, coords);
+  }
+
+  createSandbox(cubeId: number, id: string, name: string, owner: string): Promise<StoredSandbox> {
+    return createSandbox(this.driver, cubeId, id, name, owner);
+  }
+
+  getSandbox(id: string): Promise<StoredSandbox | null> {
+    return getSandbox(this.driver, id);
+  }
+
+  listSandboxes(cubeId: number, user: string): Promise<StoredSandbox[]> {
+    return listSandboxes(this.driver, cubeId, user);
+  }
+
+  shareSandbox(id: string, user: string, access: SandboxShareAccess, event?: NewOutboxRow): Promise<void> {
+    return shareSandbox(this.driver, id, user, access, event);
+  }
+
+  sandboxCells(id: string): Promise<StoredSandboxCell[]> {
+    return sandboxCells(this.driver, id);
+  }
+
+  commitSandboxWrites(
+    id: string,
+    txId: string,
+    user: string,
+    writes: readonly SandboxWrite[],
+    detail: string,
+    outbox?: (at: number, versions: number[]) => Iterable<NewOutboxRow>,
+  ): Promise<{ results: CommitResult[]; at: number }> {
+    return commitSandboxWrites(this.driver, id, txId, user, writes, detail, outbox);
+  }
+
+  closeSandbox(id: string, event?: NewOutboxRow): Promise<void> {
+    return closeSandbox(this.driver, id, event);
+  }
+
+  deleteSandbox(id: string, event?: NewOutboxRow): Promise<boolean> {
+    return deleteSandbox(this.driver, id, event);
   }
 
   /** Closes the database or pool. Calling it again does nothing. */

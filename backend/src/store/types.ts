@@ -109,6 +109,53 @@ export interface TransactionChanges {
   versions: Float64Array;
 }
 
+/** A user's access to a sandbox through a share: none (no share), read, or read and write. */
+export type SandboxShareAccess = "none" | "read" | "write";
+
+/** A sandbox as stored (migration 008). Times are ms since the epoch. */
+export interface StoredSandbox {
+  id: string;
+  cubeId: number;
+  name: string;
+  owner: string;
+  createdAt: number;
+  /** open: takes writes; committed: kept read-only for reference. */
+  state: "open" | "committed";
+  /** The base transaction that committed it (null: open, or nothing was applied). */
+  committedTx: string | null;
+  committedAt: number | null;
+  /** The users it is shared with, by user name. */
+  shares: { user: string; canWrite: boolean }[];
+  /** Leaf cells it changed. */
+  cells: number;
+}
+
+/** A leaf a sandbox changed: its value there (null: emptied), its version, and the base version it changed. */
+export interface StoredSandboxCell {
+  coords: number[];
+  value: number | null;
+  version: number;
+  /** The base cell's version when the sandbox first changed it (0: the base had never written it). */
+  baseVersion: number;
+  updatedBy: string;
+  updatedAt: number;
+}
+
+/** One leaf write into a sandbox (see `Store.commitSandboxWrites`). */
+export interface SandboxWrite {
+  coords: number[];
+  /** The value before, through the sandbox (null: empty). */
+  oldValue: number | null;
+  /** The new value (null: empty the cell in the sandbox). */
+  newValue: number | null;
+  /** The sandbox cell's version the write expects (0: the sandbox has not changed the cell). */
+  expectedVersion: number;
+  /** The base cell's version now, kept as the sandbox cell's base version when this is its first change. */
+  baseVersion: number;
+  /** Writes of one group apply together or not at all (a spread's leaves). */
+  group?: number;
+}
+
 /** Options of `commitWrites`. */
 export interface CommitOptions {
   /** What the transaction row records (default: kind `write`, no detail). */
@@ -120,6 +167,11 @@ export interface CommitOptions {
    * backend/src/events/contract.ts.
    */
   outbox?: (committed: { at: number; loadedAt: number; changes: CommittedChange[] }) => Iterable<NewOutboxRow>;
+  /**
+   * A sandbox this transaction commits: marked committed (with the transaction's id) in the same
+   * database transaction; the commit fails, writing nothing, when that sandbox is no longer open.
+   */
+  sandboxCommitted?: string;
 }
 
 /** One outbox row claimed for relaying; `payload` is JSON text. */
@@ -275,5 +327,29 @@ export interface Store {
   pendingOutboxCount(): Promise<number>;
   /** Stored states of leaf cells, in the order of `coords`. */
   readCells(cubeId: number, coords: number[][]): Promise<StoredCellState[]>;
+  /** Creates an open sandbox (sql/sandboxes.ts). */
+  createSandbox(cubeId: number, id: string, name: string, owner: string): Promise<StoredSandbox>;
+  /** Sandbox `id`, or null. */
+  getSandbox(id: string): Promise<StoredSandbox | null>;
+  /** The sandboxes of a cube that `user` owns or that are shared with `user`, newest first. */
+  listSandboxes(cubeId: number, user: string): Promise<StoredSandbox[]>;
+  /** Sets a user's access to a sandbox (none removes the share). */
+  shareSandbox(id: string, user: string, access: SandboxShareAccess, event?: NewOutboxRow): Promise<void>;
+  /** The leaves a sandbox changed. */
+  sandboxCells(id: string): Promise<StoredSandboxCell[]>;
+  /** Commits sandbox writes with their audit records and outbox rows (see sql/sandboxes.ts `commitSandboxWrites`). */
+  commitSandboxWrites(
+    id: string,
+    txId: string,
+    user: string,
+    writes: readonly SandboxWrite[],
+    detail: string,
+    outbox?: (at: number, versions: number[]) => Iterable<NewOutboxRow>,
+  ): Promise<{ results: CommitResult[]; at: number }>;
+  /** Marks a sandbox committed with nothing applied to the base. @throws Error when it is not open. */
+  closeSandbox(id: string, event?: NewOutboxRow): Promise<void>;
+  /** Deletes a sandbox with its cells, shares and audit; true when it existed. */
+  deleteSandbox(id: string, event?: NewOutboxRow): Promise<boolean>;
+
   close(): Promise<void>;
 }

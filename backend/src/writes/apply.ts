@@ -61,7 +61,7 @@ export function applyColumnsNewer(served: ServedCube, cols: LeafColumns, writer:
  * newer than the lattice's (another instance wrote the cell and its event has not arrived yet),
  * and after the store reported a conflict.
  */
-export async function catchUp(store: Store, served: ServedCube, coords: readonly Int32Array[]): Promise<void> {
+export async function catchUp(store: Pick<Store, "readCells">, served: ServedCube, coords: readonly Int32Array[]): Promise<void> {
   if (coords.length === 0) return;
   const states = await store.readCells(served.id, coords.map((c) => Array.from(c)));
   const changes: LeafChange[] = [];

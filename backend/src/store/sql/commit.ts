@@ -10,6 +10,7 @@ import type { CommitOptions, CommitResult, CommittedChange, PendingWrite } from 
 import { compareCoords, epochMs, intArrayLiteral, keyOrderSteps } from "./codecs";
 import { inTurns, Turns } from "../../compute/turns";
 import { insertOutboxRows } from "./outbox";
+import { markSandboxCommitted } from "./sandboxes";
 import { commitBulk } from "./commit-bulk";
 import { commitRows } from "./commit-rows";
 
@@ -95,6 +96,7 @@ export async function commitWrites(
         [txId, cubeId, user, applied.length, info.kind, info.detail.slice(0, MAX_DETAIL), info.undoes ?? null, after],
       );
     }
+    if (options.sandboxCommitted !== undefined && applied.length > 0) await markSandboxCommitted(tx, options.sandboxCommitted, txId);
     if (options.outbox && applied.length > 0) {
       // The cube's generation: its id and load time (a reloaded cube, or another database, differs).
       const loadedAt = Number(head[0].loaded_at);

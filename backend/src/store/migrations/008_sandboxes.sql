@@ -1,0 +1,61 @@
+-- Sandboxes (quantatom.v1.SandboxService): a private layer of leaf values over a cube, owned by
+-- its creator and shared with named users (read, or read and write). A sandbox's cells keep the
+-- base version each had when the sandbox first changed it, which CommitSandbox checks against the
+-- base. A committed sandbox is kept, read-only, for reference; a discarded one is deleted with
+-- its cells, shares and audit records.
+
+CREATE TABLE sandbox (
+  id text PRIMARY KEY,
+  cube_id int NOT NULL REFERENCES cube (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  owner text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  state text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'committed')),
+  -- The base transaction that committed it, and when.
+  committed_tx text,
+  committed_at timestamptz
+);
+CREATE INDEX sandbox_cube_owner_idx ON sandbox (cube_id, owner);
+
+CREATE TABLE sandbox_share (
+  sandbox_id text NOT NULL REFERENCES sandbox (id) ON DELETE CASCADE,
+  user_name text NOT NULL,
+  can_write boolean NOT NULL,
+  PRIMARY KEY (sandbox_id, user_name)
+);
+CREATE INDEX sandbox_share_user_idx ON sandbox_share (user_name);
+
+-- One row per leaf the sandbox changed: its value there (NULL: emptied in the sandbox), its
+-- version (drawn from cell_version_seq, like the base's), and the base version it changed.
+CREATE TABLE sandbox_cell (
+  sandbox_id text NOT NULL REFERENCES sandbox (id) ON DELETE CASCADE,
+  coords int[] NOT NULL,
+  value double precision,
+  version bigint NOT NULL,
+  base_version bigint NOT NULL,
+  updated_by text NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (sandbox_id, coords)
+);
+
+-- Sandbox writes, one row per transaction, and one audit record per leaf changed.
+CREATE TABLE sandbox_tx (
+  tx_id text PRIMARY KEY,
+  sandbox_id text NOT NULL REFERENCES sandbox (id) ON DELETE CASCADE,
+  user_name text NOT NULL,
+  at timestamptz NOT NULL,
+  leaves int NOT NULL,
+  detail text NOT NULL
+);
+CREATE INDEX sandbox_tx_idx ON sandbox_tx (sandbox_id, at DESC);
+
+CREATE TABLE sandbox_audit (
+  id bigserial PRIMARY KEY,
+  sandbox_id text NOT NULL REFERENCES sandbox (id) ON DELETE CASCADE,
+  tx_id text NOT NULL,
+  coords int[] NOT NULL,
+  old_value double precision,
+  new_value double precision,
+  version bigint NOT NULL
+);
+CREATE INDEX sandbox_audit_cell_idx ON sandbox_audit (sandbox_id, coords, id DESC);
