@@ -22,6 +22,7 @@ const KIND_TEXT: Record<TransactionKind, string> = {
   [TransactionKind.SPREAD]: "Spread",
   [TransactionKind.COPY]: "Scenario copy",
   [TransactionKind.UNDO]: "Undo",
+  [TransactionKind.SANDBOX]: "Sandbox commit",
 };
 
 /** Transactions the panel lists. */

@@ -3,6 +3,7 @@ import { createConnectTransport } from "@connectrpc/connect-web";
 import { devSignIn } from "../../backend/src/auth/dev-client";
 import { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
 import { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
+import { SandboxService } from "../../proto/gen/quantatom/v1/sandbox_pb";
 import { SecurityService } from "../../proto/gen/quantatom/v1/security_pb";
 
 /**
@@ -16,5 +17,6 @@ export function apiClients(baseUrl: string, user: string, tenant?: string) {
     lattice: createClient(LatticeService, transport),
     commentary: createClient(CommentaryService, transport),
     security: createClient(SecurityService, transport),
+    sandbox: createClient(SandboxService, transport),
   };
 }

@@ -113,11 +113,13 @@ export class GuardedWatch {
   /**
    * @param onChange told the request indexes of cells to push again (readable ones whose value
    *   changed, and any whose readability changed).
+   * @param layer where the cells are watched: a sandbox's overlay (lattice/overlay.ts); default the cube.
    */
   constructor(
     private readonly access: Access,
     private readonly targets: readonly ReadTarget[],
     onChange: (indexes: number[]) => void,
+    layer?: Pick<Cube, "watch">,
   ) {
     const { cube } = access.served;
     this.rights = access.rights;
@@ -128,7 +130,7 @@ export class GuardedWatch {
       return this.watched.length - 1;
     });
     const coords = this.watched.map((i) => targets[i].coords!);
-    this.watch = cube.watch(coords, (idx) => {
+    this.watch = (layer ?? cube).watch(coords, (idx) => {
       const out = idx.map((k) => this.watched[k]).filter((i) => this.readable[i]);
       if (out.length > 0) onChange(out);
     });
@@ -185,5 +187,21 @@ export function requireCell(access: Access, members: readonly string[], need: Ri
   if (access.rights.cell(coords) < need) {
     throw new DomainError(`you may not ${what} this cell: it needs the ${rightName(need)} right, and ${lackingRight(cube, access.rights, coords, need)}`, "permission_denied");
   }
+  return coords;
+}
+
+/**
+ * A leaf cell a request names (e.g. CommitSandbox's keep_mine), resolved among the members the
+ * caller sees.
+ * @param where the field, for messages, e.g. `keep_mine[0]`.
+ * @throws DomainError not_found for an unknown or hidden member, invalid_argument for any other bad
+ *   address or a consolidated or calculated cell.
+ */
+export function requireLeaf(access: Access, members: readonly string[], where: string): Int32Array {
+  const { cube } = access.served;
+  checkMembers(members, `${where}.members`);
+  const coords = cube.resolve(members, access.rights.visible);
+  if (!(coords instanceof Int32Array)) throw addressFailure(coords, where);
+  if (cube.isConsolidated(coords) || cube.isCalculated(coords)) throw new DomainError(`${where}: ${members.join(", ")} is not a leaf cell`, "invalid_argument");
   return coords;
 }

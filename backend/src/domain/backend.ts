@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_TENANT } from "../../../common/tenants";
 import { readCells, type TileCache } from "../cache";
-import { type CommittedTransaction, eventTenant, type SecurityEvent } from "../events/contract";
+import { type CommittedTransaction, eventTenant, type SandboxEvent, type SecurityEvent } from "../events/contract";
 import type { CellState } from "../lattice";
 import type { VersionedSecurity } from "../security";
 import type { Store, StoredTransaction } from "../store/types";
@@ -26,6 +26,7 @@ import { DomainError } from "./errors";
 import { applyTransaction } from "./replication";
 import { type KnownUser, knownUsers, SecurityAdmin } from "./security-admin";
 import { SecurityRegistry } from "./security";
+import { Sandboxes } from "./sandboxes";
 import { StreamQuota } from "./stream-quota";
 import { WriteQueue } from "./write-queue";
 
@@ -69,6 +70,8 @@ export class Backend {
   readonly cache: TileCache | undefined;
   /** The open WatchCells streams per user, and their limit. */
   readonly streams: StreamQuota;
+  /** The sandboxes of the cubes served (SandboxService; domain/sandboxes.ts). */
+  readonly sandboxes: Sandboxes;
 
   constructor(
     readonly store: Store,
@@ -90,6 +93,12 @@ export class Backend {
       registry: this.rights,
       publisher: opts.publisher,
       access: (cube, user, tenant) => this.access(cube, user, tenant),
+      inQueue: (served, fn) => this.queue.run(cubeKey(served.cube.name, tenantOf(served)), fn),
+    });
+    this.sandboxes = new Sandboxes({
+      store,
+      ctx: this.ctx,
+      instanceId: this.instanceId,
       inQueue: (served, fn) => this.queue.run(cubeKey(served.cube.name, tenantOf(served)), fn),
     });
   }
@@ -158,14 +167,16 @@ export class Backend {
    * Reads cells as `access.user` (GetCells): addresses resolved among the members the user sees,
    * readable cells through the hot tiles, the others with their per-cell problem (NO_ACCESS for a
    * cell the user may not read: never its value or version). Results in request order.
+   * @param sandbox a sandbox id: read through that sandbox (domain/sandboxes.ts), not the hot tiles.
    * @throws DomainError resource_exhausted over the cell limit, invalid_argument for an address of
-   *   too many members.
+   *   too many members; for a sandbox, as Sandboxes.use (read).
    */
-  async readCellsAs(access: Access, cells: readonly { members: readonly string[] }[]): Promise<CellResult[]> {
+  async readCellsAs(access: Access, cells: readonly { members: readonly string[] }[], sandbox = ""): Promise<CellResult[]> {
     const { cube } = access.served;
+    const layer = sandbox ? (await this.sandboxes.use(access, sandbox, "read")).overlay : null;
     const targets = resolveReads(access, cells);
     const good = targets.filter((t) => t.problem === null).map((t) => t.coords!);
-    const states = await this.readCells(access.served, good);
+    const states = layer ? layer.getCells(good) : await this.readCells(access.served, good);
     let k = 0;
     return targets.map((t) => (t.problem === null ? cellResult(cube, t.coords!, states[k++]) : { problem: t.problem }));
   }
@@ -173,10 +184,13 @@ export class Backend {
   /**
    * Watches cells as `access.user` (WatchCells): see GuardedWatch. Close it when the stream ends.
    * @param onChange told the request indexes to push again.
+   * @param sandbox a sandbox id: watch through that sandbox (its writes, and the base's on the
+   *   leaves it has not changed).
    * @throws DomainError as readCellsAs.
    */
-  watchCellsAs(access: Access, cells: readonly { members: readonly string[] }[], onChange: (indexes: number[]) => void): GuardedWatch {
-    return new GuardedWatch(access, resolveReads(access, cells), onChange);
+  async watchCellsAs(access: Access, cells: readonly { members: readonly string[] }[], onChange: (indexes: number[]) => void, sandbox = ""): Promise<GuardedWatch> {
+    const layer = sandbox ? (await this.sandboxes.use(access, sandbox, "read")).overlay : undefined;
+    return new GuardedWatch(access, resolveReads(access, cells), onChange, layer);
   }
 
   /**
@@ -199,8 +213,10 @@ export class Backend {
    * Writes cells as `user` through the write pipeline (writes/write-cells.ts), in the cube's write
    * queue, with the user's rights as they are when the write's turn comes (writes/rights.ts).
    * @param holds cells held during this request's spreads (member lists, as addresses).
+   * @param sandbox a sandbox id: write in that sandbox (domain/sandboxes.ts), not the base.
    * @throws DomainError for API misuse (see checkWrites; an unresolvable hold is invalid_argument,
-   *   an unknown or hidden cube not_found); per-write problems, rights included, are outcomes.
+   *   an unknown or hidden cube not_found; for a sandbox, as Sandboxes.use with write); per-write
+   *   problems, rights included, are outcomes.
    */
   async writeCells(
     cubeName: string,
@@ -208,21 +224,27 @@ export class Backend {
     user: string,
     holds: readonly (readonly string[])[] = [],
     tenant: string = DEFAULT_TENANT,
+    sandbox = "",
   ): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
-    const { served, security, rights } = this.access(cubeName, user, tenant);
+    const access = this.access(cubeName, user, tenant);
+    const { served, security, rights } = access;
     checkWrites(writes);
     const held = resolveHolds(served.cube, holds, rights.visible);
+    if (sandbox) return this.sandboxes.write(access, sandbox, writes, held, () => security.forUser(user));
     return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => writeCells(this.ctx, served, writes, user, held, security.forUser(user)));
   }
 
   /**
-   * Copies one scenario onto another as `user` (writes/copy-scenario.ts), in the cube's write queue.
+   * Copies one scenario onto another as `user` (writes/copy-scenario.ts), in the cube's write queue,
+   * in the base or in `sandbox`.
    * @throws DomainError for an unknown (or hidden) cube, dimension or member, or a bad request (see
    *   resolveScenarioCopy); permission_denied without Write on the whole target slice.
    */
-  async copyScenario(cubeName: string, input: ScenarioCopyInput, user: string, tenant: string = DEFAULT_TENANT): Promise<ScenarioCopyOutcome> {
-    const { served, security, rights } = this.access(cubeName, user, tenant);
+  async copyScenario(cubeName: string, input: ScenarioCopyInput, user: string, tenant: string = DEFAULT_TENANT, sandbox = ""): Promise<ScenarioCopyOutcome> {
+    const access = this.access(cubeName, user, tenant);
+    const { served, security, rights } = access;
     const spec = resolveScenarioCopy(served.cube, input, rights.visible);
+    if (sandbox) return this.sandboxes.copy(access, sandbox, spec, input.baseVersion, () => security.forUser(user));
     return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => copyScenario(this.ctx, served, spec, input.baseVersion, user, security.forUser(user)));
   }
 
@@ -257,6 +279,11 @@ export class Backend {
    */
   applyTransaction(tx: CommittedTransaction): number {
     return applyTransaction(this.cubes, tx);
+  }
+
+  /** Reads a sandbox again after another instance changed it (a `sandbox.changed` event; domain/sandboxes.ts). */
+  applySandboxChange(ev: SandboxEvent): Promise<void> {
+    return this.sandboxes.applyChange(ev);
   }
 
   /**

@@ -17,7 +17,7 @@ import type { AddressError } from "../lattice";
  * target, Read on a cell's history, the Admin role for a security change), `aborted` (the request
  * met concurrent changes it could not get past; trying again may succeed).
  */
-export type DomainErrorCode = "invalid_argument" | "not_found" | "resource_exhausted" | "permission_denied" | "aborted";
+export type DomainErrorCode = "invalid_argument" | "not_found" | "resource_exhausted" | "permission_denied" | "aborted" | "failed_precondition" | "unimplemented";
 
 /** A request the domain refuses as a whole; nothing was changed. */
 export class DomainError extends Error {

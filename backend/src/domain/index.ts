@@ -4,7 +4,7 @@
  * (security.ts, security-admin.ts). The write pipeline itself is in ../writes, the rights model in
  * ../security.
  */
-export { type Access, type CellProblem, type CellResult, GuardedWatch, type NoAccess, requireCell } from "./access";
+export { type Access, type CellProblem, type CellResult, GuardedWatch, type NoAccess, requireCell, requireLeaf } from "./access";
 export { Backend, type BackendOptions, type ServedCubeWithSecurity } from "./backend";
 export type { ChangeOutcome, KnownUser, SecurityAdmin, SecurityView } from "./security-admin";
 export { checkCellBatch, checkMembers, checkWrites, clampLimit } from "./checks";

@@ -30,6 +30,8 @@ const CODES: Record<DomainErrorCode, Code> = {
   resource_exhausted: Code.ResourceExhausted,
   permission_denied: Code.PermissionDenied,
   aborted: Code.Aborted,
+  failed_precondition: Code.FailedPrecondition,
+  unimplemented: Code.Unimplemented,
 };
 
 /**

@@ -78,6 +78,14 @@ export const STRING_BOUNDS: Readonly<Record<string, StringBound>> = {
   "quantatom.v1.UserRequest.cube": NAME,
   "quantatom.v1.UserGroupRequest.cube": NAME,
   "quantatom.v1.SetAdminRequest.cube": NAME,
+  // SandboxService: sandbox ids are UUIDs and user ids are bounded by the default; a sandbox's
+  // name by MAX_NAME_LENGTH here (and by domain/sandboxes.ts MAX_SANDBOX_NAME, 200, when created).
+  "quantatom.v1.CreateSandboxRequest.cube": NAME,
+  "quantatom.v1.CreateSandboxRequest.name": NAME,
+  "quantatom.v1.ListSandboxesRequest.cube": NAME,
+  "quantatom.v1.ShareSandboxRequest.cube": NAME,
+  "quantatom.v1.CommitSandboxRequest.cube": NAME,
+  "quantatom.v1.DiscardSandboxRequest.cube": NAME,
 };
 
 /** How to check one message type: its string fields with their bounds, and the fields that hold messages with strings. */

@@ -12,16 +12,18 @@ import { registerCommentaryService } from "./commentary-service";
 import { errorBoundary } from "./errors";
 import { fieldLimits } from "./field-limits";
 import { registerLatticeService } from "./lattice-service";
+import { registerSandboxService } from "./sandbox-service";
 import { registerSecurityService } from "./security-service";
 import { CommentaryService } from "../../../proto/gen/quantatom/v1/commentary_pb";
 import { LatticeService } from "../../../proto/gen/quantatom/v1/lattice_pb";
+import { SandboxService } from "../../../proto/gen/quantatom/v1/sandbox_pb";
 import { SecurityService } from "../../../proto/gen/quantatom/v1/security_pb";
 
 export { cellError, errorBoundary, RequestReader, toConnectError, withRequestFaults } from "./errors";
 export { checkStringFields, fieldLimits, STRING_BOUNDS } from "./field-limits";
 
 /** Every service `routes` serves: tests that must cover every RPC (sign-in, fuzzing) take them from here. */
-export const SERVICES: readonly DescService[] = [LatticeService, CommentaryService, SecurityService];
+export const SERVICES: readonly DescService[] = [LatticeService, CommentaryService, SecurityService, SandboxService];
 
 /** Registers every service of quantatom.v1 on a router (each of SERVICES). */
 export function routes(backend: Backend): (router: ConnectRouter) => void {
@@ -29,6 +31,7 @@ export function routes(backend: Backend): (router: ConnectRouter) => void {
     registerLatticeService(backend)(router);
     registerCommentaryService(backend)(router);
     registerSecurityService(backend)(router);
+    registerSandboxService(backend)(router);
   };
 }
 

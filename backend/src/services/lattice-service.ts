@@ -99,14 +99,14 @@ export function registerLatticeService(backend: Backend) {
       async getCells(req, ctx) {
         const access = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         // Hot tiles (Redis or in process) when the backend has a cache; else the engine.
-        const results = await backend.readCellsAs(access, req.cells);
+        const results = await backend.readCellsAs(access, req.cells, req.sandbox);
         return { cells: results.map(toCell) };
       },
 
       async *watchCells(req, ctx) {
         const access = backend.access(req.cube, userOf(ctx), tenantOfCall(ctx));
         const queue = new ChangeQueue();
-        const watch = backend.watchCellsAs(access, req.cells, (indexes) => queue.push(indexes));
+        const watch = await backend.watchCellsAs(access, req.cells, (indexes) => queue.push(indexes), req.sandbox);
         let release = () => {};
         try {
           // One of the user's open streams (QATOM_MAX_STREAMS_PER_USER) until it ends, however it ends.
@@ -137,6 +137,7 @@ export function registerLatticeService(backend: Backend) {
           },
           userOf(ctx),
           tenantOfCall(ctx),
+          req.sandbox,
         );
         if (out.status === "CONFLICT") return { status: WriteStatus.CONFLICT, version: BigInt(out.version), message: out.message };
         return {
@@ -160,6 +161,7 @@ export function registerLatticeService(backend: Backend) {
           user,
           req.holds.map((h) => h.members),
           tenantOfCall(ctx),
+          req.sandbox,
         );
         return {
           transactionId: txId,

@@ -13,6 +13,7 @@ const KINDS: Record<Kind, TransactionKind> = {
   spread: TransactionKind.SPREAD,
   copy: TransactionKind.COPY,
   undo: TransactionKind.UNDO,
+  sandbox: TransactionKind.SANDBOX,
 };
 
 /** A transaction kind as the protocol's enum. */

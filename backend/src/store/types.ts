@@ -72,11 +72,11 @@ export interface NewOutboxRow {
 }
 
 /** What kind of change a transaction was (write_tx.kind, migration 007). */
-export type TransactionKind = "write" | "spread" | "copy" | "undo";
+export type TransactionKind = "write" | "spread" | "copy" | "undo" | "sandbox";
 
 /** What a transaction row records besides its author, time and size (see `CommitOptions.transaction`). */
 export interface TransactionInfo {
-  /** write: leaf writes only; spread: a write to a consolidated cell among them; copy; undo. */
+  /** write: leaf writes only; spread: a write to a consolidated cell among them; copy; undo; sandbox: a sandbox's commit. */
   kind: TransactionKind;
   /** What was asked for, as a person reads it (e.g. `P spread into [Store].[USA], [Time].[1997]`); at most 2,000 characters are kept. */
   detail: string;

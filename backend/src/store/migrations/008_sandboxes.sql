@@ -59,3 +59,7 @@ CREATE TABLE sandbox_audit (
   version bigint NOT NULL
 );
 CREATE INDEX sandbox_audit_cell_idx ON sandbox_audit (sandbox_id, coords, id DESC);
+
+-- A sandbox's commit is a transaction of the base of its own kind.
+ALTER TABLE write_tx DROP CONSTRAINT write_tx_kind_check;
+ALTER TABLE write_tx ADD CONSTRAINT write_tx_kind_check CHECK (kind IN ('write', 'spread', 'copy', 'undo', 'sandbox'));
