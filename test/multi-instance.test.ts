@@ -1,7 +1,7 @@
 /**
  * Several backend instances on one PostgreSQL database and one Kafka (`scripts/services.sh up`):
  * a write through one instance reaches another's WatchCells stream; 20 clients writing overlapping
- * cells lose no update; Kafka stopped during writes; kill -9 of an instance during a burst.
+ * cells lose no update; a sandbox served by either instance; Kafka stopped during writes; kill -9 of an instance during a burst.
  *
  * Needs DATABASE_URL (or TEST_DATABASE_URL) and KAFKA_BROKERS; outside CI the suite is skipped
  * with the reason printed when they are unset, in CI (CI=true) a missing server fails it.
@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import pg from "pg";
-import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { type WatchCellsResponse, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { readConfig } from "../backend/src/config";
 import { type RunningServer, startServer } from "../backend/src/server/main";
 import { openStore } from "../backend/src/store";
@@ -220,6 +220,40 @@ describeServices("several instances on one PostgreSQL and Kafka", () => {
     // What the undo would have restored: the value before Ann's second write.
     expect(refused.conflicts[0].undoValue).toBe(before[0].value);
     expect((await stored(2)).value).toBe(700);
+  });
+
+  it("a sandbox made through A is served by B: its writes through A reach a stream through it on B, and its commit through B reaches A", async () => {
+    const onA = apiClients(a.url, "ann");
+    const onB = apiClients(b.url, "ann");
+    const { sandbox } = await onA.sandbox.createSandbox({ cube: "Demo", name: "Across instances" });
+    const id = sandbox!.id;
+    const [c0] = (await onA.lattice.getCells({ cube: "Demo", cells: [{ members: CELLS[0] }], sandbox: id })).cells;
+    const first = await onA.lattice.writeCells({ cube: "Demo", writes: [{ members: CELLS[0], value: 4242, baseVersion: c0.version }], sandbox: id });
+    expect(first.results[0].status).toBe(WriteStatus.APPLIED);
+    // B reads it from the store on first use.
+    expect((await onB.lattice.getCells({ cube: "Demo", cells: [{ members: CELLS[0] }], sandbox: id })).cells[0].value).toBe(4242);
+
+    const controller = new AbortController();
+    const it = onB.lattice.watchCells({ cube: "Demo", cells: [{ members: CELLS[0] }, { members: CELLS[1] }], sandbox: id }, { signal: controller.signal })[Symbol.asyncIterator]();
+    try {
+      const seen = ((await it.next()).value as WatchCellsResponse).updates.map((u) => u.cell?.value);
+      expect(seen[0]).toBe(4242);
+      const [c1] = (await onA.lattice.getCells({ cube: "Demo", cells: [{ members: CELLS[1] }], sandbox: id })).cells;
+      await onA.lattice.writeCells({ cube: "Demo", writes: [{ members: CELLS[1], value: 4343, baseVersion: c1.version }], sandbox: id });
+      while (seen[1] !== 4343) for (const u of ((await it.next()).value as WatchCellsResponse).updates) seen[u.index] = u.cell?.value;
+      // The base never saw the sandbox's values.
+      expect(lattice(a, 1).value).not.toBe(4343);
+    } finally {
+      controller.abort();
+      await it.return?.();
+    }
+    const done = await onB.sandbox.commitSandbox({ cube: "Demo", sandbox: id });
+    expect(done).toMatchObject({ status: WriteStatus.APPLIED, leavesCommitted: 2n });
+    await waitFor("A to apply the sandbox's commit", () => lattice(a, 0).value === 4242 && lattice(a, 1).value === 4343);
+    expect((await stored(1)).value).toBe(4343);
+    // Committed through B: A refuses another write in it.
+    const [after] = (await onA.lattice.getCells({ cube: "Demo", cells: [{ members: CELLS[0] }], sandbox: id })).cells;
+    await expect(onA.lattice.writeCells({ cube: "Demo", writes: [{ members: CELLS[0], value: 1, baseVersion: after.version }], sandbox: id })).rejects.toThrow(/committed/);
   });
 
   it("20 clients writing overlapping cells through A and B lose no update (equal to a serial replay)", async () => {

@@ -143,7 +143,7 @@ export class Sandboxes {
   async write(access: Access, id: string, writes: readonly WriteInput[], holds: readonly Int32Array[], rights: () => UserRights): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
     const { meta } = await this.use(access, id, "write");
     return this.deps.inQueue(access.served, async () => {
-      const held = await this.hold(meta.id, access.served);
+      const held = await this.stillOpen(meta.id, access.served);
       const layer = this.layer(access.served, held);
       const out = await writeCells({ ...this.deps.ctx, store: layer }, workingCopy(access.served, held.overlay), writes, access.user, holds, rights());
       held.overlay.set(layer.committed);
@@ -155,7 +155,7 @@ export class Sandboxes {
   async copy(access: Access, id: string, spec: ScenarioCopySpec, baseVersion: number, rights: () => UserRights): Promise<ScenarioCopyOutcome> {
     const { meta } = await this.use(access, id, "write");
     return this.deps.inQueue(access.served, async () => {
-      const held = await this.hold(meta.id, access.served);
+      const held = await this.stillOpen(meta.id, access.served);
       const layer = this.layer(access.served, held);
       const out = await copyScenario({ ...this.deps.ctx, store: layer }, workingCopy(access.served, held.overlay), spec, baseVersion, access.user, rights());
       held.overlay.set(layer.committed);
@@ -199,6 +199,20 @@ export class Sandboxes {
   /** The pipeline's store for one write in a held sandbox. */
   private layer(served: ServedCube, held: Held): SandboxLayer {
     return new SandboxLayer(this.deps.store, held.meta.id, served, held.overlay, this.event(served, held.meta.id, "write"));
+  }
+
+  /**
+   * The held sandbox `id`, its record read again from the store (a commit or discard through
+   * another instance may not have been heard of yet).
+   * @throws DomainError failed_precondition when it is no longer open, not_found when it is gone.
+   */
+  private async stillOpen(id: string, served: ServedCube): Promise<Held> {
+    const held = await this.hold(id, served);
+    const meta = await this.deps.store.getSandbox(id);
+    if (!meta) throw new DomainError(`sandbox ${id} was discarded`, "not_found");
+    held.meta = meta;
+    if (meta.state !== "open") throw new DomainError(`sandbox "${meta.name}" was committed; it is kept read-only for reference`, "failed_precondition");
+    return held;
   }
 
   /** The held sandbox `id` over `served` (read from the store the first time, or again when the cube was reloaded). */
