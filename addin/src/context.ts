@@ -22,6 +22,7 @@ import { ObservableValue, refKey } from "./observable";
 import { PendingWritesStore } from "./pending-writes";
 import { watchProtocol } from "./protocol";
 import { RestoreProblems } from "./restores";
+import { WorkbookSandboxes } from "./sandboxes";
 import { startRibbon } from "./ribbon";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
 import { DEFAULT_STREAM_OPTIONS, type StreamOptions, StreamRegistry } from "./streams";
@@ -108,15 +109,25 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   // Which protocol answers (h2: every stream and call on one connection), for the pane's line.
   const stopWatchingProtocol = watchProtocol(() => serverUrl, (protocol) => updateConnection({ protocol }));
 
+  // The sandbox of each cube (./sandboxes.ts): reads, streams and writes go through it.
+  const sandboxes = new WorkbookSandboxes(() => host.documentSettings?.() ?? null);
+  sandboxes.load();
+  const sandboxOf = (cube: string) => sandboxes.of(cube);
   const batcher = new WaveBatcher(async (cube, cells) => {
     const a = await getApi();
-    const res = await a.lattice.getCells({ cube, cells: cells.map((members) => ({ members })) });
+    const res = await a.lattice.getCells({ cube, cells: cells.map((members) => ({ members })), sandbox: sandboxOf(cube) });
     return res.cells;
   }, options.batchWindowMs ?? 16);
   const feed = new CellFeed(batcher, async () => (await getApi()).serverUrl, reporter);
-  const streams = new StreamRegistry(getApi, feed, { ...DEFAULT_STREAM_OPTIONS, ...options.streams }, () =>
-    updateConnection({ streams: streams.liveStreams(), retryAt: streams.nextRetryAt() ?? undefined }),
+  const streams = new StreamRegistry(
+    getApi,
+    feed,
+    { ...DEFAULT_STREAM_OPTIONS, ...options.streams },
+    () => updateConnection({ streams: streams.liveStreams(), retryAt: streams.nextRetryAt() ?? undefined }),
+    sandboxOf,
   );
+  // Another sandbox (or the base): every stream starts again, and its first message re-sends every cell.
+  const stopWatchingSandboxes = sandboxes.subscribe(() => streams.restartAll());
   feed.attach(streams);
   const comments = new CommentFeed(getApi, reporter, { ...DEFAULT_COMMENT_OPTIONS, ...options.comments });
   const formulaCells = new FormulaCellRegistry(
@@ -128,7 +139,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     { ...DEFAULT_FORMULA_CELL_OPTIONS, ...options.formulaCells },
   );
   const holds = new HoldsStore();
-  const pendingWrites = new PendingWritesStore(getApi, holds);
+  const pendingWrites = new PendingWritesStore(getApi, holds, sandboxOf);
   const restores = new RestoreProblems((cells) => host.writeFormulas(cells), options.restoreRetryMs);
   const preview = new PendingPreview(pendingWrites);
   const marks = new PendingMarks(host, pendingWrites);
@@ -175,6 +186,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     connection,
     pendingWrites,
     holds,
+    sandboxes,
     formulaCells,
     restores,
 
@@ -183,6 +195,8 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
         // Sign in silently where possible (a remembered development user, MSAL's single sign-on).
         void auth.start();
         if (!(await host.ready()) || disposed) return;
+        // The workbook is there: the sandboxes it was saved with.
+        sandboxes.load();
         // The ribbon tab's commands and their enabled state (Office is ready: requestUpdate may run).
         stopRibbon = startRibbon({ pendingWrites, auth, refresh }, host);
         const edits = createSheetEditHandlers({ host, cells: formulaCells, pending: pendingWrites, holds, restores, marks, snapshotOf: (ref) => feed.snapshotOf(ref) });
@@ -275,6 +289,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       disposed = true;
       stopWatchingAuth();
       stopWatchingProtocol();
+      stopWatchingSandboxes();
       batcher.dispose();
       streams.dispose();
       comments.dispose();

@@ -10,6 +10,7 @@ import type { Client } from "@connectrpc/connect";
 import type { DataAction, SpreadMethodCode } from "../../common/spreading/codes";
 import type { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
 import type { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
+import type { SandboxService } from "../../proto/gen/quantatom/v1/sandbox_pb";
 import type { AuthConfig, SeededUser } from "./auth/config";
 import type { AuthState } from "./auth/session";
 import type { ProviderKind, SignedInUser } from "./auth/token-provider";
@@ -221,6 +222,24 @@ export interface QatomApi {
   serverUrl: string;
   lattice: Client<typeof LatticeService>;
   commentary: Client<typeof CommentaryService>;
+  sandbox: Client<typeof SandboxService>;
+}
+
+/** The sandbox a cube's QATOM cells are read and written through (SandboxService), by its id and name. */
+export interface SandboxChoice {
+  id: string;
+  name: string;
+}
+
+/**
+ * The workbook's choice of sandbox per cube (./sandboxes.ts): every QATOM.CELL of that cube reads,
+ * streams and writes through it; a cube without one uses the base.
+ */
+export interface SandboxChoices extends Observable<Readonly<Record<string, SandboxChoice>>> {
+  /** The sandbox id chosen for `cube` ("" for the base). */
+  of(cube: string): string;
+  /** Chooses a sandbox for `cube` (null: the base) and keeps the choice in the workbook. */
+  choose(cube: string, choice: SandboxChoice | null): Promise<void>;
 }
 
 /** Whether the add-in reaches the backend, for the task pane's status line. */
@@ -309,6 +328,8 @@ export interface AddinContext {
   readonly pendingWrites: PendingWrites;
   /** Cells held for spreading, sent with every WriteCells of their cube. */
   readonly holds: Holds;
+  /** The sandbox each cube's cells go through (the base when none is chosen). */
+  readonly sandboxes: SandboxChoices;
   /** QATOM.CELL formulas on the sheets, by address. */
   readonly formulaCells: FormulaCells;
   /** Formulas not put back after typing (a failed Excel batch, or a formula text never read), for the pane; see ./restores.ts. */

@@ -141,8 +141,21 @@ export class DialogOpenError extends Error {
 /** Error number of DialogEventReceived when the user closed the dialog (Microsoft's dialog error table). */
 export const DIALOG_CLOSED_BY_USER = 12006;
 
+/**
+ * The workbook's own settings (Office.context.document.settings): saved in the file with it.
+ * @see https://learn.microsoft.com/javascript/api/office/office.settings
+ */
+export interface DocumentSettings {
+  get(name: string): unknown;
+  set(name: string, value: unknown): void;
+  /** saveAsync: keeps what was set in the workbook. @throws Error with Office's message. */
+  save(): Promise<void>;
+}
+
 /** The Office surface the add-in runtime needs. */
 export interface Host {
+  /** The workbook's settings, or null where there is none (a plain page, Office not ready); absent: none. */
+  documentSettings?(): DocumentSettings | null;
   /**
    * Resolves true once Office is ready in a workbook, false at once when there is no Office (a plain
    * page). Where Office is but Excel is not (a dialog's page) it waits for Office and resolves false.
@@ -226,6 +239,7 @@ type OfficeGlobals = {
   Office?: {
     onReady(): Promise<unknown>;
     context?: {
+      document?: { settings?: { get(name: string): unknown; set(name: string, value: unknown): void; saveAsync(cb: (r: OfficeAsyncResult) => void): void } };
       requirements?: { isSetSupported(name: string, minVersion?: string): boolean };
       ui?: {
         displayDialogAsync?(url: string, options: { height: number; width: number; displayInIframe?: boolean }, callback: (result: OfficeAsyncResult) => void): void;
@@ -418,6 +432,13 @@ export function officeHost(scope?: object): Host {
       return g.Excel !== undefined;
     },
     storage: g.OfficeRuntime?.storage ?? localStorageAdapter(g.localStorage),
+    documentSettings() {
+      const s = g.Office?.context?.document?.settings;
+      if (!s) return null;
+      const failed = g.Office?.AsyncResultStatus?.Failed ?? "failed";
+      const save = () => new Promise<void>((ok, fail) => s.saveAsync((r) => (r.status === failed ? fail(new Error(r.error?.message ?? "the workbook's settings were not saved")) : ok())));
+      return { get: (name) => s.get(name), set: (name, value) => s.set(name, value), save };
+    },
     pageOrigin() {
       const loc = g.location;
       return loc?.origin && /^https?:$/.test(loc.protocol ?? "") ? loc.origin : null;

@@ -42,9 +42,13 @@ export class PendingWritesStore implements PendingWrites {
   private readonly listeners = new Set<() => void>();
 
   /** @param holds the session's holds, sent with every WriteCells of their cube (none when omitted). */
+  /**
+   * @param sandboxOf the sandbox a cube's writes go to ("" for the base; ./sandboxes.ts), asked at each Submit.
+   */
   constructor(
     private readonly api: () => Promise<QatomApi>,
     private readonly holds?: Holds,
+    private readonly sandboxOf: (cube: string) => string = () => "",
   ) {}
 
   list(): PendingWrite[] {
@@ -186,6 +190,7 @@ export class PendingWritesStore implements PendingWrites {
           spread: w.spread ? toProtoSpread(w.spread, w.value) : undefined,
         })),
         holds: this.holds?.forCube(cube) ?? [],
+        sandbox: this.sandboxOf(cube),
       });
       results = unique.map((_, k) => res.results[k]);
     } catch (err) {

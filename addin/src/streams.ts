@@ -82,6 +82,8 @@ class CubeStream {
     private readonly opts: StreamOptions,
     /** Called when the number of live streams or the time of the next retry changes. */
     private readonly report: () => void,
+    /** The sandbox the cube's cells are read through ("" for the base), asked at each (re)start. */
+    private readonly sandboxOf: (cube: string) => string = () => "",
   ) {}
 
   /** The watched set changed: restart after the debounce (or at the pending retry). */
@@ -190,7 +192,7 @@ class CubeStream {
 
   /** Reads one stream to its end; an end we did not ask for is a failure (so it is retried). */
   private async consume(api: QatomApi, keys: string[], members: string[][], signal: AbortSignal): Promise<void> {
-    const stream = api.lattice.watchCells({ cube: this.cube, cells: members.map((m) => ({ members: m })) }, { signal });
+    const stream = api.lattice.watchCells({ cube: this.cube, cells: members.map((m) => ({ members: m })), sandbox: this.sandboxOf(this.cube) }, { signal });
     for await (const msg of stream) {
       if (signal.aborted) break;
       if (msg.initial) {
@@ -222,19 +224,21 @@ export class StreamRegistry {
   /**
    * @param onStateChanged called when the number of live streams or the time of the next retry
    *   changes (the runtime's connection state: `liveStreams`, `nextRetryAt`).
+   * @param sandboxOf the sandbox a cube's cells are read through ("" for the base; ./sandboxes.ts).
    */
   constructor(
     private readonly api: () => Promise<QatomApi>,
     private readonly sink: StreamSink,
     private readonly opts: StreamOptions = DEFAULT_STREAM_OPTIONS,
     private readonly onStateChanged: () => void = () => undefined,
+    private readonly sandboxOf: (cube: string) => string = () => "",
   ) {}
 
   /** Adds a cell to its cube's stream. */
   watch(cubeKey: string, cube: string, key: string, members: string[]): void {
     let s = this.cubes.get(cubeKey);
     if (!s) {
-      s = new CubeStream(cube, this.api, this.sink, this.opts, this.onStateChanged);
+      s = new CubeStream(cube, this.api, this.sink, this.opts, this.onStateChanged, this.sandboxOf);
       this.cubes.set(cubeKey, s);
     }
     if (!s.wanted.has(key)) {

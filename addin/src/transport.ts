@@ -11,6 +11,7 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { CommentaryService } from "../../proto/gen/quantatom/v1/commentary_pb";
 import { LatticeService } from "../../proto/gen/quantatom/v1/lattice_pb";
+import { SandboxService } from "../../proto/gen/quantatom/v1/sandbox_pb";
 import type { QatomApi } from "./contracts";
 import { isUnauthenticated, notConnectedError } from "./errors";
 
@@ -84,5 +85,5 @@ export function createApi(serverUrl: string, options: ApiOptions): QatomApi {
     fetch: guardedFetch as typeof fetch,
     interceptors: [bearerAuth(options.tokens)],
   });
-  return { serverUrl: base, lattice: createClient(LatticeService, transport), commentary: createClient(CommentaryService, transport) };
+  return { serverUrl: base, lattice: createClient(LatticeService, transport), commentary: createClient(CommentaryService, transport), sandbox: createClient(SandboxService, transport) };
 }

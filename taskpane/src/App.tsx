@@ -1,6 +1,6 @@
 import { Divider, FluentProvider, makeStyles, tokens, webLightTheme } from "@fluentui/react-components";
 import { useCallback, useMemo, useRef, useState } from "react";
-import type { AddinContext, ConnectionSettings, Holds, PendingWrites, QatomApi, SignIn } from "../../addin/src/contracts";
+import type { AddinContext, ConnectionSettings, Holds, PendingWrites, QatomApi, SandboxChoices, SignIn } from "../../addin/src/contracts";
 import type { RestoreProblems } from "../../addin/src/restores";
 import { createApi, type TokenSource } from "../../addin/src/transport";
 import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
@@ -8,6 +8,7 @@ import { ConflictsPanel, HoldsPanel, PendingPanel } from "./Changes";
 import { ConnectionPanel } from "./Connection";
 import { RecentChangesPanel } from "./Recent";
 import { RestoresPanel } from "./Restores";
+import { SandboxPanel } from "./Sandbox";
 import { signedInKey, useAuthState, useLiveCell, usePendingList, useSelection } from "./hooks";
 import type { TaskpaneHost } from "./host";
 
@@ -49,6 +50,8 @@ export interface TaskpaneProps {
   pending: PendingWrites;
   /** The shared runtime's held cells. */
   holds: Holds;
+  /** The workbook's sandbox per cube (none: no Sandbox panel). */
+  sandboxes?: SandboxChoices;
   /** Formulas the runtime could not put back after typing (none shown when omitted). */
   restores?: RestoreProblems;
   /** The shared runtime's sign-in (the functions use the same one). */
@@ -68,9 +71,9 @@ export interface TaskpaneProps {
 
 /**
  * The QuantatomAI task pane: connection and sign-in, formulas not put back after typing, conflicts, pending changes with their spreads and results,
- * held cells, your recent changes with Undo, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
+ * held cells, the sandbox of the selected cell's cube, your recent changes with Undo, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
  */
-export function TaskpaneApp({ host, pending, holds, restores, auth, feed, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
+export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, feed, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
   const who = signedInKey(useAuthState(auth));
   // Made again when the user changes, so that everything shown is read again as the new user.
@@ -96,6 +99,8 @@ export function TaskpaneApp({ host, pending, holds, restores, auth, feed, settin
   const changes = { list, pending, host, announce, pendingHeadingRef };
   // Changes to the results of the pending list (a Submit's outcomes): the recent changes are read again.
   const submitted = list.map((w) => `${w.id}:${w.status}:${w.baseVersion}`).join(",");
+  // Sandbox commits, which change the base as a transaction of their own.
+  const [commits, setCommits] = useState(0);
 
   return (
     <FluentProvider theme={webLightTheme} className={styles.root}>
@@ -106,8 +111,11 @@ export function TaskpaneApp({ host, pending, holds, restores, auth, feed, settin
         <ConflictsPanel {...changes} />
         <PendingPanel {...changes} />
         <HoldsPanel holds={holds} host={host} announce={announce} />
+        {sandboxes && (
+          <SandboxPanel key={`s${who}`} clients={clients} cube={cell?.cube ?? null} sandboxes={sandboxes} refresh={submitted} announce={announce} onCommitted={() => setCommits((n) => n + 1)} />
+        )}
         {/* Read again as another user, on another cube, and after each Submit's results. */}
-        <RecentChangesPanel key={`r${who}`} clients={clients} cube={cell?.cube ?? null} refresh={submitted} announce={announce} />
+        <RecentChangesPanel key={`r${who}`} clients={clients} cube={cell?.cube ?? null} refresh={`${submitted};${commits}`} announce={announce} />
         <Divider />
         <SelectedCellPanel selection={selection} live={live} error={selectionError ?? liveError} />
         {cell && (

@@ -42,10 +42,41 @@ export interface OfficeStandIn {
   AsyncResultStatus: { Succeeded: "succeeded"; Failed: "failed" };
   context: {
     requirements: { isSetSupported(name: string, minVersion?: string): boolean };
+    document: { settings: DocumentSettingsStandIn };
     ui: {
       displayDialogAsync(startAddress: string, optionsOrCallback?: unknown, callback?: (result: StandInAsyncResult) => void): void;
       messageParent(message: string, messageOptions?: { targetOrigin: string }): void;
     };
+  };
+}
+
+/**
+ * `Office.context.document.settings`, as Microsoft documents Office.Settings: `get` returns the
+ * value of a setting or null when there is none; `set` changes the in-memory copy (values are
+ * JSON-serializable: stored as their JSON); `saveAsync` persists them in the document and calls back
+ * with `succeeded`. `saved` is what the document holds (what a reopened workbook would read).
+ * @see https://learn.microsoft.com/javascript/api/office/office.settings
+ */
+export interface DocumentSettingsStandIn {
+  get(name: string): unknown;
+  set(name: string, value: unknown): void;
+  saveAsync(callback?: (result: { status: "succeeded" | "failed" }) => void): void;
+  readonly saved: Record<string, unknown>;
+}
+
+function documentSettingsStandIn(): DocumentSettingsStandIn {
+  const memory = new Map<string, string>();
+  const saved: Record<string, unknown> = {};
+  return {
+    get: (name) => (memory.has(name) ? JSON.parse(memory.get(name)!) : null),
+    set(name, value) {
+      memory.set(name, JSON.stringify(value));
+    },
+    saveAsync(callback) {
+      for (const [k, v] of memory) saved[k] = JSON.parse(v);
+      setTimeout(() => callback?.({ status: "succeeded" }), 0);
+    },
+    saved,
   };
 }
 
@@ -93,6 +124,7 @@ export function officeStandIn(opts: OfficeStandInOptions): { office: OfficeStand
   const dialogs: StandInDialog[] = [];
   let open: StandInDialog | null = null;
   const sets = opts.requirementSets ?? {};
+  const settings = documentSettingsStandIn();
   const base = (ui: OfficeStandIn["context"]["ui"], requirements: Record<string, string>): OfficeStandIn => ({
     onReady: async () => ({ host: "Excel", platform: "PC" }),
     EventType: { DialogMessageReceived: "dialogMessageReceived", DialogEventReceived: "dialogEventReceived" },
@@ -101,6 +133,7 @@ export function officeStandIn(opts: OfficeStandInOptions): { office: OfficeStand
       requirements: {
         isSetSupported: (name, minVersion = "1.1") => name in requirements && versionAtLeast(requirements[name], minVersion),
       },
+      document: { settings },
       ui,
     },
   });

@@ -26,9 +26,18 @@ const storage: KeyValueStorage = {
     items.set(k, v);
   },
 };
+/** The workbook's settings as Office.context.document.settings keeps them (get, set, saveAsync), in memory. */
+const documentSettings = new Map<string, unknown>();
 const runtimeHost: Host = {
   ready: async () => false,
   storage,
+  documentSettings: () => ({
+    get: (name) => documentSettings.get(name) ?? null,
+    set: (name, value) => {
+      documentSettings.set(name, JSON.parse(JSON.stringify(value)));
+    },
+    save: async () => undefined,
+  }),
   pageOrigin: () => location.origin,
   readCells: async () => [],
   async writeFormulas(cells) {
@@ -116,7 +125,7 @@ window.qatomTest = {
 
 function Page({ initial }: { initial: Awaited<ReturnType<typeof ctx.getSettings>> }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} restores={ctx.restores} auth={ctx.auth} feed={ctx} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} sandboxes={ctx.sandboxes} restores={ctx.restores} auth={ctx.auth} feed={ctx} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 ctx.getSettings().then((initial) => createRoot(document.getElementById("root")!).render(<Page initial={initial} />));

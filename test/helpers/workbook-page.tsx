@@ -147,6 +147,7 @@ function Pane() {
       host={host}
       pending={ctx.pendingWrites}
       holds={ctx.holds}
+      sandboxes={ctx.sandboxes}
       restores={ctx.restores}
       auth={ctx.auth}
       feed={ctx}
