@@ -79,6 +79,8 @@ describe("sandboxes in the task pane", () => {
     await shows("Sheet1!B5", 60);
     expect(await base()).toEqual([10, 20]);
     await page.getByText("Changes you submit to Demo go to sandbox Q3 what-if (2 leaf cells changed)", { exact: false }).waitFor();
+    // The selected cell says the sandbox changed it.
+    await page.getByText("Changed in sandbox", { exact: true }).waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     await shot("sandbox");
 

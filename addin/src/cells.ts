@@ -136,7 +136,14 @@ export class CellFeed implements StreamSink {
       return;
     }
     if (!fromStream && e.snapshot && cell.version < e.snapshot.version) return;
-    e.snapshot = { value: cell.value ?? null, version: cell.version, consolidated: cell.consolidated, calculated: cell.calculated, format: cell.formatString ?? "" };
+    e.snapshot = {
+      value: cell.value ?? null,
+      version: cell.version,
+      consolidated: cell.consolidated,
+      calculated: cell.calculated,
+      format: cell.formatString ?? "",
+      ...(cell.sandboxChanged ? { sandboxChanged: true } : {}),
+    };
     e.error = null;
     this.notify(e);
   }

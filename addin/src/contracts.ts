@@ -46,6 +46,8 @@ export interface CellSnapshot {
    * e.g. `0.0%` for Margin %); absent or "" when the cell's measure has none.
    */
   format?: string;
+  /** Read through a sandbox that changed the cell (or a leaf below it): `Cell.sandbox_changed`. */
+  sandboxChanged?: boolean;
 }
 
 /** A QATOM.CELL formula on a worksheet, known by its address (from the streaming invocation). */

@@ -63,6 +63,11 @@ export function SelectedCellPanel({ selection, live, error }: { selection: Selec
               <Badge appearance="tint" color={live.calculated ? "warning" : live.consolidated ? "important" : "subtle"}>
                 {live.calculated ? "Calculated (read-only)" : live.consolidated ? "Consolidated" : "Leaf"}
               </Badge>
+              {live.sandboxChanged && (
+                <Badge appearance="filled" color="brand">
+                  Changed in sandbox
+                </Badge>
+              )}
             </div>
           )}
           {!live && !error && <Spinner size="tiny" label="Loading the cell" />}

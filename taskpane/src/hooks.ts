@@ -82,6 +82,8 @@ export interface LiveCell {
   consolidated: boolean;
   /** Calculated by a member formula: read-only. */
   calculated: boolean;
+  /** Read through a sandbox that changed it (or a leaf below it). */
+  sandboxChanged: boolean;
 }
 
 /**
@@ -103,7 +105,13 @@ export function useLiveCell(feed: Pick<AddinContext, "watchCell">, cell: CellRef
     if (!key || !c) return;
     const handle = feed.watchCell({ cube: c.cube, members: c.members }, (o) => {
       if (!o.ok) setState({ key, live: null, error: o.error.message });
-      else setState({ key, live: { value: o.snapshot.value, version: o.snapshot.version, consolidated: o.snapshot.consolidated, calculated: o.snapshot.calculated }, error: null });
+      else setState({ key, live: {
+            value: o.snapshot.value,
+            version: o.snapshot.version,
+            consolidated: o.snapshot.consolidated,
+            calculated: o.snapshot.calculated,
+            sandboxChanged: o.snapshot.sandboxChanged === true,
+          }, error: null });
     });
     return () => handle.close();
   }, [feed, key]);

@@ -26,7 +26,16 @@ export type CellProblem = AddressError | NoAccess;
  * A read's result for one cell: the problem, or its state with what the cube says of the address
  * (`formatString`: how Excel shows it, "" for none; see `Cube.formatOf`).
  */
-export type CellResult = { problem: CellProblem } | { state: CellState; consolidated: boolean; calculated: boolean; formatString: string };
+export type CellResult =
+  | { problem: CellProblem }
+  | {
+      state: CellState;
+      consolidated: boolean;
+      calculated: boolean;
+      formatString: string;
+      /** Read through a sandbox: whether the sandbox changed the cell or a leaf below it. */
+      sandboxChanged?: boolean;
+    };
 
 /** What a request may do with a served cube: the cube, and the caller's rights on it now. */
 export interface Access {
@@ -92,10 +101,17 @@ export function resolveReads(access: Access, cells: readonly { members: readonly
   });
 }
 
-/** A readable cell's result from its state (`calculated` from the cube: the state may come from a tile cache). */
-export function cellResult(cube: Cube, coords: Int32Array, state: CellState): CellResult {
-  return { state, consolidated: cube.isConsolidated(coords), calculated: cube.isCalculated(coords), formatString: cube.formatOf(coords) };
+/**
+ * A readable cell's result from its state (`calculated` from the cube: the state may come from a tile cache).
+ * @param sandboxChanged read through a sandbox: whether it changed the cell (absent: not through one).
+ */
+export function cellResult(cube: Cube, coords: Int32Array, state: CellState, sandboxChanged?: boolean): CellResult {
+  const out = { state, consolidated: cube.isConsolidated(coords), calculated: cube.isCalculated(coords), formatString: cube.formatOf(coords) };
+  return sandboxChanged === undefined ? out : { ...out, sandboxChanged };
 }
+
+/** What GuardedWatch watches cells in: the cube, or a sandbox's overlay (which also says which cells it changed). */
+export type WatchLayer = Pick<Cube, "watch"> & { changedBelow?(coords: readonly Int32Array[]): boolean[] };
 
 /**
  * A WatchCells stream with rights: the cells of a batch watched in the lattice, where only readable
@@ -119,7 +135,7 @@ export class GuardedWatch {
     private readonly access: Access,
     private readonly targets: readonly ReadTarget[],
     onChange: (indexes: number[]) => void,
-    layer?: Pick<Cube, "watch">,
+    private readonly layer?: WatchLayer,
   ) {
     const { cube } = access.served;
     this.rights = access.rights;
@@ -154,10 +170,15 @@ export class GuardedWatch {
     const wanted = indexes ?? this.targets.map((_, i) => i);
     const readableSlots = wanted.filter((i) => this.readable[i]).map((i) => this.slot[i]);
     const states = readableSlots.length > 0 ? this.watch.states(readableSlots) : [];
+    const readableCells = wanted.filter((i) => this.readable[i]).map((i) => this.targets[i].coords!);
+    const changed = this.layer?.changedBelow?.(readableCells) ?? null;
     let k = 0;
     return wanted.map((i): CellResult => {
       const t = this.targets[i];
-      if (this.readable[i]) return cellResult(cube, t.coords!, states[k++]);
+      if (this.readable[i]) {
+        const j = k++;
+        return cellResult(cube, t.coords!, states[j], changed ? changed[j] : undefined);
+      }
       // Once rights changed, a watched cell that may not be read is NO_ACCESS (its name was known).
       if (t.coords !== null && this.rights !== this.access.rights) return { problem: noAccess(cube, this.rights, t.coords) };
       return { problem: t.problem ?? noAccess(cube, this.rights, t.coords!) };

@@ -177,8 +177,13 @@ export class Backend {
     const targets = resolveReads(access, cells);
     const good = targets.filter((t) => t.problem === null).map((t) => t.coords!);
     const states = layer ? layer.getCells(good) : await this.readCells(access.served, good);
+    const changed = layer ? layer.changedBelow(good) : null;
     let k = 0;
-    return targets.map((t) => (t.problem === null ? cellResult(cube, t.coords!, states[k++]) : { problem: t.problem }));
+    return targets.map((t) => {
+      if (t.problem !== null) return { problem: t.problem };
+      const j = k++;
+      return cellResult(cube, t.coords!, states[j], changed ? changed[j] : undefined);
+    });
   }
 
   /**

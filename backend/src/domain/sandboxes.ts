@@ -172,10 +172,10 @@ export class Sandboxes {
     const { meta } = await this.use(access, id, "owner");
     const out = await this.deps.inQueue(access.served, async () => {
       const now = await this.deps.store.getSandbox(meta.id);
-      if (!now || now.state !== "open") throw new DomainError(`sandbox "${meta.name}" was committed or discarded meanwhile`, "failed_precondition");
+      if (now?.state !== "open") throw new DomainError(`sandbox "${meta.name}" was committed or discarded meanwhile`, "failed_precondition");
       const cells = await this.deps.store.sandboxCells(meta.id);
       const keep = new Set(opts.keepMine.map((c) => Array.from(c).join(",")));
-      const outcome = await commitSandbox(this.deps.ctx as WriteContext & { store: Store }, access.served, meta, cells, { onlyUnconflicted: opts.onlyUnconflicted, keepMine: keep }, access.user, rights(), this.event(access.served, meta.id, "commit"));
+      const outcome = await commitSandbox({ ...this.deps.ctx, store: this.deps.store }, access.served, meta, cells, { onlyUnconflicted: opts.onlyUnconflicted, keepMine: keep }, access.user, rights(), this.event(access.served, meta.id, "commit"));
       if (outcome.status === "APPLIED") await this.reread(meta.id);
       return outcome;
     });

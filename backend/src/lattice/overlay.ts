@@ -140,6 +140,63 @@ export class LeafOverlay {
     return readCells(this.cube.formulas, coords, this.cache, (c) => this.evaluate(c));
   }
 
+  /**
+   * Whether the layer holds a leaf below each cell, in the order of `coords` (a leaf: the layer
+   * holds it; a calculated cell: below it on its other dimensions, any member of its formula's):
+   * the cells a sandbox changed, for marking them.
+   */
+  changedBelow(coords: readonly Int32Array[]): boolean[] {
+    const out = coords.map(() => false);
+    if (this.rows.count === 0) return out;
+    const { dims, formulas } = this.cube;
+    const asked: Int32Array[] = [];
+    const owner: number[] = [];
+    coords.forEach((c, i) => {
+      let variants = [c];
+      if (formulas !== null) {
+        for (let d = 0; d < dims.length; d++) {
+          if (!formulas.isFormulaMember(d, c[d])) continue;
+          const roots = Array.from(dims[d].roots).filter((r) => !formulas.isFormulaMember(d, r));
+          variants = variants.flatMap((v) =>
+            roots.map((r) => {
+              const x = v.slice();
+              x[d] = r;
+              return x;
+            }),
+          );
+        }
+      }
+      for (const v of variants) {
+        asked.push(v);
+        owner.push(i);
+      }
+    });
+    // Every row of the layer counts, emptied leaves included (value 1 in a copy of the rows).
+    if (this.marks === null || this.marksVersion !== this.version) {
+      const marks = new LeafStore(
+        dims.length,
+        this.rows.count,
+        dims.map((d) => d.size),
+      );
+      const c = new Int32Array(dims.length);
+      for (let r = 0; r < this.rows.count; r++) {
+        for (let d = 0; d < dims.length; d++) c[d] = this.rows.cols[d][r];
+        marks.values[marks.findOrAdd(c)] = 1;
+      }
+      this.marks = marks;
+      this.marksVersion = this.version;
+    }
+    const res = evaluateBatch(dims, this.marks, asked);
+    owner.forEach((i, k) => {
+      if (res.counts[k] > 0) out[i] = true;
+    });
+    return out;
+  }
+
+  /** The layer's rows with value 1 each (see changedBelow), and the layer version they were made at. */
+  private marks: LeafStore | null = null;
+  private marksVersion = -1;
+
   /** Non-calculated cells over the layer: the cube's, less the layer's leaves as the cube has them, plus as the layer has them. */
   private evaluate(coords: readonly Int32Array[]): BatchResult {
     const { cube } = this;

@@ -28,7 +28,10 @@ function toCell(r: CellResult): CellInit {
   const { state, consolidated, calculated } = r;
   const version = BigInt(state.version);
   const formatString = r.formatString === "" ? {} : { formatString: r.formatString };
-  return state.value === null ? { version, consolidated, calculated, ...formatString } : { value: state.value, version, consolidated, calculated, ...formatString };
+  const sandboxChanged = r.sandboxChanged ?? false;
+  return state.value === null
+    ? { version, consolidated, calculated, sandboxChanged, ...formatString }
+    : { value: state.value, version, consolidated, calculated, sandboxChanged, ...formatString };
 }
 
 /** A queue that wakes one waiting consumer; used to turn change callbacks into a stream. */
