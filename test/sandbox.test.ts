@@ -6,7 +6,8 @@
  * receives sandbox writes and base writes to leaves the sandbox has not changed; a commit after a
  * conflicting base change reports exactly the conflicting leaf and changes nothing, or only the
  * others when asked; Keep mine commits over the base; a commit without conflict makes the base
- * equal the overlay; a sandbox survives a restart; a discarded one is gone.
+ * equal the overlay; a sandbox survives a restart; a spread in a sandbox is undone in it; a
+ * discarded one is gone.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { TransactionKind, type WatchCellsResponse, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
@@ -288,6 +289,32 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("sandboxes on %s", (kind) => 
     expect(await values(LEAVES.map((l) => l.members))).toEqual(overlay);
     expect(await values([south])).toEqual([12_345]);
   }, 120_000);
+
+  it("lists a sandbox's transactions and undoes a spread in it, leaving the base alone", async () => {
+    const sb = await create("Undo inside");
+    const north = ["[Region].[North]", "[Product]", "[Scenario].[Actual]", "[Measures].[Units]"];
+    const before = await values(LEAVES.map((l) => l.members), sb.id);
+    const baseBefore = await values(LEAVES.map((l) => l.members));
+    const [n] = await read([north], sb.id);
+    const spread = await api().lattice.writeCells({ cube: "Plan", writes: [{ members: north, value: 1000, baseVersion: n.version }], sandbox: sb.id });
+    expect(spread.results[0].status).toBe(WriteStatus.APPLIED);
+    const listed = (await api().lattice.listTransactions({ cube: "Plan", sandbox: sb.id })).transactions;
+    expect(listed.map((t) => [t.transactionId, t.kind, t.leavesChanged])).toEqual([[spread.transactionId, TransactionKind.SPREAD, 12n]]);
+    // Not among the base's transactions; not listed to someone without a role on the sandbox.
+    expect((await api().lattice.listTransactions({ cube: "Plan" })).transactions.some((t) => t.transactionId === spread.transactionId)).toBe(false);
+    expect((await rejection(api("bob").lattice.listTransactions({ cube: "Plan", sandbox: sb.id }))).code).toBe(Code.NotFound);
+
+    const undo = await api().lattice.undoTransaction({ cube: "Plan", transactionId: spread.transactionId, sandbox: sb.id });
+    expect(undo).toMatchObject({ status: WriteStatus.APPLIED, leavesRestored: 12n });
+    expect(await values(LEAVES.map((l) => l.members), sb.id)).toEqual(before);
+    expect(await values(LEAVES.map((l) => l.members))).toEqual(baseBefore);
+    const after = (await api().lattice.listTransactions({ cube: "Plan", sandbox: sb.id })).transactions;
+    expect(after[0]).toMatchObject({ transactionId: undo.transactionId, kind: TransactionKind.UNDO, undoes: spread.transactionId });
+    expect(after[1].undoneBy).toEqual([undo.transactionId]);
+    // A base transaction is not undone through a sandbox.
+    const base = await write(leaf(0, 2), 5);
+    expect((await rejection(api().lattice.undoTransaction({ cube: "Plan", transactionId: base.transactionId, sandbox: sb.id }))).code).toBe(Code.NotFound);
+  });
 
   it("discards a sandbox with its values", async () => {
     const sb = await create("Scratch");

@@ -2,7 +2,8 @@
  * The task pane's Sandbox panel, in Chromium against a real backend (PGlite): Ann creates a
  * sandbox, which switches the cube's QATOM cells to it; her spread goes to the sandbox (the cells
  * show it, the base does not change); after Bob changes a leaf in the base, Commit lists that cell
- * with hers and his, Keep mine commits it anyway; a second sandbox is discarded. Screenshots of
+ * with hers and his, Keep mine commits it anyway; in a second sandbox a write is undone from Recent
+ * changes (the sandbox's own), then the sandbox is discarded. Screenshots of
  * each state go to test-artifacts/.
  */
 import fs from "node:fs";
@@ -119,10 +120,20 @@ describe("sandboxes in the task pane", () => {
     await page.getByRole("list", { name: "Your recent changes" }).getByText("Sandbox commit").first().waitFor();
   });
 
-  it("discards a sandbox after a confirmation", async () => {
+  it("undoes a write in a sandbox from its recent changes, then discards the sandbox after a confirmation", async () => {
     await page.getByLabel("New sandbox").fill("Scratch");
     await page.getByRole("button", { name: "Create", exact: true }).click();
     await announced("Sandbox Scratch created");
+    await page.evaluate(() => window.qatomTest.type("Sheet1!B2", 99));
+    await page.getByRole("button", { name: "Submit (1)" }).click();
+    await announced("Submitted: 1 applied");
+    await shows("Sheet1!B2", 99);
+    // Recent changes are the sandbox's: Undo takes the write back in the sandbox.
+    const recent = page.getByRole("list", { name: "Your recent changes" }).getByRole("listitem");
+    expect(await recent.count()).toBe(1);
+    await recent.first().getByRole("button", { name: /^Undo / }).click();
+    await announced("Undone: 1 leaf cell restored");
+    await shows("Sheet1!B2", 20);
     await page.evaluate(() => window.qatomTest.type("Sheet1!B2", 99));
     await page.getByRole("button", { name: "Submit (1)" }).click();
     await announced("Submitted: 1 applied");

@@ -9,7 +9,7 @@ import { ConnectionPanel } from "./Connection";
 import { RecentChangesPanel } from "./Recent";
 import { RestoresPanel } from "./Restores";
 import { SandboxPanel } from "./Sandbox";
-import { signedInKey, useAuthState, useLiveCell, usePendingList, useSelection } from "./hooks";
+import { signedInKey, useAuthState, useLiveCell, usePendingList, useSandboxOf, useSelection } from "./hooks";
 import type { TaskpaneHost } from "./host";
 
 const useStyles = makeStyles({
@@ -84,6 +84,8 @@ export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, f
   const cell = selection?.cell ?? null;
   const { live, error: liveError } = useLiveCell(feed, cell);
   const cellKey = cell ? JSON.stringify([cell.address, cell.cube, cell.members]) : "";
+  // The sandbox the selected cell's cube goes through: recent changes are that sandbox's.
+  const sandbox = useSandboxOf(sandboxes, cell?.cube ?? null);
 
   const pendingHeadingRef = useRef<HTMLHeadingElement>(null);
 
@@ -115,7 +117,7 @@ export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, f
           <SandboxPanel key={`s${who}`} clients={clients} cube={cell?.cube ?? null} sandboxes={sandboxes} refresh={submitted} announce={announce} onCommitted={() => setCommits((n) => n + 1)} />
         )}
         {/* Read again as another user, on another cube, and after each Submit's results. */}
-        <RecentChangesPanel key={`r${who}`} clients={clients} cube={cell?.cube ?? null} refresh={`${submitted};${commits}`} announce={announce} />
+        <RecentChangesPanel key={`r${who}${sandbox}`} clients={clients} cube={cell?.cube ?? null} sandbox={sandbox} refresh={`${submitted};${commits}`} announce={announce} />
         <Divider />
         <SelectedCellPanel selection={selection} live={live} error={selectionError ?? liveError} />
         {cell && (

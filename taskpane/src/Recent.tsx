@@ -40,10 +40,24 @@ interface MetConflicts {
  * first, each with what was asked for, when, the leaf cells it changed and an Undo button
  * (UndoTransaction). An undo that meets later changes by others changes nothing and lists them
  * (the cell, their value, who and when, the value the undo would restore), with "Undo the others"
- * (only the unconflicted leaves) and "Keep as it is". Read again when `refresh` changes (the
- * selected cell moved, a Submit), after an undo, and on Refresh.
+ * (only the unconflicted leaves) and "Keep as it is". With a sandbox chosen for the cube, its
+ * transactions, undone in it. Read again when `refresh` changes (the selected cell moved, a
+ * Submit), after an undo, and on Refresh.
  */
-export function RecentChangesPanel({ clients, cube, refresh, announce }: { clients: QatomApi; cube: string | null; refresh: string; announce: (message: string) => void }) {
+export function RecentChangesPanel({
+  clients,
+  cube,
+  sandbox = "",
+  refresh,
+  announce,
+}: {
+  clients: QatomApi;
+  cube: string | null;
+  /** The sandbox the cube goes through: its transactions are listed and undone in it ("": the base's). */
+  sandbox?: string;
+  refresh: string;
+  announce: (message: string) => void;
+}) {
   const styles = useStyles();
   const headingId = useId();
   const [list, setList] = useState<Transaction[] | null>(null);
@@ -60,21 +74,21 @@ export function RecentChangesPanel({ clients, cube, refresh, announce }: { clien
       return;
     }
     let alive = true;
-    clients.lattice.listTransactions({ cube, limit: RECENT }).then(
+    clients.lattice.listTransactions({ cube, limit: RECENT, sandbox }).then(
       (r) => alive && setList(r.transactions),
       (err: unknown) => alive && setError(errorMessage(err)),
     );
     return () => {
       alive = false;
     };
-  }, [clients, cube, refresh, reload]);
+  }, [clients, cube, sandbox, refresh, reload]);
 
   async function undo(tx: Transaction, onlyUnconflicted: boolean): Promise<void> {
     if (cube === null) return;
     setBusy(tx.transactionId);
     setError(null);
     try {
-      const res = await clients.lattice.undoTransaction({ cube, transactionId: tx.transactionId, onlyUnconflicted });
+      const res = await clients.lattice.undoTransaction({ cube, transactionId: tx.transactionId, onlyUnconflicted, sandbox });
       if (res.status === WriteStatus.CONFLICT) {
         setMet({ tx, conflicts: res.conflicts, count: Number(res.conflictCount) });
         announce(`Not undone: ${res.conflictCount} cell${res.conflictCount === 1n ? "" : "s"} changed since by others`);
@@ -138,7 +152,7 @@ export function RecentChangesPanel({ clients, cube, refresh, announce }: { clien
         </section>
       )}
       {cube !== null && list === null && !error && <Spinner size="tiny" label="Loading your recent changes" />}
-      {list && list.length === 0 && <Caption1 className={styles.muted}>No changes of yours to {cube} yet.</Caption1>}
+      {list && list.length === 0 && <Caption1 className={styles.muted}>No changes of yours to {cube}{sandbox ? " in this sandbox" : ""} yet.</Caption1>}
       {list && list.length > 0 && (
         <ul className={styles.list} aria-label="Your recent changes">
           {list.map((tx) => {

@@ -1,7 +1,7 @@
-/** React hooks over the pane's data sources: sign-in, the host's selection, pending writes, the live cell, the connection. */
+/** React hooks over the pane's data sources: sign-in, the host's selection, pending writes, the live cell, the connection, the sandbox chosen. */
 import { ConnectError } from "@connectrpc/connect";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { AddinContext, AuthState, CellRef, ConnectionState, HeldCell, Holds, Observable, PendingWrite, PendingWrites, SignIn } from "../../addin/src/contracts";
+import type { AddinContext, AuthState, CellRef, ConnectionState, HeldCell, Holds, Observable, PendingWrite, PendingWrites, SandboxChoices, SignIn } from "../../addin/src/contracts";
 import type { SelectedCell, TaskpaneHost } from "./host";
 
 /** A message for a person from anything thrown (Connect errors keep only their message). */
@@ -124,4 +124,13 @@ export function useConnectionState(connection: Observable<ConnectionState>): Con
     (fn) => connection.subscribe(fn),
     () => connection.get(),
   );
+}
+
+/** The sandbox id the workbook uses for `cube` ("" for the base, and where there are no sandboxes or no cube), followed as it changes. */
+export function useSandboxOf(sandboxes: SandboxChoices | undefined, cube: string | null): string {
+  const choices = useSyncExternalStore(
+    (fn) => sandboxes?.subscribe(fn) ?? (() => undefined),
+    () => sandboxes?.get() ?? null,
+  );
+  return choices && cube ? (sandboxes?.of(cube) ?? "") : "";
 }

@@ -255,26 +255,36 @@ export class Backend {
 
   /**
    * The recent transactions of a cube, newest first: `user`'s own, or every user's when `allUsers`
-   * (a cube admin only), at most `limit` (1 to MAX_LIST_TRANSACTIONS; 0: DEFAULT_LIST_TRANSACTIONS).
+   * (a cube admin only), at most `limit` (1 to MAX_LIST_TRANSACTIONS; 0: DEFAULT_LIST_TRANSACTIONS);
+   * with `sandbox`, that sandbox's (every user's: its owner only; see Sandboxes.transactions).
    * @throws DomainError for an unknown (or hidden) cube; invalid_argument for a limit out of range;
    *   permission_denied for allUsers without the admin role.
    */
-  async listTransactions(cubeName: string, user: string, opts: { limit: number; allUsers: boolean }, tenant: string = DEFAULT_TENANT): Promise<StoredTransaction[]> {
-    const { served, rights } = this.access(cubeName, user, tenant);
+  async listTransactions(
+    cubeName: string,
+    user: string,
+    opts: { limit: number; allUsers: boolean; sandbox?: string },
+    tenant: string = DEFAULT_TENANT,
+  ): Promise<StoredTransaction[]> {
+    const access = this.access(cubeName, user, tenant);
+    const { served, rights } = access;
     const limit = clampLimit(opts.limit, DEFAULT_LIST_TRANSACTIONS, MAX_LIST_TRANSACTIONS, "limit");
+    if (opts.sandbox) return this.sandboxes.transactions(access, opts.sandbox, opts.allUsers, limit);
     if (opts.allUsers && !rights.admin) throw new DomainError(`only an admin of cube ${served.cube.name} may list every user's transactions`, "permission_denied");
     return this.store.listTransactions(served.id, opts.allUsers ? null : user, limit);
   }
 
   /**
    * Undoes a transaction as `user` (writes/undo.ts), in the cube's write queue, with the user's
-   * rights as they are when its turn comes.
+   * rights as they are when its turn comes; with `sandbox`, a transaction of that sandbox, in it.
    * @throws DomainError for an unknown (or hidden) cube, an empty or unknown transaction id, or a
    *   caller who may not undo it (see undoTransaction).
    */
-  async undoTransaction(cubeName: string, txId: string, onlyUnconflicted: boolean, user: string, tenant: string = DEFAULT_TENANT): Promise<UndoOutcome> {
-    const { served, security } = this.access(cubeName, user, tenant);
+  async undoTransaction(cubeName: string, txId: string, onlyUnconflicted: boolean, user: string, tenant: string = DEFAULT_TENANT, sandbox = ""): Promise<UndoOutcome> {
+    const access = this.access(cubeName, user, tenant);
+    const { served, security } = access;
     if (!txId.trim()) throw new DomainError("transaction_id is required (an id from ListTransactions or WriteCellsResponse.transaction_id)", "invalid_argument");
+    if (sandbox) return this.sandboxes.undo(access, sandbox, txId.trim(), onlyUnconflicted, () => security.forUser(user));
     return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => undoTransaction(this.ctx, served, txId.trim(), onlyUnconflicted, user, security.forUser(user)));
   }
 

@@ -12,13 +12,14 @@ import { randomUUID } from "node:crypto";
 import { type SandboxEvent, sandboxOutboxRow } from "../events/contract";
 import { LeafOverlay } from "../lattice";
 import type { UserRights } from "../security";
-import type { SandboxShareAccess, Store, StoredSandbox } from "../store/types";
+import type { SandboxShareAccess, Store, StoredSandbox, StoredTransaction } from "../store/types";
 import { commitSandbox, type SandboxCommitOutcome } from "../writes/commit-sandbox";
 import type { WriteContext } from "../writes/context";
 import type { ScenarioCopySpec } from "../lattice";
 import { copyScenario } from "../writes/copy-scenario";
 import { SandboxLayer, workingCopy } from "../writes/sandbox-layer";
-import type { ScenarioCopyOutcome, WriteInput, WriteOutcome } from "../writes/types";
+import type { ScenarioCopyOutcome, UndoOutcome, WriteInput, WriteOutcome } from "../writes/types";
+import { undoTransaction } from "../writes/undo";
 import { writeCells } from "../writes/write-cells";
 import type { Access } from "./access";
 import { type ServedCube, tenantOf } from "./cube-registry";
@@ -158,6 +159,33 @@ export class Sandboxes {
       const held = await this.stillOpen(meta.id, access.served);
       const layer = this.layer(access.served, held);
       const out = await copyScenario({ ...this.deps.ctx, store: layer }, workingCopy(access.served, held.overlay), spec, baseVersion, access.user, rights());
+      held.overlay.set(layer.committed);
+      return out;
+    });
+  }
+
+  /**
+   * The transactions of sandbox `id`, newest first: the caller's, or everyone's (`user` null; the
+   * sandbox's owner only).
+   * @throws DomainError as `use` (read); permission_denied for everyone's when not the owner.
+   */
+  async transactions(access: Access, id: string, allUsers: boolean, limit: number): Promise<StoredTransaction[]> {
+    const { meta, role } = await this.use(access, id, "read");
+    if (allUsers && role !== "owner") throw new DomainError(`only the owner of sandbox "${meta.name}" may list every user's transactions in it`, "permission_denied");
+    return this.deps.store.listSandboxTransactions(meta.id, allUsers ? null : access.user, limit);
+  }
+
+  /**
+   * Undoes a transaction of sandbox `id` in the sandbox (writes/undo.ts over the sandbox), in the
+   * cube's write queue: as in the base, its author or a cube admin, with Write on every leaf.
+   * @throws DomainError as `use` (write) and undoTransaction.
+   */
+  async undo(access: Access, id: string, txId: string, onlyUnconflicted: boolean, rights: () => UserRights): Promise<UndoOutcome> {
+    const { meta } = await this.use(access, id, "write");
+    return this.deps.inQueue(access.served, async () => {
+      const held = await this.stillOpen(meta.id, access.served);
+      const layer = this.layer(access.served, held);
+      const out = await undoTransaction({ ...this.deps.ctx, store: layer }, workingCopy(access.served, held.overlay), txId, onlyUnconflicted, access.user, rights());
       held.overlay.set(layer.committed);
       return out;
     });

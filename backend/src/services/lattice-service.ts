@@ -203,12 +203,12 @@ export function registerLatticeService(backend: Backend) {
       },
 
       async listTransactions(req, ctx) {
-        const list = await backend.listTransactions(req.cube, userOf(ctx), { limit: req.limit, allUsers: req.allUsers }, tenantOfCall(ctx));
+        const list = await backend.listTransactions(req.cube, userOf(ctx), { limit: req.limit, allUsers: req.allUsers, sandbox: req.sandbox }, tenantOfCall(ctx));
         return { transactions: list.map(toTransaction) };
       },
 
       async undoTransaction(req, ctx) {
-        return toUndoResponse(await backend.undoTransaction(req.cube, req.transactionId, req.onlyUnconflicted, userOf(ctx), tenantOfCall(ctx)));
+        return toUndoResponse(await backend.undoTransaction(req.cube, req.transactionId, req.onlyUnconflicted, userOf(ctx), tenantOfCall(ctx), req.sandbox));
       },
 
       async getCellHistory(req, ctx) {

@@ -14,7 +14,19 @@ import { BULK_MIN_WRITES } from "./sql/commit-bulk";
 import { listCubes, loadCube, saveCube } from "./sql/cubes";
 import { getTransaction, listTransactions, transactionChanges } from "./sql/transactions";
 import { claimOutbox, markOutboxRelayed, pendingOutboxCount, pruneOutbox, releaseOutbox } from "./sql/outbox";
-import { closeSandbox, commitSandboxWrites, createSandbox, deleteSandbox, getSandbox, listSandboxes, sandboxCells, shareSandbox } from "./sql/sandboxes";
+import {
+  closeSandbox,
+  commitSandboxWrites,
+  createSandbox,
+  deleteSandbox,
+  getSandbox,
+  getSandboxTransaction,
+  listSandboxes,
+  listSandboxTransactions,
+  sandboxCells,
+  sandboxTransactionChanges,
+  shareSandbox,
+} from "./sql/sandboxes";
 import { changeSecurity, loadSecurity, securityAudit } from "./sql/security";
 import type { SecurityModel, VersionedSecurity } from "../security/model";
 import type {
@@ -37,6 +49,7 @@ import type {
   StoredCube,
   StoredTransaction,
   TransactionChanges,
+  TransactionInfo,
 } from "./types";
 
 export { copyChunks } from "./sql/codecs";
@@ -208,10 +221,22 @@ export class SqlStore implements Store {
     txId: string,
     user: string,
     writes: readonly SandboxWrite[],
-    detail: string,
+    info: TransactionInfo,
     outbox?: (at: number, versions: number[]) => Iterable<NewOutboxRow>,
   ): Promise<{ results: CommitResult[]; at: number }> {
-    return commitSandboxWrites(this.driver, id, txId, user, writes, detail, outbox);
+    return commitSandboxWrites(this.driver, id, txId, user, writes, info, outbox);
+  }
+
+  listSandboxTransactions(id: string, user: string | null, limit: number): Promise<StoredTransaction[]> {
+    return listSandboxTransactions(this.driver, id, user, limit);
+  }
+
+  getSandboxTransaction(id: string, txId: string): Promise<StoredTransaction | null> {
+    return getSandboxTransaction(this.driver, id, txId);
+  }
+
+  sandboxTransactionChanges(id: string, txId: string): Promise<TransactionChanges> {
+    return sandboxTransactionChanges(this.driver, id, txId);
   }
 
   closeSandbox(id: string, event?: NewOutboxRow): Promise<void> {

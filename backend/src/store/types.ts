@@ -343,9 +343,15 @@ export interface Store {
     txId: string,
     user: string,
     writes: readonly SandboxWrite[],
-    detail: string,
+    info: TransactionInfo,
     outbox?: (at: number, versions: number[]) => Iterable<NewOutboxRow>,
   ): Promise<{ results: CommitResult[]; at: number }>;
+  /** A sandbox's transactions, newest first: `user`'s, or everyone's when null. */
+  listSandboxTransactions(id: string, user: string | null, limit: number): Promise<StoredTransaction[]>;
+  /** One transaction of a sandbox, or null. */
+  getSandboxTransaction(id: string, txId: string): Promise<StoredTransaction | null>;
+  /** The leaf changes one transaction of a sandbox made. */
+  sandboxTransactionChanges(id: string, txId: string): Promise<TransactionChanges>;
   /** Marks a sandbox committed with nothing applied to the base. @throws Error when it is not open. */
   closeSandbox(id: string, event?: NewOutboxRow): Promise<void>;
   /** Deletes a sandbox with its cells, shares and audit; true when it existed. */

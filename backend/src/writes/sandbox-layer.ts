@@ -3,12 +3,12 @@
  * copy-scenario.ts: resolve, rights, versions, holds, spreading, outcomes), over a working copy of
  * the cube with the sandbox's leaves in place, and with a `SandboxLayer` as the pipeline's store:
  * it commits to the sandbox's cells (sql/sandboxes.ts) instead of the base's and keeps what it
- * committed for the sandbox's overlay. The base is never written.
+ * committed for the sandbox's overlay, and it reads the sandbox's transactions back for an undo in
+ * the sandbox (undo.ts). The base is never written.
  */
 import type { ServedCube } from "../domain/cube-registry";
-import { DomainError } from "../domain/errors";
 import { Cube, type LeafCells, type LeafOverlay, type OverlayChange } from "../lattice";
-import type { CommitOptions, CommitResult, NewOutboxRow, PendingWrite, SandboxWrite, Store, StoredCellState } from "../store/types";
+import type { CommitOptions, CommitResult, NewOutboxRow, PendingWrite, SandboxWrite, Store, StoredCellState, StoredTransaction, TransactionChanges } from "../store/types";
 import type { WriteStore } from "./context";
 
 /**
@@ -88,7 +88,8 @@ export class SandboxLayer implements WriteStore {
       stale[i] = now === w.baseVersion ? null : { value: mine ? mine.value : base.value, version: now, updatedBy: mine ? null : (base.writer?.user ?? null), updatedAt: mine ? null : (base.writer?.at ?? null) };
       return { coords: w.coords, oldValue: w.oldValue, newValue: w.newValue, expectedVersion: stale[i] ? -1 : (mine?.version ?? 0), baseVersion: base.version, group: w.group };
     });
-    const { results, at } = await this.store.commitSandboxWrites(this.sandboxId, txId, user, layered, options.transaction?.detail ?? "", () => [this.event]);
+    const info = options.transaction ?? { kind: "write", detail: "" };
+    const { results, at } = await this.store.commitSandboxWrites(this.sandboxId, txId, user, layered, info, () => [this.event]);
     results.forEach((r, i) => {
       const s = stale[i];
       if (!r.ok && s && !r.groupFailed) results[i] = { ok: false, currentValue: s.value, currentVersion: s.version, updatedBy: s.updatedBy, updatedAt: s.updatedAt };
@@ -103,11 +104,13 @@ export class SandboxLayer implements WriteStore {
     return states.map((s, i) => (this.overlay.leaf(coords[i]) ? { value: null, version: 0, updatedBy: null, updatedAt: null } : s));
   }
 
-  getTransaction(): never {
-    throw new DomainError("undo inside a sandbox is not available: discard the sandbox, or write the old values in it", "unimplemented");
+  /** A transaction of the sandbox (for an undo in it). */
+  getTransaction(_cubeId: number, txId: string): Promise<StoredTransaction | null> {
+    return this.store.getSandboxTransaction(this.sandboxId, txId);
   }
 
-  transactionChanges(): never {
-    return this.getTransaction();
+  /** The leaf changes of a transaction of the sandbox. */
+  transactionChanges(_cubeId: number, txId: string): Promise<TransactionChanges> {
+    return this.store.sandboxTransactionChanges(this.sandboxId, txId);
   }
 }

@@ -45,7 +45,10 @@ CREATE TABLE sandbox_tx (
   user_name text NOT NULL,
   at timestamptz NOT NULL,
   leaves int NOT NULL,
-  detail text NOT NULL
+  -- As write_tx (migration 007): write, spread, copy or undo; what was asked for; the undone transaction.
+  kind text NOT NULL CHECK (kind IN ('write', 'spread', 'copy', 'undo')),
+  detail text NOT NULL,
+  undoes text
 );
 CREATE INDEX sandbox_tx_idx ON sandbox_tx (sandbox_id, at DESC);
 
@@ -59,6 +62,8 @@ CREATE TABLE sandbox_audit (
   version bigint NOT NULL
 );
 CREATE INDEX sandbox_audit_cell_idx ON sandbox_audit (sandbox_id, coords, id DESC);
+-- A sandbox transaction's records, for its undo.
+CREATE INDEX sandbox_audit_tx_idx ON sandbox_audit (tx_id, id);
 
 -- A sandbox's commit is a transaction of the base of its own kind.
 ALTER TABLE write_tx DROP CONSTRAINT write_tx_kind_check;

@@ -5,7 +5,18 @@
  * the store checks only what a concurrent writer could break: a sandbox cell's version.
  */
 import type { SqlDriver, SqlRunner } from "../driver";
-import type { CommitResult, NewOutboxRow, SandboxShareAccess, SandboxWrite, StoredSandbox, StoredSandboxCell } from "../types";
+import type {
+  CommitResult,
+  NewOutboxRow,
+  SandboxShareAccess,
+  SandboxWrite,
+  StoredSandbox,
+  StoredSandboxCell,
+  StoredTransaction,
+  TransactionChanges,
+  TransactionInfo,
+  TransactionKind,
+} from "../types";
 import { epochMs, intArrayLiteral, toNumber, valueOrNull } from "./codecs";
 import { nextVersions } from "./commit-rows";
 import { insertOutboxRows } from "./outbox";
@@ -112,7 +123,8 @@ export async function sandboxCells(db: SqlRunner, id: string): Promise<StoredSan
  * applies when the sandbox cell's stored version is still `expectedVersion` (0: the sandbox has
  * not changed the cell), all of a `group` or none; an applied write gets a new version from
  * `cell_version_seq`, its sandbox cell (keeping the base version of its first change) and an audit
- * record; the transaction gets a `sandbox_tx` row, and `outbox(at)` rows when any applied.
+ * record; the transaction gets a `sandbox_tx` row (`info`: kind, what was asked for, the undone
+ * transaction), and `outbox(at)` rows when any applied.
  * @returns one result per write, in order, and the commit time (ms).
  * @throws Error when the sandbox is not stored or not open (nothing is written).
  */
@@ -122,7 +134,7 @@ export async function commitSandboxWrites(
   txId: string,
   user: string,
   writes: readonly SandboxWrite[],
-  detail: string,
+  info: TransactionInfo,
   outbox?: (at: number, versions: number[]) => Iterable<NewOutboxRow>,
 ): Promise<{ results: CommitResult[]; at: number }> {
   return db.transaction(async (tx) => {
@@ -187,12 +199,14 @@ export async function commitSandboxWrites(
         [id, txId, params[1], params[5], params[2], params[3]],
       );
     }
-    await tx.query("INSERT INTO sandbox_tx (tx_id, sandbox_id, user_name, at, leaves, detail) VALUES ($1, $2, $3, now(), $4, $5)", [
+    await tx.query("INSERT INTO sandbox_tx (tx_id, sandbox_id, user_name, at, leaves, kind, detail, undoes) VALUES ($1, $2, $3, now(), $4, $5, $6, $7)", [
       txId,
       id,
       user,
       applied.length,
-      detail.slice(0, 2000),
+      info.kind,
+      info.detail.slice(0, 2000),
+      info.undoes ?? null,
     ]);
     if (outbox) await insertOutboxRows(tx, outbox(at, versions));
     return { results, at };
@@ -226,4 +240,58 @@ export async function closeSandbox(db: SqlDriver, id: string, event?: NewOutboxR
     await markSandboxCommitted(tx, id, null);
     if (event) await insertOutboxRows(tx, [event]);
   });
+}
+
+type SandboxTxRow = { tx_id: string; user_name: string; at: unknown; leaves: unknown; kind: string; detail: string; undoes: string | null; undone_by: string | null };
+
+const SANDBOX_TX_COLUMNS = `t.tx_id, t.user_name, ${epochMs("t.at")} AS at, t.leaves, t.kind, t.detail, t.undoes,
+  (SELECT string_agg(u.tx_id, ',' ORDER BY u.at, u.tx_id) FROM sandbox_tx AS u
+   WHERE u.sandbox_id = t.sandbox_id AND u.undoes = t.tx_id) AS undone_by`;
+
+function toSandboxTransaction(r: SandboxTxRow): StoredTransaction {
+  return {
+    txId: r.tx_id,
+    user: r.user_name,
+    at: Number(r.at),
+    leaves: Number(r.leaves),
+    kind: r.kind as TransactionKind,
+    detail: r.detail,
+    ...(r.undoes ? { undoes: r.undoes } : {}),
+    undoneBy: r.undone_by ? r.undone_by.split(",") : [],
+  };
+}
+
+/** Transactions of sandbox `id`, newest first, at most `limit`: `user`'s, or everyone's when null. */
+export async function listSandboxTransactions(db: SqlRunner, id: string, user: string | null, limit: number): Promise<StoredTransaction[]> {
+  const rows = await db.query<SandboxTxRow>(
+    `SELECT ${SANDBOX_TX_COLUMNS} FROM sandbox_tx AS t
+     WHERE t.sandbox_id = $1 AND ($2::text IS NULL OR t.user_name = $2::text)
+     ORDER BY t.at DESC, t.tx_id DESC LIMIT $3`,
+    [id, user, limit],
+  );
+  return rows.map(toSandboxTransaction);
+}
+
+/** Transaction `txId` of sandbox `id`, or null. */
+export async function getSandboxTransaction(db: SqlRunner, id: string, txId: string): Promise<StoredTransaction | null> {
+  const rows = await db.query<SandboxTxRow>(`SELECT ${SANDBOX_TX_COLUMNS} FROM sandbox_tx AS t WHERE t.sandbox_id = $1 AND t.tx_id = $2`, [id, txId]);
+  return rows.length > 0 ? toSandboxTransaction(rows[0]) : null;
+}
+
+/** The leaf changes transaction `txId` of sandbox `id` made, as columns in commit order (see TransactionChanges). */
+export async function sandboxTransactionChanges(db: SqlRunner, id: string, txId: string): Promise<TransactionChanges> {
+  const rows = await db.query<{ coords: number[]; old_value: unknown; new_value: unknown; version: unknown }>(
+    "SELECT coords, old_value, new_value, version::text AS version FROM sandbox_audit WHERE tx_id = $2 AND sandbox_id = $1 ORDER BY id",
+    [id, txId],
+  );
+  const dims = rows.length > 0 ? rows[0].coords.length : 0;
+  const n = rows.length;
+  const out: TransactionChanges = { count: n, dims, coords: new Int32Array(n * dims), oldValues: new Float64Array(n), newValues: new Float64Array(n), versions: new Float64Array(n) };
+  rows.forEach((r, k) => {
+    out.coords.set(r.coords, k * dims);
+    out.oldValues[k] = toNumber(r.old_value) ?? Number.NaN;
+    out.newValues[k] = toNumber(r.new_value) ?? Number.NaN;
+    out.versions[k] = Number(r.version);
+  });
+  return out;
 }
