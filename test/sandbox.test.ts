@@ -9,11 +9,12 @@
  * equal the overlay; a sandbox survives a restart; a spread in a sandbox is undone in it; a
  * discarded one is gone.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { TransactionKind, type WatchCellsResponse, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import { SandboxAccess, SandboxState } from "../proto/gen/quantatom/v1/sandbox_pb";
 import type { CubeDef, LeafCells } from "../backend/src/lattice";
 import { apiClients } from "./helpers/clients";
+import { rejection } from "./helpers/rejection";
 import { CubeServer, type StoreKind } from "./helpers/cube-server";
 
 const AREAS = ["North", "South"];
@@ -109,14 +110,6 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("sandboxes on %s", (kind) => 
     return (await api(user).sandbox.createSandbox({ cube: "Plan", name })).sandbox!;
   }
 
-  async function rejection(p: Promise<unknown>): Promise<ConnectError> {
-    const err = await p.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ConnectError);
-    return err as ConnectError;
-  }
 
   it("keeps a sandbox's values to itself: the base and other users do not see them", async () => {
     const sb = await create("What-if 1");

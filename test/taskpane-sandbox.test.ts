@@ -13,7 +13,7 @@ import { apiClients } from "./helpers/clients";
 import type { TestPage } from "./helpers/browser-page";
 import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors } from "./helpers/page-errors";
-import { openSecuredTaskpane } from "./helpers/taskpane-secured";
+import { openPlannersTaskpane } from "./helpers/taskpane-secured";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const leaf = (region: string) => [region, "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
@@ -37,14 +37,7 @@ describe("sandboxes in the task pane", () => {
   const picker = () => page.getByLabel("Cells of Demo show");
 
   beforeAll(async () => {
-    t = await openSecuredTaskpane("qatom-taskpane-sandbox-", {
-      admins: ["admin"],
-      groups: [{ name: "planners", rights: {} }],
-      users: [
-        { id: "ann", name: "Ann Analyst", groups: ["planners"] },
-        { id: "bob", name: "Bob Budget", groups: ["planners"] },
-      ],
-    });
+    t = await openPlannersTaskpane("qatom-taskpane-sandbox-");
     ({ page, server } = t);
   });
 

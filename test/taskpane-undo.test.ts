@@ -11,7 +11,7 @@ import { apiClients } from "./helpers/clients";
 import type { TestPage } from "./helpers/browser-page";
 import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors } from "./helpers/page-errors";
-import { openSecuredTaskpane } from "./helpers/taskpane-secured";
+import { openPlannersTaskpane } from "./helpers/taskpane-secured";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const leaf = (region: string) => [region, "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
@@ -35,15 +35,7 @@ describe("recent changes and undo in the task pane", () => {
   const announced = (text: string) => page.getByRole("status").filter({ hasText: text }).waitFor({ state: "attached" });
 
   beforeAll(async () => {
-    // Planners may spread everywhere (no dimension is secured); the seeded users come from the section.
-    t = await openSecuredTaskpane("qatom-taskpane-undo-", {
-      admins: ["admin"],
-      groups: [{ name: "planners", rights: {} }],
-      users: [
-        { id: "ann", name: "Ann Analyst", groups: ["planners"] },
-        { id: "bob", name: "Bob Budget", groups: ["planners"] },
-      ],
-    });
+    t = await openPlannersTaskpane("qatom-taskpane-undo-");
     ({ page, server } = t);
   });
 

@@ -6,10 +6,11 @@
  * changes nothing, or only the other leaves when asked; an undo can be undone; only the author or
  * an admin may undo.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { TransactionKind, WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
 import type { CubeDef, DimensionDef, LeafCells } from "../backend/src/lattice";
 import { apiClients } from "./helpers/clients";
+import { rejection } from "./helpers/rejection";
 import { CubeServer, type StoreKind } from "./helpers/cube-server";
 
 /** A flat dimension: an All member over `n` leaves named `${prefix}1..n`. */
@@ -92,14 +93,6 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("undo on %s", (kind) => {
     return (await lattice().getCells({ cube: "Undo", cells: [{ members }] })).cells[0].version;
   }
 
-  async function rejection(p: Promise<unknown>): Promise<ConnectError> {
-    const err = await p.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ConnectError);
-    return err as ConnectError;
-  }
 
   it("undoes a leaf write as a new transaction with its own audit record, listed with what it undid; the undo can be undone", async () => {
     const cell = leaf(0, 0, 1);

@@ -22,3 +22,18 @@ export function openSecuredTaskpane(name: string, security: SecurityModelInput):
     startServer: (pageDir) => CubeServer.start("PGlite", smallCubeDef, smallCubeCells(), { QATOM_ADDIN_DIR: pageDir }, model),
   });
 }
+
+/**
+ * {@link openSecuredTaskpane} with planners who may spread everywhere (no dimension is secured):
+ * Ann and Bob, and `admin`, the cube's admin; the development sign-in lists them.
+ */
+export function openPlannersTaskpane(name: string): Promise<TestPage<CubeServer>> {
+  return openSecuredTaskpane(name, {
+    admins: ["admin"],
+    groups: [{ name: "planners", rights: {} }],
+    users: [
+      { id: "ann", name: "Ann Analyst", groups: ["planners"] },
+      { id: "bob", name: "Bob Budget", groups: ["planners"] },
+    ],
+  });
+}

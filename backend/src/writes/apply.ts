@@ -5,7 +5,7 @@
  */
 import type { CellWriter, LeafChange, LeafColumns } from "../lattice";
 import type { ServedCube } from "../domain/cube-registry";
-import type { Store } from "../store/types";
+import type { CommitResult, PendingWrite, Store } from "../store/types";
 
 /**
  * Applies leaf changes to a served cube's lattice, each only when its version is newer than the
@@ -54,6 +54,28 @@ export function applyColumnsNewer(served: ServedCube, cols: LeafColumns, writer:
   }
   cube.applyColumns(sub, writer);
   return kept;
+}
+
+/**
+ * Applies a commit's pending writes (each cell and its new value; results in the same order, those
+ * not ok skipped as version 0) as columns by `writer` (applyColumnsNewer). An undo's and a sandbox
+ * commit's last step.
+ * @returns the highest version written.
+ */
+export function applyCommitted(served: ServedCube, pending: readonly PendingWrite[], results: readonly CommitResult[], writer: CellWriter): number {
+  const nd = served.cube.dims.length;
+  const n = pending.length;
+  const cols: LeafColumns = { count: n, coords: new Int32Array(n * nd), values: new Float64Array(n), versions: new Float64Array(n) };
+  let version = 0;
+  pending.forEach((p, k) => {
+    cols.coords.set(p.coords, k * nd);
+    cols.values[k] = p.newValue ?? Number.NaN;
+    const r = results[k];
+    cols.versions[k] = r.ok ? r.version : 0;
+    if (cols.versions[k] > version) version = cols.versions[k];
+  });
+  applyColumnsNewer(served, cols, writer);
+  return version;
 }
 
 /**

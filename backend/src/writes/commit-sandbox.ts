@@ -7,12 +7,11 @@
  * meanwhile, nothing of the base is overwritten unasked.
  */
 import { RIGHT, type UserRights } from "../security";
-import type { LeafColumns } from "../lattice";
 import { DomainError } from "../domain/errors";
 import { lackingRight, shownName } from "../domain/access";
 import type { ServedCube } from "../domain/cube-registry";
 import type { NewOutboxRow, PendingWrite, Store, StoredSandboxCell } from "../store/types";
-import { applyColumnsNewer, catchUp } from "./apply";
+import { applyCommitted, catchUp } from "./apply";
 import { commitPending } from "./commit";
 import type { WriteContext } from "./context";
 import { MAX_UNDO_CONFLICTS } from "./types";
@@ -67,7 +66,6 @@ export async function commitSandbox(
   event: NewOutboxRow,
 ): Promise<SandboxCommitOutcome> {
   const { cube } = served;
-  const nd = cube.dims.length;
   const coords = cells.map((c) => Int32Array.from(c.coords));
   // Leaves this instance has not caught up on: a newer base version than the sandbox saw.
   await catchUp(ctx.store, served, coords.filter((c, i) => cube.leafState(c).version < cells[i].baseVersion));
@@ -118,16 +116,7 @@ export async function commitSandbox(
       if (attempt < COMMIT_TRIES) continue;
       throw new DomainError(`the base keeps changing under sandbox "${sandbox.name}" through other instances; try the commit again`, "aborted");
     }
-    const cols: LeafColumns = { count: pending.length, coords: new Int32Array(pending.length * nd), values: new Float64Array(pending.length), versions: new Float64Array(pending.length) };
-    let version = 0;
-    pending.forEach((p, k) => {
-      cols.coords.set(p.coords, k * nd);
-      cols.values[k] = p.newValue ?? Number.NaN;
-      const r = committed.results[k];
-      cols.versions[k] = r.ok ? r.version : 0;
-      if (cols.versions[k] > version) version = cols.versions[k];
-    });
-    applyColumnsNewer(served, cols, { user, at: committed.at });
+    const version = applyCommitted(served, pending, committed.results, { user, at: committed.at });
     ctx.publisher?.kick();
     return { status: "APPLIED", txId: committed.txId, leavesCommitted: pending.length, version, conflicts, conflictCount };
   }

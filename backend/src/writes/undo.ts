@@ -9,14 +9,14 @@
  * An undo is itself a transaction, so it can be undone. Neither TM1 nor Essbase can take back a
  * committed spread; the per-leaf audit records and versions make it exact here.
  */
-import type { Cube, LeafColumns } from "../lattice";
+import type { Cube } from "../lattice";
 import { RIGHT, type UserRights } from "../security";
 import { lackingRight, shownName } from "../domain/access";
 import type { ServedCube } from "../domain/cube-registry";
 import { DomainError } from "../domain/errors";
 import type { PendingWrite, TransactionChanges } from "../store/types";
 import { Turns } from "../compute/turns";
-import { applyColumnsNewer, catchUp } from "./apply";
+import { applyCommitted, catchUp } from "./apply";
 import { commitPending } from "./commit";
 import { fmt } from "./conflicts";
 import type { WriteContext } from "./context";
@@ -160,16 +160,7 @@ export async function undoTransaction(
       if (attempt < UNDO_TRIES) continue;
       throw new DomainError(`transaction ${txId}'s leaves keep changing through other instances; try the undo again`, "aborted");
     }
-    const cols: LeafColumns = { count: restore.length, coords: new Int32Array(restore.length * nd), values: new Float64Array(restore.length), versions: new Float64Array(restore.length) };
-    let version = 0;
-    restore.forEach((r, k) => {
-      cols.coords.set(r.leaf.coords, k * nd);
-      cols.values[k] = r.leaf.restore ?? Number.NaN;
-      const res = committed.results[k];
-      cols.versions[k] = res.ok ? res.version : 0;
-      if (cols.versions[k] > version) version = cols.versions[k];
-    });
-    applyColumnsNewer(served, cols, { user, at: committed.at });
+    const version = applyCommitted(served, pending, committed.results, { user, at: committed.at });
     ctx.publisher?.kick();
     return { status: "APPLIED", txId: committed.txId, leavesRestored: restore.length, version, conflicts, conflictCount };
   }

@@ -15,11 +15,11 @@ import type {
   StoredTransaction,
   TransactionChanges,
   TransactionInfo,
-  TransactionKind,
 } from "../types";
 import { epochMs, intArrayLiteral, toNumber, valueOrNull } from "./codecs";
 import { nextVersions } from "./commit-rows";
 import { insertOutboxRows } from "./outbox";
+import { toTransaction, transactionColumns, type TxRow } from "./transactions";
 
 /** Cells per statement when sandbox cells are read or written. */
 const BATCH = 10_000;
@@ -242,40 +242,23 @@ export async function closeSandbox(db: SqlDriver, id: string, event?: NewOutboxR
   });
 }
 
-type SandboxTxRow = { tx_id: string; user_name: string; at: unknown; leaves: unknown; kind: string; detail: string; undoes: string | null; undone_by: string | null };
-
-const SANDBOX_TX_COLUMNS = `t.tx_id, t.user_name, ${epochMs("t.at")} AS at, t.leaves, t.kind, t.detail, t.undoes,
-  (SELECT string_agg(u.tx_id, ',' ORDER BY u.at, u.tx_id) FROM sandbox_tx AS u
-   WHERE u.sandbox_id = t.sandbox_id AND u.undoes = t.tx_id) AS undone_by`;
-
-function toSandboxTransaction(r: SandboxTxRow): StoredTransaction {
-  return {
-    txId: r.tx_id,
-    user: r.user_name,
-    at: Number(r.at),
-    leaves: Number(r.leaves),
-    kind: r.kind as TransactionKind,
-    detail: r.detail,
-    ...(r.undoes ? { undoes: r.undoes } : {}),
-    undoneBy: r.undone_by ? r.undone_by.split(",") : [],
-  };
-}
+const SANDBOX_TX_COLUMNS = transactionColumns("sandbox_tx", "sandbox_id");
 
 /** Transactions of sandbox `id`, newest first, at most `limit`: `user`'s, or everyone's when null. */
 export async function listSandboxTransactions(db: SqlRunner, id: string, user: string | null, limit: number): Promise<StoredTransaction[]> {
-  const rows = await db.query<SandboxTxRow>(
+  const rows = await db.query<TxRow>(
     `SELECT ${SANDBOX_TX_COLUMNS} FROM sandbox_tx AS t
      WHERE t.sandbox_id = $1 AND ($2::text IS NULL OR t.user_name = $2::text)
      ORDER BY t.at DESC, t.tx_id DESC LIMIT $3`,
     [id, user, limit],
   );
-  return rows.map(toSandboxTransaction);
+  return rows.map(toTransaction);
 }
 
 /** Transaction `txId` of sandbox `id`, or null. */
 export async function getSandboxTransaction(db: SqlRunner, id: string, txId: string): Promise<StoredTransaction | null> {
-  const rows = await db.query<SandboxTxRow>(`SELECT ${SANDBOX_TX_COLUMNS} FROM sandbox_tx AS t WHERE t.sandbox_id = $1 AND t.tx_id = $2`, [id, txId]);
-  return rows.length > 0 ? toSandboxTransaction(rows[0]) : null;
+  const rows = await db.query<TxRow>(`SELECT ${SANDBOX_TX_COLUMNS} FROM sandbox_tx AS t WHERE t.sandbox_id = $1 AND t.tx_id = $2`, [id, txId]);
+  return rows.length > 0 ? toTransaction(rows[0]) : null;
 }
 
 /** The leaf changes transaction `txId` of sandbox `id` made, as columns in commit order (see TransactionChanges). */

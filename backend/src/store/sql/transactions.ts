@@ -10,7 +10,8 @@ import { epochMs } from "./codecs";
 /** Audit records read per statement by transactionChanges. */
 const CHANGES_PAGE_ROWS = 50_000;
 
-type TxRow = {
+/** A transaction row as `transactionColumns` selects it. */
+export type TxRow = {
   tx_id: string;
   user_name: string;
   at: unknown;
@@ -21,11 +22,20 @@ type TxRow = {
   undone_by: string | null;
 };
 
-const TX_COLUMNS = `t.tx_id, t.user_name, ${epochMs("t.at")} AS at, t.leaves, t.kind, t.detail, t.undoes,
-  (SELECT string_agg(u.tx_id, ',' ORDER BY u.at, u.tx_id) FROM write_tx AS u
-   WHERE u.cube_id = t.cube_id AND u.undoes = t.tx_id) AS undone_by`;
+/**
+ * The columns of a transaction row `t` of `table` (write_tx, or sandbox_tx of migration 008), with
+ * the ids of the undos that restored it: those of the same `scope` (cube or sandbox) that name it.
+ */
+export function transactionColumns(table: "write_tx" | "sandbox_tx", scope: "cube_id" | "sandbox_id"): string {
+  return `t.tx_id, t.user_name, ${epochMs("t.at")} AS at, t.leaves, t.kind, t.detail, t.undoes,
+  (SELECT string_agg(u.tx_id, ',' ORDER BY u.at, u.tx_id) FROM ${table} AS u
+   WHERE u.${scope} = t.${scope} AND u.undoes = t.tx_id) AS undone_by`;
+}
 
-function toTransaction(r: TxRow): StoredTransaction {
+const TX_COLUMNS = transactionColumns("write_tx", "cube_id");
+
+/** A transaction row as a StoredTransaction. */
+export function toTransaction(r: TxRow): StoredTransaction {
   return {
     txId: r.tx_id,
     user: r.user_name,
