@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { PENDING_STYLE } from "../addin/src/host";
+import { PENDING_STYLE, SANDBOX_STYLE } from "../addin/src/host";
 import { openTestPage, type TestPage } from "./helpers/browser-page";
 import { apiClients } from "./helpers/clients";
 import { expectNoPageErrors } from "./helpers/page-errors";
@@ -154,6 +154,32 @@ describe("a data-entry session in Excel (Chromium stand-ins)", () => {
     expect(t.rpcCount("WriteCells") - before).toBe(1);
     const [north] = (await apiClients(server.url, "check").lattice.getCells({ cube: "Demo", cells: [{ members: ["[Measures].[Revenue]", "[Region].[North]", "[Scenario].[Actual]"] }] })).cells;
     expect(north.value ?? null).toBeNull();
+    expectNoPageErrors(t.pageErrors);
+  });
+
+  test("in a sandbox chosen in the pane, a submitted value marks the cells it changed; the choice is saved in the workbook; back on the base the marks go", async () => {
+    const B3 = [UNITS, "[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]"];
+    const [before] = (await apiClients(server.url, "check").lattice.getCells({ cube: "Demo", cells: [{ members: B3 }] })).cells;
+    await api((a) => a.select("Sheet1!B3"));
+    await page.getByLabel("New sandbox").fill("Sheet what-if");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await page.getByText("Changes you submit to Demo go to sandbox Sheet what-if", { exact: false }).waitFor();
+    const saved = await page.evaluate('globalThis.Office.context.document.settings.saved["qatom.sandboxes"]');
+    expect(saved).toEqual({ demo: { id: expect.any(String), name: "Sheet what-if" } });
+
+    await api((a) => a.wb.userEnters("Sheet1!B3", 4321));
+    await until('a.pending().some((p) => p.startsWith("Sheet1!B3 pending"))', "B3 pending");
+    await page.getByRole("tabpanel", { name: "QuantatomAI" }).getByRole("button", { name: "Submit", exact: true }).click();
+    await until('a.pending().some((p) => p.startsWith("Sheet1!B3 applied"))', "B3 applied in the sandbox");
+    await until(`a.wb.cell("Sheet1!B3").style === ${JSON.stringify(SANDBOX_STYLE.name)} && a.shown("Sheet1!B3") === "4,321"`, "B3 marked as changed in the sandbox");
+    expect(await api((a) => a.wb.cell("Sheet1!C3").style)).toBe("Normal");
+    const [base] = (await apiClients(server.url, "check").lattice.getCells({ cube: "Demo", cells: [{ members: B3 }] })).cells;
+    expect(base.value).toBe(before.value);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(ARTIFACTS, "excel-sandbox.png") });
+
+    await page.getByLabel("Cells of Demo show").selectOption({ label: "Base (shared data)" });
+    await until(`a.wb.cell("Sheet1!B3").style === "Normal" && a.shown("Sheet1!B3") === ${JSON.stringify((before.value ?? 0).toLocaleString("en-US"))}`, "B3 back on the base, unmarked");
     expectNoPageErrors(t.pageErrors);
   });
 });

@@ -22,6 +22,7 @@ import { ObservableValue, refKey } from "./observable";
 import { PendingWritesStore } from "./pending-writes";
 import { watchProtocol } from "./protocol";
 import { RestoreProblems } from "./restores";
+import { SandboxMarks } from "./sandbox-marks";
 import { WorkbookSandboxes } from "./sandboxes";
 import { startRibbon } from "./ribbon";
 import { loadSettings, normalizeSettings, storeSettings } from "./settings";
@@ -143,6 +144,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   const restores = new RestoreProblems((cells) => host.writeFormulas(cells), options.restoreRetryMs);
   const preview = new PendingPreview(pendingWrites);
   const marks = new PendingMarks(host, pendingWrites);
+  const sandboxMarks = new SandboxMarks(host, formulaCells, pendingWrites, marks);
 
   // A new user (or none) sees only what they may: every stream and comment is read again with the
   // new token, or shows "Sign in in the task pane" when there is none.
@@ -297,6 +299,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
       restores.dispose();
       preview.dispose();
       marks.dispose();
+      sandboxMarks.dispose();
       for (const stop of stopListening.splice(0)) void stop();
       stopRibbon?.();
     },

@@ -72,7 +72,7 @@ export type SheetStructureChange = { kind: "rowsSorted"; sheet: string; address:
 export interface FormulaWrite {
   address: string;
   formula?: string;
-  /** A cell style's name (`Range.style`); the pending style is created on first use (see {@link PENDING_STYLE}). */
+  /** A cell style's name (`Range.style`); the add-in's styles are created on first use (see {@link PENDING_STYLE}, {@link SANDBOX_STYLE}). */
   style?: string;
   /** Excel number format code to set back (`Range.numberFormat`). */
   numberFormat?: string;
@@ -85,6 +85,12 @@ export interface FormulaWrite {
  * @see https://learn.microsoft.com/javascript/api/excel/excel.style
  */
 export const PENDING_STYLE = { name: "QuantatomAI Pending", fill: "#FCE4B6", font: "#7A4A00" } as const;
+
+/** The cell style the add-in owns for cells a sandbox changed, read through it (./sandbox-marks.ts): a fill only, as PENDING_STYLE. */
+export const SANDBOX_STYLE = { name: "QuantatomAI Sandbox", fill: "#DCEBFA", font: "#0F4C81" } as const;
+
+/** The add-in's own cell styles, created on first use. */
+const OWN_STYLES = [PENDING_STYLE, SANDBOX_STYLE];
 
 /** Most cells read in one sync, and most bytes of formulas written in one: well under Excel on the web's 5 MB per request and response. */
 export const MAX_CELLS_PER_SYNC = 500;
@@ -340,44 +346,44 @@ async function loadCells(context: Excel.RequestContext, addresses: readonly stri
   return out;
 }
 
-/** Creates the pending style when the workbook lacks it (Excel.StyleCollection, ExcelApi 1.7). */
-async function ensurePendingStyle(context: Excel.RequestContext): Promise<void> {
-  const existing = context.workbook.styles.getItemOrNullObject(PENDING_STYLE.name);
+/** Creates one of the add-in's styles when the workbook lacks it (Excel.StyleCollection, ExcelApi 1.7). */
+async function ensureStyle(context: Excel.RequestContext, spec: (typeof OWN_STYLES)[number]): Promise<void> {
+  const existing = context.workbook.styles.getItemOrNullObject(spec.name);
   existing.load("name");
   await context.sync();
   if (!existing.isNullObject) return;
-  context.workbook.styles.add(PENDING_STYLE.name);
-  const style = context.workbook.styles.getItem(PENDING_STYLE.name);
+  context.workbook.styles.add(spec.name);
+  const style = context.workbook.styles.getItem(spec.name);
   style.includeNumber = false;
   style.includeAlignment = false;
   style.includeBorder = false;
   style.includeProtection = false;
   style.includeFont = true;
   style.includePatterns = true;
-  style.fill.color = PENDING_STYLE.fill;
-  style.font.color = PENDING_STYLE.font;
+  style.fill.color = spec.fill;
+  style.font.color = spec.font;
   await context.sync();
 }
 
 /**
- * Whether the pending style is known to exist in the workbook: checked (and created) once, not on
- * every typed entry; a batch that fails while using it checks again next time (the user may have
+ * The add-in's styles known to exist in the workbook: checked (and created) once, not on every
+ * typed entry; a batch that fails while using one checks again next time (the user may have
  * deleted the style).
  */
 interface StyleState {
-  pendingKnown: boolean;
+  known: Set<string>;
 }
 
 /** Queues the writes, syncing every MAX_WRITE_BYTES_PER_SYNC bytes of formula text (Excel on the web's 5 MB request limit). */
 async function putCells(context: Excel.RequestContext, cells: readonly FormulaWrite[], styles: StyleState): Promise<void> {
-  const styled = cells.some((c) => c.style === PENDING_STYLE.name);
-  if (!styled) return queueWrites(context, cells);
+  const used = OWN_STYLES.filter((st) => cells.some((c) => c.style === st.name));
+  if (used.length === 0) return queueWrites(context, cells);
   try {
-    if (!styles.pendingKnown) await ensurePendingStyle(context);
+    for (const st of used) if (!styles.known.has(st.name)) await ensureStyle(context, st);
     await queueWrites(context, cells);
-    styles.pendingKnown = true;
+    for (const st of used) styles.known.add(st.name);
   } catch (err) {
-    styles.pendingKnown = false;
+    styles.known.clear();
     throw err;
   }
 }
@@ -424,7 +430,7 @@ async function removeHandler(excel: typeof Excel, registered: OfficeExtension.Ev
 export function officeHost(scope?: object): Host {
   const g = (scope ?? globals()) as OfficeGlobals;
   const run = runner(g);
-  const styles: StyleState = { pendingKnown: false };
+  const styles: StyleState = { known: new Set() };
   return {
     async ready() {
       if (!g.Office) return false;

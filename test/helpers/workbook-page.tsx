@@ -12,7 +12,7 @@ import "../../functions/src/functions";
 import { useState } from "react";
 import { createRoot } from "react-dom/client";
 import { getAddinContext } from "../../addin/src/context";
-import { PENDING_STYLE } from "../../addin/src/host";
+import { PENDING_STYLE, SANDBOX_STYLE } from "../../addin/src/host";
 import { TaskpaneApp } from "../../taskpane/src/App";
 import type { SelectedCell, TaskpaneHost } from "../../taskpane/src/host";
 import type { FakeWorkbook } from "./fake-workbook";
@@ -113,8 +113,9 @@ function paintSheet(): void {
     // Member names as headers: their last part, as a report would caption them.
     td.textContent = !number && text.startsWith("[") ? (text.split("].[").pop() ?? text).replace(/\]$/, "") : text;
     td.style.textAlign = number ? "right" : "left";
-    td.style.background = cell.style === PENDING_STYLE.name ? pendingFill : "";
-    td.style.color = cell.style === PENDING_STYLE.name ? PENDING_STYLE.font : "";
+    const own = cell.style === PENDING_STYLE.name ? { fill: pendingFill, font: PENDING_STYLE.font } : cell.style === SANDBOX_STYLE.name ? SANDBOX_STYLE : null;
+    td.style.background = own?.fill ?? "";
+    td.style.color = own?.font ?? "";
     td.style.outline = address === selected ? "2px solid #217346" : "";
   }
   const name = document.querySelector(".xl-name");

@@ -1,0 +1,76 @@
+/**
+ * The sandbox style on the sheet: a QATOM.CELL cell read through a sandbox that changed it (or a
+ * leaf below it: `Cell.sandbox_changed`) carries the add-in's sandbox cell style (host.ts
+ * `SANDBOX_STYLE`), so the what-if stands out from the shared data; the mark goes when the cell
+ * shows the base again (another choice, a commit, a discard), and the cell gets back the style it
+ * had. A cell marked as pending (./pending-marks.ts) keeps that mark until it is submitted or
+ * discarded; a cell whose style the user changed since is left as it is.
+ */
+import { cellKey } from "./address";
+import type { FormulaCells, PendingWrites } from "./contracts";
+import { type FormulaWrite, type Host, PENDING_STYLE, SANDBOX_STYLE } from "./host";
+import type { PendingMarks } from "./pending-marks";
+
+/** Keeps the sandbox style on the formula cells a sandbox changed; see the module comment. */
+export class SandboxMarks {
+  /** Marked cells by key: their address and the style they had (null: `Normal` is set back). */
+  private readonly marked = new Map<string, { address: string; style: string | null }>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running: Promise<void> = Promise.resolve();
+  private readonly stops: (() => void)[];
+
+  constructor(
+    private readonly host: Host,
+    private readonly cells: FormulaCells,
+    private readonly pending: PendingWrites,
+    private readonly pendingMarks: PendingMarks,
+  ) {
+    this.stops = [cells.subscribe(() => this.schedule()), pending.subscribe(() => this.schedule())];
+  }
+
+  /** Resolves when the marks match the cells (tests). */
+  async settled(): Promise<void> {
+    while (this.timer) await new Promise((r) => setTimeout(r, 5));
+    await this.running;
+  }
+
+  dispose(): void {
+    for (const stop of this.stops) stop();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.running.then(() => this.sync()).catch((err: unknown) => console.warn("quantatom: the sandbox marks could not be updated", err));
+    }, 0);
+  }
+
+  private async sync(): Promise<void> {
+    const want = new Map<string, string>();
+    for (const c of this.cells.get()) if (c.snapshot?.sandboxChanged && !this.pendingMarks.isMarked(c.address)) want.set(cellKey(c.address), c.address);
+    const toMark = [...want].filter(([id]) => !this.marked.has(id)).map(([, address]) => address);
+    const toUnmark = [...this.marked].filter(([id]) => !want.has(id)).map(([, m]) => m.address);
+    if (toMark.length === 0 && toUnmark.length === 0) return;
+    if (!(await this.host.ready())) return;
+    const unmarking = new Set(toUnmark.map(cellKey));
+    await this.host.readAndRestore([...toMark, ...toUnmark], (cells) => {
+      const writes: FormulaWrite[] = [];
+      for (const c of cells) {
+        const id = cellKey(c.address);
+        if (unmarking.has(id)) {
+          const m = this.marked.get(id);
+          this.marked.delete(id);
+          // Only a cell that still carries the mark: a style set since (the pending one too) stays.
+          if (m && c.style === SANDBOX_STYLE.name) writes.push({ address: c.address, style: m.style ?? "Normal" });
+        } else if (typeof c.formula === "string" && c.formula.startsWith("=") && !this.marked.has(id) && c.style !== PENDING_STYLE.name) {
+          this.marked.set(id, { address: c.address, style: c.style && c.style !== SANDBOX_STYLE.name ? c.style : null });
+          writes.push({ address: c.address, style: SANDBOX_STYLE.name });
+        }
+      }
+      return writes;
+    });
+  }
+}
