@@ -19,10 +19,11 @@ export class SandboxMarks {
   private running: Promise<void> = Promise.resolve();
   private readonly stops: (() => void)[];
 
+  /** @param pending its changes (a submit, a discard) free cells from the pending mark, to be marked here. */
   constructor(
     private readonly host: Host,
     private readonly cells: FormulaCells,
-    private readonly pending: PendingWrites,
+    pending: PendingWrites,
     private readonly pendingMarks: PendingMarks,
   ) {
     this.stops = [cells.subscribe(() => this.schedule()), pending.subscribe(() => this.schedule())];
