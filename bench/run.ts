@@ -5,7 +5,7 @@
  * times. Prints the figures beside the issue's targets and writes them to bench-results/latest.json
  * (the run before moves to previous.json, and the timings both measured are compared: ./compare.ts).
  *
- *   node --expose-gc --max-old-space-size=12000 bin/run-ts.cjs bench/run.ts [--leaves N] [--only foodmart|generated|engines|instances|planning|gpu]
+ *   node --expose-gc --max-old-space-size=12000 bin/run-ts.cjs bench/run.ts [--leaves N] [--only foodmart|generated|engines|instances|planning|gpu|sandbox]
  *
  * `--only engines` runs bench/engines.ts instead: COPY into PostgreSQL, a 10M-row CSV loaded end to
  * end, and hot tiles (Redis, in-process, none). `--only instances` runs bench/instances.ts: cold start
@@ -13,6 +13,7 @@
  * WatchCells stream pushes it (PostgreSQL + Kafka). `--only planning` runs bench/planning.ts:
  * proportional spreads over about 100,000 and 1,000,000 leaves, and a scenario copy of 10M cells.
  * `--only gpu` runs bench/gpu.ts: the GPU executor beside the CPU pool on whatever adapter there is.
+ * `--only sandbox` runs bench/sandbox.ts: writes, a spread, reads and the commit of a sandbox.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -24,6 +25,7 @@ import { runFoodMart } from "./foodmart";
 import { ADMIN_URL, type EngineFigures, formatEngines, runEngines, withDatabase } from "./engines";
 import { runGenerated } from "./generated-run";
 import { formatPlanning, type PlanningFigures, runPlanning } from "./planning";
+import { formatSandbox, runSandbox, type SandboxFigures } from "./sandbox";
 import { formatGpu, type GpuFigures, runGpu } from "./gpu";
 import { formatInstances, type InstanceFigures, runInstances } from "./instances";
 import { canCollect } from "./measure";
@@ -62,7 +64,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .name("bench")
     .description("QuantatomAI benchmark: FoodMart and a generated cube, lattice vs. the targets and vs. DuckDB")
     .option("--leaves <n>", "leaf cells of the generated cube", positiveInt, 10_000_000)
-    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated", "engines", "instances", "planning", "gpu"]))
+    .addOption(new Option("--only <cube>", "run one cube only").choices(["foodmart", "generated", "engines", "instances", "planning", "gpu", "sandbox"]))
     .option("--seed <n>", "seed of the generated cells and the scattered batches", nonNegativeInt, 20240607)
     .option("--shuffle", "shuffle the generated rows instead of keeping them in key (time-major) order", false)
     .option("--cold <n>", "cold reads (each after a write) per batch", positiveInt, 10)
@@ -80,6 +82,8 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .option("--plan-runs <n>", "(planning) timed spreads per size in the engine", positiveInt, 9)
     .option("--plan-durable-1m", "(planning) also time the 1M-leaf spread through WriteCells with its durable commits (minutes)", false)
     .option("--no-plan-server", "(planning) time the durable spreads on PGlite only, not also on the PostgreSQL server (DATABASE_URL)")
+    .option("--sandbox-leaves <n>", "(sandbox) leaf cells of the generated cube the sandbox runs on", positiveInt, 1_000_000)
+    .option("--sandbox-runs <n>", "(sandbox) timed leaf writes and reads", positiveInt, 10)
     .option("--gpu-leaves <list>", "(gpu) leaf cells of each generated cube, comma-separated", (v: string) => v.split(",").map((x) => positiveInt(x.trim())), [10_000_000])
     .option("--gpu-runs <n>", "(gpu) timed reads per batch and executor", positiveInt, 5)
     .option("--json <file>", "where to write the figures", path.join(projectRoot, "bench-results", "latest.json"))
@@ -87,8 +91,10 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .parse(argv);
   const opts = program.opts<{
     leaves: number;
-    only?: "foodmart" | "generated" | "engines" | "instances" | "planning" | "gpu";
+    only?: "foodmart" | "generated" | "engines" | "instances" | "planning" | "gpu" | "sandbox";
     gpuLeaves: number[];
+    sandboxLeaves: number;
+    sandboxRuns: number;
     gpuRuns: number;
     planRuns: number;
     planDurable1m: boolean;
@@ -111,7 +117,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
   }>();
   const repeats: Repeats = { cold: opts.cold, repeated: opts.repeats, duckdb: opts.duckdbRepeats, writes: opts.writes };
   const log = (line: string) => console.log(line);
-  const results: BenchResults & { engines?: EngineFigures; instances?: InstanceFigures; planning?: PlanningFigures; gpu?: GpuFigures } = {
+  const results: BenchResults & { engines?: EngineFigures; instances?: InstanceFigures; planning?: PlanningFigures; gpu?: GpuFigures; sandbox?: SandboxFigures } = {
     startedAt: new Date().toISOString(),
     machine: {
       cpus: os.cpus().length,
@@ -136,6 +142,9 @@ export async function main(argv: string[]): Promise<BenchResults> {
   }
   if (opts.only === "gpu") {
     results.gpu = await runGpu({ leaves: opts.gpuLeaves, runs: opts.gpuRuns, seed: opts.seed, log });
+  }
+  if (opts.only === "sandbox") {
+    results.sandbox = await runSandbox({ leaves: opts.sandboxLeaves, seed: opts.seed, runs: opts.sandboxRuns, log });
   }
   if (opts.only === "instances") {
     results.instances = await runInstances({
@@ -171,6 +180,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
   if (results.instances) lines.push("", ...formatInstances(results.instances));
   if (results.planning) lines.push("", ...formatPlanning(results.planning));
   if (results.gpu) lines.push("", ...formatGpu(results.gpu));
+  if (results.sandbox) lines.push("", ...formatSandbox(results.sandbox));
   results.lines = lines;
   console.log("");
   console.log(lines.join("\n"));

@@ -28,10 +28,8 @@ function toCell(r: CellResult): CellInit {
   const { state, consolidated, calculated } = r;
   const version = BigInt(state.version);
   const formatString = r.formatString === "" ? {} : { formatString: r.formatString };
-  const sandboxChanged = r.sandboxChanged ?? false;
-  return state.value === null
-    ? { version, consolidated, calculated, sandboxChanged, ...formatString }
-    : { value: state.value, version, consolidated, calculated, sandboxChanged, ...formatString };
+  const more = { ...formatString, ...(r.sandboxChanged === undefined ? {} : { sandboxChanged: r.sandboxChanged }) };
+  return state.value === null ? { version, consolidated, calculated, ...more } : { value: state.value, version, consolidated, calculated, ...more };
 }
 
 /** A queue that wakes one waiting consumer; used to turn change callbacks into a stream. */
