@@ -179,6 +179,19 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("sandboxes on %s", (kind) => 
     });
   });
 
+  it("plans a spread in a sandbox over the base as it is now, after another user's base write between two sandbox writes", async () => {
+    const sb = await create("Base moves");
+    await write(leaf(1, 3), 70, sb.id);
+    // Bob changes a leaf the sandbox has not changed, in the base.
+    await write(leaf(2, 3), 90, "", "bob");
+    const p4North = ["[Region].[North]", "[Product].[P4]", "[Scenario].[Actual]", "[Measures].[Units]"];
+    const [t] = await read([p4North], sb.id);
+    const res = await api().lattice.writeCells({ cube: "Plan", writes: [{ members: p4North, value: 2 * (t.value ?? 0), baseVersion: t.version }], sandbox: sb.id });
+    expect(res.results[0].status).toBe(WriteStatus.APPLIED);
+    // Proportional: every leaf doubled, Bob's 90 included, and the sandbox's 70.
+    expect(await values([leaf(0, 3), leaf(1, 3), leaf(2, 3)], sb.id)).toEqual([2 * 13, 140, 180]);
+  });
+
   it("lets a user read a sandbox shared with it, and write only with a write share", async () => {
     const sb = await create("Shared");
     await write(leaf(1, 1), 321, sb.id);

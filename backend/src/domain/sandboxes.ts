@@ -45,6 +45,19 @@ interface Held {
   served: ServedCube;
 }
 
+/**
+ * The working copy of the sandbox written last (writes/sandbox-layer.ts `workingCopy`), kept for
+ * its next write while neither the base (its data version) nor the sandbox (its layer version)
+ * changed otherwise: a write applies what it committed to the copy as to the overlay, so a run of
+ * writes in one sandbox copies the cube's leaves once.
+ */
+interface KeptCopy {
+  held: Held;
+  copy: ServedCube;
+  dataVersion: number;
+  layerVersion: number;
+}
+
 /** What the sandboxes need of the backend. */
 export interface SandboxDeps {
   store: Store;
@@ -58,6 +71,8 @@ export interface SandboxDeps {
 export class Sandboxes {
   /** Sandboxes read so far, by id. */
   private readonly held = new Map<string, Promise<Held>>();
+  /** One working copy, of the sandbox written last (see KeptCopy). */
+  private kept: KeptCopy | null = null;
 
   constructor(private readonly deps: SandboxDeps) {}
 
@@ -132,6 +147,7 @@ export class Sandboxes {
     await this.deps.inQueue(access.served, async () => {
       await this.deps.store.deleteSandbox(meta.id, this.event(access.served, meta.id, "discard"));
       this.held.delete(meta.id);
+      if (this.kept?.held.meta.id === meta.id) this.kept = null;
     });
     this.deps.ctx.publisher?.kick();
   }
@@ -146,9 +162,7 @@ export class Sandboxes {
     return this.deps.inQueue(access.served, async () => {
       const held = await this.stillOpen(meta.id, access.served);
       const layer = this.layer(access.served, held);
-      const out = await writeCells({ ...this.deps.ctx, store: layer }, workingCopy(access.served, held.overlay), writes, access.user, holds, rights());
-      held.overlay.set(layer.committed);
-      return out;
+      return this.withCopy(held, (copy) => writeCells({ ...this.deps.ctx, store: layer }, copy, writes, access.user, holds, rights()), layer);
     });
   }
 
@@ -158,9 +172,7 @@ export class Sandboxes {
     return this.deps.inQueue(access.served, async () => {
       const held = await this.stillOpen(meta.id, access.served);
       const layer = this.layer(access.served, held);
-      const out = await copyScenario({ ...this.deps.ctx, store: layer }, workingCopy(access.served, held.overlay), spec, baseVersion, access.user, rights());
-      held.overlay.set(layer.committed);
-      return out;
+      return this.withCopy(held, (copy) => copyScenario({ ...this.deps.ctx, store: layer }, copy, spec, baseVersion, access.user, rights()), layer);
     });
   }
 
@@ -185,9 +197,7 @@ export class Sandboxes {
     return this.deps.inQueue(access.served, async () => {
       const held = await this.stillOpen(meta.id, access.served);
       const layer = this.layer(access.served, held);
-      const out = await undoTransaction({ ...this.deps.ctx, store: layer }, workingCopy(access.served, held.overlay), txId, onlyUnconflicted, access.user, rights());
-      held.overlay.set(layer.committed);
-      return out;
+      return this.withCopy(held, (copy) => undoTransaction({ ...this.deps.ctx, store: layer }, copy, txId, onlyUnconflicted, access.user, rights()), layer);
     });
   }
 
@@ -204,7 +214,10 @@ export class Sandboxes {
       const cells = await this.deps.store.sandboxCells(meta.id);
       const keep = new Set(opts.keepMine.map((c) => Array.from(c).join(",")));
       const outcome = await commitSandbox({ ...this.deps.ctx, store: this.deps.store }, access.served, meta, cells, { onlyUnconflicted: opts.onlyUnconflicted, keepMine: keep }, access.user, rights(), this.event(access.served, meta.id, "commit"));
-      if (outcome.status === "APPLIED") await this.reread(meta.id);
+      if (outcome.status === "APPLIED") {
+        await this.reread(meta.id);
+        if (this.kept?.held.meta.id === meta.id) this.kept = null;
+      }
       return outcome;
     });
     return out;
@@ -217,6 +230,27 @@ export class Sandboxes {
   async applyChange(ev: SandboxEvent): Promise<void> {
     if (!this.held.has(ev.sandboxId)) return;
     await this.reread(ev.sandboxId).catch(() => this.held.delete(ev.sandboxId));
+  }
+
+  /**
+   * Runs a write of the pipeline over the held sandbox's working copy (the kept one when it is
+   * current), then sets what it committed on the overlay; the copy, which the write changed the
+   * same way, is kept when nothing else changed the base or the sandbox meanwhile.
+   */
+  private async withCopy<T>(held: Held, write: (copy: ServedCube) => Promise<T>, layer: SandboxLayer): Promise<T> {
+    const { cube } = held.served;
+    const k = this.kept;
+    const current = k !== null && k.held === held && k.dataVersion === cube.dataVersion && k.layerVersion === held.overlay.layerVersion;
+    const copy = current ? k.copy : workingCopy(held.served, held.overlay);
+    this.kept = null;
+    const dataVersion = cube.dataVersion;
+    const layerVersion = held.overlay.layerVersion;
+    const out = await write(copy);
+    held.overlay.set(layer.committed);
+    // Between the write's steps other requests ran: keep the copy only if none changed the base or the sandbox.
+    const untouched = cube.dataVersion === dataVersion && held.overlay.layerVersion === layerVersion + (layer.committed.length > 0 ? 1 : 0);
+    if (untouched) this.kept = { held, copy, dataVersion, layerVersion: held.overlay.layerVersion };
+    return out;
   }
 
   /** The sandbox's outbox row for `action`. */

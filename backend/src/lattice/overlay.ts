@@ -41,6 +41,11 @@ export class LeafOverlay {
   /** Open watches through the layer (see `watch`). */
   private readonly watches = new Set<OverlayWatch>();
 
+  /** Incremented by every change of the layer (`set`): with the cube's data version, says whether a copy made of both is current. */
+  get layerVersion(): number {
+    return this.version;
+  }
+
   /** Leaf cells the layer holds. */
   get size(): number {
     return this.rows.count;
