@@ -144,7 +144,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   const restores = new RestoreProblems((cells) => host.writeFormulas(cells), options.restoreRetryMs);
   const preview = new PendingPreview(pendingWrites);
   const marks = new PendingMarks(host, pendingWrites);
-  const sandboxMarks = new SandboxMarks(host, formulaCells, pendingWrites, marks);
+  const sandboxMarks = new SandboxMarks(host, formulaCells, marks);
 
   // A new user (or none) sees only what they may: every stream and comment is read again with the
   // new token, or shows "Sign in in the task pane" when there is none.

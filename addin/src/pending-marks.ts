@@ -91,11 +91,24 @@ export class PendingMarks {
     this.timer = null;
   }
 
+  /** Calls `fn` after each update of the marks on the sheet (./sandbox-marks.ts marks the cells freed); returns an unsubscribe function. */
+  onUpdated(fn: () => void): () => void {
+    this.updated.add(fn);
+    return () => this.updated.delete(fn);
+  }
+
+  private readonly updated = new Set<() => void>();
+
   private schedule(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.running.then(() => this.sync()).catch((err: unknown) => console.warn("quantatom: the pending marks could not be updated", err));
+      this.running = this.running
+        .then(() => this.sync())
+        .catch((err: unknown) => console.warn("quantatom: the pending marks could not be updated", err))
+        .then(() => {
+          for (const fn of [...this.updated]) fn();
+        });
     }, 0);
   }
 

@@ -7,7 +7,7 @@
  * discarded; a cell whose style the user changed since is left as it is.
  */
 import { cellKey } from "./address";
-import type { FormulaCells, PendingWrites } from "./contracts";
+import type { FormulaCells } from "./contracts";
 import { type FormulaWrite, type Host, PENDING_STYLE, SANDBOX_STYLE } from "./host";
 import type { PendingMarks } from "./pending-marks";
 
@@ -19,14 +19,13 @@ export class SandboxMarks {
   private running: Promise<void> = Promise.resolve();
   private readonly stops: (() => void)[];
 
-  /** @param pending its changes (a submit, a discard) free cells from the pending mark, to be marked here. */
+  /** @param pendingMarks its updates (after a submit, a discard) free cells from the pending mark, to be marked here. */
   constructor(
     private readonly host: Host,
     private readonly cells: FormulaCells,
-    pending: PendingWrites,
-    private readonly pendingMarks: PendingMarks,
+    private readonly pendingMarks: Pick<PendingMarks, "isMarked" | "onUpdated">,
   ) {
-    this.stops = [cells.subscribe(() => this.schedule()), pending.subscribe(() => this.schedule())];
+    this.stops = [cells.subscribe(() => this.schedule()), pendingMarks.onUpdated(() => this.schedule())];
   }
 
   /** Resolves when the marks match the cells (tests). */
