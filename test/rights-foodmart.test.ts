@@ -77,6 +77,18 @@ describe("rights on FoodMart", () => {
     expect(admin[2].value).toBeGreaterThan(0);
   });
 
+  it("explain: a planner explains what he may read, over the API, and not a cell through All Stores", async () => {
+    const usa = [UNITS, "[Store].[USA]"];
+    const walt = await as("walt").lattice.explainCell({ cube: "Sales", members: usa, topN: 3 });
+    const admin = await as("admin").lattice.explainCell({ cube: "Sales", members: usa, topN: 3 });
+    const store = (e: typeof walt) => e.dimensions.find((d) => d.dimension === "Store")!;
+    expect(store(walt).contributors.map((c) => c.member).sort()).toEqual(["[Store].[USA].[CA]", "[Store].[USA].[OR]", "[Store].[USA].[WA]"]);
+    expect(store(walt).contributors).toEqual(store(admin).contributors);
+    expect(walt.cell?.value).toBe(admin.cell?.value);
+    const refused = await as("walt").lattice.explainCell({ cube: "Sales", members: [UNITS] }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: Code.PermissionDenied });
+  });
+
   it("members: a search does not find what a planner may not see", async () => {
     const search = { cube: "Sales", dimension: "Store", relation: MemberRelation.SEARCH, query: "Canada" };
     expect((await as("admin").lattice.getMembers(search)).members.length).toBeGreaterThan(0);

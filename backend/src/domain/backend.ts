@@ -23,6 +23,7 @@ import { type Access, type CellResult, cellResult, GuardedWatch, resolveReads } 
 import { checkWrites, clampLimit } from "./checks";
 import { CubeRegistry, cubeKey, type ServedCube, tenantOf } from "./cube-registry";
 import { DomainError } from "./errors";
+import { type Explanation, explainCell } from "./explain";
 import { applyTransaction } from "./replication";
 import { type KnownUser, knownUsers, SecurityAdmin } from "./security-admin";
 import { SecurityRegistry } from "./security";
@@ -286,6 +287,17 @@ export class Backend {
     if (!txId.trim()) throw new DomainError("transaction_id is required (an id from ListTransactions or WriteCellsResponse.transaction_id)", "invalid_argument");
     if (sandbox) return this.sandboxes.undo(access, sandbox, txId.trim(), onlyUnconflicted, () => security.forUser(user));
     return this.queue.run(cubeKey(served.cube.name, tenantOf(served)), () => undoTransaction(this.ctx, served, txId.trim(), onlyUnconflicted, user, security.forUser(user)));
+  }
+
+  /**
+   * Explains a cell as `user` (ExplainCell; domain/explain.ts): its contributors per dimension and,
+   * for a calculated cell, its formula's operands; through `sandbox` when given.
+   * @throws DomainError as explainCell, and as Sandboxes.use (read) for a sandbox.
+   */
+  async explainCell(cubeName: string, members: readonly string[], topN: number, user: string, tenant: string = DEFAULT_TENANT, sandbox = ""): Promise<Explanation> {
+    const access = this.access(cubeName, user, tenant);
+    const layer = sandbox ? (await this.sandboxes.use(access, sandbox, "read")).overlay : null;
+    return explainCell(access, members, topN, (coords) => (layer ?? access.served.cube).getCells(coords));
   }
 
   /**

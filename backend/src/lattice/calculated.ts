@@ -117,6 +117,24 @@ export class CubeFormulas {
     return best;
   }
 
+  /**
+   * The cells the formula computing `coords` reads directly: each of its references, with the
+   * reference's members in place of the cell's on their dimensions (an operand may itself be
+   * calculated), once each in order of first occurrence; null when no formula computes the cell.
+   */
+  operands(coords: ArrayLike<number>): Int32Array[] | null {
+    const f = this.winner(coords);
+    if (f < 0) return null;
+    const out = new Map<string, Int32Array>();
+    forEachRef(this.graph.formulas[f].expr, (r) => {
+      const c = Int32Array.from(coords);
+      for (const m of r.members) c[m.dim] = m.id;
+      const key = c.join(",");
+      if (!out.has(key)) out.set(key, c);
+    });
+    return [...out.values()];
+  }
+
   /** The index (into `graph.formulas`) of the formula of member `id` of dimension `d`, or -1. */
   ofMember(d: number, id: number): number {
     const col = this.byMember[d];

@@ -62,6 +62,8 @@ export const STRING_BOUNDS: Readonly<Record<string, StringBound>> = {
   "quantatom.v1.ListTransactionsRequest.cube": NAME,
   // A transaction id is a UUID; the default bound applies to it.
   "quantatom.v1.UndoTransactionRequest.cube": NAME,
+  "quantatom.v1.ExplainCellRequest.cube": NAME,
+  "quantatom.v1.ExplainCellRequest.members": MEMBER,
   "quantatom.v1.AddCommentRequest.cube": NAME,
   "quantatom.v1.AddCommentRequest.members": MEMBER,
   "quantatom.v1.AddCommentRequest.text": COMMENT,

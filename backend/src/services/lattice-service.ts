@@ -205,6 +205,17 @@ export function registerLatticeService(backend: Backend) {
         return { transactions: list.map(toTransaction) };
       },
 
+      async explainCell(req, ctx) {
+        const e = await backend.explainCell(req.cube, req.members, req.topN, userOf(ctx), tenantOfCall(ctx), req.sandbox);
+        const opt = (v: number | null) => (v === null ? undefined : v);
+        return {
+          members: e.members,
+          cell: toCell(e.cell),
+          dimensions: e.dimensions.map((d) => ({ ...d, contributors: d.contributors.map((c) => ({ ...c, value: opt(c.value) })), others: opt(d.others) })),
+          formula: e.formula,
+          operands: e.operands.map((o) => ({ ...o, value: opt(o.value) })),
+        };
+      },
       async undoTransaction(req, ctx) {
         return toUndoResponse(await backend.undoTransaction(req.cube, req.transactionId, req.onlyUnconflicted, userOf(ctx), tenantOfCall(ctx), req.sandbox));
       },

@@ -33,7 +33,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file quantatom/v1/lattice.proto.
  */
 export const file_quantatom_v1_lattice: GenFile = /*@__PURE__*/
-  fileDesc("ChpxdWFudGF0b20vdjEvbGF0dGljZS5wcm90bxIMcXVhbnRhdG9tLnYxIh4KC0NlbGxBZGRyZXNzEg8KB21lbWJlcnMYASADKAkiWwoJQ2VsbEVycm9yEikKBGNvZGUYASABKA4yGy5xdWFudGF0b20udjEuQ2VsbEVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhIKCmNhbmRpZGF0ZXMYAyADKAki5wEKBENlbGwSEgoFdmFsdWUYASABKAFIAIgBARIPCgd2ZXJzaW9uGAIgASgDEiYKBWVycm9yGAMgASgLMhcucXVhbnRhdG9tLnYxLkNlbGxFcnJvchIUCgxjb25zb2xpZGF0ZWQYBCABKAgSEgoKY2FsY3VsYXRlZBgFIAEoCBIaCg1mb3JtYXRfc3RyaW5nGAYgASgJSAGIAQESHAoPc2FuZGJveF9jaGFuZ2VkGAcgASgISAKIAQFCCAoGX3ZhbHVlQhAKDl9mb3JtYXRfc3RyaW5nQhIKEF9zYW5kYm94X2NoYW5nZWQiEgoQTGlzdEN1YmVzUmVxdWVzdCI6ChFMaXN0Q3ViZXNSZXNwb25zZRIlCgVjdWJlcxgBIAMoCzIWLnF1YW50YXRvbS52MS5DdWJlSW5mbyKNAQoIQ3ViZUluZm8SDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIvCgpkaW1lbnNpb25zGAMgAygLMhsucXVhbnRhdG9tLnYxLkRpbWVuc2lvbkluZm8SFwoPbGVhZl9jZWxsX2NvdW50GAQgASgDEhQKDGRhdGFfdmVyc2lvbhgFIAEoAyJ+Cg1EaW1lbnNpb25JbmZvEgwKBG5hbWUYASABKAkSFgoOZGVmYXVsdF9tZW1iZXIYAiABKAkSDgoGbGV2ZWxzGAMgAygJEhQKDG1lbWJlcl9jb3VudBgEIAEoBRISCgpsZWFmX2NvdW50GAUgASgFEg0KBXJvb3RzGAYgAygJIqEBChFHZXRNZW1iZXJzUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIOCgZwYXJlbnQYAyABKAkSLgoIcmVsYXRpb24YBCABKA4yHC5xdWFudGF0b20udjEuTWVtYmVyUmVsYXRpb24SDQoFZGVwdGgYBSABKAUSDQoFcXVlcnkYBiABKAkSDQoFbGltaXQYByABKAUiUgoSR2V0TWVtYmVyc1Jlc3BvbnNlEikKB21lbWJlcnMYASADKAsyGC5xdWFudGF0b20udjEuTWVtYmVySW5mbxIRCgl0cnVuY2F0ZWQYAiABKAgi0gEKCk1lbWJlckluZm8SEwoLdW5pcXVlX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjYXB0aW9uGAMgASgJEg0KBWxldmVsGAQgASgJEg0KBWRlcHRoGAUgASgFEg8KB2lzX2xlYWYYBiABKAgSGgoScGFyZW50X3VuaXF1ZV9uYW1lGAcgASgJEg4KBndlaWdodBgIIAEoARITCgtjaGlsZF9jb3VudBgJIAEoBRIPCgdhbGlhc2VzGAogAygJEg8KB2Zvcm11bGEYCyABKAkiWgoPR2V0Q2VsbHNSZXF1ZXN0EgwKBGN1YmUYASABKAkSKAoFY2VsbHMYAiADKAsyGS5xdWFudGF0b20udjEuQ2VsbEFkZHJlc3MSDwoHc2FuZGJveBgDIAEoCSI1ChBHZXRDZWxsc1Jlc3BvbnNlEiEKBWNlbGxzGAEgAygLMhIucXVhbnRhdG9tLnYxLkNlbGwiXAoRV2F0Y2hDZWxsc1JlcXVlc3QSDAoEY3ViZRgBIAEoCRIoCgVjZWxscxgCIAMoCzIZLnF1YW50YXRvbS52MS5DZWxsQWRkcmVzcxIPCgdzYW5kYm94GAMgASgJIj0KCkNlbGxVcGRhdGUSDQoFaW5kZXgYASABKA0SIAoEY2VsbBgCIAEoCzISLnF1YW50YXRvbS52MS5DZWxsIlAKEldhdGNoQ2VsbHNSZXNwb25zZRIpCgd1cGRhdGVzGAEgAygLMhgucXVhbnRhdG9tLnYxLkNlbGxVcGRhdGUSDwoHaW5pdGlhbBgCIAEoCCKZAQoGU3ByZWFkEioKBm1ldGhvZBgBIAEoDjIaLnF1YW50YXRvbS52MS5TcHJlYWRNZXRob2QSKAoGYWN0aW9uGAIgASgOMhgucXVhbnRhdG9tLnYxLkRhdGFBY3Rpb24SFQoNaW5jbHVkZV9lbXB0eRgDIAEoCBIPCgdwZXJjZW50GAQgASgBEhEKCXJlZmVyZW5jZRgFIAMoCSJ2CglDZWxsV3JpdGUSDwoHbWVtYmVycxgBIAMoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEhQKDGJhc2VfdmVyc2lvbhgDIAEoAxIkCgZzcHJlYWQYBCABKAsyFC5xdWFudGF0b20udjEuU3ByZWFkQggKBl92YWx1ZSKFAQoRV3JpdGVDZWxsc1JlcXVlc3QSDAoEY3ViZRgBIAEoCRInCgZ3cml0ZXMYAiADKAsyFy5xdWFudGF0b20udjEuQ2VsbFdyaXRlEigKBWhvbGRzGAMgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzEg8KB3NhbmRib3gYBCABKAkiqwIKC1dyaXRlUmVzdWx0EikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgDEhoKDWN1cnJlbnRfdmFsdWUYAyABKAFIAIgBARIPCgdtZXNzYWdlGAQgASgJEhIKCnVwZGF0ZWRfYnkYBSABKAkSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFZXJyb3IYByABKAsyFy5xdWFudGF0b20udjEuQ2VsbEVycm9yEhYKDmxlYXZlc19jaGFuZ2VkGAggASgDEh0KFWxlYXZlc19oZWxkX2J5X3JpZ2h0cxgJIAEoA0IQCg5fY3VycmVudF92YWx1ZSJYChJXcml0ZUNlbGxzUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLnF1YW50YXRvbS52MS5Xcml0ZVJlc3VsdBIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCSKmAQoTQ29weVNjZW5hcmlvUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEhMKBmZhY3RvchgFIAEoAUgAiAEBEg0KBXNsaWNlGAYgAygJEhQKDGJhc2VfdmVyc2lvbhgHIAEoAxIPCgdzYW5kYm94GAggASgJQgkKB19mYWN0b3IiqwEKFENvcHlTY2VuYXJpb1Jlc3BvbnNlEikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIWCg5sZWF2ZXNfY2hhbmdlZBgCIAEoAxIWCg5sZWF2ZXNfY2xlYXJlZBgDIAEoAxIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgDEg8KB21lc3NhZ2UYBiABKAkiRQoVR2V0Q2VsbEhpc3RvcnlSZXF1ZXN0EgwKBGN1YmUYASABKAkSDwoHbWVtYmVycxgCIAMoCRINCgVsaW1pdBgDIAEoBSKSAgoLQXVkaXRSZWNvcmQSFgoOdHJhbnNhY3Rpb25faWQYASABKAkSDAoEdXNlchgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoJb2xkX3ZhbHVlGAQgASgBSACIAQESFgoJbmV3X3ZhbHVlGAUgASgBSAGIAQESDwoHdmVyc2lvbhgGIAEoAxIPCgdtZW1iZXJzGAcgAygJEjcKEHRyYW5zYWN0aW9uX2tpbmQYCCABKA4yHS5xdWFudGF0b20udjEuVHJhbnNhY3Rpb25LaW5kEg4KBnVuZG9lcxgJIAEoCUIMCgpfb2xkX3ZhbHVlQgwKCl9uZXdfdmFsdWUiRAoWR2V0Q2VsbEhpc3RvcnlSZXNwb25zZRIqCgdyZWNvcmRzGAEgAygLMhkucXVhbnRhdG9tLnYxLkF1ZGl0UmVjb3JkIloKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EgwKBGN1YmUYASABKAkSDQoFbGltaXQYAiABKAUSEQoJYWxsX3VzZXJzGAMgASgIEg8KB3NhbmRib3gYBCABKAki2AEKC1RyYW5zYWN0aW9uEhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEgwKBHVzZXIYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKBGtpbmQYBCABKA4yHS5xdWFudGF0b20udjEuVHJhbnNhY3Rpb25LaW5kEhMKC2Rlc2NyaXB0aW9uGAUgASgJEhYKDmxlYXZlc19jaGFuZ2VkGAYgASgDEg4KBnVuZG9lcxgHIAEoCRIRCgl1bmRvbmVfYnkYCCADKAkiSwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEi8KDHRyYW5zYWN0aW9ucxgBIAMoCzIZLnF1YW50YXRvbS52MS5UcmFuc2FjdGlvbiJqChZVbmRvVHJhbnNhY3Rpb25SZXF1ZXN0EgwKBGN1YmUYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkSGQoRb25seV91bmNvbmZsaWN0ZWQYAyABKAgSDwoHc2FuZGJveBgEIAEoCSLKAQoMVW5kb0NvbmZsaWN0Eg8KB21lbWJlcnMYASADKAkSGgoNY3VycmVudF92YWx1ZRgCIAEoAUgAiAEBEg8KB3ZlcnNpb24YAyABKAMSEgoKdXBkYXRlZF9ieRgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCgp1bmRvX3ZhbHVlGAYgASgBSAGIAQFCEAoOX2N1cnJlbnRfdmFsdWVCDQoLX3VuZG9fdmFsdWUi3gEKF1VuZG9UcmFuc2FjdGlvblJlc3BvbnNlEikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIXCg9sZWF2ZXNfcmVzdG9yZWQYAyABKAMSDwoHdmVyc2lvbhgEIAEoAxItCgljb25mbGljdHMYBSADKAsyGi5xdWFudGF0b20udjEuVW5kb0NvbmZsaWN0EhYKDmNvbmZsaWN0X2NvdW50GAYgASgDEg8KB21lc3NhZ2UYByABKAkq5wEKDUNlbGxFcnJvckNvZGUSHwobQ0VMTF9FUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASIgoeQ0VMTF9FUlJPUl9DT0RFX1VOS05PV05fTUVNQkVSEAESJAogQ0VMTF9FUlJPUl9DT0RFX0FNQklHVU9VU19NRU1CRVIQAhInCiNDRUxMX0VSUk9SX0NPREVfRFVQTElDQVRFX0RJTUVOU0lPThADEiMKH0NFTExfRVJST1JfQ09ERV9JTlZBTElEX0FERFJFU1MQBBIdChlDRUxMX0VSUk9SX0NPREVfTk9fQUNDRVNTEAUqjAEKDk1lbWJlclJlbGF0aW9uEh8KG01FTUJFUl9SRUxBVElPTl9VTlNQRUNJRklFRBAAEhwKGE1FTUJFUl9SRUxBVElPTl9DSElMRFJFThABEh8KG01FTUJFUl9SRUxBVElPTl9ERVNDRU5EQU5UUxACEhoKFk1FTUJFUl9SRUxBVElPTl9TRUFSQ0gQAypUCgtXcml0ZVN0YXR1cxIcChhXUklURV9TVEFUVVNfVU5TUEVDSUZJRUQQABILCgdBUFBMSUVEEAESDAoIQ09ORkxJQ1QQAhIMCghSRUpFQ1RFRBADKskCCgxTcHJlYWRNZXRob2QSHQoZU1BSRUFEX01FVEhPRF9VTlNQRUNJRklFRBAAEh4KGlNQUkVBRF9NRVRIT0RfUFJPUE9SVElPTkFMEAESFwoTU1BSRUFEX01FVEhPRF9FUVVBTBACEh4KGlNQUkVBRF9NRVRIT0RfRVFVQUxfTEVBVkVTEAMSGAoUU1BSRUFEX01FVEhPRF9SRVBFQVQQBBIfChtTUFJFQURfTUVUSE9EX1JFUEVBVF9MRUFWRVMQBRIgChxTUFJFQURfTUVUSE9EX1BFUkNFTlRfQ0hBTkdFEAYSJwojU1BSRUFEX01FVEhPRF9SRUxBVElWRV9QUk9QT1JUSU9OQUwQBxIiCh5TUFJFQURfTUVUSE9EX1JFTEFUSVZFX1BFUkNFTlQQCBIXChNTUFJFQURfTUVUSE9EX0NMRUFSEAkqVAoKRGF0YUFjdGlvbhIXChNEQVRBX0FDVElPTl9SRVBMQUNFEAASEwoPREFUQV9BQ1RJT05fQUREEAESGAoUREFUQV9BQ1RJT05fU1VCVFJBQ1QQAirAAQoPVHJhbnNhY3Rpb25LaW5kEiAKHFRSQU5TQUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIaChZUUkFOU0FDVElPTl9LSU5EX1dSSVRFEAESGwoXVFJBTlNBQ1RJT05fS0lORF9TUFJFQUQQAhIZChVUUkFOU0FDVElPTl9LSU5EX0NPUFkQAxIZChVUUkFOU0FDVElPTl9LSU5EX1VORE8QBBIcChhUUkFOU0FDVElPTl9LSU5EX1NBTkRCT1gQBTKVBgoOTGF0dGljZVNlcnZpY2USTAoJTGlzdEN1YmVzEh4ucXVhbnRhdG9tLnYxLkxpc3RDdWJlc1JlcXVlc3QaHy5xdWFudGF0b20udjEuTGlzdEN1YmVzUmVzcG9uc2USTwoKR2V0TWVtYmVycxIfLnF1YW50YXRvbS52MS5HZXRNZW1iZXJzUmVxdWVzdBogLnF1YW50YXRvbS52MS5HZXRNZW1iZXJzUmVzcG9uc2USSQoIR2V0Q2VsbHMSHS5xdWFudGF0b20udjEuR2V0Q2VsbHNSZXF1ZXN0Gh4ucXVhbnRhdG9tLnYxLkdldENlbGxzUmVzcG9uc2USUQoKV2F0Y2hDZWxscxIfLnF1YW50YXRvbS52MS5XYXRjaENlbGxzUmVxdWVzdBogLnF1YW50YXRvbS52MS5XYXRjaENlbGxzUmVzcG9uc2UwARJPCgpXcml0ZUNlbGxzEh8ucXVhbnRhdG9tLnYxLldyaXRlQ2VsbHNSZXF1ZXN0GiAucXVhbnRhdG9tLnYxLldyaXRlQ2VsbHNSZXNwb25zZRJVCgxDb3B5U2NlbmFyaW8SIS5xdWFudGF0b20udjEuQ29weVNjZW5hcmlvUmVxdWVzdBoiLnF1YW50YXRvbS52MS5Db3B5U2NlbmFyaW9SZXNwb25zZRJbCg5HZXRDZWxsSGlzdG9yeRIjLnF1YW50YXRvbS52MS5HZXRDZWxsSGlzdG9yeVJlcXVlc3QaJC5xdWFudGF0b20udjEuR2V0Q2VsbEhpc3RvcnlSZXNwb25zZRJhChBMaXN0VHJhbnNhY3Rpb25zEiUucXVhbnRhdG9tLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiYucXVhbnRhdG9tLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRJeCg9VbmRvVHJhbnNhY3Rpb24SJC5xdWFudGF0b20udjEuVW5kb1RyYW5zYWN0aW9uUmVxdWVzdBolLnF1YW50YXRvbS52MS5VbmRvVHJhbnNhY3Rpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChpxdWFudGF0b20vdjEvbGF0dGljZS5wcm90bxIMcXVhbnRhdG9tLnYxIh4KC0NlbGxBZGRyZXNzEg8KB21lbWJlcnMYASADKAkiWwoJQ2VsbEVycm9yEikKBGNvZGUYASABKA4yGy5xdWFudGF0b20udjEuQ2VsbEVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhIKCmNhbmRpZGF0ZXMYAyADKAki5wEKBENlbGwSEgoFdmFsdWUYASABKAFIAIgBARIPCgd2ZXJzaW9uGAIgASgDEiYKBWVycm9yGAMgASgLMhcucXVhbnRhdG9tLnYxLkNlbGxFcnJvchIUCgxjb25zb2xpZGF0ZWQYBCABKAgSEgoKY2FsY3VsYXRlZBgFIAEoCBIaCg1mb3JtYXRfc3RyaW5nGAYgASgJSAGIAQESHAoPc2FuZGJveF9jaGFuZ2VkGAcgASgISAKIAQFCCAoGX3ZhbHVlQhAKDl9mb3JtYXRfc3RyaW5nQhIKEF9zYW5kYm94X2NoYW5nZWQiEgoQTGlzdEN1YmVzUmVxdWVzdCI6ChFMaXN0Q3ViZXNSZXNwb25zZRIlCgVjdWJlcxgBIAMoCzIWLnF1YW50YXRvbS52MS5DdWJlSW5mbyKNAQoIQ3ViZUluZm8SDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIvCgpkaW1lbnNpb25zGAMgAygLMhsucXVhbnRhdG9tLnYxLkRpbWVuc2lvbkluZm8SFwoPbGVhZl9jZWxsX2NvdW50GAQgASgDEhQKDGRhdGFfdmVyc2lvbhgFIAEoAyJ+Cg1EaW1lbnNpb25JbmZvEgwKBG5hbWUYASABKAkSFgoOZGVmYXVsdF9tZW1iZXIYAiABKAkSDgoGbGV2ZWxzGAMgAygJEhQKDG1lbWJlcl9jb3VudBgEIAEoBRISCgpsZWFmX2NvdW50GAUgASgFEg0KBXJvb3RzGAYgAygJIqEBChFHZXRNZW1iZXJzUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIOCgZwYXJlbnQYAyABKAkSLgoIcmVsYXRpb24YBCABKA4yHC5xdWFudGF0b20udjEuTWVtYmVyUmVsYXRpb24SDQoFZGVwdGgYBSABKAUSDQoFcXVlcnkYBiABKAkSDQoFbGltaXQYByABKAUiUgoSR2V0TWVtYmVyc1Jlc3BvbnNlEikKB21lbWJlcnMYASADKAsyGC5xdWFudGF0b20udjEuTWVtYmVySW5mbxIRCgl0cnVuY2F0ZWQYAiABKAgi0gEKCk1lbWJlckluZm8SEwoLdW5pcXVlX25hbWUYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjYXB0aW9uGAMgASgJEg0KBWxldmVsGAQgASgJEg0KBWRlcHRoGAUgASgFEg8KB2lzX2xlYWYYBiABKAgSGgoScGFyZW50X3VuaXF1ZV9uYW1lGAcgASgJEg4KBndlaWdodBgIIAEoARITCgtjaGlsZF9jb3VudBgJIAEoBRIPCgdhbGlhc2VzGAogAygJEg8KB2Zvcm11bGEYCyABKAkiWgoPR2V0Q2VsbHNSZXF1ZXN0EgwKBGN1YmUYASABKAkSKAoFY2VsbHMYAiADKAsyGS5xdWFudGF0b20udjEuQ2VsbEFkZHJlc3MSDwoHc2FuZGJveBgDIAEoCSI1ChBHZXRDZWxsc1Jlc3BvbnNlEiEKBWNlbGxzGAEgAygLMhIucXVhbnRhdG9tLnYxLkNlbGwiXAoRV2F0Y2hDZWxsc1JlcXVlc3QSDAoEY3ViZRgBIAEoCRIoCgVjZWxscxgCIAMoCzIZLnF1YW50YXRvbS52MS5DZWxsQWRkcmVzcxIPCgdzYW5kYm94GAMgASgJIj0KCkNlbGxVcGRhdGUSDQoFaW5kZXgYASABKA0SIAoEY2VsbBgCIAEoCzISLnF1YW50YXRvbS52MS5DZWxsIlAKEldhdGNoQ2VsbHNSZXNwb25zZRIpCgd1cGRhdGVzGAEgAygLMhgucXVhbnRhdG9tLnYxLkNlbGxVcGRhdGUSDwoHaW5pdGlhbBgCIAEoCCKZAQoGU3ByZWFkEioKBm1ldGhvZBgBIAEoDjIaLnF1YW50YXRvbS52MS5TcHJlYWRNZXRob2QSKAoGYWN0aW9uGAIgASgOMhgucXVhbnRhdG9tLnYxLkRhdGFBY3Rpb24SFQoNaW5jbHVkZV9lbXB0eRgDIAEoCBIPCgdwZXJjZW50GAQgASgBEhEKCXJlZmVyZW5jZRgFIAMoCSJ2CglDZWxsV3JpdGUSDwoHbWVtYmVycxgBIAMoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEhQKDGJhc2VfdmVyc2lvbhgDIAEoAxIkCgZzcHJlYWQYBCABKAsyFC5xdWFudGF0b20udjEuU3ByZWFkQggKBl92YWx1ZSKFAQoRV3JpdGVDZWxsc1JlcXVlc3QSDAoEY3ViZRgBIAEoCRInCgZ3cml0ZXMYAiADKAsyFy5xdWFudGF0b20udjEuQ2VsbFdyaXRlEigKBWhvbGRzGAMgAygLMhkucXVhbnRhdG9tLnYxLkNlbGxBZGRyZXNzEg8KB3NhbmRib3gYBCABKAkiqwIKC1dyaXRlUmVzdWx0EikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgDEhoKDWN1cnJlbnRfdmFsdWUYAyABKAFIAIgBARIPCgdtZXNzYWdlGAQgASgJEhIKCnVwZGF0ZWRfYnkYBSABKAkSLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoFZXJyb3IYByABKAsyFy5xdWFudGF0b20udjEuQ2VsbEVycm9yEhYKDmxlYXZlc19jaGFuZ2VkGAggASgDEh0KFWxlYXZlc19oZWxkX2J5X3JpZ2h0cxgJIAEoA0IQCg5fY3VycmVudF92YWx1ZSJYChJXcml0ZUNlbGxzUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLnF1YW50YXRvbS52MS5Xcml0ZVJlc3VsdBIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCSKmAQoTQ29weVNjZW5hcmlvUmVxdWVzdBIMCgRjdWJlGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEhMKBmZhY3RvchgFIAEoAUgAiAEBEg0KBXNsaWNlGAYgAygJEhQKDGJhc2VfdmVyc2lvbhgHIAEoAxIPCgdzYW5kYm94GAggASgJQgkKB19mYWN0b3IiqwEKFENvcHlTY2VuYXJpb1Jlc3BvbnNlEikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIWCg5sZWF2ZXNfY2hhbmdlZBgCIAEoAxIWCg5sZWF2ZXNfY2xlYXJlZBgDIAEoAxIWCg50cmFuc2FjdGlvbl9pZBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgDEg8KB21lc3NhZ2UYBiABKAkiRQoVR2V0Q2VsbEhpc3RvcnlSZXF1ZXN0EgwKBGN1YmUYASABKAkSDwoHbWVtYmVycxgCIAMoCRINCgVsaW1pdBgDIAEoBSKSAgoLQXVkaXRSZWNvcmQSFgoOdHJhbnNhY3Rpb25faWQYASABKAkSDAoEdXNlchgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoJb2xkX3ZhbHVlGAQgASgBSACIAQESFgoJbmV3X3ZhbHVlGAUgASgBSAGIAQESDwoHdmVyc2lvbhgGIAEoAxIPCgdtZW1iZXJzGAcgAygJEjcKEHRyYW5zYWN0aW9uX2tpbmQYCCABKA4yHS5xdWFudGF0b20udjEuVHJhbnNhY3Rpb25LaW5kEg4KBnVuZG9lcxgJIAEoCUIMCgpfb2xkX3ZhbHVlQgwKCl9uZXdfdmFsdWUiRAoWR2V0Q2VsbEhpc3RvcnlSZXNwb25zZRIqCgdyZWNvcmRzGAEgAygLMhkucXVhbnRhdG9tLnYxLkF1ZGl0UmVjb3JkIloKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EgwKBGN1YmUYASABKAkSDQoFbGltaXQYAiABKAUSEQoJYWxsX3VzZXJzGAMgASgIEg8KB3NhbmRib3gYBCABKAki2AEKC1RyYW5zYWN0aW9uEhYKDnRyYW5zYWN0aW9uX2lkGAEgASgJEgwKBHVzZXIYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKBGtpbmQYBCABKA4yHS5xdWFudGF0b20udjEuVHJhbnNhY3Rpb25LaW5kEhMKC2Rlc2NyaXB0aW9uGAUgASgJEhYKDmxlYXZlc19jaGFuZ2VkGAYgASgDEg4KBnVuZG9lcxgHIAEoCRIRCgl1bmRvbmVfYnkYCCADKAkiSwoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEi8KDHRyYW5zYWN0aW9ucxgBIAMoCzIZLnF1YW50YXRvbS52MS5UcmFuc2FjdGlvbiJqChZVbmRvVHJhbnNhY3Rpb25SZXF1ZXN0EgwKBGN1YmUYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkSGQoRb25seV91bmNvbmZsaWN0ZWQYAyABKAgSDwoHc2FuZGJveBgEIAEoCSLKAQoMVW5kb0NvbmZsaWN0Eg8KB21lbWJlcnMYASADKAkSGgoNY3VycmVudF92YWx1ZRgCIAEoAUgAiAEBEg8KB3ZlcnNpb24YAyABKAMSEgoKdXBkYXRlZF9ieRgEIAEoCRIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCgp1bmRvX3ZhbHVlGAYgASgBSAGIAQFCEAoOX2N1cnJlbnRfdmFsdWVCDQoLX3VuZG9fdmFsdWUi3gEKF1VuZG9UcmFuc2FjdGlvblJlc3BvbnNlEikKBnN0YXR1cxgBIAEoDjIZLnF1YW50YXRvbS52MS5Xcml0ZVN0YXR1cxIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRIXCg9sZWF2ZXNfcmVzdG9yZWQYAyABKAMSDwoHdmVyc2lvbhgEIAEoAxItCgljb25mbGljdHMYBSADKAsyGi5xdWFudGF0b20udjEuVW5kb0NvbmZsaWN0EhYKDmNvbmZsaWN0X2NvdW50GAYgASgDEg8KB21lc3NhZ2UYByABKAkiUwoSRXhwbGFpbkNlbGxSZXF1ZXN0EgwKBGN1YmUYASABKAkSDwoHbWVtYmVycxgCIAMoCRINCgV0b3BfbhgDIAEoBRIPCgdzYW5kYm94GAQgASgJInEKC0NvbnRyaWJ1dG9yEg4KBm1lbWJlchgBIAEoCRIPCgdjYXB0aW9uGAIgASgJEhIKBXZhbHVlGAMgASgBSACIAQESDQoFc2hhcmUYBCABKAESFAoMaGFzX2NoaWxkcmVuGAUgASgIQggKBl92YWx1ZSKtAQoVRGltZW5zaW9uQ29udHJpYnV0b3JzEhEKCWRpbWVuc2lvbhgBIAEoCRIOCgZtZW1iZXIYAiABKAkSLwoMY29udHJpYnV0b3JzGAMgAygLMhkucXVhbnRhdG9tLnYxLkNvbnRyaWJ1dG9yEhAKCGNoaWxkcmVuGAQgASgFEhMKBm90aGVycxgFIAEoAUgAiAEBEg4KBmhpZGRlbhgGIAEoBUIJCgdfb3RoZXJzImMKDkZvcm11bGFPcGVyYW5kEg8KB21lbWJlcnMYASADKAkSEgoFdmFsdWUYAiABKAFIAIgBARISCgpjYWxjdWxhdGVkGAMgASgIEg4KBmhpZGRlbhgEIAEoCEIICgZfdmFsdWUiwgEKE0V4cGxhaW5DZWxsUmVzcG9uc2USDwoHbWVtYmVycxgBIAMoCRIgCgRjZWxsGAIgASgLMhIucXVhbnRhdG9tLnYxLkNlbGwSNwoKZGltZW5zaW9ucxgDIAMoCzIjLnF1YW50YXRvbS52MS5EaW1lbnNpb25Db250cmlidXRvcnMSDwoHZm9ybXVsYRgEIAEoCRIuCghvcGVyYW5kcxgFIAMoCzIcLnF1YW50YXRvbS52MS5Gb3JtdWxhT3BlcmFuZCrnAQoNQ2VsbEVycm9yQ29kZRIfChtDRUxMX0VSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIiCh5DRUxMX0VSUk9SX0NPREVfVU5LTk9XTl9NRU1CRVIQARIkCiBDRUxMX0VSUk9SX0NPREVfQU1CSUdVT1VTX01FTUJFUhACEicKI0NFTExfRVJST1JfQ09ERV9EVVBMSUNBVEVfRElNRU5TSU9OEAMSIwofQ0VMTF9FUlJPUl9DT0RFX0lOVkFMSURfQUREUkVTUxAEEh0KGUNFTExfRVJST1JfQ09ERV9OT19BQ0NFU1MQBSqMAQoOTWVtYmVyUmVsYXRpb24SHwobTUVNQkVSX1JFTEFUSU9OX1VOU1BFQ0lGSUVEEAASHAoYTUVNQkVSX1JFTEFUSU9OX0NISUxEUkVOEAESHwobTUVNQkVSX1JFTEFUSU9OX0RFU0NFTkRBTlRTEAISGgoWTUVNQkVSX1JFTEFUSU9OX1NFQVJDSBADKlQKC1dyaXRlU3RhdHVzEhwKGFdSSVRFX1NUQVRVU19VTlNQRUNJRklFRBAAEgsKB0FQUExJRUQQARIMCghDT05GTElDVBACEgwKCFJFSkVDVEVEEAMqyQIKDFNwcmVhZE1ldGhvZBIdChlTUFJFQURfTUVUSE9EX1VOU1BFQ0lGSUVEEAASHgoaU1BSRUFEX01FVEhPRF9QUk9QT1JUSU9OQUwQARIXChNTUFJFQURfTUVUSE9EX0VRVUFMEAISHgoaU1BSRUFEX01FVEhPRF9FUVVBTF9MRUFWRVMQAxIYChRTUFJFQURfTUVUSE9EX1JFUEVBVBAEEh8KG1NQUkVBRF9NRVRIT0RfUkVQRUFUX0xFQVZFUxAFEiAKHFNQUkVBRF9NRVRIT0RfUEVSQ0VOVF9DSEFOR0UQBhInCiNTUFJFQURfTUVUSE9EX1JFTEFUSVZFX1BST1BPUlRJT05BTBAHEiIKHlNQUkVBRF9NRVRIT0RfUkVMQVRJVkVfUEVSQ0VOVBAIEhcKE1NQUkVBRF9NRVRIT0RfQ0xFQVIQCSpUCgpEYXRhQWN0aW9uEhcKE0RBVEFfQUNUSU9OX1JFUExBQ0UQABITCg9EQVRBX0FDVElPTl9BREQQARIYChREQVRBX0FDVElPTl9TVUJUUkFDVBACKsABCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhoKFlRSQU5TQUNUSU9OX0tJTkRfV1JJVEUQARIbChdUUkFOU0FDVElPTl9LSU5EX1NQUkVBRBACEhkKFVRSQU5TQUNUSU9OX0tJTkRfQ09QWRADEhkKFVRSQU5TQUNUSU9OX0tJTkRfVU5ETxAEEhwKGFRSQU5TQUNUSU9OX0tJTkRfU0FOREJPWBAFMukGCg5MYXR0aWNlU2VydmljZRJMCglMaXN0Q3ViZXMSHi5xdWFudGF0b20udjEuTGlzdEN1YmVzUmVxdWVzdBofLnF1YW50YXRvbS52MS5MaXN0Q3ViZXNSZXNwb25zZRJPCgpHZXRNZW1iZXJzEh8ucXVhbnRhdG9tLnYxLkdldE1lbWJlcnNSZXF1ZXN0GiAucXVhbnRhdG9tLnYxLkdldE1lbWJlcnNSZXNwb25zZRJJCghHZXRDZWxscxIdLnF1YW50YXRvbS52MS5HZXRDZWxsc1JlcXVlc3QaHi5xdWFudGF0b20udjEuR2V0Q2VsbHNSZXNwb25zZRJRCgpXYXRjaENlbGxzEh8ucXVhbnRhdG9tLnYxLldhdGNoQ2VsbHNSZXF1ZXN0GiAucXVhbnRhdG9tLnYxLldhdGNoQ2VsbHNSZXNwb25zZTABEk8KCldyaXRlQ2VsbHMSHy5xdWFudGF0b20udjEuV3JpdGVDZWxsc1JlcXVlc3QaIC5xdWFudGF0b20udjEuV3JpdGVDZWxsc1Jlc3BvbnNlElUKDENvcHlTY2VuYXJpbxIhLnF1YW50YXRvbS52MS5Db3B5U2NlbmFyaW9SZXF1ZXN0GiIucXVhbnRhdG9tLnYxLkNvcHlTY2VuYXJpb1Jlc3BvbnNlElsKDkdldENlbGxIaXN0b3J5EiMucXVhbnRhdG9tLnYxLkdldENlbGxIaXN0b3J5UmVxdWVzdBokLnF1YW50YXRvbS52MS5HZXRDZWxsSGlzdG9yeVJlc3BvbnNlEmEKEExpc3RUcmFuc2FjdGlvbnMSJS5xdWFudGF0b20udjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJi5xdWFudGF0b20udjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEl4KD1VuZG9UcmFuc2FjdGlvbhIkLnF1YW50YXRvbS52MS5VbmRvVHJhbnNhY3Rpb25SZXF1ZXN0GiUucXVhbnRhdG9tLnYxLlVuZG9UcmFuc2FjdGlvblJlc3BvbnNlElIKC0V4cGxhaW5DZWxsEiAucXVhbnRhdG9tLnYxLkV4cGxhaW5DZWxsUmVxdWVzdBohLnF1YW50YXRvbS52MS5FeHBsYWluQ2VsbFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A cell address: one member per dimension, in any order, each an MDX-style unique name
@@ -1320,6 +1320,226 @@ export const UndoTransactionResponseSchema: GenMessage<UndoTransactionResponse> 
   messageDesc(file_quantatom_v1_lattice, 30);
 
 /**
+ * @generated from message quantatom.v1.ExplainCellRequest
+ */
+export type ExplainCellRequest = Message<"quantatom.v1.ExplainCellRequest"> & {
+  /**
+   * @generated from field: string cube = 1;
+   */
+  cube: string;
+
+  /**
+   * The cell, as CellAddress.members.
+   *
+   * @generated from field: repeated string members = 2;
+   */
+  members: string[];
+
+  /**
+   * Contributors listed per dimension (default 5, at most 50).
+   *
+   * @generated from field: int32 top_n = 3;
+   */
+  topN: number;
+
+  /**
+   * A sandbox id: explain the cell as read through that sandbox.
+   *
+   * @generated from field: string sandbox = 4;
+   */
+  sandbox: string;
+};
+
+/**
+ * Describes the message quantatom.v1.ExplainCellRequest.
+ * Use `create(ExplainCellRequestSchema)` to create a new message.
+ */
+export const ExplainCellRequestSchema: GenMessage<ExplainCellRequest> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 31);
+
+/**
+ * A child member's part in a consolidated cell.
+ *
+ * @generated from message quantatom.v1.Contributor
+ */
+export type Contributor = Message<"quantatom.v1.Contributor"> & {
+  /**
+   * The child's unique name and caption.
+   *
+   * @generated from field: string member = 1;
+   */
+  member: string;
+
+  /**
+   * @generated from field: string caption = 2;
+   */
+  caption: string;
+
+  /**
+   * Its cell's value times its weight (unset when empty).
+   *
+   * @generated from field: optional double value = 3;
+   */
+  value?: number | undefined;
+
+  /**
+   * value / the cell's value (0 when the cell is empty or 0).
+   *
+   * @generated from field: double share = 4;
+   */
+  share: number;
+
+  /**
+   * True when the child has children of its own (it can be explained in turn).
+   *
+   * @generated from field: bool has_children = 5;
+   */
+  hasChildren: boolean;
+};
+
+/**
+ * Describes the message quantatom.v1.Contributor.
+ * Use `create(ContributorSchema)` to create a new message.
+ */
+export const ContributorSchema: GenMessage<Contributor> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 32);
+
+/**
+ * The contributors of one dimension: the cell's member there and its children, largest (by
+ * absolute value) first.
+ *
+ * @generated from message quantatom.v1.DimensionContributors
+ */
+export type DimensionContributors = Message<"quantatom.v1.DimensionContributors"> & {
+  /**
+   * @generated from field: string dimension = 1;
+   */
+  dimension: string;
+
+  /**
+   * The cell's member on this dimension.
+   *
+   * @generated from field: string member = 2;
+   */
+  member: string;
+
+  /**
+   * @generated from field: repeated quantatom.v1.Contributor contributors = 3;
+   */
+  contributors: Contributor[];
+
+  /**
+   * Children of the member (all of them, shown or not).
+   *
+   * @generated from field: int32 children = 4;
+   */
+  children: number;
+
+  /**
+   * The sum of the readable children not listed (unset when none).
+   *
+   * @generated from field: optional double others = 5;
+   */
+  others?: number | undefined;
+
+  /**
+   * Children the caller may not see or read (left out of the lists and of `others`).
+   *
+   * @generated from field: int32 hidden = 6;
+   */
+  hidden: number;
+};
+
+/**
+ * Describes the message quantatom.v1.DimensionContributors.
+ * Use `create(DimensionContributorsSchema)` to create a new message.
+ */
+export const DimensionContributorsSchema: GenMessage<DimensionContributors> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 33);
+
+/**
+ * A cell a formula reads directly.
+ *
+ * @generated from message quantatom.v1.FormulaOperand
+ */
+export type FormulaOperand = Message<"quantatom.v1.FormulaOperand"> & {
+  /**
+   * @generated from field: repeated string members = 1;
+   */
+  members: string[];
+
+  /**
+   * Unset when empty or when the caller may not read it.
+   *
+   * @generated from field: optional double value = 2;
+   */
+  value?: number | undefined;
+
+  /**
+   * @generated from field: bool calculated = 3;
+   */
+  calculated: boolean;
+
+  /**
+   * True when the caller may not read it.
+   *
+   * @generated from field: bool hidden = 4;
+   */
+  hidden: boolean;
+};
+
+/**
+ * Describes the message quantatom.v1.FormulaOperand.
+ * Use `create(FormulaOperandSchema)` to create a new message.
+ */
+export const FormulaOperandSchema: GenMessage<FormulaOperand> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 34);
+
+/**
+ * @generated from message quantatom.v1.ExplainCellResponse
+ */
+export type ExplainCellResponse = Message<"quantatom.v1.ExplainCellResponse"> & {
+  /**
+   * The cell's unique names, one per dimension, and its state.
+   *
+   * @generated from field: repeated string members = 1;
+   */
+  members: string[];
+
+  /**
+   * @generated from field: quantatom.v1.Cell cell = 2;
+   */
+  cell?: Cell | undefined;
+
+  /**
+   * One entry per dimension whose member has children, in dimension order.
+   *
+   * @generated from field: repeated quantatom.v1.DimensionContributors dimensions = 3;
+   */
+  dimensions: DimensionContributors[];
+
+  /**
+   * For a calculated cell: its member formula (e.g. `[Measures].[Profit] / [Measures].[Store Sales]`)
+   * and the cells it reads.
+   *
+   * @generated from field: string formula = 4;
+   */
+  formula: string;
+
+  /**
+   * @generated from field: repeated quantatom.v1.FormulaOperand operands = 5;
+   */
+  operands: FormulaOperand[];
+};
+
+/**
+ * Describes the message quantatom.v1.ExplainCellResponse.
+ * Use `create(ExplainCellResponseSchema)` to create a new message.
+ */
+export const ExplainCellResponseSchema: GenMessage<ExplainCellResponse> = /*@__PURE__*/
+  messageDesc(file_quantatom_v1_lattice, 35);
+
+/**
  * Why one cell of a batch could not be served.
  *
  * @generated from enum quantatom.v1.CellErrorCode
@@ -1765,6 +1985,21 @@ export const LatticeService: GenService<{
     methodKind: "unary";
     input: typeof UndoTransactionRequestSchema;
     output: typeof UndoTransactionResponseSchema;
+  },
+  /**
+   * ExplainCell says where a cell's value comes from: for each dimension whose member has children,
+   * the children that contribute most (each child's cell times its weight, with its share of the
+   * cell's value), and for a calculated cell its formula and the cells it reads, with their values.
+   * Only what the caller may read: hidden children and unreadable cells are left out (counted in
+   * `hidden`). Errors: not_found for an unknown cube or member; permission_denied when the caller may
+   * not read the cell; invalid_argument for top_n out of range.
+   *
+   * @generated from rpc quantatom.v1.LatticeService.ExplainCell
+   */
+  explainCell: {
+    methodKind: "unary";
+    input: typeof ExplainCellRequestSchema;
+    output: typeof ExplainCellResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_quantatom_v1_lattice, 0);
