@@ -14,7 +14,7 @@ import { Cube } from "../backend/src/lattice";
 import { loadModel } from "../backend/src/loader";
 import { openStore } from "../backend/src/store";
 import { mulberry32 as prng } from "../bench/rng";
-import { type DimSpec, FOODMART_DIR, FoodMartSql, NULL_NAME, pathKey, sqlString, TABLE_DIMS } from "./helpers/foodmart-sql";
+import { FOODMART_DIR, FoodMartSql, NULL_NAME, pathKey, sqlString, TABLE_DIMS } from "./helpers/foodmart-sql";
 
 const MODEL = path.join(FOODMART_DIR, "model.yaml");
 const CELLS = 50;
@@ -44,7 +44,6 @@ afterAll(async () => {
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const spec = (name: string): DimSpec => TABLE_DIMS.find((s) => s.name === name)!;
 const dimOf = (name: string) => cube.dims.findIndex((d) => d.name === name);
 
 /** A member's path of names below the All member (the top member too where there is no All level). */
@@ -114,8 +113,8 @@ test("contributors of 50 random FoodMart cells equal a GROUP BY over the CSVs", 
       }
       // The listed ones are the largest; the rest adds up to `others`.
       const listedValues = dc.contributors.filter((c) => c.value !== null).map((c) => c.value!);
-      const top = expected.slice(0, listedValues.length);
-      top.forEach((v, k) => {
+      const largest = expected.slice(0, listedValues.length);
+      largest.forEach((v, k) => {
         if (Math.abs(Math.abs(v) - Math.abs(listedValues[k])) > tolerance) failures.push(`${label}: ${dc.dimension} contributor ${k} is ${listedValues[k]}, SQL's ${k}th largest ${v}`);
       });
       const rest = expected.slice(listedValues.length).reduce((a, b) => a + b, 0);
