@@ -95,16 +95,16 @@ test("contributors of 50 random FoodMart cells equal a GROUP BY over the CSVs", 
       const depth = pathOf(d, coords[d]).length;
       if (s.levels[depth]?.keyed) continue; // customers by key: the oracle names them by id
       const oracle = await sql.aggregateLevel(s, depth, whereOf(coords));
-      const valueOf = (names: string[]) => {
+      const oracleValue = (names: string[]) => {
         const agg = oracle.get(pathKey(names));
         if (!agg || agg.rows === 0) return null;
         return Number(measure === "Unit Sales" ? agg.unitSales : agg.storeSales);
       };
-      const expected = [...oracle.keys()].map((k) => valueOf(k.split("\u0001"))!).filter((v) => v !== null);
+      const expected = [...oracle.keys()].map((k) => oracleValue(k.split("\u0001"))!).filter((v) => v !== null);
       expected.sort((a, b) => Math.abs(b) - Math.abs(a));
       for (const c of dc.contributors) {
         const id = cube.resolve([c.member, ...e.members.filter((m) => !m.startsWith(`[${s.name}]`))]) as Int32Array;
-        const want = valueOf(pathOf(d, id[d]));
+        const want = oracleValue(pathOf(d, id[d]));
         const ok = want === null ? c.value === null : c.value !== null && Math.abs(c.value - want) <= tolerance;
         if (!ok) failures.push(`${label}: ${c.member} is ${c.value}, SQL ${want}`);
         const share = total ? (c.value ?? 0) / total : 0;
