@@ -394,7 +394,7 @@ describe("the task pane in Chromium", () => {
       .getByRole("button")
       .evaluateAll((els) => els.filter((e) => !(e as HTMLButtonElement).disabled).map((e) => e.getAttribute("aria-label") ?? ""));
     expect(undos.length).toBeGreaterThan(0);
-    const order = ["Change server", "Sign out", "Go to Sheet1!B3", "Keep mine on Sheet1!B3", "Take theirs on Sheet1!B3", "Go to Sheet1!B2", "Discard Sheet1!B2", "Submit (1)", "Discard all", "Refresh sandboxes", "Cells of Demo show", "New sandbox", "Refresh recent changes", ...undos, "Refresh comments", "Add a comment"];
+    const order = ["Change server", "Sign out", "Go to Sheet1!B3", "Keep mine on Sheet1!B3", "Take theirs on Sheet1!B3", "Go to Sheet1!B2", "Discard Sheet1!B2", "Submit (1)", "Discard all", "Refresh sandboxes", "Cells of Demo show", "New sandbox", "Refresh recent changes", ...undos, "Explain this number", "Refresh comments", "Add a comment"];
     const stops: string[] = [];
     for (let i = 0; i < order.length; i++) {
       await page.keyboard.press("Tab");

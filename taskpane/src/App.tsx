@@ -6,6 +6,7 @@ import { createApi, type TokenSource } from "../../addin/src/transport";
 import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
 import { ConflictsPanel, HoldsPanel, PendingPanel } from "./Changes";
 import { ConnectionPanel } from "./Connection";
+import { ExplainPanel } from "./Explain";
 import { RecentChangesPanel } from "./Recent";
 import { RestoresPanel } from "./Restores";
 import { SandboxPanel } from "./Sandbox";
@@ -71,7 +72,7 @@ export interface TaskpaneProps {
 
 /**
  * The QuantatomAI task pane: connection and sign-in, formulas not put back after typing, conflicts, pending changes with their spreads and results,
- * held cells, the sandbox of the selected cell's cube, your recent changes with Undo, and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
+ * held cells, the sandbox of the selected cell's cube, your recent changes with Undo, "explain this number", and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
  */
 export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, feed, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
@@ -123,6 +124,7 @@ export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, f
         {cell && (
           <>
             {/* Keyed by the user too: nothing read as the previous user stays on screen. */}
+            <ExplainPanel key={`e${who}${cellKey}${sandbox}`} clients={clients} cell={cell} sandbox={sandbox} refresh={live ? `${live.version}` : ""} />
             <CommentsPanel key={`c${who}${cellKey}`} clients={clients} cell={cell} consolidated={live?.consolidated} announce={announce} />
             <HistoryPanel key={`h${who}${cellKey}`} clients={clients} cell={cell} live={live} />
           </>
