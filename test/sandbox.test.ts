@@ -2,7 +2,8 @@
  * Sandboxes through the Connect API over real HTTP, on PGlite and on the PostgreSQL server: a
  * sandbox's values are invisible to other users and to the base; consolidated cells and member
  * formulas through a sandbox equal a brute-force sum over the overlay; a shared sandbox is readable
- * by the user it was shared with (and writable only with a write share); a stream through a sandbox
+ * by the user it was shared with (and writable only with a write share; a stream through it ends once
+ * the share is removed); a stream through a sandbox
  * receives sandbox writes and base writes to leaves the sandbox has not changed; a commit after a
  * conflicting base change reports exactly the conflicting leaf and changes nothing, or only the
  * others when asked; Keep mine commits over the base; a commit without conflict makes the base
@@ -207,7 +208,18 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("sandboxes on %s", (kind) => 
     await api().sandbox.shareSandbox({ cube: "Plan", sandbox: sb.id, user: "bob", access: SandboxAccess.WRITE });
     await write(leaf(1, 1), 322, sb.id, "bob");
     expect(await values([leaf(1, 1)], sb.id)).toEqual([322]);
-    await api().sandbox.shareSandbox({ cube: "Plan", sandbox: sb.id, user: "bob", access: SandboxAccess.NONE });
+    // Bob streams through it; once the share is removed his stream ends before it shows anything new.
+    const controller = new AbortController();
+    const it = api("bob").lattice.watchCells({ cube: "Plan", cells: [{ members: leaf(1, 1) }], sandbox: sb.id }, { signal: controller.signal })[Symbol.asyncIterator]();
+    try {
+      expect(((await it.next()).value as WatchCellsResponse).updates[0].cell?.value).toBe(322);
+      await api().sandbox.shareSandbox({ cube: "Plan", sandbox: sb.id, user: "bob", access: SandboxAccess.NONE });
+      await write(leaf(1, 1), 323, sb.id);
+      const ended = await rejection(it.next());
+      expect(ended.code).toBe(Code.NotFound);
+    } finally {
+      controller.abort();
+    }
     expect((await rejection(read([leaf(1, 1)], sb.id, "bob"))).code).toBe(Code.NotFound);
   });
 

@@ -127,6 +127,16 @@ export class Sandboxes {
   }
 
   /**
+   * Whether the caller still has a role on sandbox `id` as this instance knows it now (shares
+   * changed through any instance reach it as `sandbox.changed`): a stream through the sandbox asks
+   * before each push, so a user whose share was removed receives nothing more.
+   */
+  async stillReadable(access: Access, id: string): Promise<boolean> {
+    const held = await this.held.get(id.trim())?.catch(() => null);
+    return held != null && held.meta.cubeId === access.served.id && roleOf(held.meta, access.user) !== null;
+  }
+
+  /**
    * Shares sandbox `id` with `user` (read, or read and write), or stops sharing it (none). Owner only.
    * @throws DomainError as `use`; invalid_argument for an empty user or the owner.
    */

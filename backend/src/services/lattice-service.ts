@@ -116,6 +116,10 @@ export function registerLatticeService(backend: Backend) {
           for (;;) {
             const changed = await queue.next(ctx.signal);
             if (changed === null) return;
+            // Through a sandbox: nothing more once the caller's share of it was removed (or it was discarded).
+            if (req.sandbox && !(await backend.sandboxes.stillReadable(access, req.sandbox))) {
+              throw new DomainError(`sandbox "${req.sandbox}" is no longer shared with you`, "not_found");
+            }
             const results = watch.results(changed);
             yield { initial: false, updates: changed.map((i, j) => ({ index: i, cell: toCell(results[j]) })) };
           }
