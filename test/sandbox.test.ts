@@ -329,6 +329,17 @@ describe.each<StoreKind>(["PGlite", "PostgreSQL"])("sandboxes on %s", (kind) => 
     const after = (await api().lattice.listTransactions({ cube: "Plan", sandbox: sb.id })).transactions;
     expect(after[0]).toMatchObject({ transactionId: undo.transactionId, kind: TransactionKind.UNDO, undoes: spread.transactionId });
     expect(after[1].undoneBy).toEqual([undo.transactionId]);
+    // A leaf's history in the sandbox: the spread and its undo, none of it in the base's history.
+    const [n1] = LEAVES.filter((l) => l.r === 0 && l.s === "Actual");
+    const history = (await api().lattice.getCellHistory({ cube: "Plan", members: n1.members, sandbox: sb.id })).records;
+    expect(history.map((h) => [h.transactionId, h.transactionKind, h.user])).toEqual([
+      [undo.transactionId, TransactionKind.UNDO, "ann"],
+      [spread.transactionId, TransactionKind.SPREAD, "ann"],
+    ]);
+    expect(history[0].newValue).toBe(history[1].oldValue);
+    const baseHistory = (await api().lattice.getCellHistory({ cube: "Plan", members: n1.members })).records;
+    expect(baseHistory.some((h) => h.transactionId === spread.transactionId || h.transactionId === undo.transactionId)).toBe(false);
+    expect((await rejection(api("bob").lattice.getCellHistory({ cube: "Plan", members: n1.members, sandbox: sb.id }))).code).toBe(Code.NotFound);
     // A base transaction is not undone through a sandbox.
     const base = await write(leaf(0, 2), 5);
     expect((await rejection(api().lattice.undoTransaction({ cube: "Plan", transactionId: base.transactionId, sandbox: sb.id }))).code).toBe(Code.NotFound);

@@ -78,6 +78,11 @@ describe("sandboxes in the task pane", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     await shot("sandbox");
 
+    // Oslo's history is its history in the sandbox: the spread's record.
+    await page.evaluate(() => window.qatomTest.select("Sheet1!B2"));
+    await page.getByRole("heading", { name: "History in this sandbox" }).waitFor();
+    await page.getByRole("list", { name: "Changes to this cell" }).getByRole("listitem").first().getByText("10 → 20").waitFor();
+    await page.evaluate(() => window.qatomTest.select("Sheet1!B5"));
     // Back to the base: the cells show the shared data again; and to the sandbox once more.
     await picker().selectOption({ label: "Base (shared data)" });
     await shows("Sheet1!B2", 10);

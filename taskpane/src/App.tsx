@@ -126,7 +126,7 @@ export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, f
             {/* Keyed by the user too: nothing read as the previous user stays on screen. */}
             <ExplainPanel key={`e${who}${cellKey}${sandbox}`} clients={clients} cell={cell} sandbox={sandbox} refresh={live ? `${live.version}` : ""} />
             <CommentsPanel key={`c${who}${cellKey}`} clients={clients} cell={cell} consolidated={live?.consolidated} announce={announce} />
-            <HistoryPanel key={`h${who}${cellKey}`} clients={clients} cell={cell} live={live} />
+            <HistoryPanel key={`h${who}${cellKey}${sandbox}`} clients={clients} cell={cell} live={live} sandbox={sandbox} />
           </>
         )}
         <div role="status" aria-live="polite" className={styles.visuallyHidden}>

@@ -213,7 +213,7 @@ export function CommentsPanel({ clients, cell, consolidated, announce }: Comment
  * The selected leaf cell's audit log, newest first, refreshed whenever the cell's version moves.
  * Mount it with the cell as its React key.
  */
-export function HistoryPanel({ clients, cell, live }: { clients: QatomApi; cell: FormulaCell; live: LiveCell | null }) {
+export function HistoryPanel({ clients, cell, live, sandbox = "" }: { clients: QatomApi; cell: FormulaCell; live: LiveCell | null; sandbox?: string }) {
   const styles = useStyles();
   const headingId = useId();
   const [records, setRecords] = useState<AuditRecord[] | null>(null);
@@ -229,19 +229,19 @@ export function HistoryPanel({ clients, cell, live }: { clients: QatomApi; cell:
       return;
     }
     let alive = true;
-    clients.lattice.getCellHistory({ cube: cell.cube, members: cell.members, limit: 50 }).then(
+    clients.lattice.getCellHistory({ cube: cell.cube, members: cell.members, limit: 50, sandbox }).then(
       (r) => alive && setRecords(r.records),
       (err: unknown) => alive && setError(errorMessage(err)),
     );
     return () => {
       alive = false;
     };
-  }, [clients, key, leafVersion]);
+  }, [clients, key, leafVersion, sandbox]);
 
   return (
     <section aria-labelledby={headingId} className={styles.section}>
       <Text as="h2" id={headingId} weight="semibold" size={400}>
-        History
+        History{sandbox ? " in this sandbox" : ""}
       </Text>
       {live?.consolidated && (
         <Caption1 className={styles.muted}>History is kept for leaf cells; this cell is the sum of the cells below it.</Caption1>
@@ -252,7 +252,9 @@ export function HistoryPanel({ clients, cell, live }: { clients: QatomApi; cell:
         </MessageBar>
       )}
       {!records && !error && leafVersion !== null && <Spinner size="tiny" label="Loading the history" />}
-      {records && records.length === 0 && <Caption1 className={styles.muted}>No changes since the data was loaded.</Caption1>}
+      {records && records.length === 0 && (
+        <Caption1 className={styles.muted}>{sandbox ? "Not changed in this sandbox." : "No changes since the data was loaded."}</Caption1>
+      )}
       {records && records.length > 0 && (
         <ul className={styles.list} aria-label="Changes to this cell">
           {records.map((r) => (

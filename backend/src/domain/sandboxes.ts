@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { type SandboxEvent, sandboxOutboxRow } from "../events/contract";
 import { LeafOverlay } from "../lattice";
 import type { UserRights } from "../security";
-import type { SandboxShareAccess, Store, StoredSandbox, StoredTransaction } from "../store/types";
+import type { SandboxShareAccess, Store, StoredAuditRecord, StoredSandbox, StoredTransaction } from "../store/types";
 import { commitSandbox, type SandboxCommitOutcome } from "../writes/commit-sandbox";
 import type { WriteContext } from "../writes/context";
 import type { ScenarioCopySpec } from "../lattice";
@@ -195,6 +195,12 @@ export class Sandboxes {
     const { meta, role } = await this.use(access, id, "read");
     if (allUsers && role !== "owner") throw new DomainError(`only the owner of sandbox "${meta.name}" may list every user's transactions in it`, "permission_denied");
     return this.deps.store.listSandboxTransactions(meta.id, allUsers ? null : access.user, limit);
+  }
+
+  /** The audit records of leaf `coords` in sandbox `id`, newest first. @throws DomainError as `use` (read). */
+  async history(access: Access, id: string, coords: Int32Array, limit: number): Promise<StoredAuditRecord[]> {
+    const { meta } = await this.use(access, id, "read");
+    return this.deps.store.sandboxCellHistory(meta.id, Array.from(coords), limit);
   }
 
   /**

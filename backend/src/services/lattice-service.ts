@@ -240,7 +240,7 @@ export function registerLatticeService(backend: Backend) {
           throw new DomainError("history is kept for leaf cells; this cell is consolidated", "invalid_argument");
         }
         const limit = clampLimit(req.limit, 100, 10_000, "limit");
-        const records = await backend.store.cellHistory(served.id, Array.from(coords), limit);
+        const records = req.sandbox ? await backend.sandboxes.history(access, req.sandbox, coords, limit) : await backend.store.cellHistory(served.id, Array.from(coords), limit);
         return {
           records: records.map((r) => ({
             transactionId: r.txId,

@@ -23,6 +23,7 @@ import {
   getSandboxTransaction,
   listSandboxes,
   listSandboxTransactions,
+  sandboxCellHistory,
   sandboxCells,
   sandboxTransactionChanges,
   shareSandbox,
@@ -237,6 +238,10 @@ export class SqlStore implements Store {
 
   sandboxTransactionChanges(id: string, txId: string): Promise<TransactionChanges> {
     return sandboxTransactionChanges(this.driver, id, txId);
+  }
+
+  sandboxCellHistory(id: string, coords: number[], limit: number): Promise<StoredAuditRecord[]> {
+    return sandboxCellHistory(this.driver, id, coords, limit);
   }
 
   closeSandbox(id: string, event?: NewOutboxRow): Promise<void> {

@@ -352,6 +352,8 @@ export interface Store {
   getSandboxTransaction(id: string, txId: string): Promise<StoredTransaction | null>;
   /** The leaf changes one transaction of a sandbox made. */
   sandboxTransactionChanges(id: string, txId: string): Promise<TransactionChanges>;
+  /** The audit records of one leaf in a sandbox, newest first. */
+  sandboxCellHistory(id: string, coords: number[], limit: number): Promise<StoredAuditRecord[]>;
   /** Marks a sandbox committed with nothing applied to the base. @throws Error when it is not open. */
   closeSandbox(id: string, event?: NewOutboxRow): Promise<void>;
   /** Deletes a sandbox with its cells, shares and audit; true when it existed. */

@@ -10,6 +10,7 @@ import type {
   NewOutboxRow,
   SandboxShareAccess,
   SandboxWrite,
+  StoredAuditRecord,
   StoredSandbox,
   StoredSandboxCell,
   StoredTransaction,
@@ -277,4 +278,26 @@ export async function sandboxTransactionChanges(db: SqlRunner, id: string, txId:
     out.versions[k] = Number(r.version);
   });
   return out;
+}
+
+/** The audit records of one leaf in sandbox `id`, newest first, at most `limit`, each with its transaction's author, time and kind. */
+export async function sandboxCellHistory(db: SqlRunner, id: string, coords: number[], limit: number): Promise<StoredAuditRecord[]> {
+  const rows = await db.query<{ tx_id: string; user_name: string; at: unknown; old_value: unknown; new_value: unknown; version: unknown; kind: string; undoes: string | null }>(
+    `SELECT a.tx_id, t.user_name, ${epochMs("t.at")} AS at, a.old_value, a.new_value, a.version::text AS version, t.kind, t.undoes
+     FROM sandbox_audit AS a JOIN sandbox_tx AS t ON t.tx_id = a.tx_id
+     WHERE a.sandbox_id = $1 AND a.coords = $2::int[]
+     ORDER BY a.id DESC LIMIT $3`,
+    [id, intArrayLiteral(coords, "coords"), limit],
+  );
+  return rows.map((r) => ({
+    txId: r.tx_id,
+    user: r.user_name,
+    at: Number(r.at),
+    oldValue: toNumber(r.old_value),
+    newValue: toNumber(r.new_value),
+    version: Number(r.version),
+    members: null,
+    kind: r.kind as StoredAuditRecord["kind"],
+    ...(r.undoes ? { undoes: r.undoes } : {}),
+  }));
 }
