@@ -13,17 +13,7 @@ import { epochMs, intArrayLiteral, toNumber } from "./codecs";
  */
 export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[], limit: number): Promise<StoredAuditRecord[]> {
   if (!Number.isInteger(limit) || limit < 0) throw new Error(`limit must be a non-negative integer, got ${limit}`);
-  const rows = await db.query<{
-    tx_id: string;
-    user_name: string;
-    at: unknown;
-    old_value: unknown;
-    new_value: unknown;
-    version: unknown;
-    members: string[] | null;
-    kind: string | null;
-    undoes: string | null;
-  }>(
+  const rows = await db.query<AuditRow>(
     `SELECT a.tx_id, coalesce(a.user_name, t.user_name) AS user_name, ${epochMs("coalesce(a.at, t.at)")} AS at,
             a.old_value, a.new_value, a.version::text AS version, a.members, t.kind, t.undoes
      FROM audit_log AS a LEFT JOIN write_tx AS t ON t.cube_id = a.cube_id AND t.tx_id = a.tx_id
@@ -31,7 +21,25 @@ export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[
      ORDER BY a.id DESC LIMIT $3`,
     [cubeId, intArrayLiteral(coords, "coords"), limit],
   );
-  return rows.map((r) => ({
+  return rows.map(toAuditRecord);
+}
+
+/** An audit record row as the history queries select it (the base's, and a sandbox's in sql/sandboxes.ts). */
+export type AuditRow = {
+  tx_id: string;
+  user_name: string;
+  at: unknown;
+  old_value: unknown;
+  new_value: unknown;
+  version: unknown;
+  members: string[] | null;
+  kind: string | null;
+  undoes: string | null;
+};
+
+/** An audit record row as a StoredAuditRecord. */
+export function toAuditRecord(r: AuditRow): StoredAuditRecord {
+  return {
     txId: r.tx_id,
     user: r.user_name,
     at: Number(r.at),
@@ -41,7 +49,7 @@ export async function cellHistory(db: SqlRunner, cubeId: number, coords: number[
     members: r.members,
     ...(r.kind ? { kind: r.kind as TransactionKind } : {}),
     ...(r.undoes ? { undoes: r.undoes } : {}),
-  }));
+  };
 }
 
 /**

@@ -18,9 +18,11 @@ import type {
   TransactionInfo,
 } from "../types";
 import { epochMs, intArrayLiteral, toNumber, valueOrNull } from "./codecs";
+import { commitDecisions } from "../../writes/conflicts";
 import { nextVersions } from "./commit-rows";
+import { type AuditRow, toAuditRecord } from "./audit";
 import { insertOutboxRows } from "./outbox";
-import { toTransaction, transactionColumns, type TxRow } from "./transactions";
+import { getScopedTransaction, listScopedTransactions, type TransactionScope } from "./transactions";
 
 /** Cells per statement when sandbox cells are read or written. */
 const BATCH = 10_000;
@@ -153,23 +155,23 @@ export async function commitSandboxWrites(
       );
       for (const r of rows) current.set(r.k, r);
     }
-    const results: CommitResult[] = writes.map((w, i) => {
+    const storedVersion = (i: number) => Number(current.get(keys[i])?.version ?? 0);
+    // A write applies when its cell's stored version is the one it expects; a group whole or not at all.
+    const decisions = commitDecisions(
+      writes.map((w) => ({ baseVersion: w.expectedVersion, group: w.group })),
+      storedVersion,
+    );
+    const results: CommitResult[] = decisions.map((d, i) => {
+      if (d.ok) return { ok: true, version: 0 };
       const c = current.get(keys[i]);
-      const version = c ? Number(c.version) : 0;
-      if (version === w.expectedVersion) return { ok: true, version: 0 };
-      return { ok: false, currentValue: c ? toNumber(c.value) : null, currentVersion: version, updatedBy: c?.updated_by ?? null, updatedAt: c ? Number(c.updated_at) : null };
-    });
-    // A group applies whole or not at all.
-    const failed = new Set<number>();
-    writes.forEach((w, i) => {
-      if (w.group !== undefined && !results[i].ok) failed.add(w.group);
-    });
-    writes.forEach((w, i) => {
-      const r = results[i];
-      if (w.group !== undefined && failed.has(w.group) && r.ok) {
-        const c = current.get(keys[i]);
-        results[i] = { ok: false, groupFailed: true, currentValue: c ? toNumber(c.value) : null, currentVersion: w.expectedVersion, updatedBy: c?.updated_by ?? null, updatedAt: c ? Number(c.updated_at) : null };
-      }
+      return {
+        ok: false,
+        ...(d.groupFailed ? { groupFailed: true } : {}),
+        currentValue: c ? toNumber(c.value) : null,
+        currentVersion: storedVersion(i),
+        updatedBy: c?.updated_by ?? null,
+        updatedAt: c ? Number(c.updated_at) : null,
+      };
     });
     const applied = writes.flatMap((_, i) => (results[i].ok ? [i] : []));
     if (applied.length === 0) return { results, at };
@@ -243,23 +245,16 @@ export async function closeSandbox(db: SqlDriver, id: string, event?: NewOutboxR
   });
 }
 
-const SANDBOX_TX_COLUMNS = transactionColumns("sandbox_tx", "sandbox_id");
+const SANDBOX: TransactionScope = { table: "sandbox_tx", key: "sandbox_id" };
 
 /** Transactions of sandbox `id`, newest first, at most `limit`: `user`'s, or everyone's when null. */
-export async function listSandboxTransactions(db: SqlRunner, id: string, user: string | null, limit: number): Promise<StoredTransaction[]> {
-  const rows = await db.query<TxRow>(
-    `SELECT ${SANDBOX_TX_COLUMNS} FROM sandbox_tx AS t
-     WHERE t.sandbox_id = $1 AND ($2::text IS NULL OR t.user_name = $2::text)
-     ORDER BY t.at DESC, t.tx_id DESC LIMIT $3`,
-    [id, user, limit],
-  );
-  return rows.map(toTransaction);
+export function listSandboxTransactions(db: SqlRunner, id: string, user: string | null, limit: number): Promise<StoredTransaction[]> {
+  return listScopedTransactions(db, SANDBOX, id, user, limit);
 }
 
 /** Transaction `txId` of sandbox `id`, or null. */
-export async function getSandboxTransaction(db: SqlRunner, id: string, txId: string): Promise<StoredTransaction | null> {
-  const rows = await db.query<TxRow>(`SELECT ${SANDBOX_TX_COLUMNS} FROM sandbox_tx AS t WHERE t.sandbox_id = $1 AND t.tx_id = $2`, [id, txId]);
-  return rows.length > 0 ? toTransaction(rows[0]) : null;
+export function getSandboxTransaction(db: SqlRunner, id: string, txId: string): Promise<StoredTransaction | null> {
+  return getScopedTransaction(db, SANDBOX, id, txId);
 }
 
 /** The leaf changes transaction `txId` of sandbox `id` made, as columns in commit order (see TransactionChanges). */
@@ -282,22 +277,12 @@ export async function sandboxTransactionChanges(db: SqlRunner, id: string, txId:
 
 /** The audit records of one leaf in sandbox `id`, newest first, at most `limit`, each with its transaction's author, time and kind. */
 export async function sandboxCellHistory(db: SqlRunner, id: string, coords: number[], limit: number): Promise<StoredAuditRecord[]> {
-  const rows = await db.query<{ tx_id: string; user_name: string; at: unknown; old_value: unknown; new_value: unknown; version: unknown; kind: string; undoes: string | null }>(
-    `SELECT a.tx_id, t.user_name, ${epochMs("t.at")} AS at, a.old_value, a.new_value, a.version::text AS version, t.kind, t.undoes
+  const rows = await db.query<AuditRow>(
+    `SELECT a.tx_id, t.user_name, ${epochMs("t.at")} AS at, a.old_value, a.new_value, a.version::text AS version, NULL::text[] AS members, t.kind, t.undoes
      FROM sandbox_audit AS a JOIN sandbox_tx AS t ON t.tx_id = a.tx_id
      WHERE a.sandbox_id = $1 AND a.coords = $2::int[]
      ORDER BY a.id DESC LIMIT $3`,
     [id, intArrayLiteral(coords, "coords"), limit],
   );
-  return rows.map((r) => ({
-    txId: r.tx_id,
-    user: r.user_name,
-    at: Number(r.at),
-    oldValue: toNumber(r.old_value),
-    newValue: toNumber(r.new_value),
-    version: Number(r.version),
-    members: null,
-    kind: r.kind as StoredAuditRecord["kind"],
-    ...(r.undoes ? { undoes: r.undoes } : {}),
-  }));
+  return rows.map(toAuditRecord);
 }

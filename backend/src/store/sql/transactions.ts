@@ -1,7 +1,7 @@
 /**
- * Committed transactions (write_tx, migrations 006-007): a user's recent ones, one by id, and the
- * leaf changes one committed (its audit records), for LatticeService ListTransactions and
- * UndoTransaction.
+ * Committed transactions (write_tx, migrations 006-007; a sandbox's in sandbox_tx, migration 008):
+ * a user's recent ones, one by id, and the leaf changes one committed (its audit records), for
+ * LatticeService ListTransactions and UndoTransaction.
  */
 import type { SqlRunner } from "../driver";
 import type { StoredTransaction, TransactionChanges, TransactionKind } from "../types";
@@ -10,8 +10,8 @@ import { epochMs } from "./codecs";
 /** Audit records read per statement by transactionChanges. */
 const CHANGES_PAGE_ROWS = 50_000;
 
-/** A transaction row as `transactionColumns` selects it. */
-export type TxRow = {
+/** A transaction row as TX_COLUMNS selects it. */
+type TxRow = {
   tx_id: string;
   user_name: string;
   at: unknown;
@@ -23,19 +23,21 @@ export type TxRow = {
 };
 
 /**
- * The columns of a transaction row `t` of `table` (write_tx, or sandbox_tx of migration 008), with
- * the ids of the undos that restored it: those of the same `scope` (cube or sandbox) that name it.
+ * Where transaction rows are kept: the base's of a cube (`write_tx`), or a sandbox's (`sandbox_tx`,
+ * migration 008), each table with the column that names its scope.
  */
-export function transactionColumns(table: "write_tx" | "sandbox_tx", scope: "cube_id" | "sandbox_id"): string {
+export type TransactionScope = { table: "write_tx"; key: "cube_id" } | { table: "sandbox_tx"; key: "sandbox_id" };
+
+const BASE: TransactionScope = { table: "write_tx", key: "cube_id" };
+
+/** The columns of a transaction row `t`, with the ids of the undos of the same scope that restored it. */
+function txColumns({ table, key }: TransactionScope): string {
   return `t.tx_id, t.user_name, ${epochMs("t.at")} AS at, t.leaves, t.kind, t.detail, t.undoes,
   (SELECT string_agg(u.tx_id, ',' ORDER BY u.at, u.tx_id) FROM ${table} AS u
-   WHERE u.${scope} = t.${scope} AND u.undoes = t.tx_id) AS undone_by`;
+   WHERE u.${key} = t.${key} AND u.undoes = t.tx_id) AS undone_by`;
 }
 
-const TX_COLUMNS = transactionColumns("write_tx", "cube_id");
-
-/** A transaction row as a StoredTransaction. */
-export function toTransaction(r: TxRow): StoredTransaction {
+function toTransaction(r: TxRow): StoredTransaction {
   return {
     txId: r.tx_id,
     user: r.user_name,
@@ -49,25 +51,36 @@ export function toTransaction(r: TxRow): StoredTransaction {
 }
 
 /**
- * Transactions of cube `cubeId`, newest first, at most `limit`: those of `user`, or every user's
- * when `user` is null. Each with the undos that restored it.
+ * Transactions of one cube's base or one sandbox (`scope`, whose key column is `id`), newest first,
+ * at most `limit`: those of `user`, or every user's when `user` is null. Each with the undos that
+ * restored it.
  * @throws Error when `limit` is not a non-negative integer.
  */
-export async function listTransactions(db: SqlRunner, cubeId: number, user: string | null, limit: number): Promise<StoredTransaction[]> {
+export async function listScopedTransactions(db: SqlRunner, scope: TransactionScope, id: number | string, user: string | null, limit: number): Promise<StoredTransaction[]> {
   if (!Number.isInteger(limit) || limit < 0) throw new Error(`limit must be a non-negative integer, got ${limit}`);
   const rows = await db.query<TxRow>(
-    `SELECT ${TX_COLUMNS} FROM write_tx AS t
-     WHERE t.cube_id = $1 AND ($2::text IS NULL OR t.user_name = $2::text)
+    `SELECT ${txColumns(scope)} FROM ${scope.table} AS t
+     WHERE t.${scope.key} = $1 AND ($2::text IS NULL OR t.user_name = $2::text)
      ORDER BY t.at DESC, t.tx_id DESC LIMIT $3`,
-    [cubeId, user, limit],
+    [id, user, limit],
   );
   return rows.map(toTransaction);
 }
 
-/** Transaction `txId` of cube `cubeId`, or null when there is none. */
-export async function getTransaction(db: SqlRunner, cubeId: number, txId: string): Promise<StoredTransaction | null> {
-  const rows = await db.query<TxRow>(`SELECT ${TX_COLUMNS} FROM write_tx AS t WHERE t.cube_id = $1 AND t.tx_id = $2`, [cubeId, txId]);
+/** Transaction `txId` of one cube's base or one sandbox (`scope`, key `id`), or null when there is none. */
+export async function getScopedTransaction(db: SqlRunner, scope: TransactionScope, id: number | string, txId: string): Promise<StoredTransaction | null> {
+  const rows = await db.query<TxRow>(`SELECT ${txColumns(scope)} FROM ${scope.table} AS t WHERE t.${scope.key} = $1 AND t.tx_id = $2`, [id, txId]);
   return rows.length > 0 ? toTransaction(rows[0]) : null;
+}
+
+/** Transactions of cube `cubeId`'s base (see listScopedTransactions). */
+export function listTransactions(db: SqlRunner, cubeId: number, user: string | null, limit: number): Promise<StoredTransaction[]> {
+  return listScopedTransactions(db, BASE, cubeId, user, limit);
+}
+
+/** Transaction `txId` of cube `cubeId`'s base, or null when there is none. */
+export function getTransaction(db: SqlRunner, cubeId: number, txId: string): Promise<StoredTransaction | null> {
+  return getScopedTransaction(db, BASE, cubeId, txId);
 }
 
 /**
