@@ -168,22 +168,12 @@ export class Sandboxes {
    * @throws DomainError as `use` (write).
    */
   async write(access: Access, id: string, writes: readonly WriteInput[], holds: readonly Int32Array[], rights: () => UserRights): Promise<{ outcomes: WriteOutcome[]; txId: string }> {
-    const { meta } = await this.use(access, id, "write");
-    return this.deps.inQueue(access.served, async () => {
-      const held = await this.stillOpen(meta.id, access.served);
-      const layer = this.layer(access.served, held);
-      return this.withCopy(held, (copy) => writeCells({ ...this.deps.ctx, store: layer }, copy, writes, access.user, holds, rights()), layer);
-    });
+    return this.inSandbox(access, id, (ctx, copy) => writeCells(ctx, copy, writes, access.user, holds, rights()));
   }
 
   /** Copies a scenario in sandbox `id` (writes/copy-scenario.ts over the sandbox). @throws DomainError as `use` (write) and copyScenario. */
   async copy(access: Access, id: string, spec: ScenarioCopySpec, baseVersion: number, rights: () => UserRights): Promise<ScenarioCopyOutcome> {
-    const { meta } = await this.use(access, id, "write");
-    return this.deps.inQueue(access.served, async () => {
-      const held = await this.stillOpen(meta.id, access.served);
-      const layer = this.layer(access.served, held);
-      return this.withCopy(held, (copy) => copyScenario({ ...this.deps.ctx, store: layer }, copy, spec, baseVersion, access.user, rights()), layer);
-    });
+    return this.inSandbox(access, id, (ctx, copy) => copyScenario(ctx, copy, spec, baseVersion, access.user, rights()));
   }
 
   /**
@@ -209,12 +199,7 @@ export class Sandboxes {
    * @throws DomainError as `use` (write) and undoTransaction.
    */
   async undo(access: Access, id: string, txId: string, onlyUnconflicted: boolean, rights: () => UserRights): Promise<UndoOutcome> {
-    const { meta } = await this.use(access, id, "write");
-    return this.deps.inQueue(access.served, async () => {
-      const held = await this.stillOpen(meta.id, access.served);
-      const layer = this.layer(access.served, held);
-      return this.withCopy(held, (copy) => undoTransaction({ ...this.deps.ctx, store: layer }, copy, txId, onlyUnconflicted, access.user, rights()), layer);
-    });
+    return this.inSandbox(access, id, (ctx, copy) => undoTransaction(ctx, copy, txId, onlyUnconflicted, access.user, rights()));
   }
 
   /**
@@ -249,24 +234,31 @@ export class Sandboxes {
   }
 
   /**
-   * Runs a write of the pipeline over the held sandbox's working copy (the kept one when it is
-   * current), then sets what it committed on the overlay; the copy, which the write changed the
-   * same way, is kept when nothing else changed the base or the sandbox meanwhile.
+   * Runs a step of the write pipeline (`run`: a write, a scenario copy, an undo) in sandbox `id`, in
+   * the cube's write queue: over the sandbox's working copy (the kept one when it is current), with
+   * the sandbox's layer as its store; then sets what it committed on the overlay. The copy, which the
+   * step changed the same way, is kept when nothing else changed the base or the sandbox meanwhile.
+   * @throws DomainError as `use` (write) and `stillOpen`.
    */
-  private async withCopy<T>(held: Held, write: (copy: ServedCube) => Promise<T>, layer: SandboxLayer): Promise<T> {
-    const { cube } = held.served;
-    const k = this.kept;
-    const current = k !== null && k.held === held && k.dataVersion === cube.dataVersion && k.layerVersion === held.overlay.layerVersion;
-    const copy = current ? k.copy : workingCopy(held.served, held.overlay);
-    this.kept = null;
-    const dataVersion = cube.dataVersion;
-    const layerVersion = held.overlay.layerVersion;
-    const out = await write(copy);
-    held.overlay.set(layer.committed);
-    // Between the write's steps other requests ran: keep the copy only if none changed the base or the sandbox.
-    const untouched = cube.dataVersion === dataVersion && held.overlay.layerVersion === layerVersion + (layer.committed.length > 0 ? 1 : 0);
-    if (untouched) this.kept = { held, copy, dataVersion, layerVersion: held.overlay.layerVersion };
-    return out;
+  private async inSandbox<T>(access: Access, id: string, run: (ctx: WriteContext, copy: ServedCube) => Promise<T>): Promise<T> {
+    const { meta } = await this.use(access, id, "write");
+    return this.deps.inQueue(access.served, async () => {
+      const held = await this.stillOpen(meta.id, access.served);
+      const { served, overlay } = held;
+      const layer = new SandboxLayer(this.deps.store, meta.id, served, overlay, this.event(served, meta.id, "write"));
+      const k = this.kept;
+      const current = k !== null && k.held === held && k.dataVersion === served.cube.dataVersion && k.layerVersion === overlay.layerVersion;
+      const copy = current ? k.copy : workingCopy(served, overlay);
+      this.kept = null;
+      const dataVersion = served.cube.dataVersion;
+      const layerVersion = overlay.layerVersion;
+      const out = await run({ ...this.deps.ctx, store: layer }, copy);
+      overlay.set(layer.committed);
+      // Between the step's turns other requests ran: keep the copy only if none changed the base or the sandbox.
+      const untouched = served.cube.dataVersion === dataVersion && overlay.layerVersion === layerVersion + (layer.committed.length > 0 ? 1 : 0);
+      if (untouched) this.kept = { held, copy, dataVersion, layerVersion: overlay.layerVersion };
+      return out;
+    });
   }
 
   /** The sandbox's outbox row for `action`. */
@@ -274,10 +266,7 @@ export class Sandboxes {
     return sandboxOutboxRow({ cube: served.cube.name, tenant: tenantOf(served), cubeId: served.id, loadedAt: served.loadedAt, sandboxId, action, instanceId: this.deps.instanceId });
   }
 
-  /** The pipeline's store for one write in a held sandbox. */
-  private layer(served: ServedCube, held: Held): SandboxLayer {
-    return new SandboxLayer(this.deps.store, held.meta.id, served, held.overlay, this.event(served, held.meta.id, "write"));
-  }
+
 
   /**
    * The held sandbox `id`, its record read again from the store (a commit or discard through
