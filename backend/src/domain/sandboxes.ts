@@ -266,8 +266,6 @@ export class Sandboxes {
     return sandboxOutboxRow({ cube: served.cube.name, tenant: tenantOf(served), cubeId: served.id, loadedAt: served.loadedAt, sandboxId, action, instanceId: this.deps.instanceId });
   }
 
-
-
   /**
    * The held sandbox `id`, its record read again from the store (a commit or discard through
    * another instance may not have been heard of yet).
