@@ -13,6 +13,7 @@ import { cellKey } from "./address";
 import type { PendingWrites } from "./contracts";
 import { type FormulaWrite, type Host, PENDING_STYLE } from "./host";
 import { SHOWN_STATUSES } from "./pending-preview";
+import { SerialSync } from "./serial-sync";
 
 /** A marked cell and what it looked like before. */
 interface Mark {
@@ -25,15 +26,21 @@ interface Mark {
 /** Keeps the pending style on the cells of shown pending writes; see the module comment. */
 export class PendingMarks {
   private readonly marked = new Map<string, Mark>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private running: Promise<void> = Promise.resolve();
+  private readonly updated = new Set<() => void>();
+  private readonly syncs = new SerialSync(
+    () => this.sync(),
+    "the pending marks",
+    () => {
+      for (const fn of [...this.updated]) fn();
+    },
+  );
   private readonly stop: () => void;
 
   constructor(
     private readonly host: Host,
     private readonly pending: PendingWrites,
   ) {
-    this.stop = pending.subscribe(() => this.schedule());
+    this.stop = pending.subscribe(() => this.syncs.schedule());
   }
 
   /** The cell at `address` was marked by the handler; `style` and `numberFormat` are what it had. */
@@ -80,36 +87,19 @@ export class PendingMarks {
   }
 
   /** Resolves when the marks match the pending writes (tests; the pane never waits). */
-  async settled(): Promise<void> {
-    while (this.timer) await new Promise((r) => setTimeout(r, 5));
-    await this.running;
+  settled(): Promise<void> {
+    return this.syncs.settled();
   }
 
   dispose(): void {
     this.stop();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.syncs.dispose();
   }
 
   /** Calls `fn` after each update of the marks on the sheet (./sandbox-marks.ts marks the cells freed); returns an unsubscribe function. */
   onUpdated(fn: () => void): () => void {
     this.updated.add(fn);
     return () => this.updated.delete(fn);
-  }
-
-  private readonly updated = new Set<() => void>();
-
-  private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.running
-        .then(() => this.sync())
-        .catch((err: unknown) => console.warn("quantatom: the pending marks could not be updated", err))
-        .then(() => {
-          for (const fn of [...this.updated]) fn();
-        });
-    }, 0);
   }
 
   private async sync(): Promise<void> {

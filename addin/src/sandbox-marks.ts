@@ -10,13 +10,13 @@ import { cellKey } from "./address";
 import type { FormulaCells } from "./contracts";
 import { type FormulaWrite, type Host, PENDING_STYLE, SANDBOX_STYLE } from "./host";
 import type { PendingMarks } from "./pending-marks";
+import { SerialSync } from "./serial-sync";
 
 /** Keeps the sandbox style on the formula cells a sandbox changed; see the module comment. */
 export class SandboxMarks {
   /** Marked cells by key: their address and the style they had (null: `Normal` is set back). */
   private readonly marked = new Map<string, { address: string; style: string | null }>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private running: Promise<void> = Promise.resolve();
+  private readonly syncs = new SerialSync(() => this.sync(), "the sandbox marks");
   private readonly stops: (() => void)[];
 
   /** @param pendingMarks its updates (after a submit, a discard) free cells from the pending mark, to be marked here. */
@@ -25,27 +25,17 @@ export class SandboxMarks {
     private readonly cells: FormulaCells,
     private readonly pendingMarks: Pick<PendingMarks, "isMarked" | "onUpdated">,
   ) {
-    this.stops = [cells.subscribe(() => this.schedule()), pendingMarks.onUpdated(() => this.schedule())];
+    this.stops = [cells.subscribe(() => this.syncs.schedule()), pendingMarks.onUpdated(() => this.syncs.schedule())];
   }
 
   /** Resolves when the marks match the cells (tests). */
-  async settled(): Promise<void> {
-    while (this.timer) await new Promise((r) => setTimeout(r, 5));
-    await this.running;
+  settled(): Promise<void> {
+    return this.syncs.settled();
   }
 
   dispose(): void {
     for (const stop of this.stops) stop();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.running.then(() => this.sync()).catch((err: unknown) => console.warn("quantatom: the sandbox marks could not be updated", err));
-    }, 0);
+    this.syncs.dispose();
   }
 
   private async sync(): Promise<void> {
