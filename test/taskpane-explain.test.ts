@@ -3,16 +3,14 @@
  * total's contributors by Region are its children with the values GetCells gives them and their
  * shares; Explain on a child zooms into it, Back returns. A screenshot goes to test-artifacts/.
  */
-import fs from "node:fs";
-import path from "node:path";
 import type { Page } from "playwright-core";
 import { apiClients } from "./helpers/clients";
 import type { TestPage } from "./helpers/browser-page";
 import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors } from "./helpers/page-errors";
 import { openPlannersTaskpane } from "./helpers/taskpane-secured";
+import { paneShot, signInAs } from "./helpers/taskpane-actions";
 
-const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 /** A region's Units in Actual over all products and channels (every region has some). */
 const cellOf = (region: string) => [region, "[Scenario].[Actual]", "[Measures].[Units]"];
 
@@ -34,9 +32,7 @@ describe("explain this number in the task pane", () => {
   const listed = () => page.getByRole("list", { name: "Contributors by Region" }).getByRole("listitem").allTextContents();
 
   it("lists a total's children with their values and shares, zooms into one and back", async () => {
-    await page.getByLabel("Sign in as").selectOption("ann");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.getByText("Signed in as Ann Analyst").waitFor();
+    await signInAs(page, "ann", "Ann Analyst");
     await page.evaluate(async (m) => {
       await window.qatomTest.placeFormula("Sheet1!B7", "Demo", m);
       window.qatomTest.select("Sheet1!B7");
@@ -67,8 +63,7 @@ describe("explain this number in the task pane", () => {
     expect(zoomed.join("\n")).toContain(`${oslo} · ${((oslo / north) * 100).toFixed(1)} %`);
     expect(zoomed.join("\n")).toContain(`${bergen} · ${((bergen / north) * 100).toFixed(1)} %`);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, "taskpane-explain.png"), fullPage: true });
+    await paneShot(page, "explain");
 
     await page.getByRole("button", { name: "Back" }).click();
     await page.getByRole("button", { name: "Explain North" }).waitFor();

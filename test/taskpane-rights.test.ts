@@ -11,6 +11,7 @@ import type { TestPage } from "./helpers/browser-page";
 import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors, } from "./helpers/page-errors";
 import { openSecuredTaskpane } from "./helpers/taskpane-secured";
+import { signInAs } from "./helpers/taskpane-actions";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const OSLO_PLAN = ["[Region].[North].[Oslo]", "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"]; // 10
@@ -39,9 +40,7 @@ describe("the task pane with rights", () => {
   it("refuses a write the signed-in user has no right to make, with the reason, and writes nothing", async () => {
     // The server's seeded users come from the cube's security section.
     expect(await page.getByLabel("Sign in as").locator("option").allTextContents()).toEqual(["Ada Admin (admin) – administrator", "Ann Analyst (ann)"]);
-    await page.getByLabel("Sign in as").selectOption("ann");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.getByText("Signed in as Ann Analyst").waitFor();
+    await signInAs(page, "ann", "Ann Analyst");
     await page.getByText("Connected: Demo").waitFor();
     await page.evaluate(async (m) => {
       await window.qatomTest.placeFormula("Sheet1!B2", "Demo", m);

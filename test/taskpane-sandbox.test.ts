@@ -6,16 +6,14 @@
  * changes (the sandbox's own), then the sandbox is discarded. Screenshots of
  * each state go to test-artifacts/.
  */
-import fs from "node:fs";
-import path from "node:path";
 import type { Page } from "playwright-core";
 import { apiClients } from "./helpers/clients";
 import type { TestPage } from "./helpers/browser-page";
 import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors } from "./helpers/page-errors";
 import { openPlannersTaskpane } from "./helpers/taskpane-secured";
+import { announced as announcedIn, paneShot, signInAs } from "./helpers/taskpane-actions";
 
-const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const leaf = (region: string) => [region, "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
 const OSLO = leaf("[Region].[North].[Oslo]"); // 10
 const BERGEN = leaf("[Region].[North].[Bergen]"); // 20
@@ -26,13 +24,10 @@ describe("sandboxes in the task pane", () => {
   let server: CubeServer;
   let page: Page;
 
-  async function shot(name: string): Promise<void> {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `taskpane-${name}.png`), fullPage: true });
-  }
+  const shot = (name: string) => paneShot(page, name);
   const base = async () =>
     (await apiClients(server.url, "admin").lattice.getCells({ cube: "Demo", cells: [OSLO, BERGEN].map((members) => ({ members })) })).cells.map((c) => c.value);
-  const announced = (text: string) => page.getByRole("status").filter({ hasText: text }).waitFor({ state: "attached" });
+  const announced = (text: string) => announcedIn(page, text);
   const shows = (address: string, value: number) => page.waitForFunction(([a, v]) => (window.qatomTest.shows(a as string) as { value?: number } | null)?.value === v, [address, value] as const);
   const picker = () => page.getByLabel("Cells of Demo show");
 
@@ -46,9 +41,7 @@ describe("sandboxes in the task pane", () => {
   });
 
   it("creates a sandbox that the cube's cells switch to; a spread submitted there leaves the base as it is", async () => {
-    await page.getByLabel("Sign in as").selectOption("ann");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.getByText("Signed in as Ann Analyst").waitFor();
+    await signInAs(page, "ann", "Ann Analyst");
     await page.getByText("Select a QATOM cell to work in a sandbox of its cube.").waitFor();
     await page.evaluate(
       async ([north, oslo]) => {

@@ -4,16 +4,14 @@
  * a leaf of her next spread, her undo lists that cell as a conflict and changes nothing, and "Undo
  * the others" restores the rest. Screenshots of each state go to test-artifacts/.
  */
-import fs from "node:fs";
-import path from "node:path";
 import type { Page } from "playwright-core";
 import { apiClients } from "./helpers/clients";
 import type { TestPage } from "./helpers/browser-page";
 import type { CubeServer } from "./helpers/cube-server";
 import { expectNoPageErrors } from "./helpers/page-errors";
 import { openPlannersTaskpane } from "./helpers/taskpane-secured";
+import { announced as announcedIn, paneShot, signInAs } from "./helpers/taskpane-actions";
 
-const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const leaf = (region: string) => [region, "[Product].[Widget]", "[Channel].[Web]", "[Scenario].[Plan]", "[Measures].[Units]"];
 const OSLO = leaf("[Region].[North].[Oslo]"); // 10
 const BERGEN = leaf("[Region].[North].[Bergen]"); // 20
@@ -25,14 +23,11 @@ describe("recent changes and undo in the task pane", () => {
   let server: CubeServer;
   let page: Page;
 
-  async function shot(name: string): Promise<void> {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `taskpane-${name}.png`), fullPage: true });
-  }
+  const shot = (name: string) => paneShot(page, name);
   const values = async () =>
     (await apiClients(server.url, "admin").lattice.getCells({ cube: "Demo", cells: [OSLO, BERGEN].map((members) => ({ members })) })).cells.map((c) => c.value);
   const recent = () => page.getByRole("list", { name: "Your recent changes" }).getByRole("listitem");
-  const announced = (text: string) => page.getByRole("status").filter({ hasText: text }).waitFor({ state: "attached" });
+  const announced = (text: string) => announcedIn(page, text);
 
   beforeAll(async () => {
     t = await openPlannersTaskpane("qatom-taskpane-undo-");
@@ -44,9 +39,7 @@ describe("recent changes and undo in the task pane", () => {
   });
 
   it("lists a submitted spread with what was asked for, and Undo puts every leaf back", async () => {
-    await page.getByLabel("Sign in as").selectOption("ann");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.getByText("Signed in as Ann Analyst").waitFor();
+    await signInAs(page, "ann", "Ann Analyst");
     await page.getByText("Select a QATOM cell to see your recent changes to its cube.").waitFor();
     await page.evaluate(async (m) => {
       await window.qatomTest.placeFormula("Sheet1!B5", "Demo", m);

@@ -7,7 +7,6 @@
  * task pane") and in again as someone else, all through roles and labels, and saves a screenshot
  * of each state under test-artifacts/ (320 px wide, as in Excel's pane).
  */
-import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
@@ -17,6 +16,7 @@ import { expectNoPageErrors, } from "./helpers/page-errors";
 import { smallCubeCells, smallCubeDef } from "./helpers/small-cube";
 import "./helpers/taskpane-page-api";
 import { CubeServer } from "./helpers/cube-server";
+import { paneShot, signInAs as signInPane } from "./helpers/taskpane-actions";
 
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 /** The test page's file name (beside it: its script, `<name>.js`). */
@@ -49,10 +49,7 @@ describe("the task pane in Chromium", () => {
     return res.cells[0];
   }
 
-  async function shot(name: string): Promise<void> {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `taskpane-${name}.png`), fullPage: true });
-  }
+  const shot = (name: string) => paneShot(page, name);
 
   const pendingItem = (address: string) =>
     page
@@ -71,11 +68,7 @@ describe("the task pane in Chromium", () => {
   const nameOf = (id: string) => seeded.find((u) => u.id === id)?.name ?? id;
 
   /** Signs in through the Connection panel as development user `id`, picked from the seeded users. */
-  async function signInAs(id: string): Promise<void> {
-    await page.getByLabel("Sign in as").selectOption(id);
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.getByText(`Signed in as ${nameOf(id)}`).waitFor();
-  }
+  const signInAs = (id: string) => signInPane(page, id, nameOf(id));
   const typeOver = (address: string, value: number | string | null) => page.evaluate(([a, v]) => window.qatomTest.type(a as string, v), [address, value] as const);
 
   /** Controls a screen reader could not name (every control needs a name, every field a label). */
