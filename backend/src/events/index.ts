@@ -103,28 +103,32 @@ export function createEvents(opts: EventsOptions): Events {
         stats.changesApplied += n;
         stats.changesSkipped += tx.changes.length - n;
       };
-      const onSecurity = async (m: BusMessage) => {
-        let ev: SecurityEvent;
-        try {
-          ev = parseSecurityEvent(m.value);
-        } catch (err) {
-          log.warn({ err: (err as Error).message, topic: m.topic }, "ignoring a malformed security event");
-          return;
-        }
-        if (ev.instanceId === instanceId || !sink.applySecurityChange) return; // applied locally at commit
-        await sink.applySecurityChange(ev).catch((err: unknown) => log.error({ err, cube: ev.cube }, "could not reload a cube's security"));
-      };
-      const onSandbox = async (m: BusMessage) => {
-        let ev: SandboxEvent;
-        try {
-          ev = parseSandboxEvent(m.value);
-        } catch (err) {
-          log.warn({ err: (err as Error).message, topic: m.topic }, "ignoring a malformed sandbox event");
-          return;
-        }
-        if (ev.instanceId === instanceId || !sink.applySandboxChange) return; // applied locally at commit
-        await sink.applySandboxChange(ev).catch((err: unknown) => log.error({ err, cube: ev.cube, sandbox: ev.sandboxId }, "could not read a sandbox again"));
-      };
+      /**
+       * A handler of a topic whose events name a change the store holds (security, sandboxes): a
+       * malformed message is logged and skipped, this instance's own is skipped (applied at commit),
+       * a failure of `apply` is logged (`what` says what could not be done, with the event's `fields`).
+       */
+      const onChange =
+        <E extends { instanceId: string; cube: string }>(
+          kind: string,
+          parse: (json: string) => E,
+          apply: ((ev: E) => Promise<void>) | undefined,
+          what: string,
+          fields: (ev: E) => Record<string, string> = (ev) => ({ cube: ev.cube }),
+        ) =>
+        async (m: BusMessage) => {
+          let ev: E;
+          try {
+            ev = parse(m.value);
+          } catch (err) {
+            log.warn({ err: (err as Error).message, topic: m.topic }, `ignoring a malformed ${kind} event`);
+            return;
+          }
+          if (ev.instanceId === instanceId || !apply) return; // applied locally at commit
+          await apply(ev).catch((err: unknown) => log.error({ err, ...fields(ev) }, what));
+        };
+      const onSecurity = onChange("security", parseSecurityEvent, sink.applySecurityChange?.bind(sink), "could not reload a cube's security");
+      const onSandbox = onChange("sandbox", parseSandboxEvent, sink.applySandboxChange?.bind(sink), "could not read a sandbox again", (ev) => ({ cube: ev.cube, sandbox: ev.sandboxId }));
       const onMessage = (m: BusMessage) => (m.topic === TOPICS.security ? onSecurity(m) : m.topic === TOPICS.sandbox ? onSandbox(m) : onWrite(m));
       // A single instance on its own in-process bus sees only its own writes: no consumer needed.
       if (bus.kind === "kafka" || !ownBus) await bus.subscribe([TOPICS.write, TOPICS.security, TOPICS.sandbox], onMessage);
