@@ -31,7 +31,8 @@ import { createApi } from "./transport";
 import { parseRange } from "./address";
 import { PendingMarks } from "./pending-marks";
 import { PendingPreview } from "./pending-preview";
-import { createSheetEditHandlers } from "./sheet-edits";
+import { WorkbookReports } from "./reports/workbook-reports";
+import { createSheetEditHandlers, moveKeptAddresses } from "./sheet-edits";
 import { applyTyped, typedContent } from "./writeback";
 
 /** The key of the shared instance on `globalThis`. */
@@ -145,6 +146,12 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   const preview = new PendingPreview(pendingWrites);
   const marks = new PendingMarks(host, pendingWrites);
   const sandboxMarks = new SandboxMarks(host, formulaCells, marks);
+  const reports = new WorkbookReports({
+    settings: () => host.documentSettings?.() ?? null,
+    write: (cells) => host.writeFormulas(cells),
+    move: (move) => moveKeptAddresses({ cells: formulaCells, pending: pendingWrites, marks, restores }, move),
+  });
+  reports.load();
 
   // A new user (or none) sees only what they may: every stream and comment is read again with the
   // new token, or shows "Sign in in the task pane" when there is none.
@@ -189,6 +196,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     pendingWrites,
     holds,
     sandboxes,
+    reports,
     formulaCells,
     restores,
 
@@ -199,6 +207,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
         if (!(await host.ready()) || disposed) return;
         // The workbook is there: the sandboxes it was saved with.
         sandboxes.load();
+        reports.load();
         // The ribbon tab's commands and their enabled state (Office is ready: requestUpdate may run).
         stopRibbon = startRibbon({ pendingWrites, auth, refresh }, host);
         const edits = createSheetEditHandlers({ host, cells: formulaCells, pending: pendingWrites, holds, restores, marks, snapshotOf: (ref) => feed.snapshotOf(ref) });

@@ -15,6 +15,7 @@ import type { AuthConfig, SeededUser } from "./auth/config";
 import type { AuthState } from "./auth/session";
 import type { ProviderKind, SignedInUser } from "./auth/token-provider";
 import type { RestoreProblems } from "./restores";
+import type { WorkbookReportsApi } from "./reports/workbook-reports";
 
 /** Sign-in's shapes (addin/src/auth/): the server's configuration, the state, who is signed in. */
 export type { AuthConfig, AuthState, ProviderKind, SeededUser, SignedInUser };
@@ -332,6 +333,8 @@ export interface AddinContext {
   readonly holds: Holds;
   /** The sandbox each cube's cells go through (the base when none is chosen). */
   readonly sandboxes: SandboxChoices;
+  /** The reports built in the task pane: their definitions (kept in the workbook) and their writing; see ./reports/workbook-reports.ts. */
+  readonly reports: WorkbookReportsApi;
   /** QATOM.CELL formulas on the sheets, by address. */
   readonly formulaCells: FormulaCells;
   /** Formulas not put back after typing (a failed Excel batch, or a formula text never read), for the pane; see ./restores.ts. */

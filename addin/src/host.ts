@@ -76,6 +76,9 @@ export interface FormulaWrite {
   style?: string;
   /** Excel number format code to set back (`Range.numberFormat`). */
   numberFormat?: string;
+  /** Bold font (`Range.format.font.bold`) and indent (`Range.format.indentLevel`, 0-250, ExcelApi 1.9): report headers. */
+  bold?: boolean;
+  indentLevel?: number;
 }
 
 /**
@@ -390,12 +393,14 @@ async function putCells(context: Excel.RequestContext, cells: readonly FormulaWr
 
 async function queueWrites(context: Excel.RequestContext, cells: readonly FormulaWrite[]): Promise<void> {
   let bytes = 0;
-  for (const { address, formula, style, numberFormat } of cells) {
+  for (const { address, formula, style, numberFormat, bold, indentLevel } of cells) {
     const { sheet, local } = splitSheet(address);
     const range = context.workbook.worksheets.getItem(sheet).getRange(local);
     if (formula !== undefined) range.formulas = [[formula]];
     if (style !== undefined) range.style = style;
     if (numberFormat !== undefined) range.numberFormat = [[numberFormat]];
+    if (bold !== undefined) range.format.font.bold = bold;
+    if (indentLevel !== undefined) range.format.indentLevel = indentLevel;
     bytes += (formula?.length ?? 0) + (style?.length ?? 0) + (numberFormat?.length ?? 0) + address.length + 64;
     if (bytes >= MAX_WRITE_BYTES_PER_SYNC) {
       await context.sync();

@@ -1,0 +1,125 @@
+/**
+ * The workbook's reports: their definitions kept in the workbook's own settings
+ * (Office.context.document.settings, key `qatom.reports`: a list of ./report.ts `ReportDef`), so a
+ * saved workbook can still be reshaped, and their layouts written to the sheet in one batch.
+ *
+ * Reshaping rewrites the report's block: cells of the new layout are written (a data cell whose
+ * formula text stays the same is left alone: Excel recalculates it from its headers), cells of the
+ * old block outside the new one are cleared, and every address the add-in keeps (pending changes,
+ * marks, the formula registry) moves with its data cell first, so a pending change stays on the
+ * cell of the same members; one on a cell that left the report is refused, as for a deleted cell
+ * (../sheet-edits.ts).
+ */
+import type { Observable } from "../contracts";
+import type { DocumentSettings, FormulaWrite } from "../host";
+import { cellAddress, layoutReport, type ReportDef, type ReportLayout, reportMove } from "./report";
+
+/** The workbook setting's name. */
+export const REPORT_SETTING = "qatom.reports";
+
+/** What the reports need from the runtime. */
+export interface ReportTargets {
+  /** The workbook's settings (null: none, or no workbook yet). */
+  settings(): DocumentSettings | null;
+  /** Writes cells in one batch (../host.ts Host.writeFormulas). */
+  write(cells: readonly FormulaWrite[]): Promise<void>;
+  /** Moves every kept address (../sheet-edits.ts moveKeptAddresses). */
+  move(move: (address: string) => string | null): void;
+}
+
+/** The reports of a workbook, for the task pane (see the module comment). */
+export interface WorkbookReportsApi extends Observable<readonly ReportDef[]> {
+  /** The report a cell (address with sheet) lies in, or null. */
+  at(address: string): ReportDef | null;
+  /**
+   * Writes a report (new, or a reshaped `previous` with the same id) and keeps its definition.
+   * @throws Error from the layout (an empty axis, too many cells) before anything is written, or Office's error.
+   */
+  write(def: ReportDef, previous?: ReportDef | null): Promise<void>;
+}
+
+const sameSheet = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const quote = (sheet: string) => (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(sheet) ? sheet : `'${sheet.replace(/'/g, "''")}'`);
+
+/** Keeps only entries that look like report definitions. */
+function parse(stored: unknown): ReportDef[] {
+  if (!Array.isArray(stored)) return [];
+  return stored.filter(
+    (d): d is ReportDef =>
+      typeof d === "object" && d !== null && typeof d.id === "string" && typeof d.cube === "string" && typeof d.sheet === "string" && typeof d.anchor === "string" && Array.isArray(d.rows) && Array.isArray(d.columns) && Array.isArray(d.context),
+  );
+}
+
+/** Whether a layout covers a local address. */
+function covers(def: ReportDef, layout: ReportLayout, local: string): boolean {
+  const at = layout.cells.find((c) => cellAddress(def, c) === local);
+  return at !== undefined;
+}
+
+/** The workbook's reports (see the module comment). */
+export class WorkbookReports implements WorkbookReportsApi {
+  private value: readonly ReportDef[] = [];
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly t: ReportTargets) {}
+
+  get(): readonly ReportDef[] {
+    return this.value;
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Reads the definitions saved in the workbook. */
+  load(): void {
+    const s = this.t.settings();
+    if (s) this.set(parse(s.get(REPORT_SETTING)));
+  }
+
+  at(address: string): ReportDef | null {
+    const bang = address.lastIndexOf("!");
+    const sheet = address.slice(0, bang).replace(/^'(.*)'$/, "$1").replace(/''/g, "'");
+    const local = address.slice(bang + 1).replace(/\$/g, "").toUpperCase();
+    // The newest report wins where two overlap.
+    for (const def of [...this.value].reverse()) {
+      if (sameSheet(def.sheet, sheet) && covers(def, layoutReport(def), local)) return def;
+    }
+    return null;
+  }
+
+  async write(def: ReportDef, previous: ReportDef | null = null): Promise<void> {
+    const layout = layoutReport(def);
+    const old = previous ? layoutReport(previous) : null;
+    const prefix = `${quote(def.sheet)}!`;
+    const oldContent = new Map(old?.cells.map((c) => [cellAddress(previous!, c), c]) ?? []);
+    const writes: FormulaWrite[] = [];
+    const kept = new Set<string>();
+    for (const c of layout.cells) {
+      const local = cellAddress(def, c);
+      kept.add(local);
+      const before = oldContent.get(local);
+      const same = before && before.content === c.content && before.numberFormat === c.numberFormat && before.bold === c.bold && before.indentLevel === c.indentLevel;
+      if (!same) writes.push({ address: prefix + local, formula: c.content, numberFormat: c.numberFormat, bold: c.bold, indentLevel: c.indentLevel });
+    }
+    if (previous && sameSheet(previous.sheet, def.sheet)) {
+      for (const local of oldContent.keys()) {
+        if (!kept.has(local)) writes.push({ address: prefix + local, formula: "", numberFormat: "General", bold: false, indentLevel: 0 });
+      }
+    }
+    if (previous) this.t.move(reportMove(previous, def));
+    await this.t.write(writes);
+    const next = [...this.value.filter((d) => d.id !== def.id), def];
+    this.set(next);
+    const s = this.t.settings();
+    if (!s) return;
+    s.set(REPORT_SETTING, next);
+    await s.save();
+  }
+
+  private set(next: readonly ReportDef[]): void {
+    this.value = next;
+    for (const fn of [...this.listeners]) fn();
+  }
+}
