@@ -1,5 +1,6 @@
 import { Divider, FluentProvider, makeStyles, tokens, webLightTheme } from "@fluentui/react-components";
 import { useCallback, useMemo, useRef, useState } from "react";
+import type { WorkbookReportsApi } from "../../addin/src/reports/workbook-reports";
 import type { AddinContext, ConnectionSettings, Holds, PendingWrites, QatomApi, SandboxChoices, SignIn } from "../../addin/src/contracts";
 import type { RestoreProblems } from "../../addin/src/restores";
 import { createApi, type TokenSource } from "../../addin/src/transport";
@@ -7,7 +8,10 @@ import { CommentsPanel, HistoryPanel, SelectedCellPanel } from "./Cell";
 import { ConflictsPanel, HoldsPanel, PendingPanel } from "./Changes";
 import { ConnectionPanel } from "./Connection";
 import { ExplainPanel } from "./Explain";
+import { InsertMembersPanel } from "./InsertMembers";
 import { RecentChangesPanel } from "./Recent";
+import { ReportBuilderPanel } from "./ReportBuilder";
+import { ReportReshapePanel } from "./ReportReshape";
 import { RestoresPanel } from "./Restores";
 import { SandboxPanel } from "./Sandbox";
 import { signedInKey, useAuthState, useLiveCell, usePendingList, useSandboxOf, useSelection } from "./hooks";
@@ -53,6 +57,8 @@ export interface TaskpaneProps {
   holds: Holds;
   /** The workbook's sandbox per cube (none: no Sandbox panel). */
   sandboxes?: SandboxChoices;
+  /** The workbook's reports (none: no report builder, member insertion or reshaping). */
+  reports?: WorkbookReportsApi;
   /** Formulas the runtime could not put back after typing (none shown when omitted). */
   restores?: RestoreProblems;
   /** The shared runtime's sign-in (the functions use the same one). */
@@ -72,9 +78,9 @@ export interface TaskpaneProps {
 
 /**
  * The QuantatomAI task pane: connection and sign-in, formulas not put back after typing, conflicts, pending changes with their spreads and results,
- * held cells, the sandbox of the selected cell's cube, your recent changes with Undo, "explain this number", and the selected cell's value, comments and history. Laid out for a 320 px wide pane.
+ * held cells, the sandbox of the selected cell's cube, your recent changes with Undo, "explain this number", the selected cell's value, comments and history, the report it lies in (reshape), and the report builder and member picker. Laid out for a 320 px wide pane.
  */
-export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, feed, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
+export function TaskpaneApp({ host, pending, holds, sandboxes, reports, restores, auth, feed, settings, onSaveSettings, makeClients = defaultClients }: TaskpaneProps) {
   const styles = useStyles();
   const who = signedInKey(useAuthState(auth));
   // Made again when the user changes, so that everything shown is read again as the new user.
@@ -121,12 +127,20 @@ export function TaskpaneApp({ host, pending, holds, sandboxes, restores, auth, f
         <RecentChangesPanel key={`r${who}${sandbox}`} clients={clients} cube={cell?.cube ?? null} sandbox={sandbox} refresh={`${submitted};${commits}`} announce={announce} />
         <Divider />
         <SelectedCellPanel selection={selection} live={live} error={selectionError ?? liveError} />
+        {reports && selection && <ReportReshapePanel key={`p${who}`} clients={clients} reports={reports} address={selection.address} announce={announce} />}
         {cell && (
           <>
             {/* Keyed by the user too: nothing read as the previous user stays on screen. */}
             <ExplainPanel key={`e${who}${cellKey}${sandbox}`} clients={clients} cell={cell} sandbox={sandbox} refresh={live ? `${live.version}` : ""} />
             <CommentsPanel key={`c${who}${cellKey}`} clients={clients} cell={cell} consolidated={live?.consolidated} announce={announce} />
             <HistoryPanel key={`h${who}${cellKey}${sandbox}`} clients={clients} cell={cell} live={live} sandbox={sandbox} />
+          </>
+        )}
+        {reports && (
+          <>
+            <Divider />
+            <ReportBuilderPanel key={`b${who}`} clients={clients} reports={reports} address={selection?.address ?? null} announce={announce} />
+            <InsertMembersPanel key={`m${who}`} clients={clients} reports={reports} address={selection?.address ?? null} announce={announce} />
           </>
         )}
         <div role="status" aria-live="polite" className={styles.visuallyHidden}>

@@ -13,7 +13,7 @@ import { createOfficeHost, type TaskpaneHost } from "./host";
 
 function Root({ ctx, host, initial }: { ctx: AddinContext; host: TaskpaneHost; initial: ConnectionSettings }) {
   const [settings, setSettings] = useState(initial);
-  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} sandboxes={ctx.sandboxes} restores={ctx.restores} auth={ctx.auth} feed={ctx} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
+  return <TaskpaneApp host={host} pending={ctx.pendingWrites} holds={ctx.holds} sandboxes={ctx.sandboxes} reports={ctx.reports} restores={ctx.restores} auth={ctx.auth} feed={ctx} settings={settings} onSaveSettings={async (s) => setSettings(await ctx.saveSettings(s))} />;
 }
 
 Office.onReady(async () => {

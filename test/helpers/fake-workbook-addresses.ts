@@ -13,6 +13,9 @@ export interface FakeCell {
   style: string;
   /** The number format ("General" by default). */
   numberFormat: string;
+  /** `Range.format.font.bold` and `Range.format.indentLevel` (unset: not bold, 0). */
+  bold?: boolean;
+  indentLevel?: number;
   invocation?: StreamingInvocationStub;
 }
 

@@ -32,8 +32,11 @@
  *   the web has a payload size limit for requests and responses of 5MB"): a sync whose writes or
  *   reads are larger fails with `RequestPayloadSizeLimitExceeded`.
  *
- * Formulas may refer to cells of their sheet (`$A2`, `B$1`); structural edits move cells and
- * adjust those references as Excel does (./fake-workbook-structure.ts).
+ * Formulas may refer to cells of their sheet (`$A2`, `B$1`); when a referenced cell changes, the
+ * formulas that refer to it are calculated again (Excel's recalculation of dependents: a streaming
+ * function's invocation with the old arguments is canceled and one with the new starts); structural
+ * edits move cells and adjust those references as Excel does (./fake-workbook-structure.ts).
+ * `Range.format.font.bold` and `Range.format.indentLevel` are kept per cell.
  */
 import {
   type Before,
@@ -252,6 +255,18 @@ export class FakeWorkbook {
     c.formula = content;
     c.value = content;
     if (isFormula(content)) this.evaluate(s, local, c);
+    this.recalcDependents(s, local);
+  }
+
+  /** Calculates again the QATOM formulas of the sheet that refer to `local` (one level: QATOM results are not referred to here). */
+  private recalcDependents(s: FakeSheet, local: string): void {
+    for (const [at, d] of s.cells) {
+      if (at === local || !isFormula(d.formula) || !/QATOM\./i.test(d.formula)) continue;
+      const args = /\((.*)\)\s*$/.exec(d.formula)?.[1] ?? "";
+      if (!parseArgs(args).some((a) => typeof a === "object" && a !== null && (a as { ref: string }).ref === local)) continue;
+      this.leaveInvocation(d);
+      this.evaluate(s, at, d);
+    }
   }
 
   private leaveInvocation(c: FakeCell): void {
@@ -489,6 +504,20 @@ export class FakeWorkbook {
           setter(s, locals[0], 32, (c) => {
             c.numberFormat = String(one(v));
           });
+        },
+        format: {
+          font: {
+            set bold(b: boolean) {
+              for (const l of locals) setter(s, l, 16, (c) => {
+                c.bold = b;
+              });
+            },
+          },
+          set indentLevel(n: number) {
+            for (const l of locals) setter(s, l, 16, (c) => {
+              c.indentLevel = n;
+            });
+          },
         },
       };
     };

@@ -15,6 +15,8 @@ declare global {
     qatomRibbonModel: RibbonModel;
     /** The development user the runtime remembers as signed in. */
     qatomUser: string;
+    /** How many columns (A, B, …) and rows of the sheet the page draws (default 8 by 9). */
+    qatomGridSize?: { cols: number; rows: number };
   }
 }
 

@@ -15,6 +15,7 @@ import { getAddinContext } from "../../addin/src/context";
 import { PENDING_STYLE, SANDBOX_STYLE } from "../../addin/src/host";
 import { TaskpaneApp } from "../../taskpane/src/App";
 import type { SelectedCell, TaskpaneHost } from "../../taskpane/src/host";
+import type { ReportDef } from "../../addin/src/reports/report";
 import type { FakeWorkbook } from "./fake-workbook";
 import { ribbon, workbook } from "./workbook-page-globals";
 
@@ -27,6 +28,8 @@ export interface WorkbookTestApi {
   select(address: string): void;
   /** What the sheet shows in a cell, as drawn. */
   shown(address: string): string;
+  /** The reports built in the pane (their definitions, as the workbook keeps them). */
+  reports(): readonly ReportDef[];
 }
 
 declare global {
@@ -74,8 +77,17 @@ const host: TaskpaneHost = {
   },
 };
 
-const COLS = "ABCDEFGH";
-const ROWS = 9;
+const COLS = Array.from({ length: window.qatomGridSize?.cols ?? 8 }, (_, i) => String.fromCharCode(65 + i)).join("");
+const ROWS = window.qatomGridSize?.rows ?? 9;
+
+/** The text an Excel number format shows for a text cell when its text section is only literals (`;;;"CA"`: a report header's caption); null otherwise. */
+function textSection(format: string): string | null {
+  const sections = format.split(/;(?=(?:[^"]*"[^"]*")*[^"]*$)/);
+  if (sections.length !== 4 || sections[3].includes("@")) return null;
+  let out = "";
+  for (const m of sections[3].matchAll(/"([^"]*)"|\\(.)/g)) out += m[1] ?? m[2];
+  return out;
+}
 
 /** Draws the sheet into the ribbon stand-in's window (in place of its empty grid). */
 function drawSheet(): void {
@@ -110,8 +122,12 @@ function paintSheet(): void {
     const address = td.dataset.address!;
     const cell = workbook.cell(address);
     const { text, number } = display(cell.value);
-    // Member names as headers: their last part, as a report would caption them.
-    td.textContent = !number && text.startsWith("[") ? (text.split("].[").pop() ?? text).replace(/\]$/, "") : text;
+    // A text cell shows its number format's text section when there is one (a report's caption);
+    // other member names as headers: their last part, as a report would caption them.
+    const caption = !number && text ? textSection(cell.numberFormat) : null;
+    td.textContent = caption ?? (!number && text.startsWith("[") ? (text.split("].[").pop() ?? text).replace(/\]$/, "") : text);
+    td.style.fontWeight = cell.bold ? "600" : "";
+    td.style.paddingLeft = cell.indentLevel ? `${4 + cell.indentLevel * 10}px` : "";
     td.style.textAlign = number ? "right" : "left";
     const own = cell.style === PENDING_STYLE.name ? { fill: pendingFill, font: PENDING_STYLE.font } : cell.style === SANDBOX_STYLE.name ? SANDBOX_STYLE : null;
     td.style.background = own?.fill ?? "";
@@ -132,6 +148,7 @@ window.qatomWorkbook = {
     for (const fn of [...selectionListeners]) fn();
     paintSheet();
   },
+  reports: () => ctx.reports.get(),
   shown(address) {
     return (document.querySelector(`.xl-grid td[data-address="${address}"]`)?.textContent ?? "").trim();
   },
@@ -149,6 +166,7 @@ function Pane() {
       pending={ctx.pendingWrites}
       holds={ctx.holds}
       sandboxes={ctx.sandboxes}
+      reports={ctx.reports}
       restores={ctx.restores}
       auth={ctx.auth}
       feed={ctx}

@@ -1,4 +1,4 @@
-import { captionFormat, cellAddress, keepOnly, layoutReport, locate, removeMember, type ReportDef, type ReportMember, reportMove, setContext, swapAxes, zoomIn, zoomOut } from "./report";
+import { captionFormat, cellAddress, insertInOrder, keepOnly, layoutReport, locate, removeMember, type ReportDef, type ReportMember, reportMove, setContext, swapAxes, zoomIn, zoomOut } from "./report";
 
 const m = (uniqueName: string, depth: number, isLeaf = false): ReportMember => ({ uniqueName, caption: uniqueName.split("].[").pop()!.replace(/[[\]]/g, ""), depth, isLeaf });
 const USA = m("[Store].[USA]", 0);
@@ -105,5 +105,18 @@ describe("reshaping", () => {
     // (CA, Q2) at D7 goes to row Q2 (7), column CA (D); (CA, Q1) at C7 to row Q1 (6), column D.
     expect(swapped("Sheet1!D7")).toBe("Sheet1!D7");
     expect(swapped("Sheet1!C7")).toBe("Sheet1!D6");
+  });
+});
+
+describe("selection order", () => {
+  it("keeps members in hierarchy order: states after their country, a country before its states", () => {
+    const countries = ["Canada", "Mexico", "USA"].map((c) => m(`[Store].[${c}]`, 0));
+    const states = [m("[Store].[Canada].[BC]", 1), m("[Store].[Mexico].[DF]", 1), CA, OR];
+    let sel = countries.reduce<ReportMember[]>((s, x) => insertInOrder(s, x), []);
+    sel = states.reduce((s, x) => insertInOrder(s, x), sel);
+    expect(sel.map((x) => x.caption)).toEqual(["Canada", "BC", "Mexico", "DF", "USA", "CA", "OR"]);
+    // A parent chosen after its children goes before them; an unrelated member at the end.
+    const other = [CA, OR, m("[Store].[USA]", 0), m("[Time].[1997]", 0)].reduce<ReportMember[]>((s, x) => insertInOrder(s, x), []);
+    expect(other.map((x) => x.caption)).toEqual(["USA", "CA", "OR", "1997"]);
   });
 });

@@ -151,14 +151,20 @@ export function layoutReport(def: ReportDef): ReportLayout {
   });
   const top = headerTop(def);
   def.columns.forEach((_, j) => {
-    colTuples.forEach((t, i) => put(top + j, nr + i, t[j].uniqueName, { bold: true, numberFormat: captionFormat(t[j].caption) }));
+    colTuples.forEach((t, i) => {
+      put(top + j, nr + i, t[j].uniqueName, { bold: true, numberFormat: captionFormat(t[j].caption) });
+    });
   });
-  def.rows.forEach((a, k) => put(top + nc - 1, k, a.dimension, { bold: true }));
+  def.rows.forEach((a, k) => {
+    put(top + nc - 1, k, a.dimension, { bold: true });
+  });
   const shallowest = def.rows.map((a) => Math.min(...a.members.map((m) => m.depth)));
   const fixed = [abs(0, 1), ...def.context.map((_, i) => abs(1 + i, 1))];
   rowTuples.forEach((t, r) => {
     const row = top + nc + r;
-    t.forEach((m, k) => put(row, k, m.uniqueName, { bold: true, indentLevel: Math.min(m.depth - shallowest[k], 15), numberFormat: captionFormat(m.caption) }));
+    t.forEach((m, k) => {
+      put(row, k, m.uniqueName, { bold: true, indentLevel: Math.min(m.depth - shallowest[k], 15), numberFormat: captionFormat(m.caption) });
+    });
     const rowRefs = t.map((_, k) => `$${columnLetters(anchorCol + k)}${anchorRow + row}`);
     colTuples.forEach((ct, i) => {
       const col = nr + i;
@@ -279,4 +285,33 @@ export function swapAxes(def: ReportDef): ReportDef {
 /** Shows another member of a context dimension. */
 export function setContext(def: ReportDef, index: number, member: ReportMember): ReportDef {
   return { ...def, context: def.context.map((c, i) => (i === index ? { ...c, member: member.uniqueName, caption: member.caption } : c)) };
+}
+
+/** The unique name of a member's parent from its own (`[Store].[USA].[CA]` -> `[Store].[USA]`); "" at the top. */
+export function parentName(uniqueName: string): string {
+  const cut = uniqueName.lastIndexOf("].[");
+  return cut < 0 ? "" : `${uniqueName.slice(0, cut)}]`;
+}
+
+/**
+ * Adds a member to a selection in hierarchy order where the selection says it: after its parent's
+ * last descendant there (so "USA", then its states, reads USA, CA, OR, WA; and a level of states
+ * added after a level of countries falls under each country), before its first descendant there,
+ * else at the end. A member already selected is left where it is.
+ */
+export function insertInOrder(selected: readonly ReportMember[], m: ReportMember): ReportMember[] {
+  if (selected.some((s) => s.uniqueName === m.uniqueName)) return [...selected];
+  const out = [...selected];
+  const parent = parentName(m.uniqueName);
+  const p = parent ? out.findIndex((s) => s.uniqueName === parent) : -1;
+  if (p >= 0) {
+    let at = p + 1;
+    while (at < out.length && isBelow(out[at], parent)) at++;
+    out.splice(at, 0, m);
+    return out;
+  }
+  const child = out.findIndex((s) => isBelow(s, m.uniqueName));
+  if (child >= 0) out.splice(child, 0, m);
+  else out.push(m);
+  return out;
 }

@@ -12,7 +12,8 @@
  */
 import type { Observable } from "../contracts";
 import type { DocumentSettings, FormulaWrite } from "../host";
-import { cellAddress, layoutReport, type ReportDef, type ReportLayout, reportMove } from "./report";
+import { captionFormat, cellAddress, layoutReport, type ReportDef, type ReportLayout, type ReportMember, reportMove } from "./report";
+import { columnLetters, parseCell } from "../address";
 
 /** The workbook setting's name. */
 export const REPORT_SETTING = "qatom.reports";
@@ -36,6 +37,12 @@ export interface WorkbookReportsApi extends Observable<readonly ReportDef[]> {
    * @throws Error from the layout (an empty axis, too many cells) before anything is written, or Office's error.
    */
   write(def: ReportDef, previous?: ReportDef | null): Promise<void>;
+  /**
+   * Writes members' unique names down a column from a cell (address with sheet), each showing its
+   * caption (number format) and indented by its depth below the shallowest: the member picker's
+   * "Insert here", for hand-built reports.
+   */
+  insertMembers(address: string, members: readonly ReportMember[]): Promise<void>;
 }
 
 const sameSheet = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -116,6 +123,14 @@ export class WorkbookReports implements WorkbookReportsApi {
     if (!s) return;
     s.set(REPORT_SETTING, next);
     await s.save();
+  }
+
+  async insertMembers(address: string, members: readonly ReportMember[]): Promise<void> {
+    const at = parseCell(address);
+    if (!at) throw new Error(`Not a cell address: ${address}`);
+    const top = Math.min(...members.map((m) => m.depth));
+    const prefix = `${quote(at.sheet)}!${columnLetters(at.col)}`;
+    await this.t.write(members.map((m, i) => ({ address: `${prefix}${at.row + i}`, formula: m.uniqueName, numberFormat: captionFormat(m.caption), indentLevel: Math.min(m.depth - top, 15) })));
   }
 
   private set(next: readonly ReportDef[]): void {

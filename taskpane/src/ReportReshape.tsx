@@ -1,0 +1,176 @@
+import { Button, Caption1, Text, makeStyles, tokens } from "@fluentui/react-components";
+import { useEffect, useId, useState, useSyncExternalStore } from "react";
+import { splitSheet } from "../../addin/src/address";
+import type { QatomApi } from "../../addin/src/contracts";
+import {
+  type AxisName,
+  keepOnly,
+  layoutReport,
+  locate,
+  type ReportDef,
+  type ReportMember,
+  removeMember,
+  setContext,
+  swapAxes,
+  zoomIn,
+  zoomOut,
+} from "../../addin/src/reports/report";
+import type { WorkbookReportsApi } from "../../addin/src/reports/workbook-reports";
+import { type DimensionInfo, MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
+import { cardStyles } from "./card-styles";
+import { memberName } from "./format";
+import { errorMessage } from "./hooks";
+import { MemberPicker, toReportMember } from "./MemberPicker";
+
+const useStyles = makeStyles({
+  ...cardStyles,
+  muted: { color: tokens.colorNeutralForeground3, overflowWrap: "anywhere" },
+});
+
+/** The dimension of a unique name (`[Store].[USA]` -> `Store`). */
+const dimensionOf = (uniqueName: string) => uniqueName.slice(1).split("]")[0];
+
+/**
+ * A member's own record (GetMembers SEARCH by its name, the exact unique name kept): its caption,
+ * depth and parent. @throws Error when the cube does not know it (or the caller may not see it).
+ */
+async function memberInfo(clients: QatomApi, cube: string, uniqueName: string) {
+  const res = await clients.lattice.getMembers({ cube, dimension: dimensionOf(uniqueName), relation: MemberRelation.SEARCH, query: memberName(uniqueName), limit: 100_000 });
+  const m = res.members.find((x) => x.uniqueName === uniqueName);
+  if (!m) throw new Error(`${uniqueName} is not a member you can see in ${cube}.`);
+  return m;
+}
+
+/**
+ * "Report": for a selected cell of a report built in the pane (ReportBuilder.tsx), reshape it in
+ * place: zoom in (the member replaced by its children, GetMembers), zoom out (it and its siblings
+ * replaced by its parent), keep only, remove, swap rows and columns, and change a context member.
+ * On a header the member is the header's; on a data cell, its innermost row member. The add-in
+ * rewrites the report's block (addin/src/reports/workbook-reports.ts), pending changes moving with
+ * the cells that stay.
+ */
+export function ReportReshapePanel({ clients, reports, address, announce }: { clients: QatomApi; reports: WorkbookReportsApi; address: string; announce: (message: string) => void }) {
+  const styles = useStyles();
+  const headingId = useId();
+  useSyncExternalStore(
+    (fn) => reports.subscribe(fn),
+    () => reports.get(),
+  );
+  const def = reports.at(address);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!def) return null;
+  const part = locate(def, splitSheet(address).local.replace(/\$/g, "").toUpperCase());
+  const layout = layoutReport(def);
+
+  /** The member the buttons act on, with its axis. */
+  const target: { axis: AxisName; index: number; member: ReportMember } | null =
+    part?.kind === "row" ? { axis: "rows", index: part.axis, member: part.member }
+    : part?.kind === "column" ? { axis: "columns", index: part.axis, member: part.member }
+    : part?.kind === "data" ? { axis: "rows", index: part.row.length - 1, member: part.row[part.row.length - 1] }
+    : null;
+
+  const apply = async (what: string, next: () => Promise<ReportDef> | ReportDef) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await reports.write(await next(), def);
+      announce(`${what}: the report is rewritten.`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const zoomInto = async (t: NonNullable<typeof target>) => {
+    const res = await clients.lattice.getMembers({ cube: def.cube, dimension: def[t.axis][t.index].dimension, relation: MemberRelation.CHILDREN, parent: t.member.uniqueName, limit: 100_000 });
+    return zoomIn(def, t.axis, t.index, t.member.uniqueName, res.members.map(toReportMember).map(({ uniqueName, caption, depth, isLeaf }) => ({ uniqueName, caption, depth, isLeaf })));
+  };
+
+  const zoomOutOf = async (t: NonNullable<typeof target>) => {
+    const self = await memberInfo(clients, def.cube, t.member.uniqueName);
+    if (!self.parentUniqueName) throw new Error(`${t.member.caption} is at the top of its hierarchy.`);
+    const p = toReportMember(await memberInfo(clients, def.cube, self.parentUniqueName));
+    return zoomOut(def, t.axis, t.index, { uniqueName: p.uniqueName, caption: p.caption, depth: p.depth, isLeaf: p.isLeaf });
+  };
+
+  return (
+    <section aria-labelledby={headingId} className={styles.section}>
+      <h3 id={headingId}>Report</h3>
+      <Caption1 className={styles.muted}>
+        {def.cube} report at {def.sheet}!{def.anchor}: {layout.rows} rows by {layout.cols} columns
+      </Caption1>
+      {target && (
+        <>
+          <Text>
+            {target.member.caption} ({def[target.axis][target.index].dimension}, {target.axis})
+          </Text>
+          <div className={styles.buttons}>
+            <Button size="small" disabled={busy || target.member.isLeaf} onClick={() => void apply(`Zoomed in on ${target.member.caption}`, () => zoomInto(target))}>
+              Zoom in
+            </Button>
+            <Button size="small" disabled={busy} onClick={() => void apply(`Zoomed out of ${target.member.caption}`, () => zoomOutOf(target))}>
+              Zoom out
+            </Button>
+            <Button size="small" disabled={busy} onClick={() => void apply(`Kept only ${target.member.caption}`, () => keepOnly(def, target.axis, target.index, target.member.uniqueName))}>
+              Keep only
+            </Button>
+            <Button size="small" disabled={busy} onClick={() => void apply(`Removed ${target.member.caption}`, () => removeMember(def, target.axis, target.index, target.member.uniqueName))}>
+              Remove
+            </Button>
+          </div>
+        </>
+      )}
+      <div className={styles.buttons}>
+        <Button size="small" disabled={busy} onClick={() => void apply("Rows and columns swapped", () => swapAxes(def))}>
+          Swap rows and columns
+        </Button>
+      </div>
+      {part?.kind === "context" && (
+        <ContextChange clients={clients} def={def} index={part.index} onPick={(m) => void apply(`${def.context[part.index].dimension} is now ${m.caption}`, () => setContext(def, part.index, m))} />
+      )}
+      {error && <Text className={styles.muted}>{error}</Text>}
+    </section>
+  );
+}
+
+/** The selected context cell's dimension in the member picker (one member); picking another rewrites the report. */
+function ContextChange({ clients, def, index, onPick }: { clients: QatomApi; def: ReportDef; index: number; onPick(m: ReportMember): void }) {
+  const styles = useStyles();
+  const c = def.context[index];
+  const [dimension, setDimension] = useState<DimensionInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    clients.lattice
+      .listCubes({})
+      .then((r) => {
+        const d = r.cubes.find((x) => x.name === def.cube)?.dimensions.find((x) => x.name === c.dimension);
+        if (live) d ? setDimension(d) : setError(`${def.cube} has no dimension ${c.dimension} you can see.`);
+      })
+      .catch((err) => live && setError(errorMessage(err)));
+    return () => {
+      live = false;
+    };
+  }, [clients, def.cube, c.dimension]);
+  return (
+    <>
+      <Text>
+        {c.dimension}: {c.caption}
+      </Text>
+      {dimension && (
+        <MemberPicker
+          clients={clients}
+          cube={def.cube}
+          dimension={dimension}
+          single
+          selected={[{ uniqueName: c.member, caption: c.caption, depth: 0, isLeaf: false }]}
+          onChange={([m]) => m && m.uniqueName !== c.member && onPick(m)}
+          label={`${c.dimension} member`}
+        />
+      )}
+      {error && <Text className={styles.muted}>{error}</Text>}
+    </>
+  );
+}

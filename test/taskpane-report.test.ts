@@ -1,0 +1,229 @@
+/**
+ * The report builder and the member picker in real headless Chromium, with Excel played by the
+ * stand-ins (test/helpers/workbook-page.tsx: the workbook recalculates formulas whose header cells
+ * change, as Excel does) and the add-in as Excel runs it, against a real backend holding FoodMart
+ * (PGlite, the model file of `npm start`). A report of Store (rows: countries and states) × Time
+ * (columns: the quarters of 1997) × Unit Sales is built with the keyboard only; its values are
+ * checked against an independent GROUP BY over FoodMart's CSVs (DuckDB, test/helpers/foodmart-sql.ts);
+ * then zoom in, swap, and context changes each give the expected formulas and values, and the
+ * report streams another client's write. Screenshots go to test-artifacts/ (copied to docs/img/).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Locator, Page } from "playwright-core";
+import { cellAddress, layoutReport, type ReportDef } from "../addin/src/reports/report";
+import { startServer, type RunningServer } from "../backend/src/server/main";
+import { openTestPage, type TestPage } from "./helpers/browser-page";
+import { WriteStatus } from "../proto/gen/quantatom/v1/lattice_pb";
+import { apiClients } from "./helpers/clients";
+import { FoodMartSql } from "./helpers/foodmart-sql";
+import { expectNoPageErrors } from "./helpers/page-errors";
+import { readRibbonModel } from "./helpers/ribbon-manifest";
+import { quietStart, testConfig } from "./helpers/server";
+import type { WorkbookTestApi } from "./helpers/workbook-page";
+
+const ROOT = path.join(__dirname, "..");
+const ARTIFACTS = path.join(ROOT, "test-artifacts");
+
+/** FoodMart's level columns for a unique name's path (`[Store].[USA].[CA]` -> store_country USA, store_state CA). */
+const COLUMNS: Record<string, string[]> = {
+  Store: ["store_country", "store_state", "store_city", "store_name"],
+  Time: ["the_year", "quarter", "month_of_year"],
+};
+
+/** The GROUP BY filters of a data cell's row and column members. */
+function filtersOf(members: string[]): Map<string, string> {
+  const f = new Map<string, string>();
+  for (const u of members) {
+    const [dim, ...path] = u.slice(1, -1).split("].[");
+    path.forEach((p, i) => f.set(COLUMNS[dim][i], p));
+  }
+  return f;
+}
+
+/** A FoodMart server on a fresh PGlite store (the demo's model, loaded on first start). */
+async function foodMartServer(pageDir: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qatom-report-"));
+  const s: RunningServer = await startServer(testConfig({ QATOM_DATA_DIR: dir, QATOM_MODEL: path.join(ROOT, "data", "foodmart", "model.yaml"), QATOM_ADDIN_DIR: pageDir }), quietStart());
+  await s.ready;
+  return {
+    url: s.url,
+    async close() {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe("the report builder and the member picker (Chromium, FoodMart)", () => {
+  let t: TestPage<Awaited<ReturnType<typeof foodMartServer>>>;
+  let page: Page;
+  let sql: FoodMartSql;
+
+  const api = <T, A = undefined>(fn: (a: WorkbookTestApi, arg: A) => T | Promise<T>, arg?: A) =>
+    page.evaluate(`(${fn.toString()})(window.qatomWorkbook, ${JSON.stringify(arg ?? null)})`) as Promise<T>;
+  const until = (fn: string, what: string, timeout = 20_000) =>
+    page.waitForFunction(`(() => { const a = window.qatomWorkbook; return ${fn}; })()`, undefined, { timeout }).catch(() => {
+      throw new Error(`timed out waiting for ${what}`);
+    });
+
+  /** Presses Tab until `target` has the focus. */
+  async function tabTo(target: Locator): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+      await page.keyboard.press("Tab");
+    }
+    throw new Error(`Tab never reached ${target}`);
+  }
+
+  /** Tabs to a select and presses Down until it shows `value`. */
+  async function chooseByKeys(select: Locator, value: string): Promise<void> {
+    await tabTo(select);
+    for (let i = 0; i < 40 && (await select.inputValue()) !== value; i++) await page.keyboard.press("ArrowDown");
+    expect(await select.inputValue()).toBe(value);
+  }
+
+  /** Tabs to a button and presses Enter. */
+  async function press(button: Locator): Promise<void> {
+    await tabTo(button);
+    await page.keyboard.press("Enter");
+  }
+
+  /** The one report of the workbook, once written. */
+  const theReport = async () => (await api((a) => a.reports()))[0] as ReportDef;
+
+  /** Waits until every data cell of the report shows a number, then returns data cells: address, members, value. */
+  async function dataCells(def: ReportDef) {
+    const cells = layoutReport(def).cells.filter((c) => c.key);
+    const addresses = cells.map((c) => `Sheet1!${cellAddress(def, c)}`);
+    await until(`${JSON.stringify(addresses)}.every((x) => { const v = a.wb.cell(x).value; return typeof v === "number" || (typeof v === "object" && v !== null && v.type === "Double"); })`, "the report's values");
+    const values = await api((a, xs) => xs.map((x) => { const v = a.wb.cell(x).value as number | { basicValue: number }; return typeof v === "number" ? v : v.basicValue; }), addresses);
+    const formulas = await api((a, xs) => xs.map((x) => String(a.wb.cell(x).formula)), addresses);
+    return cells.map((c, i) => ({ address: addresses[i], members: JSON.parse(c.key!) as string[], value: values[i], formula: formulas[i] }));
+  }
+
+  /** Every data cell equals the GROUP BY of its members' filters (`pick` the measure, `factor` a scenario's). */
+  async function expectOracle(def: ReportDef, pick: (a: { unitSales: string; storeSales: string }) => number) {
+    const cells = await dataCells(def);
+    const oracle = await sql.aggregateCells(cells.map((c) => ({ filters: filtersOf(c.members) })));
+    cells.forEach((c, i) => {
+      expect({ at: c.address, value: c.value }).toEqual({ at: c.address, value: expect.closeTo(pick(oracle[i]), 2) });
+      // Each formula is the layout's: references to the cube, context and headers, no literals.
+      expect(c.formula).toBe(layoutReport(def).cells.find((x) => `Sheet1!${cellAddress(def, x)}` === c.address)?.content);
+    });
+    return cells;
+  }
+
+  beforeAll(async () => {
+    [t, sql] = await Promise.all([
+      openTestPage({
+        name: "qatom-report-page-",
+        entry: path.join(__dirname, "helpers", "workbook-page.tsx"),
+        page: "workbook-test.html",
+        title: "Book1 - Excel",
+        viewport: { width: 1200, height: 900 },
+        startServer: (pageDir) => foodMartServer(pageDir),
+        async beforeOpen(p) {
+          await p.addInitScript((m) => {
+            window.qatomRibbonModel = m;
+            window.qatomUser = "admin";
+            window.qatomGridSize = { cols: 7, rows: 30 };
+          }, readRibbonModel());
+        },
+      }),
+      FoodMartSql.open(),
+    ]);
+    page = t.page;
+  }, 180_000);
+
+  afterAll(async () => {
+    sql?.close();
+    await t?.close();
+  });
+
+  it("builds Store (countries and states) × the quarters of 1997 × Unit Sales with the keyboard; values match a GROUP BY; zoom in, swap and a context change reshape it; it streams another client's write", async () => {
+    await until("a.wb.handlerCount === 1", "the add-in's event handlers");
+    await api((a) => a.select("Sheet1!B2"));
+    const builder = page.getByRole("region", { name: "Build a report" });
+    await builder.getByRole("button", { name: "Insert report at B2" }).waitFor();
+
+    // Rows: Store, every country and every state (select all of two levels).
+    expect(await builder.getByLabel("Rows").inputValue()).toBe("Store");
+    await press(builder.getByRole("button", { name: "Choose Store members" }));
+    await chooseByKeys(builder.getByLabel("Show"), "Store Country");
+    await press(builder.getByRole("button", { name: "Select all 3" }));
+    await chooseByKeys(builder.getByLabel("Show"), "Store State");
+    await press(builder.getByRole("button", { name: "Select all 10" }));
+    await press(builder.getByRole("button", { name: "Done choosing Store" }));
+    await builder.getByText("13 chosen: Canada, BC, Mexico, DF").waitFor();
+
+    // Columns: Time, the four quarters of 1997 picked in the tree.
+    await chooseByKeys(builder.getByLabel("Columns"), "Time");
+    await press(builder.getByRole("button", { name: "Choose Time members" }));
+    const tree = builder.getByRole("tree", { name: "Time members" });
+    await tree.getByRole("treeitem", { name: /1997/ }).waitFor();
+    await tabTo(tree);
+    await page.keyboard.press("ArrowRight");
+    await tree.getByRole("treeitem", { name: /^Q1/ }).first().waitFor();
+    for (let q = 0; q < 4; q++) {
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press(" ");
+    }
+    await builder.getByText("4 chosen: Q1, Q2, Q3, Q4").waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, "report-picker.png"), fullPage: true });
+    await press(builder.getByRole("button", { name: "Done choosing Time" }));
+    await press(builder.getByRole("button", { name: "Insert report at B2" }));
+    await until("a.reports().length === 1", "the report written");
+
+    let def = await theReport();
+    expect(def.rows[0].members).toHaveLength(13);
+    const cells = await expectOracle(def, (a) => Number(a.unitSales));
+    expect(cells).toHaveLength(13 * 4);
+    expect(cells.some((c) => c.value > 0)).toBe(true);
+    // Headers: unique names, bold, captions through the number format, states indented.
+    const caHeader = layoutReport(def).cells.find((c) => c.content === "[Store].[USA].[CA]")!;
+    const ca = `Sheet1!${cellAddress(def, caHeader)}`;
+    expect(await api((a, x) => ({ bold: a.wb.cell(x).bold, indent: a.wb.cell(x).indentLevel, shown: a.shown(x) }), ca)).toEqual({ bold: true, indent: 1, shown: "CA" });
+    expect(await api((a) => a.wb.cell("Sheet1!D16").numberFormat)).toBe("#,##0");
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "report-builder.png"), fullPage: true });
+
+    // Zoom in on CA: its cities replace it, each row's values again the GROUP BY's.
+    await api((a, x) => a.select(x), ca);
+    const reshape = page.getByRole("region", { name: "Report" });
+    await reshape.getByText("CA (Store, rows)").waitFor();
+    await reshape.getByRole("button", { name: "Zoom in" }).click();
+    await until(`a.reports()[0].rows[0].members.some((m) => m.uniqueName === "[Store].[USA].[CA].[Los Angeles]")`, "CA's cities on the rows");
+    def = await theReport();
+    expect(def.rows[0].members.map((m) => m.uniqueName)).not.toContain("[Store].[USA].[CA]");
+    await expectOracle(def, (a) => Number(a.unitSales));
+
+    // Swap rows and columns: quarters down, stores across; same values by their members.
+    await reshape.getByRole("button", { name: "Swap rows and columns" }).click();
+    await until(`a.reports()[0].rows[0].dimension === "Time"`, "the axes swapped");
+    def = await theReport();
+    expect(layoutReport(def).cells.find((c) => cellAddress(def, c) === "B16")?.content).toBe("[Time].[1997].[Q1]");
+    await expectOracle(def, (a) => Number(a.unitSales));
+
+    // A context change: Measures to Store Sales, picked in the context cell's picker.
+    const measuresCell = `Sheet1!${cellAddress(def, { row: 1 + def.context.findIndex((c) => c.dimension === "Measures"), col: 1 })}`;
+    await api((a, x) => a.select(x), measuresCell);
+    await reshape.getByRole("tree", { name: "Measures member" }).getByRole("treeitem", { name: /^Store Sales/ }).click();
+    await until(`a.wb.cell(${JSON.stringify(measuresCell)}).value === "[Measures].[Store Sales]"`, "the context cell changed");
+    def = await theReport();
+    const sales = await expectOracle(def, (a) => Number(a.storeSales));
+
+    // Another client's write streams into the report: admin spreads 1,234.5 into one cell.
+    const target = sales.find((c) => c.value > 0)!;
+    const members = [...def.context.map((c) => c.member), ...target.members];
+    const admin = apiClients(t.server.url, "admin").lattice;
+    const [now] = (await admin.getCells({ cube: "Sales", cells: [{ members }] })).cells;
+    const res = await admin.writeCells({ cube: "Sales", writes: [{ members, value: 1234.5, baseVersion: now.version }] });
+    expect(res.results[0].status).toBe(WriteStatus.APPLIED);
+    await until(`(() => { const v = a.wb.cell(${JSON.stringify(target.address)}).value; return v && Math.abs(v.basicValue - 1234.5) < 0.005; })()`, "the written value streamed into the report").catch(async (err) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await api((a, x) => a.wb.cell(x).value, target.address))} (was ${target.value})`);
+    });
+    expectNoPageErrors(t.pageErrors);
+  }, 240_000);
+});
