@@ -37,7 +37,9 @@ function filtersOf(members: string[]): Map<string, string> {
   const f = new Map<string, string>();
   for (const u of members) {
     const [dim, ...path] = u.slice(1, -1).split("].[");
-    path.forEach((p, i) => f.set(COLUMNS[dim][i], p));
+    path.forEach((p, i) => {
+      f.set(COLUMNS[dim][i], p);
+    });
   }
   return f;
 }

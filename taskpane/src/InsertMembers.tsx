@@ -1,12 +1,11 @@
 import { Button, Field, Select, Text, makeStyles, tokens } from "@fluentui/react-components";
-import { useEffect, useId, useState } from "react";
+import { useId, useState } from "react";
 import { splitSheet } from "../../addin/src/address";
 import type { QatomApi } from "../../addin/src/contracts";
 import type { ReportMember } from "../../addin/src/reports/report";
 import type { WorkbookReportsApi } from "../../addin/src/reports/workbook-reports";
-import type { CubeInfo } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { cardStyles } from "./card-styles";
-import { errorMessage } from "./hooks";
+import { errorMessage, useCubes } from "./hooks";
 import { MemberPicker } from "./MemberPicker";
 
 const useStyles = makeStyles({
@@ -23,23 +22,13 @@ const useStyles = makeStyles({
 export function InsertMembersPanel({ clients, reports, address, announce }: { clients: QatomApi; reports: WorkbookReportsApi; address: string | null; announce: (message: string) => void }) {
   const styles = useStyles();
   const headingId = useId();
-  const [cubes, setCubes] = useState<CubeInfo[] | null>(null);
+  const { cubes, error: cubesError } = useCubes(clients);
   const [cubeName, setCubeName] = useState("");
   const [dimName, setDimName] = useState("");
   const [members, setMembers] = useState<ReportMember[]>([]);
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  useEffect(() => {
-    let live = true;
-    clients.lattice
-      .listCubes({})
-      .then((r) => live && setCubes(r.cubes))
-      .catch((err) => live && setError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, [clients]);
 
   const cube = cubes?.find((c) => c.name === cubeName) ?? cubes?.[0] ?? null;
   const dimension = cube?.dimensions.find((d) => d.name === dimName) ?? cube?.dimensions[0] ?? null;
@@ -93,9 +82,9 @@ export function InsertMembersPanel({ clients, reports, address, announce }: { cl
           {open && <MemberPicker key={`${cube.name}/${dimension.name}`} clients={clients} cube={cube.name} dimension={dimension} selected={members} onChange={setMembers} label={`${dimension.name} members to insert`} />}
         </>
       ) : (
-        <Text className={styles.muted}>{error ?? "Reading the cubes…"}</Text>
+        <Text className={styles.muted}>{cubesError ?? "Reading the cubes…"}</Text>
       )}
-      {error && cube && <Text className={styles.muted}>{error}</Text>}
+      {error && <Text className={styles.muted}>{error}</Text>}
     </section>
   );
 }

@@ -2,7 +2,7 @@ import { Button, Caption1, Field, Input, Select, Text, makeStyles, tokens } from
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { type KeyboardEvent, useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { QatomApi } from "../../addin/src/contracts";
-import { insertInOrder, type ReportMember } from "../../addin/src/reports/report";
+import { insertInOrder, type ReportContext, type ReportMember } from "../../addin/src/reports/report";
 import { type DimensionInfo, type MemberInfo, MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { errorMessage } from "./hooks";
 
@@ -401,5 +401,20 @@ export function MemberPicker({
       </Caption1>
       {error && <Text className={styles.muted}>{error}</Text>}
     </div>
+  );
+}
+
+/** The picker for one context member (a dimension on neither axis of a report): picking another calls `onPick`. */
+export function ContextPicker({ clients, cube, dimension, context, onPick }: { clients: QatomApi; cube: string; dimension: DimensionInfo; context: ReportContext; onPick(m: ReportMember): void }) {
+  return (
+    <MemberPicker
+      clients={clients}
+      cube={cube}
+      dimension={dimension}
+      single
+      selected={context.member ? [{ uniqueName: context.member, caption: context.caption, depth: 0, isLeaf: false }] : []}
+      onChange={([m]) => m && m.uniqueName !== context.member && onPick(m)}
+      label={`${dimension.name} member`}
+    />
   );
 }

@@ -4,11 +4,11 @@ import { splitSheet } from "../../addin/src/address";
 import type { QatomApi } from "../../addin/src/contracts";
 import { layoutReport, type ReportAxis, type ReportContext, type ReportDef } from "../../addin/src/reports/report";
 import type { WorkbookReportsApi } from "../../addin/src/reports/workbook-reports";
-import type { CubeInfo, DimensionInfo } from "../../proto/gen/quantatom/v1/lattice_pb";
+import type { DimensionInfo } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { cardStyles } from "./card-styles";
 import { memberName } from "./format";
-import { errorMessage } from "./hooks";
-import { MemberPicker } from "./MemberPicker";
+import { errorMessage, useCubes } from "./hooks";
+import { ContextPicker, MemberPicker } from "./MemberPicker";
 
 const useStyles = makeStyles({
   ...cardStyles,
@@ -49,7 +49,7 @@ export function ReportBuilderPanel({
 }) {
   const styles = useStyles();
   const headingId = useId();
-  const [cubes, setCubes] = useState<CubeInfo[] | null>(null);
+  const { cubes, error: cubesError } = useCubes(clients);
   const [cubeName, setCubeName] = useState("");
   const [rows, setRows] = useState<ReportAxis[]>([]);
   const [columns, setColumns] = useState<ReportAxis[]>([]);
@@ -58,16 +58,6 @@ export function ReportBuilderPanel({
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
-    let live = true;
-    clients.lattice
-      .listCubes({})
-      .then((r) => live && setCubes(r.cubes))
-      .catch((err) => live && setError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, [clients]);
 
   const cube = cubes?.find((c) => c.name === cubeName) ?? cubes?.[0] ?? null;
   // A new cube: the first dimension (not Measures) down, the next across, every other in the context.
@@ -84,7 +74,7 @@ export function ReportBuilderPanel({
     return (
       <section aria-labelledby={headingId} className={styles.section}>
         <h3 id={headingId}>Build a report</h3>
-        <Text className={styles.muted}>{error ?? "Reading the cubes…"}</Text>
+        <Text className={styles.muted}>{cubesError ?? "Reading the cubes…"}</Text>
       </section>
     );
   }
@@ -203,15 +193,7 @@ export function ReportBuilderPanel({
           return (
             <ContextRow key={d.name} label={d.name} value={c.caption || "(none)"} title={c.member} open={open} onToggle={() => setPicking(open ? null : { context: d.name })}>
               {open && (
-                <MemberPicker
-                  clients={clients}
-                  cube={cube.name}
-                  dimension={d}
-                  single
-                  selected={c.member ? [{ uniqueName: c.member, caption: c.caption, depth: 0, isLeaf: false }] : []}
-                  onChange={([m]) => m && setContext({ ...context, [d.name]: { dimension: d.name, member: m.uniqueName, caption: m.caption } })}
-                  label={`${d.name} member`}
-                />
+                <ContextPicker clients={clients} cube={cube.name} dimension={d} context={c} onPick={(m) => setContext({ ...context, [d.name]: { dimension: d.name, member: m.uniqueName, caption: m.caption } })} />
               )}
             </ContextRow>
           );

@@ -1,5 +1,5 @@
 import { Button, Caption1, Text, makeStyles, tokens } from "@fluentui/react-components";
-import { useEffect, useId, useState, useSyncExternalStore } from "react";
+import { useId, useState, useSyncExternalStore } from "react";
 import { splitSheet } from "../../addin/src/address";
 import type { QatomApi } from "../../addin/src/contracts";
 import {
@@ -16,11 +16,11 @@ import {
   zoomOut,
 } from "../../addin/src/reports/report";
 import type { WorkbookReportsApi } from "../../addin/src/reports/workbook-reports";
-import { type DimensionInfo, MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
+import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { cardStyles } from "./card-styles";
 import { memberName } from "./format";
-import { errorMessage } from "./hooks";
-import { MemberPicker, toReportMember } from "./MemberPicker";
+import { errorMessage, useCubes } from "./hooks";
+import { ContextPicker, toReportMember } from "./MemberPicker";
 
 const useStyles = makeStyles({
   ...cardStyles,
@@ -139,37 +139,15 @@ export function ReportReshapePanel({ clients, reports, address, announce }: { cl
 function ContextChange({ clients, def, index, onPick }: { clients: QatomApi; def: ReportDef; index: number; onPick(m: ReportMember): void }) {
   const styles = useStyles();
   const c = def.context[index];
-  const [dimension, setDimension] = useState<DimensionInfo | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    clients.lattice
-      .listCubes({})
-      .then((r) => {
-        const d = r.cubes.find((x) => x.name === def.cube)?.dimensions.find((x) => x.name === c.dimension);
-        if (live) d ? setDimension(d) : setError(`${def.cube} has no dimension ${c.dimension} you can see.`);
-      })
-      .catch((err) => live && setError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, [clients, def.cube, c.dimension]);
+  const { cubes, error: cubesError } = useCubes(clients);
+  const dimension = cubes?.find((x) => x.name === def.cube)?.dimensions.find((x) => x.name === c.dimension) ?? null;
+  const error = cubesError ?? (cubes && !dimension ? `${def.cube} has no dimension ${c.dimension} you can see.` : null);
   return (
     <>
       <Text>
         {c.dimension}: {c.caption}
       </Text>
-      {dimension && (
-        <MemberPicker
-          clients={clients}
-          cube={def.cube}
-          dimension={dimension}
-          single
-          selected={[{ uniqueName: c.member, caption: c.caption, depth: 0, isLeaf: false }]}
-          onChange={([m]) => m && m.uniqueName !== c.member && onPick(m)}
-          label={`${c.dimension} member`}
-        />
-      )}
+      {dimension && <ContextPicker clients={clients} cube={def.cube} dimension={dimension} context={c} onPick={onPick} />}
       {error && <Text className={styles.muted}>{error}</Text>}
     </>
   );

@@ -2,6 +2,8 @@
 import { ConnectError } from "@connectrpc/connect";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import type { AddinContext, AuthState, CellRef, ConnectionState, HeldCell, Holds, Observable, PendingWrite, PendingWrites, SandboxChoices, SignIn } from "../../addin/src/contracts";
+import type { QatomApi } from "../../addin/src/contracts";
+import type { CubeInfo } from "../../proto/gen/quantatom/v1/lattice_pb";
 import type { SelectedCell, TaskpaneHost } from "./host";
 
 /** A message for a person from anything thrown (Connect errors keep only their message). */
@@ -133,4 +135,21 @@ export function useSandboxOf(sandboxes: SandboxChoices | undefined, cube: string
     () => sandboxes?.get() ?? null,
   );
   return choices && cube ? (sandboxes?.of(cube) ?? "") : "";
+}
+
+/** The cubes the caller sees (ListCubes: dimensions, levels, defaults, counts), read once per set of clients; null until read. */
+export function useCubes(clients: QatomApi): { cubes: CubeInfo[] | null; error: string | null } {
+  const [cubes, setCubes] = useState<CubeInfo[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    clients.lattice
+      .listCubes({})
+      .then((r) => live && setCubes(r.cubes))
+      .catch((err) => live && setError(errorMessage(err)));
+    return () => {
+      live = false;
+    };
+  }, [clients]);
+  return { cubes, error };
 }
