@@ -192,6 +192,16 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "report-builder.png"), fullPage: true });
 
+    // Pending changes move with their cells: OR's Q1 stays in the report (and moves down when CA
+    // opens into its cities), CA's Q2 leaves it (refused, never sent for another cell).
+    const at = (store: string, q: string) => cells.find((c) => c.members.includes(store) && c.members.includes(`[Time].[1997].[${q}]`))!.address;
+    const [orQ1, caQ2] = [at("[Store].[USA].[OR]", "Q1"), at("[Store].[USA].[CA]", "Q2")];
+    await api((a, xs) => {
+      a.wb.userEnters(xs[0], 20000);
+      a.wb.userEnters(xs[1], 17000);
+    }, [orQ1, caQ2]);
+    await until(`a.pending().length === 2`, "two pending changes");
+
     // Zoom in on CA: its cities replace it, each row's values again the GROUP BY's.
     await api((a, x) => a.select(x), ca);
     const reshape = page.getByRole("region", { name: "Report" });
@@ -200,6 +210,11 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
     await until(`a.reports()[0].rows[0].members.some((m) => m.uniqueName === "[Store].[USA].[CA].[Los Angeles]")`, "CA's cities on the rows");
     def = await theReport();
     expect(def.rows[0].members.map((m) => m.uniqueName)).not.toContain("[Store].[USA].[CA]");
+    const orQ1Now = `Sheet1!${cellAddress(def, layoutReport(def).cells.find((c) => c.key === JSON.stringify(["[Store].[USA].[OR]", "[Time].[1997].[Q1]"]))!)}`;
+    expect(orQ1Now).not.toBe(orQ1);
+    await until(`a.pending().includes(${JSON.stringify(`${orQ1Now} pending 20000`)}) && a.pending().includes(${JSON.stringify(`${caQ2} rejected 17000`)})`, "OR's change moved with its cell, CA's refused");
+    await page.getByRole("button", { name: "Discard all" }).click();
+    await until("a.pending().length === 0", "the pending changes discarded");
     await expectOracle(def, (a) => Number(a.unitSales));
 
     // Swap rows and columns: quarters down, stores across; same values by their members.
