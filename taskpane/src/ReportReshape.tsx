@@ -5,11 +5,11 @@ import type { QatomApi } from "../../addin/src/contracts";
 import {
   type AxisName,
   keepOnly,
-  layoutReport,
   locate,
   type ReportDef,
   type ReportMember,
   removeMember,
+  reportSize,
   setContext,
   swapAxes,
   zoomIn,
@@ -61,7 +61,7 @@ export function ReportReshapePanel({ clients, reports, address, announce }: { cl
   const [error, setError] = useState<string | null>(null);
   if (!def) return null;
   const part = locate(def, splitSheet(address).local.replace(/\$/g, "").toUpperCase());
-  const layout = layoutReport(def);
+  const layout = reportSize(def);
 
   /** The member the buttons act on, with its axis. */
   const target: { axis: AxisName; index: number; member: ReportMember } | null =

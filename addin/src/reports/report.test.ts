@@ -1,4 +1,4 @@
-import { captionFormat, cellAddress, insertInOrder, keepOnly, layoutReport, locate, removeMember, type ReportDef, type ReportMember, reportMove, setContext, swapAxes, zoomIn, zoomOut } from "./report";
+import { captionFormat, cellAddress, insertInOrder, keepOnly, layoutReport, locate, removeMember, type ReportDef, reportSize, type ReportMember, reportMove, setContext, swapAxes, zoomIn, zoomOut } from "./report";
 
 const m = (uniqueName: string, depth: number, isLeaf = false): ReportMember => ({ uniqueName, caption: uniqueName.split("].[").pop()!.replace(/[[\]]/g, ""), depth, isLeaf });
 const USA = m("[Store].[USA]", 0);
@@ -53,6 +53,14 @@ describe("report layout", () => {
       "[Store].[USA].[CA] [Product].[Drink]",
     ]);
     expect(g.get("E8")?.content).toBe("=QATOM.CELL($C$2,$B8,$C8,E$4)");
+  });
+
+  it("gives the layout's size without laying it out", () => {
+    const nested: ReportDef = { ...def, rows: [...def.rows, { dimension: "Product", members: [m("[Product].[Food]", 0), m("[Product].[Drink]", 0)] }] };
+    for (const d of [def, nested, swapAxes(nested)]) {
+      const { rows, cols } = layoutReport(d);
+      expect(reportSize(d)).toEqual({ rows, cols });
+    }
   });
 
   it("refuses an empty axis with the dimension's name", () => {

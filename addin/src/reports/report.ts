@@ -183,6 +183,12 @@ function splitLocal(local: string): [number, number] {
   return [columnNumber(m[1]), Number(m[2])];
 }
 
+/** A report's size in rows and columns (what {@link layoutReport} lays out), without laying it out. */
+export function reportSize(def: ReportDef): { rows: number; cols: number } {
+  const count = (axes: readonly ReportAxis[]) => (axes.length === 0 ? 0 : axes.reduce((n, a) => n * a.members.length, 1));
+  return { rows: headerTop(def) + def.columns.length + count(def.rows), cols: def.rows.length + count(def.columns) };
+}
+
 /** A layout cell's local address (`C7`). */
 export function cellAddress(def: ReportDef, c: { row: number; col: number }): string {
   const [col, row] = splitLocal(def.anchor);

@@ -46,6 +46,8 @@ describe("WorkbookReports", () => {
     expect(t.saved[REPORT_SETTING]).toEqual([def]);
     expect(t.reports.at("'My Sheet'!B5")?.id).toBe("r1");
     expect(t.reports.at("'My Sheet'!C5")).toBeNull();
+    expect(t.reports.at("'My Sheet'!B2")?.id).toBe("r1");
+    expect(t.reports.at("'My Sheet'!A7")).toBeNull();
     expect(t.reports.at("Sheet1!B5")).toBeNull();
   });
 

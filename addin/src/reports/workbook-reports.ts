@@ -12,7 +12,7 @@
  */
 import type { Observable } from "../contracts";
 import type { DocumentSettings, FormulaWrite } from "../host";
-import { captionFormat, cellAddress, layoutReport, type ReportDef, type ReportLayout, type ReportMember, reportMove } from "./report";
+import { captionFormat, cellAddress, layoutReport, locate, type ReportDef, type ReportMember, reportMove } from "./report";
 import { columnLetters, parseCell } from "../address";
 
 /** The workbook setting's name. */
@@ -30,7 +30,7 @@ export interface ReportTargets {
 
 /** The reports of a workbook, for the task pane (see the module comment). */
 export interface WorkbookReportsApi extends Observable<readonly ReportDef[]> {
-  /** The report a cell (address with sheet) lies in, or null. */
+  /** The report whose block holds a cell (address with sheet), or null. */
   at(address: string): ReportDef | null;
   /**
    * Writes a report (new, or a reshaped `previous` with the same id) and keeps its definition.
@@ -55,12 +55,6 @@ function parse(stored: unknown): ReportDef[] {
     (d): d is ReportDef =>
       typeof d === "object" && d !== null && typeof d.id === "string" && typeof d.cube === "string" && typeof d.sheet === "string" && typeof d.anchor === "string" && Array.isArray(d.rows) && Array.isArray(d.columns) && Array.isArray(d.context),
   );
-}
-
-/** Whether a layout covers a local address. */
-function covers(def: ReportDef, layout: ReportLayout, local: string): boolean {
-  const at = layout.cells.find((c) => cellAddress(def, c) === local);
-  return at !== undefined;
 }
 
 /** The workbook's reports (see the module comment). */
@@ -89,9 +83,9 @@ export class WorkbookReports implements WorkbookReportsApi {
     const bang = address.lastIndexOf("!");
     const sheet = address.slice(0, bang).replace(/^'(.*)'$/, "$1").replace(/''/g, "'");
     const local = address.slice(bang + 1).replace(/\$/g, "").toUpperCase();
-    // The newest report wins where two overlap.
+    // The newest report wins where two overlap; any cell of its block counts (labels and blanks too).
     for (const def of [...this.value].reverse()) {
-      if (sameSheet(def.sheet, sheet) && covers(def, layoutReport(def), local)) return def;
+      if (sameSheet(def.sheet, sheet) && locate(def, local) !== null) return def;
     }
     return null;
   }
