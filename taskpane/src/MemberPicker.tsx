@@ -115,11 +115,10 @@ export function MemberPicker({
   const [roots, setRoots] = useState<Node[] | null>(null);
   const [children, setChildren] = useState<ReadonlyMap<string, Node[]>>(new Map());
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
-  const [flat, setFlat] = useState<Row[] | null>(null);
-  const [truncated, setTruncated] = useState(false);
+  // A level's or a search's rows, with the view they answer (a view not answered yet shows none).
+  const [listed, setListed] = useState<{ view: View; rows: Row[]; truncated: boolean } | null>(null);
   const [active, setActive] = useState(0);
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const members = useCallback(
@@ -142,12 +141,8 @@ export function MemberPicker({
 
   // A level or a search: read once per view.
   useEffect(() => {
-    if (view.kind === "tree") {
-      setFlat(null);
-      return;
-    }
+    if (view.kind === "tree") return;
     let live = true;
-    setBusy(true);
     const depth = view.kind === "level" ? dimension.levels.indexOf(view.level) : -1;
     const read =
       view.kind === "level" ? members(MemberRelation.DESCENDANTS, { depth: depth + 1, limit: LEVEL_LIMIT }) : members(MemberRelation.SEARCH, { query: view.query, limit: SEARCH_LIMIT });
@@ -155,18 +150,20 @@ export function MemberPicker({
       .then((r) => {
         if (!live) return;
         const list = view.kind === "level" ? r.members.filter((m) => m.level === view.level) : r.members;
-        setFlat(list.map((m) => ({ member: m, indent: 0, path: view.kind === "search" ? pathOf(m.uniqueName) : undefined })));
-        setTruncated(r.truncated);
+        setListed({ view, rows: list.map((m) => ({ member: m, indent: 0, path: view.kind === "search" ? pathOf(m.uniqueName) : undefined })), truncated: r.truncated });
         setActive(0);
         setError(null);
       })
-      .catch((err) => live && setError(errorMessage(err)))
-      .finally(() => live && setBusy(false));
+      .catch((err) => live && setError(errorMessage(err)));
     return () => {
       live = false;
     };
   }, [view, members, dimension.levels]);
 
+  // Flat (a level or a search) or the tree; while a flat view is read, it lists nothing.
+  const flat = view.kind === "tree" ? null : listed?.view === view ? listed.rows : [];
+  const busy = view.kind !== "tree" && listed?.view !== view;
+  const truncated = !busy && view.kind !== "tree" && (listed?.truncated ?? false);
   const rows: Row[] = useMemo(() => {
     if (flat) return flat;
     const out: Row[] = [];
