@@ -264,20 +264,35 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
   it("the member picker opens Customers (10,281 leaves), searches it and lists its 10,281 names with only the visible rows in the DOM; Insert puts picked members down a column", async () => {
     const panel = page.getByRole("region", { name: "Insert members" });
     await panel.getByLabel("Dimension").selectOption("Customers");
+    // Timed in the page (performance.now() from the action until the rows are drawn, checked every
+    // animation frame), not through the test's round trips.
+    const timeInPage = (act: string, done: string) =>
+      page.evaluate(
+        ([a, d]) =>
+          new Promise<number>((resolve) => {
+            const t0 = performance.now();
+            new Function(a)();
+            const check = () => (new Function(`return ${d}`)() ? resolve(performance.now() - t0) : requestAnimationFrame(check));
+            check();
+          }),
+        [act, done],
+      );
     const timings: Record<string, number> = {};
-    let t0 = Date.now();
-    await panel.getByRole("button", { name: "Pick Customers members" }).click();
+    const region = `[...document.querySelectorAll("section")].find((s) => s.querySelector("h3")?.textContent === "Insert members")`;
+    timings.openMs = await timeInPage(
+      `${region}.querySelectorAll("button").forEach((b) => b.textContent === "Pick Customers members" && b.click())`,
+      `[...document.querySelectorAll('[role="treeitem"]')].some((r) => r.textContent.includes("All Customers"))`,
+    );
     const tree = panel.getByRole("tree", { name: "Customers members to insert" });
-    await tree.getByRole("treeitem", { name: /^All Customers/ }).waitFor();
-    timings.openMs = Date.now() - t0;
     await panel.getByText("10,281 leaves in all").waitFor();
 
     const search = panel.getByLabel("Search Customers");
     await search.fill("Wilson");
-    t0 = Date.now();
-    await search.press("Enter");
-    await panel.getByText(/Matches for "Wilson": \d+ shown/).waitFor();
-    timings.searchMs = Date.now() - t0;
+    await search.focus();
+    timings.searchMs = await timeInPage(
+      `document.activeElement.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }))`,
+      `/Matches for "Wilson": [1-9]\\d* shown/.test(document.body.textContent) && [...document.querySelectorAll('[role="treeitem"]')].some((r) => r.textContent.includes("Wilson"))`,
+    );
     const match = tree.getByRole("treeitem").first();
     expect(await match.textContent()).toMatch(/Wilson.*USA|Wilson.*Mexico|Wilson.*Canada/);
 
@@ -295,7 +310,7 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
     expect(await tree.getByRole("treeitem").count()).toBeLessThan(40);
     await page.screenshot({ path: path.join(ARTIFACTS, "report-member-picker.png"), fullPage: true });
     fs.writeFileSync(path.join(ARTIFACTS, "member-picker-timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
-    console.log(`member picker on Customers: opened in ${timings.openMs} ms, searched in ${timings.searchMs} ms (target: under 200 ms each); ${inDom} rows in the DOM of 10,281`);
+    console.log(`member picker on Customers: opened in ${Math.round(timings.openMs)} ms, searched in ${Math.round(timings.searchMs)} ms (target: under 200 ms each); ${inDom} rows in the DOM of 10,281`);
 
     // Insert: the three countries down from A22 (below the report), captions shown.
     await panel.getByLabel("Show").selectOption("Country");
