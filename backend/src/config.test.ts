@@ -26,6 +26,8 @@ describe("readConfig: limits and timeouts", () => {
     expect(() => readConfig({ QATOM_MAX_BODY_BYTES: "32MB" })).toThrow(/QATOM_MAX_BODY_BYTES must be a positive integer, got "32MB"/);
     expect(() => readConfig({ QATOM_MAX_STREAMS_PER_USER: "0" })).toThrow(/QATOM_MAX_STREAMS_PER_USER/);
     expect(readConfig({ QATOM_CALC_WORKERS: "1" }).calcWorkers).toBe(1);
+    expect([readConfig({}).snapshots, readConfig({ QATOM_SNAPSHOTS: "off" }).snapshots, readConfig({ QATOM_SNAPSHOTS: "On" }).snapshots]).toEqual([true, false, true]);
+    expect(() => readConfig({ QATOM_SNAPSHOTS: "sometimes" })).toThrow(/QATOM_SNAPSHOTS must be on or off, got "sometimes"/);
     expect(() => readConfig({ QATOM_CALC_WORKERS: "0" })).toThrow(/QATOM_CALC_WORKERS must be a positive integer, got "0"/);
     expect(readConfig({}).gpu).toBe("auto");
     expect(readConfig({ QATOM_GPU: "OFF" }).gpu).toBe("off");

@@ -13,6 +13,12 @@ export interface Config {
   http: boolean;
   /** Directory of the embedded PGlite database. `QATOM_DATA_DIR`, default `./.quantatom`. */
   dataDir: string;
+  /**
+   * Keep a snapshot of each cube's leaf cells beside the database when the server stops
+   * (`<dataDir>/snapshots/`), and start from it when it still matches the store
+   * (backend/src/store/snapshot.ts). `QATOM_SNAPSHOTS=off` turns it off; default on.
+   */
+  snapshots: boolean;
   /** PostgreSQL server to use instead of PGlite. `DATABASE_URL`, unset by default. */
   databaseUrl?: string;
   /** Redis for hot tiles (`redis://host:port`). `REDIS_URL`; unset: an in-process tile cache. */
@@ -139,6 +145,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.QATOM_HOST || "localhost",
     http: env.QATOM_HTTP === "1" || env.QATOM_HTTP === "true",
     dataDir: path.resolve(env.QATOM_DATA_DIR || path.join(process.cwd(), ".quantatom")),
+    snapshots: onOff(env.QATOM_SNAPSHOTS, true, "QATOM_SNAPSHOTS"),
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
     certsDir: path.resolve(env.QATOM_CERTS_DIR || path.join(projectRoot, "certs")),
@@ -231,4 +238,13 @@ function positiveInt(value: string | undefined, fallback: number, name: string):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** `on`/`off` (also `1`/`0`, `true`/`false`); `fallback` when unset. @throws Error naming the variable and the value otherwise. */
+function onOff(raw: string | undefined, fallback: boolean, name: string): boolean {
+  if (raw === undefined || raw === "") return fallback;
+  const v = raw.trim().toLowerCase();
+  if (v === "on" || v === "1" || v === "true") return true;
+  if (v === "off" || v === "0" || v === "false") return false;
+  throw new Error(`${name} must be on or off, got "${raw}"`);
 }

@@ -9,6 +9,7 @@ export { Backend, type BackendOptions, type ServedCubeWithSecurity } from "./bac
 export type { ChangeOutcome, KnownUser, SecurityAdmin, SecurityView } from "./security-admin";
 export { checkCellBatch, checkMembers, checkWrites, clampLimit } from "./checks";
 export type { ServedCube } from "./cube-registry";
+export { tenantOf } from "./cube-registry";
 export { DomainError, type DomainErrorCode } from "./errors";
 export * from "./limits";
 export { DEFAULT_MAX_STREAMS_PER_USER, StreamQuota } from "./stream-quota";

@@ -34,6 +34,13 @@ export class RowWriters {
     for (let k = 0; k < n; k++) this.setId(rows[k], id);
   }
 
+  /** The writer id of rows `[0, count)` (0: none; id k is `table[k - 1]`) and the writers, copied: for a snapshot. */
+  columns(count: number): { ids: Int32Array; table: CellWriter[] } {
+    const ids = new Int32Array(count);
+    ids.set(this.ids.subarray(0, Math.min(count, this.ids.length)));
+    return { ids, table: [...this.table] };
+  }
+
   /** Rows with a known writer. */
   get size(): number {
     return this.rows;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import pino, { type Logger } from "pino";
@@ -8,12 +9,13 @@ import type { Config } from "../config";
 import { GpuExecutor } from "../compute/gpu/executor";
 import { ThreadPoolExecutor } from "../compute/thread-pool";
 import { createAuth } from "../auth";
-import { Backend } from "../domain";
+import { Backend, tenantOf } from "../domain";
 import { createEvents, type Events } from "../events";
 import { Cube } from "../lattice";
 import { loadModelIntoStore } from "../loader";
 import { openStore } from "../store";
-import type { Store } from "../store/types";
+import { readSnapshot, sameFingerprint, type Snapshot, snapshotPath, writeSnapshot } from "../store/snapshot";
+import type { Store, StoredCube } from "../store/types";
 import { createApp } from "./app";
 import { ensureDevCerts } from "./certs";
 import { type ConnectionCounts, ConnectionTracker, secureServerFactory, serverTimeouts } from "./listener";
@@ -33,7 +35,12 @@ export interface RunningServer {
    * tests that check a browser's requests share one connection (test/connections.test.ts).
    */
   connections(): ConnectionCounts;
-  /** Stops accepting requests, ends open streams, stops eventing and closes the store. */
+  /** Where each cube (`tenant/name`) was read from at start, once `ready`: its snapshot or the store. */
+  loadedFrom(): Readonly<Record<string, "snapshot" | "store">>;
+  /**
+   * Stops accepting requests, ends open streams, stops eventing, writes the cubes' snapshots
+   * (`Config.snapshots`) and closes the store.
+   */
   close(): Promise<void>;
 }
 
@@ -134,8 +141,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
   let closing = false;
   const running = {} as RunningServer;
+  let loadedFrom: Record<string, "snapshot" | "store"> = {};
   const readyPromise = loadCubes(store, backend, executor, config, log, opts.progress ?? true).then(
-    async () => {
+    async (from) => {
+      loadedFrom = from;
       // After the lattices are built: the consumer replays what it must, skipping what they hold.
       if (!closing) {
         await events.start(backend);
@@ -159,6 +168,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     events,
     ready: readyPromise,
     connections: () => tracker.counts(),
+    loadedFrom: () => loadedFrom,
     close: async () => {
       closing = true;
       await new Promise<void>((resolve) => {
@@ -168,6 +178,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       });
       await readyPromise.catch(() => undefined);
       await events.close();
+      // Every commit is applied by now (requests ended, eventing stopped): the lattices as they are.
+      if (ready && config.snapshots) await saveSnapshots(backend, snapshotDir(config), log);
       await cache.close();
       await executor.close();
       await pool.close();
@@ -183,7 +195,7 @@ async function loadCubes(
   config: Config,
   log: Logger,
   progress: boolean,
-): Promise<void> {
+): Promise<Record<string, "snapshot" | "store">> {
   let cubes = await store.listCubes();
   if (cubes.length === 0) {
     log.info({ model: config.model }, "first start: loading the model into the store");
@@ -192,13 +204,71 @@ async function loadCubes(
     log.info({ seconds: (Date.now() - t0) / 1000 }, "model loaded");
     cubes = await store.listCubes();
   }
+  const from: Record<string, "snapshot" | "store"> = {};
   for (const c of cubes) {
     const t0 = Date.now();
-    const stored = await store.loadCube(c.name, undefined, c.tenant);
+    const snapshot = config.snapshots ? await fromSnapshot(store, snapshotDir(config), c, log) : null;
+    const stored = snapshot ?? (await store.loadCube(c.name, undefined, c.tenant));
     const cube = new Cube(stored.def, stored.cells, stored.writers, { executor });
     backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt, tenant: stored.tenant, security: stored.security });
     const calc = executor.describe(stored.cells.count);
-    log.info({ cube: c.name, tenant: c.tenant, leafRows: stored.cells.count, seconds: (Date.now() - t0) / 1000, executor: calc.executor, why: calc.reason }, "cube ready");
+    from[`${c.tenant}/${c.name}`] = snapshot ? "snapshot" : "store";
+    log.info({ cube: c.name, tenant: c.tenant, leafRows: stored.cells.count, from: snapshot ? "snapshot" : "store", seconds: (Date.now() - t0) / 1000, executor: calc.executor, why: calc.reason }, "cube ready");
+  }
+  return from;
+}
+
+/** Where the cube snapshots are kept: `<dataDir>/snapshots`. */
+const snapshotDir = (config: Config) => path.join(config.dataDir, "snapshots");
+
+/**
+ * A stored cube from its snapshot (../store/snapshot.ts) when there is one that still matches the
+ * store (same cube id and `loaded_at`, same fingerprint of the cells); null otherwise, and when the
+ * file cannot be read (logged: the cube is then loaded from the store).
+ */
+async function fromSnapshot(store: Store, dir: string, c: { id: number; name: string; tenant: string }, log: Logger): Promise<StoredCube | null> {
+  const file = snapshotPath(dir, c.tenant, c.id);
+  let snap: Snapshot | null;
+  try {
+    snap = readSnapshot(file);
+  } catch (err) {
+    log.warn({ cube: c.name, tenant: c.tenant, file, err: err instanceof Error ? err.message : String(err) }, "cube snapshot unreadable: loading from the store");
+    return null;
+  }
+  if (!snap) return null;
+  const state = await store.cubeState(c.name, c.tenant);
+  const matches = snap.header.cubeId === state.id && snap.header.loadedAt === state.loadedAt && sameFingerprint(snap.header.fingerprint, state.fingerprint);
+  if (!matches) {
+    log.info({ cube: c.name, tenant: c.tenant }, "cube snapshot behind the store: loading from the store");
+    return null;
+  }
+  const { fingerprint: _f, ...rest } = state;
+  return { ...rest, cells: snap.cells, writers: snap.writers };
+}
+
+/** Writes every served cube's snapshot (when the server stops); a failure is logged, never thrown. */
+async function saveSnapshots(backend: Backend, dir: string, log: Logger): Promise<void> {
+  for (const s of backend.listCubes()) {
+    const { store: leaves, writers } = s.cube;
+    const w = writers.columns(leaves.count);
+    const tenant = tenantOf(s);
+    const file = snapshotPath(dir, tenant, s.id);
+    try {
+      await writeSnapshot(file, {
+        cubeId: s.id,
+        name: s.cube.name,
+        tenant,
+        loadedAt: s.loadedAt,
+        count: leaves.count,
+        cols: leaves.cols,
+        values: leaves.values,
+        versions: leaves.versions,
+        writerIds: w.ids,
+        writers: w.table,
+      });
+    } catch (err) {
+      log.warn({ cube: s.cube.name, tenant, file, err: err instanceof Error ? err.message : String(err) }, "cube snapshot not written");
+    }
   }
 }
 

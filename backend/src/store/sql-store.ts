@@ -11,7 +11,7 @@ import { cellHistory, readCells } from "./sql/audit";
 import { addComment, listComments } from "./sql/comments";
 import { commitWrites } from "./sql/commit";
 import { BULK_MIN_WRITES } from "./sql/commit-bulk";
-import { listCubes, loadCube, saveCube } from "./sql/cubes";
+import { cubeState, listCubes, loadCube, saveCube } from "./sql/cubes";
 import { getTransaction, listTransactions, transactionChanges } from "./sql/transactions";
 import { claimOutbox, markOutboxRelayed, pendingOutboxCount, pruneOutbox, releaseOutbox } from "./sql/outbox";
 import {
@@ -120,6 +120,10 @@ export class SqlStore implements Store {
 
   loadCube(name: string, onProgress?: ProgressFn, tenant?: string): Promise<StoredCube> {
     return loadCube(this.driver, this.#loadPageRows, name, onProgress, tenant);
+  }
+
+  cubeState(name: string, tenant?: string) {
+    return cubeState(this.driver, name, tenant);
   }
 
   commitWrites(

@@ -1,3 +1,4 @@
+import type { CellsFingerprint } from "./snapshot";
 import type { CellWriter, CubeDef, LeafCells } from "../lattice";
 import type { SecurityModel, VersionedSecurity } from "../security/model";
 
@@ -267,6 +268,11 @@ export interface Store {
   saveCube(def: CubeDef, cells: LeafCells, onProgress?: ProgressFn, security?: SecurityModel | null, tenant?: string): Promise<number>;
   /** Reads a cube of `tenant` (default DEFAULT_TENANT) back, with every committed write applied. Rejects if the cube does not exist. */
   loadCube(name: string, onProgress?: ProgressFn, tenant?: string): Promise<StoredCube>;
+  /**
+   * A cube of `tenant` without its cells (definition, `loaded_at`, security) and the fingerprint of
+   * its stored cells, to check a snapshot against (./snapshot.ts). Rejects if the cube does not exist.
+   */
+  cubeState(name: string, tenant?: string): Promise<Omit<StoredCube, "cells" | "writers"> & { fingerprint: CellsFingerprint }>;
   /**
    * Commits leaf writes in one transaction with one audit record each. A write whose stored version
    * is not `baseVersion` is not applied (result ok: false); the others are, each with a new version

@@ -7,6 +7,7 @@ import { DEFAULT_TENANT } from "../../../../common/tenants";
 import { copyChunks, epochMs, parseCoordList, sortedRowOrder, validateCells } from "./codecs";
 import { type CellColumns, decodeCellCopy } from "./copy-binary";
 import { insertSecurity, loadSecurity } from "./security";
+import type { CellsFingerprint } from "../snapshot";
 
 /** Stored cubes of every tenant, ordered by id; `loadedAt` in ms since the epoch. */
 export async function listCubes(db: SqlRunner): Promise<{ id: number; name: string; tenant: string; loadedAt: number }[]> {
@@ -139,6 +140,39 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
       loadedAt: Number(cubes[0].loaded_at),
       tenant,
       security: await loadSecurity(tx, id),
+    };
+  });
+}
+
+/**
+ * A cube of `tenant` without its cells: its definition, `loaded_at` and security, and the
+ * fingerprint of its stored cells (see ../snapshot.ts: rows holding a value or a version, the sum
+ * and the highest of their versions), all from one consistent snapshot. One scan of the cube's rows
+ * in the database, none sent.
+ * @throws Error `cube "NAME" is not stored` when there is no such cube.
+ */
+export async function cubeState(db: SqlDriver, name: string, tenant: string = DEFAULT_TENANT): Promise<Omit<StoredCube, "cells" | "writers"> & { fingerprint: CellsFingerprint }> {
+  return db.transaction(async (tx) => {
+    await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const cubes = await tx.query<{ id: number; def: CubeDef; loaded_at: unknown }>(
+      `SELECT id, def, ${epochMs("loaded_at")} AS loaded_at FROM cube WHERE name = $1 AND tenant = $2`,
+      [name, tenant],
+    );
+    if (cubes.length === 0) throw new Error(`cube "${name}" is not stored${tenant === DEFAULT_TENANT ? "" : ` in tenant ${tenant}`}`);
+    const id = Number(cubes[0].id);
+    const [f] = await tx.query<{ rows: string; vsum: string; vmax: string }>(
+      `SELECT (count(*) FILTER (WHERE version > 0 OR value IS NOT NULL))::text AS rows,
+              coalesce(sum(version), 0)::text AS vsum, coalesce(max(version), 0)::text AS vmax
+       FROM cell WHERE cube_id = $1`,
+      [id],
+    );
+    return {
+      id,
+      def: cubes[0].def,
+      loadedAt: Number(cubes[0].loaded_at),
+      tenant,
+      security: await loadSecurity(tx, id),
+      fingerprint: { rows: String(f.rows), versionSum: String(f.vsum), maxVersion: String(f.vmax) },
     };
   });
 }
