@@ -1,17 +1,9 @@
-import type { DocumentSettings } from "./host";
+import { documentSettingsStandIn } from "../../test/helpers/office-stand-ins";
 import { SANDBOX_SETTING, WorkbookSandboxes } from "./sandboxes";
 
-/** Office.Settings as documented: get gives null for a missing name; set changes memory; save keeps it. */
+/** The workbook's settings and what was saved of them. */
 function settings(initial: Record<string, unknown> = {}) {
-  const memory = new Map(Object.entries(initial));
-  const saved: Record<string, unknown> = {};
-  const s: DocumentSettings = {
-    get: (name) => memory.get(name) ?? null,
-    set: (name, value) => void memory.set(name, JSON.parse(JSON.stringify(value))),
-    save: async () => {
-      for (const [k, v] of memory) saved[k] = v;
-    },
-  };
+  const { settings: s, saved } = documentSettingsStandIn(initial);
   return { s, saved };
 }
 

@@ -62,3 +62,22 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "a c
 
 /** The `Office` global (requirement sets, the dialog API) lives in its own file; re-exported here. */
 export * from "./office-dialog-stand-in";
+
+/**
+ * Office.Settings (the workbook's own settings) as documented: `get` gives null for a missing name,
+ * `set` changes memory (a copy of the value, as it is saved as JSON), `save` (saveAsync) keeps what
+ * was set, here in `saved`.
+ * @see https://learn.microsoft.com/javascript/api/office/office.settings
+ */
+export function documentSettingsStandIn(initial: Record<string, unknown> = {}) {
+  const memory = new Map(Object.entries(initial));
+  const saved: Record<string, unknown> = {};
+  const settings = {
+    get: (name: string) => memory.get(name) ?? null,
+    set: (name: string, value: unknown) => void memory.set(name, JSON.parse(JSON.stringify(value))),
+    save: async () => {
+      for (const [k, v] of memory) saved[k] = v;
+    },
+  };
+  return { settings, saved };
+}

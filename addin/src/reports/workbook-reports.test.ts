@@ -1,4 +1,5 @@
-import type { DocumentSettings, FormulaWrite } from "../host";
+import { documentSettingsStandIn } from "../../../test/helpers/office-stand-ins";
+import type { FormulaWrite } from "../host";
 import { type ReportDef, type ReportMember, zoomIn } from "./report";
 import { REPORT_SETTING, WorkbookReports } from "./workbook-reports";
 
@@ -16,17 +17,9 @@ const def: ReportDef = {
   columns: [{ dimension: "Time", members: [m("[Time].[1997]", 0)] }],
 };
 
-/** The runtime's side, recorded: Office.Settings as documented (get gives null for a missing name), writes and moves. */
+/** The runtime's side, recorded: the workbook's settings (Office.Settings' stand-in), writes and moves. */
 function targets(stored: Record<string, unknown> = {}) {
-  const memory = new Map(Object.entries(stored));
-  const saved: Record<string, unknown> = {};
-  const settings: DocumentSettings = {
-    get: (name) => memory.get(name) ?? null,
-    set: (name, value) => void memory.set(name, JSON.parse(JSON.stringify(value))),
-    save: async () => {
-      for (const [k, v] of memory) saved[k] = v;
-    },
-  };
+  const { settings, saved } = documentSettingsStandIn(stored);
   const writes: FormulaWrite[][] = [];
   const moves: ((a: string) => string | null)[] = [];
   const reports = new WorkbookReports({ settings: () => settings, write: async (cells) => void writes.push([...cells]), move: (f) => void moves.push(f) });

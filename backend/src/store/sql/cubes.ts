@@ -104,11 +104,7 @@ export async function saveCube(
 export async function loadCube(db: SqlDriver, pageRows: number, name: string, onProgress?: ProgressFn, tenant: string = DEFAULT_TENANT): Promise<StoredCube> {
   return db.transaction(async (tx) => {
     await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const cubes = await tx.query<{ id: number; def: CubeDef; loaded_at: unknown }>(
-      `SELECT id, def, ${epochMs("loaded_at")} AS loaded_at FROM cube WHERE name = $1 AND tenant = $2`,
-      [name, tenant],
-    );
-    if (cubes.length === 0) throw new Error(`cube "${name}" is not stored${tenant === DEFAULT_TENANT ? "" : ` in tenant ${tenant}`}`);
+    const cubes = [await cubeRow(tx, name, tenant)];
     const id = Number(cubes[0].id);
     const def = cubes[0].def;
     const [{ n }] = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM cell WHERE cube_id = $1", [id]);
@@ -145,6 +141,19 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
 }
 
 /**
+ * The cube row of `name` in `tenant`: id, definition, `loaded_at` (ms since the epoch).
+ * @throws Error `cube "NAME" is not stored` when there is no such cube.
+ */
+async function cubeRow(tx: SqlRunner, name: string, tenant: string): Promise<{ id: number; def: CubeDef; loaded_at: unknown }> {
+  const cubes = await tx.query<{ id: number; def: CubeDef; loaded_at: unknown }>(
+    `SELECT id, def, ${epochMs("loaded_at")} AS loaded_at FROM cube WHERE name = $1 AND tenant = $2`,
+    [name, tenant],
+  );
+  if (cubes.length === 0) throw new Error(`cube "${name}" is not stored${tenant === DEFAULT_TENANT ? "" : ` in tenant ${tenant}`}`);
+  return cubes[0];
+}
+
+/**
  * A cube of `tenant` without its cells: its definition, `loaded_at` and security, and the
  * fingerprint of its stored cells (see ../snapshot.ts: rows holding a value or a version, the sum
  * and the highest of their versions), all from one consistent snapshot. One scan of the cube's rows
@@ -154,11 +163,7 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
 export async function cubeState(db: SqlDriver, name: string, tenant: string = DEFAULT_TENANT): Promise<Omit<StoredCube, "cells" | "writers"> & { fingerprint: CellsFingerprint }> {
   return db.transaction(async (tx) => {
     await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const cubes = await tx.query<{ id: number; def: CubeDef; loaded_at: unknown }>(
-      `SELECT id, def, ${epochMs("loaded_at")} AS loaded_at FROM cube WHERE name = $1 AND tenant = $2`,
-      [name, tenant],
-    );
-    if (cubes.length === 0) throw new Error(`cube "${name}" is not stored${tenant === DEFAULT_TENANT ? "" : ` in tenant ${tenant}`}`);
+    const cubes = [await cubeRow(tx, name, tenant)];
     const id = Number(cubes[0].id);
     const [f] = await tx.query<{ rows: string; vsum: string; vmax: string }>(
       `SELECT (count(*) FILTER (WHERE version > 0 OR value IS NOT NULL))::text AS rows,
