@@ -179,7 +179,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       await readyPromise.catch(() => undefined);
       await events.close();
       // Every commit is applied by now (requests ended, eventing stopped): the lattices as they are.
-      if (ready && config.snapshots) await saveSnapshots(backend, snapshotDir(config), log);
+      if (ready && config.snapshots) await saveSnapshots(backend, store, snapshotDir(config), log);
       await cache.close();
       await executor.close();
       await pool.close();
@@ -237,24 +237,28 @@ async function fromSnapshot(store: Store, dir: string, c: { id: number; name: st
   }
   if (!snap) return null;
   const state = await store.cubeState(c.name, c.tenant);
-  const matches = snap.header.cubeId === state.id && snap.header.loadedAt === state.loadedAt && sameFingerprint(snap.header.fingerprint, state.fingerprint);
+  const matches =
+    snap.header.cubeId === state.id && snap.header.loadedAt === state.loadedAt && snap.header.source === state.source && sameFingerprint(snap.header.fingerprint, state.fingerprint);
   if (!matches) {
     log.info({ cube: c.name, tenant: c.tenant }, "cube snapshot behind the store: loading from the store");
     return null;
   }
-  const { fingerprint: _f, ...rest } = state;
+  const { fingerprint: _f, source: _s, ...rest } = state;
   return { ...rest, cells: snap.cells, writers: snap.writers };
 }
 
 /** Writes every served cube's snapshot (when the server stops); a failure is logged, never thrown. */
-async function saveSnapshots(backend: Backend, dir: string, log: Logger): Promise<void> {
+async function saveSnapshots(backend: Backend, store: Store, dir: string, log: Logger): Promise<void> {
   for (const s of backend.listCubes()) {
     const { store: leaves, writers } = s.cube;
     const w = writers.columns(leaves.count);
     const tenant = tenantOf(s);
     const file = snapshotPath(dir, tenant, s.id);
     try {
+      const source = await store.cubeSource(s.id);
+      if (!source) continue;
       await writeSnapshot(file, {
+        source,
         cubeId: s.id,
         name: s.cube.name,
         tenant,

@@ -20,6 +20,7 @@ describe("cube snapshots", () => {
       name: "Sales",
       tenant: "acme corp",
       loadedAt: 123,
+      source: "test|2026-12-03 19:00:00.123456+00",
       count: n,
       // Longer than `count`, as a store's columns are: only `count` rows are written.
       cols: [Uint8Array.from([1, 2, 3, 4, 5, 9]), Uint16Array.from([300, 301, 302, 303, 304, 0]), Int32Array.from([70_000, 1, 2, 3, 4, 0])],

@@ -10,7 +10,8 @@
  * spread, a copy, an undo, a sandbox commit): the version of a changed row only grows and a new row
  * adds to the count, so any commit the snapshot lacks — one made by another instance, one in flight
  * when it was taken, one made after — makes the sums differ; a cube loaded again gets a new
- * `loaded_at`, which the snapshot must match too. Otherwise, or when the file is unreadable, the cube
+ * `loaded_at`, which the snapshot must match too, with the database's name
+ * ({@link CUBE_SOURCE_SQL}). Otherwise, or when the file is unreadable, the cube
  * is loaded from the store as before.
  *
  * Format (little-endian): the magic `QSNAP01\n`, a u32 header length and the JSON header
@@ -23,6 +24,13 @@ import path from "node:path";
 import type { CellWriter, LeafCells } from "../lattice";
 
 const MAGIC = Buffer.from("QSNAP01\n", "latin1");
+
+/**
+ * Where a cube's cells are stored: the database's name and the cube's `loaded_at` to the
+ * microsecond (`<database>|<loaded_at>`), so that a snapshot is never taken for another database's
+ * cube that happens to have the same id (a data folder reused with another DATABASE_URL).
+ */
+export const CUBE_SOURCE_SQL = "current_database() || '|' || loaded_at::text";
 
 /** A fingerprint of a cube's stored cells (decimal strings: sums exceed 2^53). */
 export interface CellsFingerprint {
@@ -41,6 +49,8 @@ export interface SnapshotHeader {
   tenant: string;
   /** The cube's `loaded_at` (ms since the epoch) when the snapshot was taken. */
   loadedAt: number;
+  /** The store's {@link CUBE_SOURCE_SQL} for the cube when the snapshot was taken. */
+  source: string;
   count: number;
   /** Bytes per member id of each dimension's column (1, 2 or 4). */
   idBytes: number[];
@@ -61,6 +71,7 @@ export interface SnapshotSource {
   name: string;
   tenant: string;
   loadedAt: number;
+  source: string;
   count: number;
   /** Member-id columns (at least `count` long). */
   cols: readonly (Uint8Array | Uint16Array | Int32Array)[];
@@ -117,6 +128,7 @@ export async function writeSnapshot(file: string, s: SnapshotSource): Promise<vo
     name: s.name,
     tenant: s.tenant,
     loadedAt: s.loadedAt,
+    source: s.source,
     count: n,
     idBytes: s.cols.map((c) => c.BYTES_PER_ELEMENT),
     writers: [...s.writers],
@@ -157,7 +169,7 @@ export function readSnapshot(file: string): Snapshot | null {
   const jsonLength = buf.readUInt32LE(MAGIC.length);
   const header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + jsonLength).toString("utf8")) as SnapshotHeader;
   const n = header.count;
-  if (!Number.isSafeInteger(n) || n < 0 || !Array.isArray(header.idBytes) || !Array.isArray(header.writers)) throw new Error(`${file}: a bad header`);
+  if (!Number.isSafeInteger(n) || n < 0 || typeof header.source !== "string" || !Array.isArray(header.idBytes) || !Array.isArray(header.writers)) throw new Error(`${file}: a bad header`);
   let at = MAGIC.length + 4 + jsonLength;
   at += pad8(at);
   const take = (bytes: number): Uint8Array => {

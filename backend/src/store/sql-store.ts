@@ -11,7 +11,7 @@ import { cellHistory, readCells } from "./sql/audit";
 import { addComment, listComments } from "./sql/comments";
 import { commitWrites } from "./sql/commit";
 import { BULK_MIN_WRITES } from "./sql/commit-bulk";
-import { cubeState, listCubes, loadCube, saveCube } from "./sql/cubes";
+import { cubeSourceOf, cubeState, listCubes, loadCube, saveCube } from "./sql/cubes";
 import { getTransaction, listTransactions, transactionChanges } from "./sql/transactions";
 import { claimOutbox, markOutboxRelayed, pendingOutboxCount, pruneOutbox, releaseOutbox } from "./sql/outbox";
 import {
@@ -124,6 +124,10 @@ export class SqlStore implements Store {
 
   cubeState(name: string, tenant?: string) {
     return cubeState(this.driver, name, tenant);
+  }
+
+  cubeSource(cubeId: number): Promise<string> {
+    return this.driver.transaction((tx) => cubeSourceOf(tx, cubeId));
   }
 
   commitWrites(

@@ -272,7 +272,9 @@ export interface Store {
    * A cube of `tenant` without its cells (definition, `loaded_at`, security) and the fingerprint of
    * its stored cells, to check a snapshot against (./snapshot.ts). Rejects if the cube does not exist.
    */
-  cubeState(name: string, tenant?: string): Promise<Omit<StoredCube, "cells" | "writers"> & { fingerprint: CellsFingerprint }>;
+  cubeState(name: string, tenant?: string): Promise<Omit<StoredCube, "cells" | "writers"> & { source: string; fingerprint: CellsFingerprint }>;
+  /** Where a cube's cells are stored (snapshot.ts CUBE_SOURCE_SQL: the database and the cube's load time); "" for no such cube. */
+  cubeSource(cubeId: number): Promise<string>;
   /**
    * Commits leaf writes in one transaction with one audit record each. A write whose stored version
    * is not `baseVersion` is not applied (result ok: false); the others are, each with a new version

@@ -7,7 +7,7 @@ import { DEFAULT_TENANT } from "../../../../common/tenants";
 import { copyChunks, epochMs, parseCoordList, sortedRowOrder, validateCells } from "./codecs";
 import { type CellColumns, decodeCellCopy } from "./copy-binary";
 import { insertSecurity, loadSecurity } from "./security";
-import type { CellsFingerprint } from "../snapshot";
+import { CUBE_SOURCE_SQL, type CellsFingerprint } from "../snapshot";
 
 /** Stored cubes of every tenant, ordered by id; `loadedAt` in ms since the epoch. */
 export async function listCubes(db: SqlRunner): Promise<{ id: number; name: string; tenant: string; loadedAt: number }[]> {
@@ -153,6 +153,12 @@ async function cubeRow(tx: SqlRunner, name: string, tenant: string): Promise<{ i
   return cubes[0];
 }
 
+/** The store's {@link CUBE_SOURCE_SQL} for a cube (its database and load time); "" when there is no such cube. */
+export async function cubeSourceOf(tx: SqlRunner, cubeId: number): Promise<string> {
+  const rows = await tx.query<{ source: string }>(`SELECT ${CUBE_SOURCE_SQL} AS source FROM cube WHERE id = $1`, [cubeId]);
+  return rows[0]?.source ?? "";
+}
+
 /**
  * A cube of `tenant` without its cells: its definition, `loaded_at` and security, and the
  * fingerprint of its stored cells (see ../snapshot.ts: rows holding a value or a version, the sum
@@ -160,7 +166,7 @@ async function cubeRow(tx: SqlRunner, name: string, tenant: string): Promise<{ i
  * in the database, none sent.
  * @throws Error `cube "NAME" is not stored` when there is no such cube.
  */
-export async function cubeState(db: SqlDriver, name: string, tenant: string = DEFAULT_TENANT): Promise<Omit<StoredCube, "cells" | "writers"> & { fingerprint: CellsFingerprint }> {
+export async function cubeState(db: SqlDriver, name: string, tenant: string = DEFAULT_TENANT): Promise<Omit<StoredCube, "cells" | "writers"> & { source: string; fingerprint: CellsFingerprint }> {
   return db.transaction(async (tx) => {
     await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const cubes = [await cubeRow(tx, name, tenant)];
@@ -177,6 +183,7 @@ export async function cubeState(db: SqlDriver, name: string, tenant: string = DE
       loadedAt: Number(cubes[0].loaded_at),
       tenant,
       security: await loadSecurity(tx, id),
+      source: await cubeSourceOf(tx, id),
       fingerprint: { rows: String(f.rows), versionSum: String(f.vsum), maxVersion: String(f.vmax) },
     };
   });
