@@ -228,6 +228,10 @@ const snapshotDir = (config: Config) => path.join(config.dataDir, "snapshots");
  */
 async function fromSnapshot(store: Store, dir: string, c: { id: number; name: string; tenant: string }, log: Logger): Promise<StoredCube | null> {
   const file = snapshotPath(dir, c.tenant, c.id);
+  if (!fs.existsSync(file)) return null;
+  // The store computes its fingerprint (one scan of the cube's rows) while the file is read.
+  const pending = store.cubeState(c.name, c.tenant);
+  pending.catch(() => undefined);
   let snap: Snapshot | null;
   try {
     snap = readSnapshot(file);
@@ -236,7 +240,7 @@ async function fromSnapshot(store: Store, dir: string, c: { id: number; name: st
     return null;
   }
   if (!snap) return null;
-  const state = await store.cubeState(c.name, c.tenant);
+  const state = await pending;
   const matches =
     snap.header.cubeId === state.id && snap.header.loadedAt === state.loadedAt && snap.header.source === state.source && sameFingerprint(snap.header.fingerprint, state.fingerprint);
   if (!matches) {

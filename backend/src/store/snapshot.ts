@@ -164,6 +164,7 @@ export async function writeSnapshot(file: string, s: SnapshotSource): Promise<vo
  */
 export function readSnapshot(file: string): Snapshot | null {
   if (!fs.existsSync(file)) return null;
+  // The file's own buffer (not Node's pool: a read of this size gets one), so the columns can be views of it.
   const buf = fs.readFileSync(file);
   if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${file} is not a cube snapshot`);
   const jsonLength = buf.readUInt32LE(MAGIC.length);
@@ -174,19 +175,24 @@ export function readSnapshot(file: string): Snapshot | null {
   at += pad8(at);
   const take = (bytes: number): Uint8Array => {
     if (at + bytes > buf.length) throw new Error(`${file} is cut short (${buf.length} bytes)`);
-    // Copied out of the file's buffer: aligned for the typed arrays, and the buffer can go.
-    const out = new Uint8Array(bytes);
-    out.set(buf.subarray(at, at + bytes));
+    const part = buf.subarray(at, at + bytes);
     at += bytes + pad8(bytes);
-    return out;
+    // A view of the file's buffer where it is aligned (sections are padded to 8 bytes), else a copy.
+    return part.byteOffset % 8 === 0 ? part : Uint8Array.from(part);
   };
-  const values = new Float64Array(take(n * 8).buffer);
-  const versions = new Float64Array(take(n * 8).buffer);
-  const writerIds = new Int32Array(take(n * 4).buffer);
+  const f64 = (u8: Uint8Array) => new Float64Array(u8.buffer, u8.byteOffset, u8.byteLength / 8);
+  const values = f64(take(n * 8));
+  const versions = f64(take(n * 8));
+  const ids = take(n * 4);
+  const writerIds = new Int32Array(ids.buffer, ids.byteOffset, n);
   const coords = header.idBytes.map((b) => {
     if (b !== 1 && b !== 2 && b !== 4) throw new Error(`${file}: a member column of ${b} bytes per id`);
     const raw = take(n * b);
-    return b === 4 ? new Int32Array(raw.buffer) : Int32Array.from(b === 1 ? raw : new Uint16Array(raw.buffer));
+    if (b === 4) return new Int32Array(raw.buffer, raw.byteOffset, n);
+    // Widened with one typed-array copy (not an iteration).
+    const wide = new Int32Array(n);
+    wide.set(b === 1 ? raw : new Uint16Array(raw.buffer, raw.byteOffset, n));
+    return wide;
   });
   if (at !== buf.length) throw new Error(at > buf.length ? `${file} is cut short (${buf.length} bytes)` : `${file} has ${buf.length - at} bytes after its columns`);
   const writers = new Map<number, CellWriter>();
