@@ -258,6 +258,17 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
     expect((await operands.getByRole("listitem").allTextContents()).join("\n")).toMatch(/Plan[\s\S]*Actual|Actual[\s\S]*Plan/);
     await page.getByRole("region", { name: "Formula", exact: true }).scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, "report-explain-variance.png"), fullPage: true });
+
+    // A header typed over by hand re-points its row at once, and a reshape starts from what the sheet shows.
+    const q4 = `Sheet1!${cellAddress(def, layoutReport(def).cells.find((c) => c.content === "[Time].[1997].[Q4]")!)}`;
+    await api((a, x) => a.wb.userEnters(x, "[Time].[1997].[Q4].[12]"), q4);
+    await api((a, x) => a.select(x), q4);
+    await reshape.getByRole("button", { name: "Keep only" }).click();
+    await until(`a.reports()[0].rows[0].members.map((m) => m.uniqueName).join() === "[Time].[1997].[Q4].[12]"`, "only the typed month kept");
+    // The one row left is the first; the typed header's old row is cleared.
+    def = await theReport();
+    const first = `Sheet1!${cellAddress(def, layoutReport(def).cells.find((c) => c.content === "[Time].[1997].[Q4].[12]")!)}`;
+    expect(await api((a, xs) => xs.map((x) => a.wb.cell(x).value), [first, q4])).toEqual(["[Time].[1997].[Q4].[12]", ""]);
     expectNoPageErrors(t.pageErrors);
   }, 240_000);
 

@@ -150,6 +150,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
     settings: () => host.documentSettings?.() ?? null,
     write: (cells) => host.writeFormulas(cells),
     move: (move) => moveKeptAddresses({ cells: formulaCells, pending: pendingWrites, marks, restores }, move),
+    read: async (addresses) => new Map((await host.readCells(addresses)).map((c) => [c.address, c.formula])),
   });
   reports.load();
 

@@ -63,18 +63,29 @@ export function ReportReshapePanel({ clients, reports, address, announce }: { cl
   const part = locate(def, splitSheet(address).local.replace(/\$/g, "").toUpperCase());
   const layout = reportSize(def);
 
-  /** The member the buttons act on, with its axis. */
-  const target: { axis: AxisName; index: number; member: ReportMember } | null =
-    part?.kind === "row" ? { axis: "rows", index: part.axis, member: part.member }
-    : part?.kind === "column" ? { axis: "columns", index: part.axis, member: part.member }
-    : part?.kind === "data" ? { axis: "rows", index: part.row.length - 1, member: part.row[part.row.length - 1] }
-    : null;
 
-  const apply = async (what: string, next: () => Promise<ReportDef> | ReportDef) => {
+  const local = splitSheet(address).local.replace(/\$/g, "").toUpperCase();
+  type Target = { axis: AxisName; index: number; member: ReportMember };
+  /** The member the buttons act on in a report, with its axis: a header's, or a value cell's innermost row member. */
+  const targetIn = (d: ReportDef): Target | null => {
+    const p = locate(d, local);
+    if (p?.kind === "row") return { axis: "rows", index: p.axis, member: p.member };
+    if (p?.kind === "column") return { axis: "columns", index: p.axis, member: p.member };
+    if (p?.kind === "data") return { axis: "rows", index: p.row.length - 1, member: p.row[p.row.length - 1] };
+    return null;
+  };
+  const target = targetIn(def);
+
+  /**
+   * Reshapes the report as the sheet shows it now (headers typed over count: reports.fromSheet),
+   * acting on the selected cell's member there.
+   */
+  const apply = async (what: string, next: (base: ReportDef, t: Target | null) => Promise<ReportDef> | ReportDef) => {
     setBusy(true);
     setError(null);
     try {
-      await reports.write(await next(), def);
+      const base = await reports.fromSheet(def);
+      await reports.write(await next(base, targetIn(base)), base);
       announce(`${what}: the report is rewritten.`);
     } catch (err) {
       setError(errorMessage(err));
@@ -83,16 +94,24 @@ export function ReportReshapePanel({ clients, reports, address, announce }: { cl
     }
   };
 
-  const zoomInto = async (t: NonNullable<typeof target>) => {
-    const res = await clients.lattice.getMembers({ cube: def.cube, dimension: def[t.axis][t.index].dimension, relation: MemberRelation.CHILDREN, parent: t.member.uniqueName, limit: 100_000 });
-    return zoomIn(def, t.axis, t.index, t.member.uniqueName, res.members.map(toReportMember).map(({ uniqueName, caption, depth, isLeaf }) => ({ uniqueName, caption, depth, isLeaf })));
+  /** `t` or, when the sheet no longer shows a member there, an error that says so. */
+  const need = (t: Target | null): Target => {
+    if (!t) throw new Error("The selected cell is no longer a header or a value of the report.");
+    return t;
   };
 
-  const zoomOutOf = async (t: NonNullable<typeof target>) => {
-    const self = await memberInfo(clients, def.cube, t.member.uniqueName);
+  const zoomInto = async (base: ReportDef, found: Target | null) => {
+    const t = need(found);
+    const res = await clients.lattice.getMembers({ cube: base.cube, dimension: base[t.axis][t.index].dimension, relation: MemberRelation.CHILDREN, parent: t.member.uniqueName, limit: 100_000 });
+    return zoomIn(base, t.axis, t.index, t.member.uniqueName, res.members.map(toReportMember).map(({ uniqueName, caption, depth, isLeaf }) => ({ uniqueName, caption, depth, isLeaf })));
+  };
+
+  const zoomOutOf = async (base: ReportDef, found: Target | null) => {
+    const t = need(found);
+    const self = await memberInfo(clients, base.cube, t.member.uniqueName);
     if (!self.parentUniqueName) throw new Error(`${t.member.caption} is at the top of its hierarchy.`);
-    const p = toReportMember(await memberInfo(clients, def.cube, self.parentUniqueName));
-    return zoomOut(def, t.axis, t.index, { uniqueName: p.uniqueName, caption: p.caption, depth: p.depth, isLeaf: p.isLeaf });
+    const p = toReportMember(await memberInfo(clients, base.cube, self.parentUniqueName));
+    return zoomOut(base, t.axis, t.index, { uniqueName: p.uniqueName, caption: p.caption, depth: p.depth, isLeaf: p.isLeaf });
   };
 
   return (
@@ -107,28 +126,34 @@ export function ReportReshapePanel({ clients, reports, address, announce }: { cl
             {target.member.caption} ({def[target.axis][target.index].dimension}, {target.axis})
           </Text>
           <div className={styles.buttons}>
-            <Button size="small" disabled={busy || target.member.isLeaf} onClick={() => void apply(`Zoomed in on ${target.member.caption}`, () => zoomInto(target))}>
+            <Button size="small" disabled={busy || target.member.isLeaf} onClick={() => void apply(`Zoomed in on ${target.member.caption}`, zoomInto)}>
               Zoom in
             </Button>
-            <Button size="small" disabled={busy} onClick={() => void apply(`Zoomed out of ${target.member.caption}`, () => zoomOutOf(target))}>
+            <Button size="small" disabled={busy} onClick={() => void apply(`Zoomed out of ${target.member.caption}`, zoomOutOf)}>
               Zoom out
             </Button>
-            <Button size="small" disabled={busy} onClick={() => void apply(`Kept only ${target.member.caption}`, () => keepOnly(def, target.axis, target.index, target.member.uniqueName))}>
+            <Button size="small" disabled={busy} onClick={() => void apply(`Kept only ${target.member.caption}`, (base, found) => {
+                const t = need(found);
+                return keepOnly(base, t.axis, t.index, t.member.uniqueName);
+              })}>
               Keep only
             </Button>
-            <Button size="small" disabled={busy} onClick={() => void apply(`Removed ${target.member.caption}`, () => removeMember(def, target.axis, target.index, target.member.uniqueName))}>
+            <Button size="small" disabled={busy} onClick={() => void apply(`Removed ${target.member.caption}`, (base, found) => {
+                const t = need(found);
+                return removeMember(base, t.axis, t.index, t.member.uniqueName);
+              })}>
               Remove
             </Button>
           </div>
         </>
       )}
       <div className={styles.buttons}>
-        <Button size="small" disabled={busy} onClick={() => void apply("Rows and columns swapped", () => swapAxes(def))}>
+        <Button size="small" disabled={busy} onClick={() => void apply("Rows and columns swapped", (base) => swapAxes(base))}>
           Swap rows and columns
         </Button>
       </div>
       {part?.kind === "context" && (
-        <ContextChange clients={clients} def={def} index={part.index} onPick={(m) => void apply(`${def.context[part.index].dimension} is now ${m.caption}`, () => setContext(def, part.index, m))} />
+        <ContextChange clients={clients} def={def} index={part.index} onPick={(m) => void apply(`${def.context[part.index].dimension} is now ${m.caption}`, (base) => setContext(base, part.index, m))} />
       )}
       {error && <Text className={styles.muted}>{error}</Text>}
     </section>

@@ -321,3 +321,43 @@ export function insertInOrder(selected: readonly ReportMember[], m: ReportMember
   else out.push(m);
   return out;
 }
+
+/**
+ * The report as its sheet shows it: a header or context cell typed over with another unique name
+ * (`[Store].[USA].[OR]`, which re-points its row, column or the report as Excel recalculates) replaces
+ * that member in the definition, so a reshape starts from what the user sees. `read` gives the
+ * content of local addresses. Headers of a nested axis repeat on every row; they are read only
+ * where the axis is the only one on its side. A typed member's caption is its name; its depth is the
+ * replaced member's.
+ */
+export function withSheetHeaders(def: ReportDef, read: ReadonlyMap<string, unknown>): ReportDef {
+  const typed = (local: string, current: string): string | null => {
+    const v = read.get(local);
+    return typeof v === "string" && v.startsWith("[") && v.endsWith("]") && v !== current ? v : null;
+  };
+  const captionOf = (u: string) => u.slice(u.lastIndexOf("[") + 1, -1);
+  let next = def;
+  def.context.forEach((c, i) => {
+    const u = typed(cellAddress(def, { row: 1 + i, col: 1 }), c.member);
+    if (u) next = { ...next, context: next.context.map((x, k) => (k === i ? { ...x, member: u, caption: captionOf(u) } : x)) };
+  });
+  const top = headerTop(def);
+  const single = (axis: AxisName, at: (k: number) => { row: number; col: number }) => {
+    if (def[axis].length !== 1) return;
+    const members = def[axis][0].members.map((m, k) => {
+      const u = typed(cellAddress(def, at(k)), m.uniqueName);
+      return u ? { uniqueName: u, caption: captionOf(u), depth: m.depth, isLeaf: false } : m;
+    });
+    next = { ...next, [axis]: [{ ...def[axis][0], members }] };
+  };
+  single("rows", (k) => ({ row: top + def.columns.length + k, col: 0 }));
+  single("columns", (k) => ({ row: top, col: def.rows.length + k }));
+  return next;
+}
+
+/** The local addresses {@link withSheetHeaders} reads: the context members and the headers of single axes. */
+export function headerAddresses(def: ReportDef): string[] {
+  return layoutReport(def)
+    .cells.filter((c) => !c.key && (c.row >= 1 && c.row <= def.context.length ? c.col === 1 : c.row >= headerTop(def)))
+    .map((c) => cellAddress(def, c));
+}

@@ -22,8 +22,17 @@ function targets(stored: Record<string, unknown> = {}) {
   const { settings, saved } = documentSettingsStandIn(stored);
   const writes: FormulaWrite[][] = [];
   const moves: ((a: string) => string | null)[] = [];
-  const reports = new WorkbookReports({ settings: () => settings, write: async (cells) => void writes.push([...cells]), move: (f) => void moves.push(f) });
-  return { reports, writes, moves, saved };
+  const sheet = new Map<string, unknown>();
+  const reports = new WorkbookReports({
+    settings: () => settings,
+    write: async (cells) => {
+      writes.push([...cells]);
+      for (const c of cells) sheet.set(c.address, c.formula);
+    },
+    move: (f) => void moves.push(f),
+    read: async (addresses) => new Map(addresses.map((a) => [a, sheet.get(a) ?? ""])),
+  });
+  return { reports, writes, moves, saved, sheet };
 }
 
 describe("WorkbookReports", () => {
@@ -65,6 +74,23 @@ describe("WorkbookReports", () => {
     const cleared = new Map(t.writes[2].map((w) => [w.address, w]));
     expect(cleared.get("'My Sheet'!A7")).toEqual({ address: "'My Sheet'!A7", formula: "", numberFormat: "General", bold: false, indentLevel: 0 });
     expect(t.reports.get()).toEqual([def]);
+  });
+
+  it("reads the report as its sheet shows it: a header or a context cell typed over replaces its member", async () => {
+    const t = targets();
+    const withContext: ReportDef = { ...def, context: [{ dimension: "Measures", member: "[Measures].[Units]", caption: "Units" }] };
+    await t.reports.write(withContext);
+    expect(await t.reports.fromSheet(withContext)).toEqual(withContext);
+    // Cube row 1, context row 2, blank row 3, column header row 4, rows 5-7: OR (A7) typed over with WA.
+    t.sheet.set("'My Sheet'!A7", "[Store].[USA].[WA]");
+    t.sheet.set("'My Sheet'!B2", "[Measures].[Revenue]");
+    const seen = await t.reports.fromSheet(withContext);
+    expect(seen.rows[0].members.map((m) => m.uniqueName)).toEqual(["[Store].[USA]", "[Store].[USA].[CA]", "[Store].[USA].[WA]"]);
+    expect(seen.rows[0].members[2]).toMatchObject({ caption: "WA", depth: 1 });
+    expect(seen.context[0]).toEqual({ dimension: "Measures", member: "[Measures].[Revenue]", caption: "Revenue" });
+    // Text that is not a unique name is not a member.
+    t.sheet.set("'My Sheet'!A6", "check with Ann");
+    expect((await t.reports.fromSheet(withContext)).rows[0].members[1]).toEqual(CA);
   });
 
   it("reads the workbook's reports, ignoring malformed entries; inserts members down a column", async () => {

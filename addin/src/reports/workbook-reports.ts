@@ -12,7 +12,7 @@
  */
 import type { Observable } from "../contracts";
 import type { DocumentSettings, FormulaWrite } from "../host";
-import { captionFormat, cellAddress, layoutReport, locate, type ReportDef, type ReportMember, reportMove } from "./report";
+import { captionFormat, cellAddress, headerAddresses, layoutReport, locate, type ReportDef, type ReportMember, reportMove, withSheetHeaders } from "./report";
 import { columnLetters, parseCell } from "../address";
 
 /** The workbook setting's name. */
@@ -26,6 +26,8 @@ export interface ReportTargets {
   write(cells: readonly FormulaWrite[]): Promise<void>;
   /** Moves every kept address (../sheet-edits.ts moveKeptAddresses). */
   move(move: (address: string) => string | null): void;
+  /** What cells (addresses with sheet) hold now (../host.ts Host.readCells: formula or constant). */
+  read(addresses: readonly string[]): Promise<Map<string, unknown>>;
 }
 
 /** The reports of a workbook, for the task pane (see the module comment). */
@@ -43,6 +45,11 @@ export interface WorkbookReportsApi extends Observable<readonly ReportDef[]> {
    * "Insert here", for hand-built reports.
    */
   insertMembers(address: string, members: readonly ReportMember[]): Promise<void>;
+  /**
+   * The report as its sheet shows it now: headers and context cells typed over with other unique
+   * names replace their members (./report.ts withSheetHeaders). Reshape from this, with it as `previous`.
+   */
+  fromSheet(def: ReportDef): Promise<ReportDef>;
 }
 
 const sameSheet = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -117,6 +124,13 @@ export class WorkbookReports implements WorkbookReportsApi {
     if (!s) return;
     s.set(REPORT_SETTING, next);
     await s.save();
+  }
+
+  async fromSheet(def: ReportDef): Promise<ReportDef> {
+    const prefix = `${quote(def.sheet)}!`;
+    const read = await this.t.read(headerAddresses(def).map((a) => prefix + a));
+    const local = new Map([...read].map(([a, v]) => [a.slice(a.lastIndexOf("!") + 1).replace(/\$/g, "").toUpperCase(), v]));
+    return withSheetHeaders(def, local);
   }
 
   async insertMembers(address: string, members: readonly ReportMember[]): Promise<void> {
