@@ -42,8 +42,8 @@ export interface CellsFingerprint {
   maxVersion: string;
 }
 
-/** What a snapshot says of itself. */
-export interface SnapshotHeader {
+/** Which cube a snapshot holds, and how many rows. */
+export interface SnapshotIdentity {
   cubeId: number;
   name: string;
   tenant: string;
@@ -52,6 +52,10 @@ export interface SnapshotHeader {
   /** The store's {@link CUBE_SOURCE_SQL} for the cube when the snapshot was taken. */
   source: string;
   count: number;
+}
+
+/** What a snapshot says of itself. */
+export interface SnapshotHeader extends SnapshotIdentity {
   /** Bytes per member id of each dimension's column (1, 2 or 4). */
   idBytes: number[];
   writers: CellWriter[];
@@ -66,13 +70,7 @@ export interface Snapshot {
 }
 
 /** What is taken from a cube for its snapshot. */
-export interface SnapshotSource {
-  cubeId: number;
-  name: string;
-  tenant: string;
-  loadedAt: number;
-  source: string;
-  count: number;
+export interface SnapshotSource extends SnapshotIdentity {
   /** Member-id columns (at least `count` long). */
   cols: readonly (Uint8Array | Uint16Array | Int32Array)[];
   values: Float64Array;
