@@ -30,6 +30,7 @@ const ARTIFACTS = path.join(ROOT, "test-artifacts");
 const COLUMNS: Record<string, string[]> = {
   Store: ["store_country", "store_state", "store_city", "store_name"],
   Time: ["the_year", "quarter", "month_of_year"],
+  Product: ["product_family", "product_department", "product_category", "product_subcategory", "brand_name", "product_name"],
 };
 
 /** The GROUP BY filters of a data cell's row and column members. */
@@ -92,7 +93,7 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
     await page.keyboard.press("Enter");
   }
 
-  /** The one report of the workbook, once written. */
+  /** The first report of the workbook, once written. */
   const theReport = async () => (await api((a) => a.reports()))[0] as ReportDef;
 
   /** Waits until every data cell of the report shows a number, then returns data cells: address, members, value. */
@@ -271,6 +272,26 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
     expect(await api((a, xs) => xs.map((x) => a.wb.cell(x).value), [first, q4])).toEqual(["[Time].[1997].[Q4].[12]", ""]);
     expectNoPageErrors(t.pageErrors);
   }, 240_000);
+
+  it("nests Product families inside Store on rows: every combination, each value the GROUP BY's", async () => {
+    const builder = page.getByRole("region", { name: "Build a report" });
+    // The builder still holds Store (13) down and the quarters across from the first report.
+    await builder.getByRole("button", { name: "Nest another dimension in rows" }).click();
+    await builder.getByLabel("Rows, level 2").selectOption("Product");
+    await builder.getByRole("button", { name: "Choose Product members" }).click();
+    await builder.getByLabel("Show").selectOption("Product Family");
+    await builder.getByRole("button", { name: "Select all 3" }).click();
+    await builder.getByRole("button", { name: "Done choosing Product" }).click();
+    await api((a) => a.select("Sheet1!B60"));
+    await builder.getByRole("button", { name: "Insert report at B60" }).click();
+    await until("a.reports().length === 2", "the second report written");
+    const nested = (await api((a) => a.reports()))[1] as ReportDef;
+    expect(nested.rows.map((a) => `${a.dimension} ${a.members.length}`)).toEqual(["Store 13", "Product 3"]);
+    const cells = await expectOracle(nested, (a) => Number(a.unitSales));
+    expect(cells).toHaveLength(13 * 3 * 4);
+    // A value cell refers to both of its row headers.
+    expect(cells[0].formula).toMatch(/,\$B\d+,\$C\d+,D\$\d+\)$/);
+  }, 120_000);
 
   it("the member picker opens Customers (10,281 leaves), searches it and lists its 10,281 names with only the visible rows in the DOM; Insert puts picked members down a column", async () => {
     const panel = page.getByRole("region", { name: "Insert members" });
