@@ -8,6 +8,7 @@
  */
 import type { SandboxChoice, SandboxChoices } from "./contracts";
 import type { DocumentSettings } from "./host";
+import { ObservableValue } from "./observable";
 
 /** The workbook setting's name. */
 export const SANDBOX_SETTING = "qatom.sandboxes";
@@ -28,23 +29,21 @@ function parse(stored: unknown): Record<string, SandboxChoice> {
 
 /** The workbook's sandbox choices (see the module comment). */
 export class WorkbookSandboxes implements SandboxChoices {
-  private value: Readonly<Record<string, SandboxChoice>> = {};
-  private readonly listeners = new Set<() => void>();
+  private readonly choices = new ObservableValue<Readonly<Record<string, SandboxChoice>>>({});
 
   /** @param settings the workbook's settings now (null: none yet, or no workbook). */
   constructor(private readonly settings: () => DocumentSettings | null) {}
 
   get(): Readonly<Record<string, SandboxChoice>> {
-    return this.value;
+    return this.choices.get();
   }
 
   subscribe(fn: () => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.choices.subscribe(fn);
   }
 
   of(cube: string): string {
-    return this.value[keyOf(cube)]?.id ?? "";
+    return this.choices.get()[keyOf(cube)]?.id ?? "";
   }
 
   /** Reads the choices saved in the workbook (once it is there); listeners hear of a change. */
@@ -52,22 +51,17 @@ export class WorkbookSandboxes implements SandboxChoices {
     const s = this.settings();
     if (!s) return;
     const next = parse(s.get(SANDBOX_SETTING));
-    if (JSON.stringify(next) !== JSON.stringify(this.value)) this.set(next);
+    if (JSON.stringify(next) !== JSON.stringify(this.choices.get())) this.choices.set(next);
   }
 
   async choose(cube: string, choice: SandboxChoice | null): Promise<void> {
-    const next = { ...this.value };
+    const next = { ...this.choices.get() };
     if (choice) next[keyOf(cube)] = { id: choice.id, name: choice.name };
     else delete next[keyOf(cube)];
-    this.set(next);
+    this.choices.set(next);
     const s = this.settings();
     if (!s) return;
     s.set(SANDBOX_SETTING, next);
     await s.save();
-  }
-
-  private set(next: Record<string, SandboxChoice>): void {
-    this.value = next;
-    for (const fn of [...this.listeners]) fn();
   }
 }

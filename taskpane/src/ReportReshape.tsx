@@ -1,6 +1,5 @@
 import { Button, Caption1, Text, makeStyles, tokens } from "@fluentui/react-components";
 import { useId, useState, useSyncExternalStore } from "react";
-import { splitSheet } from "../../addin/src/address";
 import type { QatomApi } from "../../addin/src/contracts";
 import {
   type AxisName,
@@ -10,6 +9,7 @@ import {
   type ReportMember,
   removeMember,
   reportSize,
+  sheetAndLocal,
   setContext,
   swapAxes,
   zoomIn,
@@ -60,11 +60,10 @@ export function ReportReshapePanel({ clients, reports, address, announce }: { cl
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   if (!def) return null;
-  const part = locate(def, splitSheet(address).local.replace(/\$/g, "").toUpperCase());
+  const local = sheetAndLocal(address)?.local ?? "";
+  const part = locate(def, local);
   const layout = reportSize(def);
 
-
-  const local = splitSheet(address).local.replace(/\$/g, "").toUpperCase();
   type Target = { axis: AxisName; index: number; member: ReportMember };
   /** The member the buttons act on in a report, with its axis: a header's, or a value cell's innermost row member. */
   const targetIn = (d: ReportDef): Target | null => {

@@ -26,7 +26,7 @@
  * row (`B$5`), so changing a header or a context cell re-points the report as Excel recalculates.
  * @see https://support.microsoft.com/office/review-guidelines-for-customizing-a-number-format-c0a1d1fa-d3f4-4018-96b7-9c9354dd99f5
  */
-import { columnLetters, columnNumber } from "../address";
+import { columnLetters, parseCell, quoteSheetName } from "../address";
 
 /** A member on a report axis, as GetMembers gives it. */
 export interface ReportMember {
@@ -176,11 +176,17 @@ export function layoutReport(def: ReportDef): ReportLayout {
   return { rows: top + nc + rowTuples.length, cols: nr + colTuples.length, cells };
 }
 
-/** `B12` -> [2, 12]. */
+/** `B12` -> [2, 12]. @throws Error when it is not one cell's address. */
 function splitLocal(local: string): [number, number] {
-  const m = /^\$?([A-Za-z]{1,3})\$?(\d+)$/.exec(local);
-  if (!m) throw new Error(`Not a cell address: ${local}`);
-  return [columnNumber(m[1]), Number(m[2])];
+  const c = parseCell(local);
+  if (!c) throw new Error(`Not a cell address: ${local}`);
+  return [c.col, c.row];
+}
+
+/** An address with sheet (`'My Sheet'!$C$7`) as the report functions take it: the sheet and the local address (`C7`); null when it is not one cell. */
+export function sheetAndLocal(address: string): { sheet: string; local: string } | null {
+  const c = parseCell(address);
+  return c ? { sheet: c.sheet, local: `${columnLetters(c.col)}${c.row}` } : null;
 }
 
 /** A report's size in rows and columns (what {@link layoutReport} lays out), without laying it out. */
@@ -229,16 +235,13 @@ export function reportMove(before: ReportDef, after: ReportDef): (address: strin
   for (const c of layoutReport(before).cells) if (c.key) from.set(cellAddress(before, c), c.key);
   const to = new Map<string, string>();
   for (const c of layoutReport(after).cells) if (c.key) to.set(c.key, cellAddress(after, c));
-  const sheetOf = (s: string) => s.toLowerCase();
   return (address) => {
-    const bang = address.lastIndexOf("!");
-    const sheet = address.slice(0, bang).replace(/^'(.*)'$/, "$1").replace(/''/g, "'");
-    if (sheetOf(sheet) !== sheetOf(before.sheet)) return address;
-    const local = address.slice(bang + 1).replace(/\$/g, "").toUpperCase();
-    const key = from.get(local);
+    const at = sheetAndLocal(address);
+    if (!at || at.sheet.toLowerCase() !== before.sheet.toLowerCase()) return address;
+    const key = from.get(at.local);
     if (key === undefined) return address;
     const moved = to.get(key);
-    return moved === undefined ? null : `${address.slice(0, bang + 1)}${moved}`;
+    return moved === undefined ? null : `${quoteSheetName(at.sheet)}!${moved}`;
   };
 }
 

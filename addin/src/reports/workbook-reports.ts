@@ -11,9 +11,10 @@
  * (../sheet-edits.ts).
  */
 import type { Observable } from "../contracts";
+import { ObservableValue } from "../observable";
 import type { DocumentSettings, FormulaWrite } from "../host";
-import { captionFormat, cellAddress, headerAddresses, layoutReport, locate, type ReportDef, type ReportMember, reportMove, withSheetHeaders } from "./report";
-import { columnLetters, parseCell } from "../address";
+import { captionFormat, cellAddress, headerAddresses, layoutReport, locate, type ReportDef, type ReportMember, reportMove, sheetAndLocal, withSheetHeaders } from "./report";
+import { formatCell, parseCell, quoteSheetName } from "../address";
 
 /** The workbook setting's name. */
 export const REPORT_SETTING = "qatom.reports";
@@ -53,7 +54,6 @@ export interface WorkbookReportsApi extends Observable<readonly ReportDef[]> {
 }
 
 const sameSheet = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-const quote = (sheet: string) => (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(sheet) ? sheet : `'${sheet.replace(/'/g, "''")}'`);
 
 /** Keeps only entries that look like report definitions. */
 function parse(stored: unknown): ReportDef[] {
@@ -66,33 +66,30 @@ function parse(stored: unknown): ReportDef[] {
 
 /** The workbook's reports (see the module comment). */
 export class WorkbookReports implements WorkbookReportsApi {
-  private value: readonly ReportDef[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly defs = new ObservableValue<readonly ReportDef[]>([]);
 
   constructor(private readonly t: ReportTargets) {}
 
   get(): readonly ReportDef[] {
-    return this.value;
+    return this.defs.get();
   }
 
   subscribe(fn: () => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.defs.subscribe(fn);
   }
 
   /** Reads the definitions saved in the workbook. */
   load(): void {
     const s = this.t.settings();
-    if (s) this.set(parse(s.get(REPORT_SETTING)));
+    if (s) this.defs.set(parse(s.get(REPORT_SETTING)));
   }
 
   at(address: string): ReportDef | null {
-    const bang = address.lastIndexOf("!");
-    const sheet = address.slice(0, bang).replace(/^'(.*)'$/, "$1").replace(/''/g, "'");
-    const local = address.slice(bang + 1).replace(/\$/g, "").toUpperCase();
+    const at = sheetAndLocal(address);
+    if (!at) return null;
     // The newest report wins where two overlap; any cell of its block counts (labels and blanks too).
-    for (const def of [...this.value].reverse()) {
-      if (sameSheet(def.sheet, sheet) && locate(def, local) !== null) return def;
+    for (const def of [...this.defs.get()].reverse()) {
+      if (sameSheet(def.sheet, at.sheet) && locate(def, at.local) !== null) return def;
     }
     return null;
   }
@@ -100,7 +97,7 @@ export class WorkbookReports implements WorkbookReportsApi {
   async write(def: ReportDef, previous: ReportDef | null = null): Promise<void> {
     const layout = layoutReport(def);
     const old = previous ? layoutReport(previous) : null;
-    const prefix = `${quote(def.sheet)}!`;
+    const prefix = `${quoteSheetName(def.sheet)}!`;
     const oldContent = new Map(old?.cells.map((c) => [cellAddress(previous!, c), c]) ?? []);
     const writes: FormulaWrite[] = [];
     const kept = new Set<string>();
@@ -118,8 +115,8 @@ export class WorkbookReports implements WorkbookReportsApi {
     }
     if (previous) this.t.move(reportMove(previous, def));
     await this.t.write(writes);
-    const next = [...this.value.filter((d) => d.id !== def.id), def];
-    this.set(next);
+    const next = [...this.defs.get().filter((d) => d.id !== def.id), def];
+    this.defs.set(next);
     const s = this.t.settings();
     if (!s) return;
     s.set(REPORT_SETTING, next);
@@ -127,9 +124,9 @@ export class WorkbookReports implements WorkbookReportsApi {
   }
 
   async fromSheet(def: ReportDef): Promise<ReportDef> {
-    const prefix = `${quote(def.sheet)}!`;
+    const prefix = `${quoteSheetName(def.sheet)}!`;
     const read = await this.t.read(headerAddresses(def).map((a) => prefix + a));
-    const local = new Map([...read].map(([a, v]) => [a.slice(a.lastIndexOf("!") + 1).replace(/\$/g, "").toUpperCase(), v]));
+    const local = new Map([...read].map(([a, v]) => [sheetAndLocal(a)?.local ?? a, v]));
     return withSheetHeaders(def, local);
   }
 
@@ -137,12 +134,6 @@ export class WorkbookReports implements WorkbookReportsApi {
     const at = parseCell(address);
     if (!at) throw new Error(`Not a cell address: ${address}`);
     const top = Math.min(...members.map((m) => m.depth));
-    const prefix = `${quote(at.sheet)}!${columnLetters(at.col)}`;
-    await this.t.write(members.map((m, i) => ({ address: `${prefix}${at.row + i}`, formula: m.uniqueName, numberFormat: captionFormat(m.caption), indentLevel: Math.min(m.depth - top, 15) })));
-  }
-
-  private set(next: readonly ReportDef[]): void {
-    this.value = next;
-    for (const fn of [...this.listeners]) fn();
+    await this.t.write(members.map((m, i) => ({ address: formatCell({ ...at, row: at.row + i }), formula: m.uniqueName, numberFormat: captionFormat(m.caption), indentLevel: Math.min(m.depth - top, 15) })));
   }
 }
