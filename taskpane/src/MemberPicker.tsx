@@ -51,12 +51,17 @@ const useStyles = makeStyles({
   muted: { color: tokens.colorNeutralForeground3, overflowWrap: "anywhere" },
 });
 
-/** A member as the picker keeps it. */
-export function toReportMember(m: MemberInfo): ReportMember & { parent: string; childCount: number; level: string } {
-  return { uniqueName: m.uniqueName, caption: m.caption || m.name, depth: m.depth, isLeaf: m.isLeaf, parent: m.parentUniqueName, childCount: m.childCount, level: m.level };
+/** A member as a report keeps it (what GetMembers says of it that a report needs). */
+export function reportMemberOf(m: { uniqueName: string; caption: string; depth: number; isLeaf: boolean }): ReportMember {
+  return { uniqueName: m.uniqueName, caption: m.caption, depth: m.depth, isLeaf: m.isLeaf };
 }
 
-type Node = ReturnType<typeof toReportMember>;
+/** A member as the picker keeps it (caption: the name when there is none), with its parent, child count and level. */
+export function memberNode(m: MemberInfo): ReportMember & { parent: string; childCount: number; level: string } {
+  return { ...reportMemberOf({ ...m, caption: m.caption || m.name }), parent: m.parentUniqueName, childCount: m.childCount, level: m.level };
+}
+
+type Node = ReturnType<typeof memberNode>;
 
 /** One row of the list: a member, its depth in the tree as shown, and (searches) its path. */
 interface Row {
@@ -124,7 +129,7 @@ export function MemberPicker({
   const members = useCallback(
     async (relation: MemberRelation, extra: { parent?: string; depth?: number; query?: string; limit?: number }) => {
       const res = await clients.lattice.getMembers({ cube, dimension: dimension.name, relation, parent: extra.parent ?? "", depth: extra.depth ?? 0, query: extra.query ?? "", limit: extra.limit ?? 1000 });
-      return { members: res.members.map(toReportMember), truncated: res.truncated };
+      return { members: res.members.map(memberNode), truncated: res.truncated };
     },
     [clients, cube, dimension.name],
   );
@@ -188,7 +193,7 @@ export function MemberPicker({
   };
 
   const toggle = (m: Node) => {
-    const plain: ReportMember = { uniqueName: m.uniqueName, caption: m.caption, depth: m.depth, isLeaf: m.isLeaf };
+    const plain = reportMemberOf(m);
     if (single) onChange([plain]);
     else onChange(chosen.has(m.uniqueName) ? selected.filter((s) => s.uniqueName !== m.uniqueName) : insertInOrder(selected, plain));
   };
@@ -263,7 +268,7 @@ export function MemberPicker({
   };
 
   const addAll = (add: readonly Node[]) => {
-    const plain = add.map(({ uniqueName, caption, depth, isLeaf }) => ({ uniqueName, caption, depth, isLeaf }));
+    const plain = add.map(reportMemberOf);
     // Listed in hierarchy order already: placed one by one only among an earlier selection.
     onChange(selected.length === 0 ? plain : plain.reduce<ReportMember[]>((s, m) => insertInOrder(s, m), [...selected]));
   };

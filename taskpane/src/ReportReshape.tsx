@@ -20,7 +20,7 @@ import { MemberRelation } from "../../proto/gen/quantatom/v1/lattice_pb";
 import { cardStyles } from "./card-styles";
 import { memberName } from "./format";
 import { errorMessage, useCubes } from "./hooks";
-import { ContextPicker, toReportMember } from "./MemberPicker";
+import { ContextPicker, memberNode, reportMemberOf } from "./MemberPicker";
 
 const useStyles = makeStyles({
   ...cardStyles,
@@ -102,15 +102,15 @@ export function ReportReshapePanel({ clients, reports, address, announce }: { cl
   const zoomInto = async (base: ReportDef, found: Target | null) => {
     const t = need(found);
     const res = await clients.lattice.getMembers({ cube: base.cube, dimension: base[t.axis][t.index].dimension, relation: MemberRelation.CHILDREN, parent: t.member.uniqueName, limit: 100_000 });
-    return zoomIn(base, t.axis, t.index, t.member.uniqueName, res.members.map(toReportMember).map(({ uniqueName, caption, depth, isLeaf }) => ({ uniqueName, caption, depth, isLeaf })));
+    return zoomIn(base, t.axis, t.index, t.member.uniqueName, res.members.map((m) => reportMemberOf(memberNode(m))));
   };
 
   const zoomOutOf = async (base: ReportDef, found: Target | null) => {
     const t = need(found);
     const self = await memberInfo(clients, base.cube, t.member.uniqueName);
     if (!self.parentUniqueName) throw new Error(`${t.member.caption} is at the top of its hierarchy.`);
-    const p = toReportMember(await memberInfo(clients, base.cube, self.parentUniqueName));
-    return zoomOut(base, t.axis, t.index, { uniqueName: p.uniqueName, caption: p.caption, depth: p.depth, isLeaf: p.isLeaf });
+    const p = await memberInfo(clients, base.cube, self.parentUniqueName);
+    return zoomOut(base, t.axis, t.index, reportMemberOf(memberNode(p)));
   };
 
   return (
