@@ -14,6 +14,7 @@ import type { PendingWrites } from "./contracts";
 import { type FormulaWrite, type Host, PENDING_STYLE } from "./host";
 import { SHOWN_STATUSES } from "./pending-preview";
 import { SerialSync } from "./serial-sync";
+import { syncMarks } from "./style-marks";
 
 /** A marked cell and what it looked like before. */
 interface Mark {
@@ -105,25 +106,16 @@ export class PendingMarks {
   private async sync(): Promise<void> {
     const shown = new Map<string, string>();
     for (const w of this.pending.list()) if (SHOWN_STATUSES.has(w.status) && w.address) shown.set(w.id, w.address);
-    const toMark = [...shown].filter(([id]) => !this.marked.has(id)).map(([, address]) => address);
-    const toUnmark = [...this.marked].filter(([id]) => !shown.has(id)).map(([, m]) => m.address);
-    if (toMark.length === 0 && toUnmark.length === 0) return;
-    if (!(await this.host.ready())) return;
-    const unmarking = new Set(toUnmark.map(cellKey));
-    await this.host.readAndRestore([...toMark, ...toUnmark], (cells) => {
-      const writes: FormulaWrite[] = [];
-      for (const c of cells) {
-        const id = cellKey(c.address);
-        if (unmarking.has(id)) {
-          // Only a cell that still carries the mark: a style the user set since stays.
-          const w = this.unmarkWrite(c.address);
-          if (w && c.style === PENDING_STYLE.name) writes.push(w);
-        } else if (typeof c.formula === "string" && c.formula.startsWith("=") && !this.marked.has(id)) {
-          this.recordMarked(c.address, c.style, c.numberFormat);
-          writes.push({ address: c.address, style: PENDING_STYLE.name });
-        }
-      }
-      return writes;
+    await syncMarks(this.host, shown, this.marked, {
+      unmark: (c) => {
+        // Only a cell that still carries the mark: a style the user set since stays.
+        const w = this.unmarkWrite(c.address);
+        return w && c.style === PENDING_STYLE.name ? w : null;
+      },
+      mark: (c) => {
+        this.recordMarked(c.address, c.style, c.numberFormat);
+        return { address: c.address, style: PENDING_STYLE.name };
+      },
     });
   }
 }

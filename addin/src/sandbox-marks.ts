@@ -8,9 +8,10 @@
  */
 import { cellKey } from "./address";
 import type { FormulaCells } from "./contracts";
-import { type FormulaWrite, type Host, PENDING_STYLE, SANDBOX_STYLE } from "./host";
+import { type Host, PENDING_STYLE, SANDBOX_STYLE } from "./host";
 import type { PendingMarks } from "./pending-marks";
 import { SerialSync } from "./serial-sync";
+import { syncMarks } from "./style-marks";
 
 /** Keeps the sandbox style on the formula cells a sandbox changed; see the module comment. */
 export class SandboxMarks {
@@ -41,26 +42,18 @@ export class SandboxMarks {
   private async sync(): Promise<void> {
     const want = new Map<string, string>();
     for (const c of this.cells.get()) if (c.snapshot?.sandboxChanged && !this.pendingMarks.isMarked(c.address)) want.set(cellKey(c.address), c.address);
-    const toMark = [...want].filter(([id]) => !this.marked.has(id)).map(([, address]) => address);
-    const toUnmark = [...this.marked].filter(([id]) => !want.has(id)).map(([, m]) => m.address);
-    if (toMark.length === 0 && toUnmark.length === 0) return;
-    if (!(await this.host.ready())) return;
-    const unmarking = new Set(toUnmark.map(cellKey));
-    await this.host.readAndRestore([...toMark, ...toUnmark], (cells) => {
-      const writes: FormulaWrite[] = [];
-      for (const c of cells) {
-        const id = cellKey(c.address);
-        if (unmarking.has(id)) {
-          const m = this.marked.get(id);
-          this.marked.delete(id);
-          // Only a cell that still carries the mark: a style set since (the pending one too) stays.
-          if (m && c.style === SANDBOX_STYLE.name) writes.push({ address: c.address, style: m.style ?? "Normal" });
-        } else if (typeof c.formula === "string" && c.formula.startsWith("=") && !this.marked.has(id) && c.style !== PENDING_STYLE.name) {
-          this.marked.set(id, { address: c.address, style: c.style && c.style !== SANDBOX_STYLE.name ? c.style : null });
-          writes.push({ address: c.address, style: SANDBOX_STYLE.name });
-        }
-      }
-      return writes;
+    await syncMarks(this.host, want, this.marked, {
+      unmark: (c, id) => {
+        const m = this.marked.get(id);
+        this.marked.delete(id);
+        // Only a cell that still carries the mark: a style set since (the pending one too) stays.
+        return m && c.style === SANDBOX_STYLE.name ? { address: c.address, style: m.style ?? "Normal" } : null;
+      },
+      mark: (c, id) => {
+        if (c.style === PENDING_STYLE.name) return null;
+        this.marked.set(id, { address: c.address, style: c.style && c.style !== SANDBOX_STYLE.name ? c.style : null });
+        return { address: c.address, style: SANDBOX_STYLE.name };
+      },
     });
   }
 }

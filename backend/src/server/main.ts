@@ -14,7 +14,7 @@ import { createEvents, type Events } from "../events";
 import { Cube } from "../lattice";
 import { loadModelIntoStore } from "../loader";
 import { openStore } from "../store";
-import { readSnapshot, sameFingerprint, type Snapshot, snapshotPath, writeSnapshot } from "../store/snapshot";
+import { matchesStore, readSnapshot, type Snapshot, snapshotPath, writeSnapshot } from "../store/snapshot";
 import type { Store, StoredCube } from "../store/types";
 import { createApp } from "./app";
 import { ensureDevCerts } from "./certs";
@@ -213,7 +213,7 @@ async function loadCubes(
     backend.addCube({ id: stored.id, cube, loadedAt: stored.loadedAt, tenant: stored.tenant, security: stored.security });
     const calc = executor.describe(stored.cells.count);
     from[`${c.tenant}/${c.name}`] = snapshot ? "snapshot" : "store";
-    log.info({ cube: c.name, tenant: c.tenant, leafRows: stored.cells.count, from: snapshot ? "snapshot" : "store", seconds: (Date.now() - t0) / 1000, executor: calc.executor, why: calc.reason }, "cube ready");
+    log.info({ cube: c.name, tenant: c.tenant, leafRows: stored.cells.count, from: from[`${c.tenant}/${c.name}`], seconds: (Date.now() - t0) / 1000, executor: calc.executor, why: calc.reason }, "cube ready");
   }
   return from;
 }
@@ -241,9 +241,7 @@ async function fromSnapshot(store: Store, dir: string, c: { id: number; name: st
   }
   if (!snap) return null;
   const state = await pending;
-  const matches =
-    snap.header.cubeId === state.id && snap.header.loadedAt === state.loadedAt && snap.header.source === state.source && sameFingerprint(snap.header.fingerprint, state.fingerprint);
-  if (!matches) {
+  if (!matchesStore(snap.header, state)) {
     log.info({ cube: c.name, tenant: c.tenant }, "cube snapshot behind the store: loading from the store");
     return null;
   }

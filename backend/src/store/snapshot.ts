@@ -107,6 +107,14 @@ export function fingerprintOf(count: number, values: Float64Array, versions: Flo
   return { rows: String(rows), versionSum: String(big + BigInt(acc)), maxVersion: String(max) };
 }
 
+/**
+ * Whether a snapshot holds exactly what the store holds (see the module comment): the same cube
+ * (id, load time and database) and the same fingerprint of its cells.
+ */
+export function matchesStore(h: SnapshotHeader, store: { id: number; loadedAt: number; source: string; fingerprint: CellsFingerprint }): boolean {
+  return h.cubeId === store.id && h.loadedAt === store.loadedAt && h.source === store.source && sameFingerprint(h.fingerprint, store.fingerprint);
+}
+
 /** Whether two fingerprints name the same cells. */
 export function sameFingerprint(a: CellsFingerprint, b: CellsFingerprint): boolean {
   return BigInt(a.rows) === BigInt(b.rows) && BigInt(a.versionSum) === BigInt(b.versionSum) && BigInt(a.maxVersion) === BigInt(b.maxVersion);

@@ -104,9 +104,9 @@ export async function saveCube(
 export async function loadCube(db: SqlDriver, pageRows: number, name: string, onProgress?: ProgressFn, tenant: string = DEFAULT_TENANT): Promise<StoredCube> {
   return db.transaction(async (tx) => {
     await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const cubes = [await cubeRow(tx, name, tenant)];
-    const id = Number(cubes[0].id);
-    const def = cubes[0].def;
+    const stored = await cubeRow(tx, name, tenant);
+    const id = Number(stored.id);
+    const def = stored.def;
     const [{ n }] = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM cell WHERE cube_id = $1", [id]);
     const total = Number(n);
     const dims = def.dimensions.length;
@@ -133,7 +133,7 @@ export async function loadCube(db: SqlDriver, pageRows: number, name: string, on
       def,
       cells: { count: total, coords, values, versions },
       writers,
-      loadedAt: Number(cubes[0].loaded_at),
+      loadedAt: Number(stored.loaded_at),
       tenant,
       security: await loadSecurity(tx, id),
     };
@@ -169,8 +169,8 @@ export async function cubeSourceOf(tx: SqlRunner, cubeId: number): Promise<strin
 export async function cubeState(db: SqlDriver, name: string, tenant: string = DEFAULT_TENANT): Promise<Omit<StoredCube, "cells" | "writers"> & { source: string; fingerprint: CellsFingerprint }> {
   return db.transaction(async (tx) => {
     await tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const cubes = [await cubeRow(tx, name, tenant)];
-    const id = Number(cubes[0].id);
+    const row = await cubeRow(tx, name, tenant);
+    const id = Number(row.id);
     const [f] = await tx.query<{ rows: string; vsum: string; vmax: string }>(
       `SELECT (count(*) FILTER (WHERE version > 0 OR value IS NOT NULL))::text AS rows,
               coalesce(sum(version), 0)::text AS vsum, coalesce(max(version), 0)::text AS vmax
@@ -179,8 +179,8 @@ export async function cubeState(db: SqlDriver, name: string, tenant: string = DE
     );
     return {
       id,
-      def: cubes[0].def,
-      loadedAt: Number(cubes[0].loaded_at),
+      def: row.def,
+      loadedAt: Number(row.loaded_at),
       tenant,
       security: await loadSecurity(tx, id),
       source: await cubeSourceOf(tx, id),
