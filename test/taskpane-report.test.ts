@@ -12,6 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Locator, Page } from "playwright-core";
+import { PENDING_STYLE } from "../addin/src/host";
 import { cellAddress, layoutReport, type ReportDef } from "../addin/src/reports/report";
 import { startServer, type RunningServer } from "../backend/src/server/main";
 import { openTestPage, type TestPage } from "./helpers/browser-page";
@@ -214,8 +215,13 @@ describe("the report builder and the member picker (Chromium, FoodMart)", () => 
     const orQ1Now = `Sheet1!${cellAddress(def, layoutReport(def).cells.find((c) => c.key === JSON.stringify(["[Store].[USA].[OR]", "[Time].[1997].[Q1]"]))!)}`;
     expect(orQ1Now).not.toBe(orQ1);
     await until(`a.pending().includes(${JSON.stringify(`${orQ1Now} pending 20000`)}) && a.pending().includes(${JSON.stringify(`${caQ2} rejected 17000`)})`, "OR's change moved with its cell, CA's refused");
+    // The pending mark (a cell style) follows: off OR·Q1's old cell, on its new one.
+    const PENDING = JSON.stringify(PENDING_STYLE.name);
+    await until(`a.wb.cell(${JSON.stringify(orQ1Now)}).style === ${PENDING} && a.wb.cell(${JSON.stringify(orQ1)}).style !== ${PENDING}`, "the pending mark moved with OR·Q1");
     await page.getByRole("button", { name: "Discard all" }).click();
     await until("a.pending().length === 0", "the pending changes discarded");
+    // Discarded: no cell of the sheet keeps the pending mark.
+    await until(`[...a.wb.sheets[0].cells.values()].every((c) => c.style !== ${PENDING})`, "every pending mark gone");
     await expectOracle(def, (a) => Number(a.unitSales));
 
     // Swap rows and columns: quarters down, stores across; same values by their members.

@@ -32,7 +32,7 @@ import { parseRange } from "./address";
 import { PendingMarks } from "./pending-marks";
 import { PendingPreview } from "./pending-preview";
 import { WorkbookReports } from "./reports/workbook-reports";
-import { createSheetEditHandlers, moveKeptAddresses } from "./sheet-edits";
+import { createSheetEditHandlers } from "./sheet-edits";
 import { applyTyped, typedContent } from "./writeback";
 
 /** The key of the shared instance on `globalThis`. */
@@ -149,7 +149,7 @@ export function createAddinContext(options: AddinOptions = {}): AddinRuntime {
   const reports = new WorkbookReports({
     settings: () => host.documentSettings?.() ?? null,
     write: (cells) => host.writeFormulas(cells),
-    move: (move) => moveKeptAddresses({ cells: formulaCells, pending: pendingWrites, marks, restores }, move),
+    move: (move) => pendingWrites.moveAddresses(move),
     read: async (addresses) => new Map((await host.readCells(addresses)).map((c) => [c.address, c.formula])),
   });
   reports.load();

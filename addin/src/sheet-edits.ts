@@ -60,18 +60,6 @@ interface Candidate {
   previousFormula?: string;
 }
 
-/**
- * Moves every address the add-in keeps (formula registry, pending changes, marks, restore
- * problems) as `move` says: after rows or columns moved, a sheet was renamed, or a report was
- * reshaped (./reports/workbook-reports.ts). `move` gives a cell's new address, null when it is gone.
- */
-export function moveKeptAddresses(t: Pick<SheetEditTargets, "cells" | "pending" | "marks" | "restores">, move: (address: string) => string | null): void {
-  t.cells.moveAddresses(move);
-  t.pending.moveAddresses?.(move);
-  t.marks?.moveAddresses(move);
-  t.restores?.moveAddresses(move);
-}
-
 /** Builds the handlers; see the module comment. */
 export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers {
   let queue: Promise<void> = Promise.resolve();
@@ -277,8 +265,12 @@ export function createSheetEditHandlers(t: SheetEditTargets): SheetEditHandlers 
     moveAll((a) => mapping.get(cellKey(a)) ?? a);
   }
 
+  /** Moves every kept address (registry, pending changes, marks, restore problems). */
   function moveAll(move: (address: string) => string | null): void {
-    moveKeptAddresses(t, move);
+    t.cells.moveAddresses(move);
+    t.pending.moveAddresses?.(move);
+    t.marks?.moveAddresses(move);
+    t.restores?.moveAddresses(move);
   }
 
   return {

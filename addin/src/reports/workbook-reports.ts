@@ -5,10 +5,9 @@
  *
  * Reshaping rewrites the report's block: cells of the new layout are written (a data cell whose
  * formula text stays the same is left alone: Excel recalculates it from its headers), cells of the
- * old block outside the new one are cleared, and every address the add-in keeps (pending changes,
- * marks, the formula registry) moves with its data cell first, so a pending change stays on the
- * cell of the same members; one on a cell that left the report is refused, as for a deleted cell
- * (../sheet-edits.ts).
+ * old block outside the new one are cleared, and the pending writes move with their data cells
+ * first, so a pending change stays on the cell of the same members (its mark follows it); one on a
+ * cell that left the report is refused, as for a deleted cell (../pending-writes.ts).
  */
 import type { Observable } from "../contracts";
 import { ObservableValue } from "../observable";
@@ -25,7 +24,12 @@ export interface ReportTargets {
   settings(): DocumentSettings | null;
   /** Writes cells in one batch (../host.ts Host.writeFormulas). */
   write(cells: readonly FormulaWrite[]): Promise<void>;
-  /** Moves every kept address (../sheet-edits.ts moveKeptAddresses). */
+  /**
+   * Moves the pending writes (../pending-writes.ts moveAddresses). Only they: in a reshape the
+   * sheet's cells stay where they are and only their contents change, so the formula registry
+   * follows the recalculated formulas and the pending marks follow the moved writes by themselves
+   * (unmarking the old cells, marking the new), unlike an Excel row insert, which moves the cells.
+   */
   move(move: (address: string) => string | null): void;
   /** What cells (addresses with sheet) hold now (../host.ts Host.readCells: formula or constant). */
   read(addresses: readonly string[]): Promise<Map<string, unknown>>;
