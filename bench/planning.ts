@@ -21,6 +21,7 @@ import { planSpread, type SpreadSpec } from "../backend/src/lattice";
 import { Backend } from "../backend/src/domain";
 import { openStore } from "../backend/src/store";
 import { generateCells, generatedCubeDef } from "./generate";
+import { type DurableCopyFigures, timeDurableCopy } from "./copy-durable";
 import { memory, now, summarize, type Timings } from "./measure";
 
 /** Targets of the planning issue and the design's service levels. */
@@ -34,6 +35,8 @@ export const PLANNING_TARGETS = {
   /** The same over ~1.1M leaves. */
   durable1MServerMs: 10_000,
   durable1MPgliteMs: 20_000,
+  /** Scenario copy of 10M cells, durable, on the PostgreSQL server. */
+  durableCopy10MMs: 10_000,
   /** Small GetCells of other users while a big spread runs, p99. */
   smallReadP99Ms: 50,
   /** Design: a medium spread under 1.2 s at p95; a heavy allocation 2-10 s. */
@@ -80,6 +83,8 @@ export interface PlanningFigures {
    * (`Cube.prepareRowsSteps`; the longest step is what it holds the event loop), the one-step apply.
    */
   copy: { cells: number; planMs: number; prepareMs: number; longestStepMs: number; applyMs: number; totalMs: number; heapMB: number };
+  /** The whole CopyScenario with its durable commit on the PostgreSQL server (copy-durable.ts); null when not run. */
+  copyDurable: DurableCopyFigures | null;
 }
 
 const P = (value: number): SpreadSpec => ({ method: "P", action: "replace", includeEmpty: false, value, percent: 0, reference: null });
@@ -251,6 +256,8 @@ export async function runPlanning(opts: {
   runs: number;
   /** Also time the 1M-leaf spread through WriteCells with its durable commits (minutes). */
   durable1M: boolean;
+  /** Cells of the durable scenario copy on the PostgreSQL server (copy-durable.ts); 0 skips it. */
+  copyDurableCells: number;
   /** A PostgreSQL server to time the durable commit on too (a scratch database is made there); null: PGlite only. */
   serverUrl: ((fn: (url: string) => Promise<void>) => Promise<void>) | null;
   log: (line: string) => void;
@@ -363,7 +370,18 @@ export async function runPlanning(opts: {
     throw new Error(`scenario copy: ${copy.count} cells, Plan ${p.value} vs 1.05 x Actual ${a.value}`);
   }
   log(`    ${copy.count.toLocaleString("en-US")} cells: plan ${planMs.toFixed(0)} ms, rows made in steps ${prepareMs.toFixed(0)} ms (longest step ${longestStepMs.toFixed(0)} ms), apply ${applyMs.toFixed(0)} ms`);
-  return { cubeLeaves: opts.leaves, spreads, copy: { cells: copy.count, planMs, prepareMs, longestStepMs, applyMs, totalMs: planMs + prepareMs + applyMs, heapMB } };
+  let copyDurable: DurableCopyFigures | null = null;
+  if (opts.serverUrl && opts.copyDurableCells > 0) {
+    await opts.serverUrl(async (url) => {
+      copyDurable = await timeDurableCopy(def, opts.copyDurableCells, opts.seed + 2, url, log);
+    });
+  }
+  return {
+    cubeLeaves: opts.leaves,
+    spreads,
+    copy: { cells: copy.count, planMs, prepareMs, longestStepMs, applyMs, totalMs: planMs + prepareMs + applyMs, heapMB },
+    copyDurable,
+  };
 }
 
 /** The planning figures as printed lines beside the targets. */
@@ -390,6 +408,12 @@ export function formatPlanning(f: PlanningFigures): string[] {
   }
   lines.push(
     `  Scenario copy of ${f.copy.cells.toLocaleString("en-US")} cells (Actual -> Plan x 1.05), engine: ${f.copy.totalMs.toFixed(0)} ms (plan ${f.copy.planMs.toFixed(0)}, rows in steps ${f.copy.prepareMs.toFixed(0)}, apply ${f.copy.applyMs.toFixed(0)}); longest hold of the event loop ${Math.max(f.copy.longestStepMs, f.copy.applyMs).toFixed(0)} ms; design heavy allocation ${t.heavyAllocationMs[0] / 1000}-${t.heavyAllocationMs[1] / 1000} s`,
+  );
+  const d = f.copyDurable;
+  lines.push(
+    d
+      ? `    durable (CopyScenario on the PostgreSQL server, ${d.cells.toLocaleString("en-US")} cells): ${d.copyMs.toFixed(0)} ms, ${((d.copyMs / d.cells) * 1000).toFixed(1)} µs a cell, ${((d.copyMs / d.cells) * 10_000).toFixed(1)} s at 10M cells (target <= ${t.durableCopy10MMs / 1000} s at 10M: ${ok((d.copyMs / d.cells) * 1e7, t.durableCopy10MMs)})`
+      : "    durable copy not run (no PostgreSQL server, or --copy-durable-cells 0)",
   );
   return lines;
 }

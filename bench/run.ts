@@ -81,6 +81,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
     .option("--instance-leaves <n>", "(instances) leaf cells of the generated cube cold-started from PostgreSQL; 0 skips it", nonNegativeInt, 10_000_000)
     .option("--plan-runs <n>", "(planning) timed spreads per size in the engine", positiveInt, 9)
     .option("--plan-durable-1m", "(planning) also time the 1M-leaf spread through WriteCells with its durable commits (minutes)", false)
+    .option("--copy-durable-cells <n>", "(planning) Actual cells of the durable scenario copy on the PostgreSQL server; 0 skips it", nonNegativeInt, 1_000_000)
     .option("--no-plan-server", "(planning) time the durable spreads on PGlite only, not also on the PostgreSQL server (DATABASE_URL)")
     .option("--sandbox-leaves <n>", "(sandbox) leaf cells of the generated cube the sandbox runs on", positiveInt, 1_000_000)
     .option("--sandbox-runs <n>", "(sandbox) timed leaf writes and reads", positiveInt, 10)
@@ -98,6 +99,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
     gpuRuns: number;
     planRuns: number;
     planDurable1m: boolean;
+    copyDurableCells: number;
     planServer: boolean;
     instanceWrites: number;
     instanceWarmup: number;
@@ -163,6 +165,7 @@ export async function main(argv: string[]): Promise<BenchResults> {
       seed: opts.seed,
       runs: opts.planRuns,
       durable1M: opts.planDurable1m,
+      copyDurableCells: opts.copyDurableCells,
       serverUrl: opts.planServer && !server ? (fn) => withDatabase(fn) : null,
       log,
     });

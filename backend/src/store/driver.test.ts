@@ -1,6 +1,7 @@
 /**
- * The PGlite driver gives the event loop a turn after every statement: PGlite runs a statement
- * synchronously in WebAssembly, so without it a long transaction would hold every other request.
+ * The PGlite driver runs the database in a thread of its own: the server's thread stays free while a
+ * statement runs, statements and transactions keep PGlite's one-connection order, and the
+ * database's errors keep their PostgreSQL fields.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -21,20 +22,41 @@ describe("PGlite driver", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("lets timers run between the statements of a transaction", async () => {
+  it("leaves the server's thread free while a statement runs", async () => {
     let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    let during = 0;
+    const timer = setInterval(() => ticks++, 5);
+    let during = -1;
     try {
-      await db.transaction(async (tx) => {
-        for (let i = 0; i < 10; i++) await tx.query("SELECT pg_sleep(0.01)");
-        during = ticks;
-      });
+      const sleeping = db.query("SELECT pg_sleep(0.3)");
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      during = ticks;
+      await sleeping;
     } finally {
       clearInterval(timer);
     }
-    // 10 statements of 10 ms each: the 1 ms timer fired between them, not only after the commit.
+    // One statement of 300 ms: the 5 ms timer kept firing while it ran (in the old in-thread driver: 0).
     expect(during).toBeGreaterThanOrEqual(5);
+  });
+
+  it("runs a statement asked for during a transaction after its COMMIT, and rolls back a failed one", async () => {
+    await db.exec("CREATE TABLE ord (k int PRIMARY KEY)");
+    let outside: Promise<Array<{ n: number }>> | undefined;
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO ord VALUES (1)");
+      outside = db.query<{ n: number }>("SELECT count(*)::int AS n FROM ord");
+      await tx.query("SELECT pg_sleep(0.05)");
+      await tx.query("INSERT INTO ord VALUES (2)");
+    });
+    expect(await outside).toEqual([{ n: 2 }]);
+    const err = await db
+      .transaction(async (tx) => {
+        await tx.query("INSERT INTO ord VALUES (3)");
+        await tx.query("INSERT INTO ord VALUES (1)");
+      })
+      .catch((e: unknown) => e as Error & { code?: string; constraint?: string; detail?: string });
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ code: "23505", constraint: "ord_pkey", detail: "Key (k)=(1) already exists." });
+    expect(await db.query("SELECT k FROM ord ORDER BY k")).toEqual([{ k: 1 }, { k: 2 }]);
   });
 
   it("copies COPY text into a table inside a transaction, and a rollback removes it", async () => {

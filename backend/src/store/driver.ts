@@ -8,28 +8,11 @@
  * `Number()` where it matters.
  */
 import fs from "node:fs";
-import nodeModule from "node:module";
-import type { PGlite as PGliteClass } from "@electric-sql/pglite";
-import { lockDataDir } from "./dir-lock";
+import pLimit from "p-limit";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-
-/**
- * Loads PGlite with Node's own CommonJS loader (`Module._load`) instead of the importing module's
- * `require`. PGlite fetches its WebAssembly and file-system bundle with dynamic `import()`, which
- * fails inside jest's module sandbox (jest runs without `--experimental-vm-modules` here, and it
- * replaces `createRequire` too) with "A dynamic import callback was invoked without
- * --experimental-vm-modules". Under plain Node or tsx this yields the very module a normal
- * `require` would. Falls back to `require` if `Module._load` is ever missing.
- */
-function loadPGlite(): typeof PGliteClass {
-  const file = require.resolve("@electric-sql/pglite");
-  const loader = nodeModule as unknown as { _load?: (request: string, parent: null, isMain: boolean) => unknown };
-  const mod = (typeof loader._load === "function" ? loader._load(file, null, false) : require(file)) as {
-    PGlite: typeof PGliteClass;
-  };
-  return mod.PGlite;
-}
+import { lockDataDir } from "./dir-lock";
+import { PgliteThread } from "./pglite-thread";
 
 /** Something that runs SQL: the driver itself (autocommit) or an open transaction. */
 export interface SqlRunner {
@@ -74,60 +57,58 @@ export interface SqlDriver extends SqlRunner {
 }
 
 /**
- * Opens (creating when missing) an embedded PGlite database in the directory `dataDir`.
- * The directory is locked for this process while open (see lockDataDir).
- * @throws the PGlite error when the directory holds no usable database (e.g. a different major
- *   version), or Error when another running process has the directory open.
+ * Opens (creating when missing) an embedded PGlite database in the directory `dataDir`, running in
+ * a thread of its own (see PgliteThread), so that the server's thread is free while it works.
+ * Statements and transactions run one at a time in the order they were asked for, as on PGlite's
+ * single connection: a statement asked for outside a transaction waits until the running
+ * transaction ends. The directory is locked for this process while open (see lockDataDir).
+ * @throws Error `the embedded database (PGlite) in DIR could not be opened: WHY` when the directory
+ *   holds no usable database (e.g. a different major version), or Error when another running
+ *   process has the directory open.
  */
 export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
   fs.mkdirSync(dataDir, { recursive: true });
   const unlock = lockDataDir(dataDir);
-  let db: PGliteClass;
+  let db: PgliteThread;
   try {
-    db = await loadPGlite().create(dataDir);
+    db = await PgliteThread.open(dataDir);
   } catch (err) {
     unlock();
     throw err;
   }
-  // Every statement ends with a turn of the event loop (yieldToLoop).
-  const runner = (q: Pick<PGliteClass, "query" | "exec">): SqlRunner => ({
-    async query<R extends object>(sql: string, params: unknown[] = []) {
-      const res = await q.query<R>(sql, params);
-      await yieldToLoop();
-      return res.rows;
-    },
-    async exec(sql: string) {
-      await q.exec(sql);
-      await yieldToLoop();
-    },
-    async copyFrom(sql: string, chunks: Iterable<string>) {
-      const copied = await copyIntoPglite(q, sql, chunks);
-      await yieldToLoop();
-      return copied;
-    },
-  });
+  const runner: SqlRunner = {
+    query: <R extends object>(sql: string, params: unknown[] = []) => db.query<R>(sql, params),
+    exec: (sql: string) => db.exec(sql),
+    copyFrom: (sql: string, chunks: Iterable<string>) => copyIntoPglite(db, sql, chunks),
+  };
+  // One at a time: a transaction holds the connection from BEGIN to COMMIT.
+  const turn = pLimit(1);
   return {
     kind: "pglite",
-    ...runner(db),
-    transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
+    query: (sql, params) => turn(() => runner.query(sql, params)),
+    exec: (sql) => turn(() => runner.exec(sql)),
+    copyFrom: (sql, chunks) => turn(() => runner.copyFrom!(sql, chunks)),
+    transaction: <T>(fn: (tx: SqlRunner) => Promise<T>) =>
+      turn(async () => {
+        await db.exec("BEGIN");
+        let result: T;
+        try {
+          result = await fn(runner);
+        } catch (err) {
+          await db.exec("ROLLBACK").catch(() => undefined);
+          throw err;
+        }
+        await db.exec("COMMIT");
+        return result;
+      }),
     close: async () => {
       try {
-        await db.close();
+        await turn(() => db.close());
       } finally {
         unlock();
       }
     },
   };
-}
-
-/**
- * Lets timers, I/O and other requests run. PGlite runs a statement synchronously in WebAssembly and
- * settles its promise without giving the event loop a turn, so a transaction of several statements
- * (a large commit: seconds) would otherwise hold every other request of the process until it ends;
- * with a turn after each statement the longest wait is one statement.
- */
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Characters of COPY text PGlite receives per statement (one blob). */
@@ -139,7 +120,7 @@ const PGLITE_COPY_BLOB_CHARS = 32 * 2 ** 20;
  * @throws Error when `sql` is not a `COPY ... FROM STDIN` statement; the database's error; or the
  *   error the chunk iterator threw (blobs already copied stay in the transaction, which the caller rolls back).
  */
-async function copyIntoPglite(q: Pick<PGliteClass, "query">, sql: string, chunks: Iterable<string>): Promise<number> {
+async function copyIntoPglite(db: PgliteThread, sql: string, chunks: Iterable<string>): Promise<number> {
   const blobSql = sql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'");
   if (blobSql === sql) throw new Error(`copyFrom needs a COPY ... FROM STDIN statement, got: ${sql.slice(0, 80)}`);
   let copied = 0;
@@ -147,11 +128,10 @@ async function copyIntoPglite(q: Pick<PGliteClass, "query">, sql: string, chunks
   let size = 0;
   const flush = async () => {
     if (parts.length === 0) return;
-    const res = await q.query(blobSql, [], { blob: new Blob(parts) });
-    copied += res.affectedRows ?? 0;
+    const text = parts.join("");
     parts = [];
     size = 0;
-    await yieldToLoop();
+    copied += await db.copyBlob(blobSql, text);
   };
   for (const chunk of chunks) {
     parts.push(chunk);
