@@ -23,6 +23,7 @@ import type { LeafPlan } from "../plan";
 import { allSteps } from "../steps";
 import type { SpreadMethodCode } from "../../../../common/spreading/codes";
 import { type DataAction, type LeafMethod, type SpreadErrorCode, spreadLeaves } from "./methods";
+import { rowsUnder } from "./rows-under";
 
 /** A spread method over the leaves of a consolidated cell (TM1 codes; SL and GR are row methods); declared in common/. */
 export type { SpreadMethodCode };
@@ -101,9 +102,8 @@ interface RangeDim {
   children: number;
 }
 
-/** Leaves (or store rows, for the row scan: ROW_STEP) a plan works through between two steps. */
+/** Leaves a plan works through between two steps (its row scan: rows-under.ts ROW_STEP). */
 const LEAF_STEP = 1 << 16;
-const ROW_STEP = 1 << 20;
 
 /**
  * Plans a spread of `spec` into the consolidated cell `target`, all at once: see
@@ -115,7 +115,7 @@ export function planSpread(...args: Parameters<typeof planSpreadSteps>): SpreadP
 
 /**
  * Plans a spread of `spec` into the consolidated cell `target` in steps: the generator pauses
- * (yields) after every ROW_STEP store rows of its scan and every LEAF_STEP leaves of its other
+ * (yields) after every ROW_STEP store rows of its scan (rows-under.ts) and every LEAF_STEP leaves of its other
  * passes (a few milliseconds each), so that a caller may let other work run in between
  * (compute/turns.ts `inTurns` gives the event loop a turn), and returns the plan. Between steps the
  * cube may take other writes (another instance's, applied as they arrive): each leaf's value and
@@ -188,7 +188,7 @@ export function* planSpreadSteps(
   }
 
   // Stored rows under the target.
-  const rowList = yield* scanRows(cube, target, ranges, fixed);
+  const rowList = yield* rowsUnder(store, dims, target, ranges, fixed);
   /** Leaves: coordinates (flat) and store row (-1 = not stored). */
   let leafRows: Int32Array = rowList;
   let leafCoords = new Int32Array(rowList.length * nd);
@@ -235,7 +235,7 @@ export function* planSpreadSteps(
   if (refOffset && spec.reference) {
     // Add the leaves where the reference holds a value and the target has no row.
     const refRanges = ranges.map((g) => ({ ...g, lo: g.lo + refOffset![g.d], hi: g.hi + refOffset![g.d] }));
-    const refRows = yield* scanRows(cube, spec.reference, refRanges, fixed);
+    const refRows = yield* rowsUnder(store, dims, spec.reference, refRanges, fixed);
     const rowSet = new Set<number>();
     for (let i = 0; i < rowList.length; i++) rowSet.add(rowList[i]);
     const extra: number[] = [];
@@ -353,49 +353,6 @@ export function lastWrittenBelow(cube: Cube, cell: ArrayLike<number>): number {
     }
   }
   return best;
-}
-
-/**
- * Stored rows whose leaf lies under `target` (ranges on consolidated dimensions, equal elsewhere),
- * among the rows stored when the scan starts, pausing after every ROW_STEP rows.
- */
-function* scanRows(cube: Cube, target: Int32Array, ranges: readonly RangeDim[], fixed: readonly number[]): Generator<void, Int32Array> {
-  const { store, dims } = cube;
-  const count = store.count;
-  const out: number[] = [];
-  for (let lo = 0; lo < count; lo += ROW_STEP) {
-    // The columns again after each pause: a store that grew meanwhile has new ones.
-    scanRange(store.cols, dims, target, ranges, fixed, lo, Math.min(count, lo + ROW_STEP), out);
-    if (lo + ROW_STEP < count) yield;
-  }
-  return Int32Array.from(out);
-}
-
-/** Appends to `out` the rows of `[lo, hi)` that lie under `target` (see scanRows). */
-function scanRange(
-  cols: readonly ArrayLike<number>[],
-  dims: readonly Dimension[],
-  target: Int32Array,
-  ranges: readonly RangeDim[],
-  fixed: readonly number[],
-  lo: number,
-  hi: number,
-  out: number[],
-): void {
-  const fixedCols = fixed.map((d) => cols[d]);
-  const fixedIds = fixed.map((d) => target[d]);
-  const rangeCols = ranges.map((g) => cols[g.d]);
-  const rangePos = ranges.map((g) => dims[g.d].leafPos);
-  const nf = fixed.length;
-  const nr = ranges.length;
-  rows: for (let r = lo; r < hi; r++) {
-    for (let k = 0; k < nf; k++) if (fixedCols[k][r] !== fixedIds[k]) continue rows;
-    for (let k = 0; k < nr; k++) {
-      const p = rangePos[k][rangeCols[k][r]];
-      if (p < ranges[k].lo || p >= ranges[k].hi) continue rows;
-    }
-    out.push(r);
-  }
 }
 
 /** Coordinates of the target leaf matching the reference's store row `r`: back by `offset` leaf positions on consolidated dims, fixed dims from `target`. */
