@@ -24,7 +24,7 @@ describe("rowsUnder", () => {
         const row = leaves.map((ls) => ls[Math.floor(rand() * ls.length)]);
         if (seen.has(row.join())) continue;
         seen.add(row.join());
-        row.forEach((m, d) => coords[d].push(m));
+        for (let d = 0; d < row.length; d++) coords[d].push(row[d]);
         values.push(rand());
       }
       const cube = new Cube(def, { count: values.length, coords: coords.map((c) => Int32Array.from(c)), values: Float64Array.from(values) });
