@@ -301,31 +301,33 @@ export function* planSpreadSteps(
   let count = 0;
   for (let i = 0; i < n; i++) if (changed(oldValues[i], res.values[i])) count++;
   yield;
-  const plan: SpreadPlan = {
-    ok: true,
-    count,
-    dims: nd,
-    coords: new Int32Array(count * nd),
-    oldValues: new Float64Array(count),
-    newValues: new Float64Array(count),
-    baseVersions: new Float64Array(count),
-    rows: new Int32Array(count),
-    newCells: 0,
-    leaves: n,
-    total: res.total,
-    heldByRights: attempt.heldByRights,
-  };
-  let j = 0;
-  for (let i = 0; i < n; i++) {
-    if (!changed(oldValues[i], res.values[i])) continue;
-    for (let d = 0; d < nd; d++) plan.coords[j * nd + d] = leafCoords![i * nd + d];
-    plan.oldValues[j] = oldValues[i];
-    plan.newValues[j] = res.values[i];
-    plan.rows[j] = leafRows![i];
-    plan.baseVersions[j] = oldVersions[i];
-    if (leafRows![i] < 0) plan.newCells++;
-    j++;
-    if (j % LEAF_STEP === 0) yield;
+  const common = { ok: true as const, count, dims: nd, newCells: 0, leaves: n, total: res.total, heldByRights: attempt.heldByRights };
+  let plan: SpreadPlan;
+  if (count === n) {
+    // Every leaf changes (the usual spread): the gathered columns are the plan, no copy.
+    plan = { ...common, coords: leafCoords!, oldValues, newValues: res.values, baseVersions: oldVersions, rows: leafRows! };
+    for (let i = 0; i < n; i++) if (leafRows![i] < 0) plan.newCells++;
+  } else {
+    plan = {
+      ...common,
+      coords: new Int32Array(count * nd),
+      oldValues: new Float64Array(count),
+      newValues: new Float64Array(count),
+      baseVersions: new Float64Array(count),
+      rows: new Int32Array(count),
+    };
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      if (!changed(oldValues[i], res.values[i])) continue;
+      for (let d = 0; d < nd; d++) plan.coords[j * nd + d] = leafCoords![i * nd + d];
+      plan.oldValues[j] = oldValues[i];
+      plan.newValues[j] = res.values[i];
+      plan.rows[j] = leafRows![i];
+      plan.baseVersions[j] = oldVersions[i];
+      if (leafRows![i] < 0) plan.newCells++;
+      j++;
+      if (j % LEAF_STEP === 0) yield;
+    }
   }
   if (plan.newCells > limits.maxNewCells) {
     return fail("TOO_MANY_NEW_CELLS", `the spread would create ${fmtInt(plan.newCells)} new leaf cells; the limit is ${fmtInt(limits.maxNewCells)}`);
