@@ -3,6 +3,8 @@
  * per foreign key group), then laid out as leaf cells, one copy per fact leaf of the static
  * dimensions (Actual, seeded Plan).
  */
+import fs from "node:fs";
+import { CellKeyIndex } from "./cell-index";
 import type { LeafCells } from "../lattice";
 import { CsvRecordError, streamCsv } from "./csv";
 import { describeBadDecimal, parseScaled, scaleOf } from "./decimal";
@@ -99,6 +101,12 @@ export interface Aggregate {
 }
 
 /**
+ * Bytes of the fact file per cell the cell index is first sized for: a short fact record (four keys
+ * and a measure) is about 20 bytes, and most records of a detailed fact table make a cell of their own.
+ */
+const FACT_BYTES_PER_CELL = 20;
+
+/**
  * Streams the fact table and sums each stored measure exactly (as integers scaled by 10^decimals)
  * per distinct tuple of group tuples.
  * @throws LoadError at the record for a foreign key without a match or a bad number; at the measure
@@ -121,7 +129,10 @@ export async function aggregateFacts(
   const numericKey = radices.reduce((p, r) => p * r, 1) < Number.MAX_SAFE_INTEGER;
   const decimals = measures.map((m) => m.decimals);
   const isSum = measures.map((m) => m.aggregator === "sum");
-  const cellOf = new Map<number | string, number>();
+  // Cells by key: a numeric key (the tuple ids in mixed radix) when it stays a safe integer, else the ids joined.
+  // Sized for a record of every FACT_BYTES_PER_CELL bytes of the file (few grows: each rehashes every key).
+  const cellOfNumber = new CellKeyIndex(numericKey ? Math.ceil(fs.statSync(fact.file).size / FACT_BYTES_PER_CELL) : 0);
+  const cellOfText = new Map<string, number>();
   let capacity = 1024;
   let cells = 0;
   let cellTuples: Int32Array[] = groups.map(() => new Int32Array(capacity));
@@ -159,12 +170,17 @@ export async function aggregateFacts(
         tuple[g] = t;
         nkey = nkey * radices[g] + t;
       }
-      const key = numericKey ? nkey : tuple.join(",");
-      let cell = cellOf.get(key);
-      if (cell === undefined) {
+      let cell: number;
+      if (numericKey) {
+        cell = cellOfNumber.getOrAdd(nkey, cells);
+      } else {
+        const key = tuple.join(",");
+        cell = cellOfText.get(key) ?? -1;
+        if (cell < 0) cellOfText.set(key, cells);
+      }
+      if (cell < 0) {
         if (cells === capacity) grow();
         cell = cells++;
-        cellOf.set(key, cell);
         for (let g = 0; g < G; g++) cellTuples[g][cell] = tuple[g];
       }
       for (let m = 0; m < M; m++) {
