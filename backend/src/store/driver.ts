@@ -24,15 +24,15 @@ export interface SqlRunner {
   /** Runs one or more `;`-separated statements without parameters (simple protocol). */
   exec(sql: string): Promise<void>;
   /**
-   * Runs `sql` (a `COPY ... FROM STDIN` statement) with `chunks` (text in the COPY format) as its
-   * data, resolving to the rows copied. Inside a transaction the rows are part of it (a later
+   * Runs `sql` (a `COPY ... FROM STDIN` statement) with `chunks` (text in the COPY format, or bytes
+   * of a `(FORMAT binary)` COPY) as its data, resolving to the rows copied. Inside a transaction the rows are part of it (a later
    * rollback removes them). An exception thrown while producing chunks aborts the COPY (the statement
    * fails, or on PGlite is never run for the rest) and is rethrown. A PostgreSQL server streams the
    * chunks (pg-copy-streams); PGlite runs `COPY ... FROM '/dev/blob'` with the chunks gathered into
    * blobs of about 32 MB, one statement per blob (PGlite's documented way to COPY from memory).
    * Absent on the PostgreSQL server's pool outside a transaction (COPY needs one connection).
    */
-  copyFrom?(sql: string, chunks: Iterable<string>): Promise<number>;
+  copyFrom?(sql: string, chunks: Iterable<string | Uint8Array>): Promise<number>;
   /**
    * Present only inside a transaction on a PostgreSQL server: runs `sql` (a `COPY ... TO STDOUT`
    * statement) and yields its output as it streams (pg-copy-streams). Breaking off the iteration
@@ -79,7 +79,7 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
   const runner: SqlRunner = {
     query: <R extends object>(sql: string, params: unknown[] = []) => db.query<R>(sql, params),
     exec: (sql: string) => db.exec(sql),
-    copyFrom: (sql: string, chunks: Iterable<string>) => copyIntoPglite(db, sql, chunks),
+    copyFrom: (sql: string, chunks: Iterable<string | Uint8Array>) => copyIntoPglite(db, sql, chunks),
   };
   // One at a time: a transaction holds the connection from BEGIN to COMMIT.
   const turn = pLimit(1);
@@ -111,32 +111,34 @@ export async function openPgliteDriver(dataDir: string): Promise<SqlDriver> {
   };
 }
 
-/** Characters of COPY text PGlite receives per statement (one blob). */
+/** Characters (or bytes) of COPY data PGlite receives per statement (one blob). */
 const PGLITE_COPY_BLOB_CHARS = 32 * 2 ** 20;
 
 /**
  * `COPY ... FROM STDIN` on PGlite: the same statement reading `/dev/blob`, run once per blob of
- * about PGLITE_COPY_BLOB_CHARS characters of `chunks`.
+ * about PGLITE_COPY_BLOB_CHARS characters (or bytes) of `chunks`. A binary COPY's chunks go into
+ * one blob whatever their size (its header and trailer must not be split).
  * @throws Error when `sql` is not a `COPY ... FROM STDIN` statement; the database's error; or the
  *   error the chunk iterator threw (blobs already copied stay in the transaction, which the caller rolls back).
  */
-async function copyIntoPglite(db: PgliteThread, sql: string, chunks: Iterable<string>): Promise<number> {
+async function copyIntoPglite(db: PgliteThread, sql: string, chunks: Iterable<string | Uint8Array>): Promise<number> {
   const blobSql = sql.replace(/\bFROM\s+STDIN\b/i, "FROM '/dev/blob'");
   if (blobSql === sql) throw new Error(`copyFrom needs a COPY ... FROM STDIN statement, got: ${sql.slice(0, 80)}`);
+  const binary = /\bFORMAT\s+binary\b/i.test(sql);
   let copied = 0;
-  let parts: string[] = [];
+  let parts: (string | Uint8Array)[] = [];
   let size = 0;
   const flush = async () => {
     if (parts.length === 0) return;
-    const text = parts.join("");
+    const blob = parts;
     parts = [];
     size = 0;
-    copied += await db.copyBlob(blobSql, text);
+    copied += await db.copyBlob(blobSql, blob);
   };
   for (const chunk of chunks) {
     parts.push(chunk);
     size += chunk.length;
-    if (size >= PGLITE_COPY_BLOB_CHARS) await flush();
+    if (size >= PGLITE_COPY_BLOB_CHARS && !binary) await flush();
   }
   await flush();
   return copied;
@@ -163,7 +165,7 @@ export async function openPostgresDriver(databaseUrl: string): Promise<SqlDriver
     // COPY needs one connection for its whole stream: only a transaction's client offers it.
     ...("release" in q
       ? {
-          copyFrom: (sql: string, chunks: Iterable<string>) => copyInto(q, sql, chunks),
+          copyFrom: (sql: string, chunks: Iterable<string | Uint8Array>) => copyInto(q, sql, chunks),
           copyTo: (sql: string): AsyncIterable<Uint8Array> => q.query(copyTo(sql)),
         }
       : {}),
@@ -208,7 +210,7 @@ export async function openPostgresDriver(databaseUrl: string): Promise<SqlDriver
  * @throws the server's error (the COPY fails and, in a transaction, aborts it), or the error the
  *   chunk iterator threw (the COPY is aborted with it first).
  */
-async function copyInto(client: pg.PoolClient, sql: string, chunks: Iterable<string>): Promise<number> {
+async function copyInto(client: pg.PoolClient, sql: string, chunks: Iterable<string | Uint8Array>): Promise<number> {
   const stream = client.query(copyFrom(sql));
   const done = new Promise<void>((resolve, reject) => {
     stream.on("finish", () => resolve());

@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 
 /**
  * The thread's program (CommonJS, evaluated as the Worker's source). Messages in:
- * `{id, op: "open"|"query"|"exec"|"copy"|"close", sql?, params?, text?}`; out: `{id, ok: true, result}`
+ * `{id, op: "open"|"query"|"exec"|"copy"|"close", sql?, params?, parts?}` (`parts`: a COPY's data, text or bytes); out: `{id, ok: true, result}`
  * or `{id, ok: false, error: {message, name, code, detail, ...}}` (PostgreSQL's error fields, which
  * structured cloning of an Error would drop).
  */
@@ -35,7 +35,7 @@ async function run(msg) {
     case "open": db = await PGlite.create(workerData.dataDir); return null;
     case "query": return (await db.query(msg.sql, msg.params)).rows;
     case "exec": await db.exec(msg.sql); return null;
-    case "copy": return (await db.query(msg.sql, [], { blob: new Blob([msg.text]) })).affectedRows ?? 0;
+    case "copy": return (await db.query(msg.sql, [], { blob: new Blob(msg.parts) })).affectedRows ?? 0;
     case "close": { const open = db; db = null; if (open) await open.close(); return null; }
     default: throw new Error("unknown operation " + msg.op);
   }
@@ -56,7 +56,7 @@ type Request =
   | { op: "open" | "close" }
   | { op: "exec"; sql: string }
   | { op: "query"; sql: string; params: unknown[] }
-  | { op: "copy"; sql: string; text: string };
+  | { op: "copy"; sql: string; parts: (string | Uint8Array)[] };
 
 /** The thread's answer. */
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: Record<string, string> & { message: string } };
@@ -109,9 +109,9 @@ export class PgliteThread {
     await this.call({ op: "exec", sql });
   }
 
-  /** Runs `sql` (a `COPY ... FROM '/dev/blob'` statement) over `text`; resolves to the rows copied. */
-  copyBlob(sql: string, text: string): Promise<number> {
-    return this.call({ op: "copy", sql, text }) as Promise<number>;
+  /** Runs `sql` (a `COPY ... FROM '/dev/blob'` statement) over the data `parts` (text or bytes, in order); resolves to the rows copied. */
+  copyBlob(sql: string, parts: (string | Uint8Array)[]): Promise<number> {
+    return this.call({ op: "copy", sql, parts }) as Promise<number>;
   }
 
   /** Closes the database and ends the thread. */

@@ -9,7 +9,8 @@
 import type { SqlRunner } from "../driver";
 import type { CommitResult, PendingWrite } from "../types";
 import type { AppliedWrite } from "./commit";
-import { floatText, intArrayLiteral, valueOrNull } from "./codecs";
+import { BinaryCopyWriter } from "./copy-binary-writer";
+import { valueOrNull } from "./codecs";
 import { nextVersions } from "./commit-rows";
 import type { Turns } from "../../compute/turns";
 
@@ -26,11 +27,6 @@ const BULK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS qatom_commit_rows (
   version bigint NOT NULL,
   inserted boolean NOT NULL DEFAULT false
 ) ON COMMIT DELETE ROWS`;
-
-/** A float as COPY text: NaN and null are NULL (`\N`). */
-function copyFloat(v: number | null): string {
-  return floatText(v) ?? "\\N";
-}
 
 /**
  * Applies every write of `writes` (distinct cells, `order` their indexes sorted by coordinates)
@@ -66,7 +62,7 @@ export async function commitBulk(
     // In key order (`order`), as the row path locks rows, so that concurrent commits seldom deadlock.
     for (let lo = 0; lo < n; lo += batchRows) {
       const hi = Math.min(n, lo + batchRows);
-      await tx.copyFrom!("COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN", [
+      await tx.copyFrom!("COPY qatom_commit_rows (i, coords, old_value, new_value, base, version) FROM STDIN (FORMAT binary)", [
         copyRows(writes, versions, order, lo, hi),
       ]);
       // Absent cells written on version 0: marked (their audit records them as empty before), then
@@ -136,13 +132,20 @@ export async function commitBulk(
   }
 }
 
-/** Rows `order[lo..hi)` of the temporary table in COPY text format. */
-function copyRows(writes: readonly PendingWrite[], versions: readonly number[], order: readonly number[], lo: number, hi: number): string {
-  const lines: string[] = new Array(hi - lo);
+/** Rows `order[lo..hi)` of the temporary table in binary COPY format. @throws Error naming the write whose coordinates are not 32-bit integers. */
+function copyRows(writes: readonly PendingWrite[], versions: readonly number[], order: readonly number[], lo: number, hi: number): Uint8Array {
+  const dims = hi > lo ? writes[order[lo]].coords.length : 0;
+  const out = new BinaryCopyWriter((hi - lo) * (70 + 8 * dims));
   for (let k = lo; k < hi; k++) {
     const i = order[k];
     const w = writes[i];
-    lines[k - lo] = `${i}\t${intArrayLiteral(w.coords, `writes[${i}].coords`)}\t${copyFloat(w.oldValue)}\t${copyFloat(w.newValue)}\t${w.baseVersion}\t${versions[i]}\n`;
+    out.tuple(6);
+    out.int4(i);
+    out.int4Array(w.coords, `writes[${i}].coords`);
+    out.float8OrNull(w.oldValue);
+    out.float8OrNull(w.newValue);
+    out.int8(w.baseVersion, `writes[${i}].baseVersion`);
+    out.int8(versions[i]);
   }
-  return lines.join("");
+  return out.finish();
 }
