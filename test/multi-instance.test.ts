@@ -122,6 +122,10 @@ describeServices("several instances on one PostgreSQL and Kafka", () => {
       KAFKA_BROKERS: serviceUrls().kafkaBrokers.join(","),
       QATOM_INSTANCE_ID: instanceId,
       QATOM_OUTBOX_LEASE_MS: LEASE_MS,
+      // No GPU, as testConfig (helpers/server.ts): two instances in one process each probing Dawn on
+      // Mesa's software adapter crashed the test process now and then when their GPU threads ended
+      // (SIGSEGV in a thread-exit destructor of an unloaded GL library, seen under gdb).
+      QATOM_GPU: "off",
     };
   }
 
