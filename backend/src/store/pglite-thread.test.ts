@@ -1,6 +1,6 @@
 /**
  * When PGlite's thread dies, every statement waiting on it and every later one rejects with a
- * message saying so; none hangs.
+ * message saying so; none hangs. A statement that cannot be sent fails alone.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -25,6 +25,16 @@ describe("PgliteThread", () => {
     await expect(waiting).rejects.toThrow(/^the embedded database \(PGlite\) stopped: its thread exited with code 1$/);
     await expect(thread.query("SELECT 1", [])).rejects.toThrow(/stopped/);
     await thread.close();
+  });
+
+  it("fails a statement whose parameters cannot be sent, and runs the next", async () => {
+    const thread = await PgliteThread.open(path.join(dir, "db-params"));
+    try {
+      await expect(thread.query("SELECT $1::text AS x", [() => 1])).rejects.toThrow(/^the statement cannot be sent to the embedded database: /);
+      expect(await thread.query("SELECT $1::int + 1 AS y", [41])).toEqual([{ y: 42 }]);
+    } finally {
+      await thread.close();
+    }
   });
 
   it("names a directory that holds no database it can open", async () => {

@@ -130,7 +130,12 @@ export class PgliteThread {
     if (this.waiting.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...request });
+      try {
+        this.worker.postMessage({ id, ...request });
+      } catch (err) {
+        // A parameter that cannot be sent (a function, a symbol): this statement fails, nothing waits on it.
+        this.settle({ id, ok: false, error: { message: `the statement cannot be sent to the embedded database: ${(err as Error).message}` } });
+      }
     });
   }
 

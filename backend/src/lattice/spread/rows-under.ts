@@ -7,7 +7,7 @@
 import type { Dimension } from "../dimension";
 import type { LeafStore } from "../leaf-store";
 
-/** Rows (or leaf positions) a scan works through between two steps. */
+/** Store rows a scan works through between two steps. */
 export const ROW_STEP = 1 << 20;
 
 /** One check of a row: its member on dimension `d` is `id` (`lo` = -1), or its leaf position lies in `[lo, hi)`. */

@@ -12,11 +12,16 @@ export function epochMs(expr: string): string {
   return `floor(extract(epoch FROM ${expr}) * 1000)::float8`;
 }
 
+/** Whether `v` is an integer PostgreSQL's int4 holds. */
+export function isInt32(v: number): boolean {
+  return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
+}
+
 /** A PostgreSQL array literal of integers, e.g. `{1,2,3}`. @throws Error on a non-integer. */
 export function intArrayLiteral(values: ArrayLike<number>, what: string): string {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+    if (!isInt32(v)) {
       throw new Error(`${what} must hold 32-bit integers, got ${String(v)} at ${i}`);
     }
   }

@@ -5,9 +5,9 @@
  * bulk commit for its temporary table (a float as text costs about as much to write in JavaScript as
  * to parse in the server).
  */
+import { isInt32 } from "./codecs";
+import { COPY_SIGNATURE } from "./copy-binary";
 
-/** The 11-byte signature every binary COPY stream starts with. */
-const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 /** PostgreSQL's type oid of int4, written in an array's header. */
 const INT4_OID = 23;
 /** 2^32, to split an int8 into its two halves. */
@@ -30,7 +30,7 @@ export class BinaryCopyWriter {
   constructor(expectedBytes = 1 << 16) {
     this.buf = new Uint8Array(Math.max(64, expectedBytes));
     this.view = new DataView(this.buf.buffer);
-    for (const b of SIGNATURE) this.buf[this.pos++] = b;
+    for (const b of COPY_SIGNATURE) this.buf[this.pos++] = b;
     this.view.setInt32(this.pos, 0); // flags: no OIDs
     this.view.setInt32(this.pos + 4, 0); // header extension length
     this.pos += 8;
@@ -45,7 +45,7 @@ export class BinaryCopyWriter {
 
   /** An int4 field. @throws Error naming `what` when `v` is not a 32-bit integer. */
   int4(v: number, what = "value"): void {
-    if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`${what} must be a 32-bit integer, got ${String(v)}`);
+    if (!isInt32(v)) throw new Error(`${what} must be a 32-bit integer, got ${String(v)}`);
     this.room(8);
     this.view.setInt32(this.pos, 4);
     this.view.setInt32(this.pos + 4, v);
@@ -94,7 +94,7 @@ export class BinaryCopyWriter {
     p += 24;
     for (let i = 0; i < n; i++) {
       const v = values[i];
-      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`${what} must hold 32-bit integers, got ${String(v)} at ${i}`);
+      if (!isInt32(v)) throw new Error(`${what} must hold 32-bit integers, got ${String(v)} at ${i}`);
       view.setInt32(p, 4);
       view.setInt32(p + 4, v);
       p += 8;

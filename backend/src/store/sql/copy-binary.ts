@@ -7,7 +7,7 @@
 import type { CellWriter } from "../../lattice";
 
 /** The 11-byte signature every binary COPY stream starts with. */
-const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
+export const COPY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 /** ms from the Unix epoch to PostgreSQL's (2000-01-01), which binary timestamps count from. */
 const PG_EPOCH_MS = 946_684_800_000;
 
@@ -54,7 +54,7 @@ export async function decodeCellCopy(chunks: AsyncIterable<Uint8Array>, out: Cel
     pos = 0;
     if (!headerDone) {
       if (buf.length < 19) continue;
-      for (let i = 0; i < SIGNATURE.length; i++) if (buf[i] !== SIGNATURE[i]) throw new Error("not a binary COPY stream: bad signature");
+      for (let i = 0; i < COPY_SIGNATURE.length; i++) if (buf[i] !== COPY_SIGNATURE[i]) throw new Error("not a binary COPY stream: bad signature");
       const extension = view.getInt32(15);
       if (buf.length < 19 + extension) continue;
       pos = 19 + extension;
